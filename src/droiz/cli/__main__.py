@@ -1,0 +1,5 @@
+import sys
+
+from droiz.cli import main
+
+sys.exit(main())
