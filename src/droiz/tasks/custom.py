@@ -1,0 +1,164 @@
+"""Users' own tasks from a JSONL or CSV file.
+
+Format (one example per JSONL line or CSV row):
+
+- ``input`` (required): the input text;
+- ``output`` (required): the gold answer; in JSONL a string or a list of acceptable strings, in
+  CSV one column ``output`` plus optional further gold columns ``output_2``, ``output_3``, ...
+  (empty cells are ignored);
+- ``group`` (optional): a natural group label (e.g. a domain); the labels become the task's groups;
+- ``id`` (optional): a stable example id (default ``line-<n>``, the 1-based line or row number);
+- ``split`` (optional): ``induce`` or ``test``. Without it, a seeded held-out test split of
+  ``min(n/2, 100)`` examples is taken out, as for built-in tasks without a test file.
+
+Induce examples are split into demonstrations and the dev pool by the usual rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import DataError
+from droiz.tasks.base import Example
+from droiz.tasks.builtin import check_splits, natural_labels
+from droiz.tasks.metrics import check_metric
+from droiz.tasks.profiles import custom_profile, default_groups
+from droiz.tasks.splits import make_splits
+from droiz.tasks.task import Task
+
+SUFFIXES = (".jsonl", ".csv")
+_EXTRA_OUTPUT = re.compile(r"output_?\d+")
+
+__all__ = ["SUFFIXES", "is_task_file", "load_custom"]
+
+
+def is_task_file(name: str | Path) -> bool:
+    """Whether ``name`` names a task file (by its suffix) rather than a built-in task."""
+    return Path(name).suffix.lower() in SUFFIXES
+
+
+def load_custom(path: str | Path, metric: str = "em", seed: int = 0) -> Task:
+    """Load a task from a JSONL or CSV file.
+
+    Args:
+        path: The ``.jsonl`` or ``.csv`` file.
+        metric: Metric name (``em``, ``f1``, ``es``, ``contains`` or ``mc``).
+        seed: Run seed of the task.
+    """
+    path = Path(path)
+    check_metric(metric)
+    if not path.is_file():
+        raise DataError(f"{path}: task file not found")
+    rows = list(_jsonl_rows(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path))
+    if not rows:
+        raise DataError(f"{path}: the file has no examples (empty split)")
+    examples, splits_of = _examples(path, rows)
+    test = [e for e in examples if splits_of[e.id] == "test"]
+    induce = [e for e in examples if splits_of[e.id] != "test"]
+    splits = make_splits(path.stem, induce, test if test else None)
+    check_splits(splits, str(path))
+    natural = natural_labels(examples)
+    profile = custom_profile(metric)
+    return Task(
+        name=path.stem,
+        source="custom",
+        metric=metric,
+        induce=splits.induce,
+        dev=splits.dev,
+        test=splits.test,
+        groups=natural or default_groups(profile, "custom"),
+        seed=int(seed),
+        natural_groups=natural,
+        notes=splits.notes,
+        files=(str(path),),
+        profile=profile,
+    )
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    for lineno, line in enumerate(_read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {lineno}: malformed JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: line {lineno}: expected a JSON object")
+        yield lineno, row
+
+
+def _csv_rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
+    try:
+        return list(_csv_records(path))
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed CSV ({exc})") from None
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}: the file is empty (expected a header with input and output)")
+    if len(set(header)) != len(header):
+        raise DataError(f"{path}: the header repeats a column name: {header}")
+    for values in reader:
+        rowno = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            raise DataError(
+                f"{path}: row {rowno}: {len(values)} cells for {len(header)} header columns"
+            )
+        row = dict(zip(header, values, strict=True))
+        extra = [row[c] for c in header if _EXTRA_OUTPUT.fullmatch(c) and row[c] != ""]
+        if "output" in row and extra:
+            row["output"] = [row["output"], *extra]
+        yield rowno, row
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the file ({exc})") from None
+
+
+def _examples(
+    path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]]
+) -> tuple[list[Example], dict[str, str]]:
+    examples: list[Example] = []
+    splits: dict[str, str] = {}
+    for lineno, row in rows:
+        example, split = _example(path, lineno, row)
+        if example.id in splits:
+            raise DataError(f"{path}: line {lineno}: duplicate id {example.id!r}")
+        examples.append(example)
+        splits[example.id] = split
+    return examples, splits
+
+
+def _example(path: Path, lineno: int, row: Mapping[str, Any]) -> tuple[Example, str]:
+    where = f"{path}: line {lineno}"
+    text = row.get("input")
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(f"{where}: field 'input' must be a non-empty string")
+    answers = row.get("output")
+    if isinstance(answers, str):
+        answers = [answers]
+    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+        raise DataError(f"{where}: field 'output' must be a string or a non-empty list of strings")
+    group = row.get("group")
+    if group is not None and not isinstance(group, str):
+        raise DataError(f"{where}: field 'group' must be a string")
+    split = str(row.get("split") or "induce")
+    if split not in ("induce", "test"):
+        raise DataError(f"{where}: field 'split' must be 'induce' or 'test', got {split!r}")
+    eid = str(row["id"]) if row.get("id") not in (None, "") else f"line-{lineno}"
+    return Example(eid, text, tuple(answers), group or None, dict(row)), split

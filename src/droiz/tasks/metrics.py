@@ -1,0 +1,160 @@
+"""Scoring metrics, faithful to instruction induction's ``utility.py`` with its plain bugs fixed.
+
+Every metric compares a prediction with each acceptable gold answer after :func:`normalize` and
+takes the maximum over the golds. The metrics, by name:
+
+- ``em``: exact match of the normalised strings (the default);
+- ``f1``: token F1 of the normalised strings (common_concept, informal_to_formal);
+- ``es``: exact set, equality of the sets of normalised tokens (orthography_starts_with,
+  taxonomy_animal);
+- ``contains``: the normalised gold occurs in the normalised prediction as a whole-word span
+  (synonyms);
+- ``mc``: multiple choice (BBII), the normalised gold *with case kept* occurs in the normalised
+  prediction (case kept) as a whole-word span.
+
+Fixes relative to the original code (each changes a score only where the original was plainly
+wrong; see ``docs/tasks.md``):
+
+1. :func:`normalize` strips the result once more at the end, so "p l a c e ." or "yes\\r\\n" no
+   longer keep a trailing space or carriage return that fails an exact match.
+2. ``contains`` escapes the gold before building its regular expression, an empty normalised
+   gold matches only an empty prediction (the original's empty pattern matched every prediction)
+   and word boundaries are "no word character next to the match" rather than ``\\b``, so a gold
+   that starts or ends with a symbol (``"€"``) can be found; for golds that start and end with a
+   letter or digit (every built-in gold) this is the original test.
+3. ``f1`` gives 1.0 when the prediction and the gold both normalise to no tokens, like ``em``.
+4. ``mc`` matches whole words (the original's plain substring test scored gold "no" as found in
+   "I do not know") and an empty gold matches only an empty prediction.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from droiz.exceptions import ConfigError
+from droiz.registry import Registry
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+MetricFn = Callable[[str, str], float]
+"""A metric on one (prediction, gold) pair, returning a score in [0, 1]."""
+
+METRICS: Registry[MetricFn] = Registry("metric")
+"""The metrics by name: ``em``, ``f1``, ``es``, ``contains``, ``mc``."""
+
+DEFAULT_METRIC = "em"
+
+__all__ = ["DEFAULT_METRIC", "METRICS", "check_metric", "normalize", "score", "score_one"]
+
+
+def normalize(text: str, lowercase: bool = True) -> str:
+    """Instruction induction's answer normalisation, plus a final strip (fix 1).
+
+    Steps: replace ``" and "`` by a space; replace ``"Sentence 1:"`` and ``"Sentence 2:"`` by a
+    space; strip; keep the first line; keep the text before the first ``"."``; lowercase
+    (optional); replace ``"-"`` by a space; delete ASCII punctuation; strip.
+
+    Args:
+        text: A prediction or a gold answer.
+        lowercase: Whether to lowercase (``mc`` keeps the case).
+    """
+    text = text.replace(" and ", " ")
+    text = text.replace("Sentence 1:", " ").replace("Sentence 2:", " ")
+    text = text.strip().split("\n")[0].split(".")[0]
+    if lowercase:
+        text = text.lower()
+    text = text.replace("-", " ").translate(_PUNCTUATION)
+    return text.strip()
+
+
+@METRICS.register("em")
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 if the normalised strings are equal."""
+    return float(normalize(prediction) == normalize(gold))
+
+
+@METRICS.register("f1")
+def token_f1(prediction: str, gold: str) -> float:
+    """Token F1 of the normalised strings (bag of tokens)."""
+    pred = normalize(prediction).split()
+    true = normalize(gold).split()
+    if not pred and not true:
+        return 1.0
+    same = sum((Counter(pred) & Counter(true)).values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred)
+    recall = same / len(true)
+    return 2 * precision * recall / (precision + recall)
+
+
+@METRICS.register("es")
+def exact_set(prediction: str, gold: str) -> float:
+    """1.0 if the sets of normalised tokens are equal."""
+    return float(set(normalize(prediction).split()) == set(normalize(gold).split()))
+
+
+@METRICS.register("contains")
+def contains(prediction: str, gold: str) -> float:
+    """1.0 if the normalised gold occurs in the normalised prediction as whole words."""
+    pred, true = normalize(prediction), normalize(gold)
+    if not true:
+        return float(not pred)
+    return float(_find_words(true, pred))
+
+
+@METRICS.register("mc")
+def multiple_choice(prediction: str, gold: str) -> float:
+    """1.0 if the normalised gold (case kept) occurs in the normalised prediction as whole words."""
+    pred, true = normalize(prediction, lowercase=False), normalize(gold, lowercase=False)
+    if not true:
+        return float(not pred)
+    return float(_find_words(true, pred))
+
+
+def _find_words(needle: str, text: str) -> bool:
+    """Whether ``needle`` occurs in ``text`` not preceded or followed by a word character."""
+    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text) is not None
+
+
+def check_metric(name: str) -> str:
+    """Return ``name`` if it is a known metric, else raise ``UnknownNameError`` (did you mean)."""
+    METRICS.get(name)
+    return name
+
+
+def score_one(metric: str, prediction: str, gold: str) -> float:
+    """Score a prediction against one gold answer."""
+    return METRICS.get(metric)(_as_text(prediction, "prediction"), _as_text(gold, "answer"))
+
+
+def score(metric: str, prediction: str, answers: Sequence[str]) -> float:
+    """Score a prediction: the maximum of the metric over the acceptable gold answers.
+
+    Args:
+        metric: ``em``, ``f1``, ``es``, ``contains`` or ``mc``.
+        prediction: The model's output.
+        answers: The acceptable gold strings (non-empty list; a bare string is refused).
+
+    Returns:
+        The score in ``[0, 1]``.
+    """
+    fn = METRICS.get(metric)
+    pred = _as_text(prediction, "prediction")
+    if isinstance(answers, str | bytes) or not isinstance(answers, Sequence):
+        raise ConfigError(
+            f"answers must be a list of gold strings, got {type(answers).__name__}; "
+            "wrap a single answer as [answer]"
+        )
+    if not answers:
+        raise ConfigError("answers must contain at least one gold string, got an empty list")
+    return max(fn(pred, _as_text(a, "answer")) for a in answers)
+
+
+def _as_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{what} must be a string, got {type(value).__name__}: {value!r:.60}")
+    return value
