@@ -1,0 +1,150 @@
+"""Cache wrappers: :class:`CachedExecutor` and :class:`CachedGenerator`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from droiz.llm.base import (
+    Completion,
+    ExecRequest,
+    Executor,
+    Generator,
+    OnResult,
+    check_z,
+)
+from droiz.llm.cache import ResponseCache, instruction_key, response_key
+from droiz.llm.prompts import Demo
+from droiz.llm.stats import LLMStats
+
+logger = logging.getLogger(__name__)
+
+
+class CachedExecutor(Executor):
+    """Serves answers from a :class:`ResponseCache` and sends only the misses to ``executor``.
+
+    Identical requests within one batch are sent once. Every answer is written to the cache the
+    moment it arrives, so answers obtained before a :class:`~droiz.exceptions.BackendError` are
+    kept. At temperature > 0 only requests with a ``sample`` index are cached (the index is part
+    of the key); others always go to the model. Hits and misses are counted on the executor's own
+    :class:`LLMStats`, which this wrapper shares (``cached.stats is executor.stats``).
+
+    Args:
+        executor: The executor to wrap.
+        cache: The response cache.
+    """
+
+    def __init__(self, executor: Executor, cache: ResponseCache) -> None:
+        self.inner = executor
+        self.cache = cache
+        self.model = executor.model
+        self.stats = executor.stats
+        self.temperature = executor.temperature
+
+    def __repr__(self) -> str:
+        return f"CachedExecutor({self.inner!r}, {self.cache!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    def key_for(self, request: ExecRequest) -> str | None:
+        """The cache key of ``request``, or ``None`` when its answer must not be cached."""
+        if self.temperature > 0:
+            if request.sample is None:
+                return None
+            return response_key(self.fingerprint, request.prompt, request.sample)
+        return response_key(self.fingerprint, request.prompt)
+
+    def complete(
+        self, requests: Sequence[ExecRequest], on_result: OnResult | None = None
+    ) -> list[Completion]:
+        keys = [self.key_for(r) for r in requests]
+        found = self.cache.get_many(k for k in keys if k is not None)
+        results: list[Completion | None] = [None] * len(requests)
+        groups: dict[object, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key is not None and key in found:
+                results[i] = Completion(found[key])
+                if on_result is not None:
+                    on_result(i, results[i])
+            else:
+                groups.setdefault(key if key is not None else ("uncached", i), []).append(i)
+        self.stats.add(cache_hits=len(requests) - len(groups), cache_misses=len(groups))
+        if groups:
+            self._fill(requests, groups, results, on_result)
+        return [r for r in results if r is not None]
+
+    def _fill(
+        self,
+        requests: Sequence[ExecRequest],
+        groups: dict[object, list[int]],
+        results: list[Completion | None],
+        on_result: OnResult | None,
+    ) -> None:
+        """Send one request per group of identical misses; store and fan out each answer."""
+        keys, members = list(groups), list(groups.values())
+
+        def store(j: int, completion: Completion) -> None:
+            if isinstance(keys[j], str):
+                meta = {
+                    "model": self.model,
+                    "prompt_tokens": completion.prompt_tokens,
+                    "completion_tokens": completion.completion_tokens,
+                }
+                self.cache.put(keys[j], completion.text, meta=meta)
+            for i in members[j]:
+                results[i] = completion
+                if on_result is not None:
+                    on_result(i, completion)
+
+        self.inner.complete([requests[m[0]] for m in members], store)
+
+
+class CachedGenerator(Generator):
+    """Serves generated instructions from a :class:`ResponseCache`, generating only the misses.
+
+    Keys are the generator's fingerprint, the demos and the exact float64 bytes of each ``z`` row,
+    so a repeated run does not regenerate anything. Identical rows are generated once.
+
+    Args:
+        generator: The generator to wrap.
+        cache: The cache (shared with the responses; entries have ``kind="instruction"``).
+        stats: Counters to update (``requests`` counts instructions actually generated); a fresh
+            :class:`LLMStats` by default.
+    """
+
+    def __init__(
+        self, generator: Generator, cache: ResponseCache, stats: LLMStats | None = None
+    ) -> None:
+        self.inner = generator
+        self.cache = cache
+        self.stats = stats if stats is not None else LLMStats()
+        self.dim = generator.dim
+
+    def __repr__(self) -> str:
+        return f"CachedGenerator({self.inner!r}, {self.cache!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    def generate(self, z: Tensor, demos: Sequence[Demo]) -> list[str]:
+        z = check_z(z, self.dim)
+        demos = [(str(x), str(y)) for x, y in demos]
+        keys = [instruction_key(self.fingerprint, demos, row.numpy().tobytes()) for row in z]
+        found = self.cache.get_many(keys)
+        todo = [k for k in dict.fromkeys(keys) if k not in found]
+        self.stats.add(cache_hits=len(keys) - len(todo), cache_misses=len(todo))
+        if todo:
+            rows = [keys.index(k) for k in todo]
+            texts = self.inner.generate(z[rows], demos)
+            self.stats.add(requests=len(todo))
+            for key, text in zip(todo, texts, strict=True):
+                self.cache.put(
+                    key, text, kind="instruction", meta={"fingerprint": self.fingerprint}
+                )
+                found[key] = text
+        return [found[k] for k in keys]

@@ -1,0 +1,75 @@
+"""Retry policy: exponential backoff with jitter, honouring ``Retry-After``."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from droiz.exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient faults (429, 5xx, timeouts, malformed responses) are retried.
+
+    The wait before retry ``k`` (0-based) is ``min(max_delay, base_delay * 2**k)`` stretched by a
+    random factor in ``[1, 1 + jitter]``. When the server sent ``Retry-After`` (or OpenAI's
+    ``retry-after-ms``) that wait is used instead, capped at ``max_retry_after``.
+
+    Args:
+        max_retries: Retries after the first attempt (so ``max_retries + 1`` attempts in all).
+        base_delay: Seconds before the first retry.
+        max_delay: Cap of the exponential backoff, in seconds.
+        jitter: Relative random stretch of each backoff.
+        max_retry_after: Cap of a server-requested wait, in seconds.
+        seed: Seed of the jitter's random generator (reproducible waits).
+    """
+
+    max_retries: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: float = 0.5
+    max_retry_after: float = 120.0
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.base_delay < 0 or self.max_delay < 0 or self.jitter < 0:
+            raise ConfigError(f"retry settings must be >= 0, got {self}")
+
+    def rng(self) -> random.Random:
+        """A fresh jitter generator."""
+        return random.Random(self.seed)
+
+    def wait(self, retry: int, rng: random.Random, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based)."""
+        if retry_after is not None:
+            return max(0.0, min(retry_after, self.max_retry_after))
+        backoff = min(self.max_delay, self.base_delay * 2.0**retry)
+        return backoff * (1.0 + self.jitter * rng.random())
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds requested by ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

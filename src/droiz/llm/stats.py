@@ -1,0 +1,113 @@
+"""Usage accounting: requests sent, cache hits and misses, tokens and cost."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+
+from droiz.exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Prices of one model in a currency of your choice, per one million tokens.
+
+    Args:
+        input_per_1m: Price of 1M prompt (input) tokens.
+        output_per_1m: Price of 1M completion (output) tokens.
+    """
+
+    input_per_1m: float = 0.0
+    output_per_1m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.input_per_1m < 0 or self.output_per_1m < 0:
+            raise ConfigError(f"prices must be >= 0, got {self.input_per_1m}, {self.output_per_1m}")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """The cost of one call."""
+        return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1e6
+
+
+PriceTable = Mapping[str, Pricing | tuple[float, float]]
+"""Prices by model name, e.g. ``{"gpt-4o-mini": (0.15, 0.60)}``."""
+
+
+def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:
+    """The :class:`Pricing` of ``model``: from a table keyed by model name, or free when absent."""
+    if prices is None:
+        return Pricing()
+    if isinstance(prices, Pricing):
+        return prices
+    entry = prices.get(model)
+    if entry is None:
+        return Pricing()
+    return entry if isinstance(entry, Pricing) else Pricing(*entry)
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """An immutable copy of :class:`LLMStats`; snapshots subtract (``after - before``).
+
+    Attributes:
+        requests: Calls actually sent to a model (HTTP requests including retries, or local
+            generations); zero for a run served entirely from the cache.
+        retries: Of ``requests``, how many were retries after a transient fault.
+        cache_hits: Requests answered from the cache (or by a duplicate in the same batch).
+        cache_misses: Requests that had to go to the model.
+        prompt_tokens: Input tokens reported by the model for the requests sent.
+        completion_tokens: Output tokens reported by the model for the requests sent.
+        cost: Cost of the requests sent, from the configured prices.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    def __sub__(self, other: StatsSnapshot) -> StatsSnapshot:
+        return StatsSnapshot(
+            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """The counters as a plain dict (for JSON records)."""
+        return asdict(self)
+
+
+@dataclass
+class LLMStats:
+    """Thread-safe, mutable usage counters shared by an executor and its cache wrapper.
+
+    The fields are those of :class:`StatsSnapshot`; read them directly or take a
+    :meth:`snapshot` to compute the usage of one evaluation as a difference.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: float) -> None:
+        """Add to counters by name, e.g. ``stats.add(requests=1, retries=1)``."""
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def add_usage(self, prompt_tokens: int, completion_tokens: int, pricing: Pricing) -> None:
+        """Count the tokens of one answered call and its cost."""
+        cost = pricing.cost(prompt_tokens, completion_tokens)
+        self.add(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost)
+
+    def snapshot(self) -> StatsSnapshot:
+        """An immutable copy of the counters."""
+        with self._lock:
+            return StatsSnapshot(**{f.name: getattr(self, f.name) for f in fields(StatsSnapshot)})

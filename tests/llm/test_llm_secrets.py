@@ -1,0 +1,51 @@
+"""The API key never appears in logs, reprs, exceptions, cache keys or cache records."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from droiz.exceptions import BackendError
+from droiz.llm import APIProposer, CachedExecutor, OpenAIExecutor, ResponseCache, RetryPolicy
+from droiz.llm.testing import FakeOpenAIServer
+
+SECRET = "sk-TOPSECRET-0123456789abcdef"
+
+
+def test_api_key_is_sent_but_never_leaked(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("DROIZ_TEST_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)  # every logger, the SDK's and httpx's included
+    retry = RetryPolicy(max_retries=2, base_delay=0.001)
+    with FakeOpenAIServer() as server, ResponseCache(tmp_path / "c") as cache:
+        server.add_fault("429", times=1)
+        server.add_fault("500", times=1000, match="fail me")
+        inner = OpenAIExecutor(
+            "m", base_url=server.base_url, api_key_env="DROIZ_TEST_KEY", retry=retry
+        )
+        ex = CachedExecutor(inner, cache)
+        assert ex.execute(["hello"]) == ["echo: hello"]
+        with pytest.raises(BackendError) as info:
+            ex.execute(["fail me"])
+        proposer = APIProposer(executor=inner, cache=cache)
+        proposer.generate([[0.1] * 10], [("a", "b")])
+        assert server.auth_headers[0] == f"Bearer {SECRET}"  # the key was really used
+    assert "Sending HTTP Request" in caplog.text  # the SDK's debug logs were captured
+    texts = [caplog.text, repr(ex), repr(inner), repr(proposer), str(info.value)]
+    texts += [ex.fingerprint, proposer.fingerprint, str(vars(inner)), str(vars(ex))]
+    assert all(SECRET not in t for t in texts)
+    assert "DROIZ_TEST_KEY" in repr(vars(inner))  # only the variable's name is kept
+    cache.close()
+    for path in (tmp_path / "c").iterdir():  # the database and its WAL files
+        assert SECRET.encode() not in path.read_bytes()
+
+
+def test_key_echoed_in_an_error_body_is_redacted(monkeypatch):
+    monkeypatch.setenv("DROIZ_TEST_KEY", SECRET)
+    with FakeOpenAIServer() as server:
+        server.add_fault("401", times=1)
+        ex = OpenAIExecutor("m", base_url=server.base_url, api_key_env="DROIZ_TEST_KEY")
+        with pytest.raises(BackendError) as info:
+            ex.execute(["x"])
+    assert "HTTP 401: Incorrect API key provided: ***" in str(info.value)
+    assert SECRET not in str(info.value)
