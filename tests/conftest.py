@@ -7,10 +7,10 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 torch.set_num_threads(1)
 
@@ -19,7 +19,7 @@ _DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The benchmark data directory: ``DROIZ_DATA_DIR``, else ``../shared/data`` beside the clone."""
+    """The benchmark data: ``DROIZ_DATA_DIR``, else ``../shared/data`` beside the clone."""
     path = Path(os.environ.get("DROIZ_DATA_DIR", _DEFAULT_DATA))
     if not path.is_dir():
         raise RuntimeError(

@@ -1,7 +1,7 @@
 """The droiz exception hierarchy.
 
 Every error raised on purpose by droiz derives from :class:`DroizError`. Subclasses also derive from
-the builtin they resemble (``ValueError``, ``KeyError``, ...), so ``except ValueError`` keeps working.
+the builtin they resemble (``ValueError``, ``KeyError``, ...), so ``except ValueError`` works.
 Messages follow one rule: say what was expected, what came, and how to fix it, on one line.
 """
 

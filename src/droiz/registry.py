@@ -1,4 +1,4 @@
-"""A tiny name registry with "did you mean" errors, shared by methods, sets, metrics and backends."""
+"""A tiny name registry with "did you mean" errors (methods, sets, metrics, backends)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,156 @@
+"""The engine's resolved, frozen, serialisable configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from droiz.exceptions import ConfigError, UnknownNameError
+from droiz.optim.reference import floor_weights
+from droiz.registry import unknown_name_message
+from droiz.surrogate.build import KERNELS
+
+METHODS = ("dro", "ei", "ucb", "hybrid", "random", "dro-nobo")
+GROUP_SELECTIONS = ("auto", "adversarial", "reference")
+_FINAL = {
+    "dro": "robust",
+    "hybrid": "robust",
+    "ei": "nominal",
+    "ucb": "nominal",
+    "random": "observed-nominal",
+    "dro-nobo": "observed-robust",
+}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Every setting of :class:`~droiz.optim.engine.RobustBO` (see its docstring).
+
+    Attributes:
+        reference: Initial reference weights (``None``: uniform).
+        reference_update: ``"ema"`` (inverse-score EMA after every tell), ``"none"``, or
+            ``"auto"`` (EMA for the robust methods, fixed for the nominal ones).
+        eta, delta: EMA step and offset of the reference update.
+        n_init: Sobol points before the first BO round. batch_size: default ``n`` of ``ask``.
+        groups_per_round: Groups each evaluation observes.
+        group_selection: Which groups a BO-round evaluation observes: ``"adversarial"`` (the
+            groups with the lowest lower confidence bound at that point), ``"reference"``
+            (sampled in proportion to the reference weights) or ``"auto"`` (adversarial for
+            ``dro`` and ``hybrid``, reference for the others).
+        kernel: ``"matern"``, ``"coupled-scores"`` or ``"coupled-semantic"``.
+        example_groups: Group index of each per-example score (``coupled-scores``); default:
+            the ``E`` examples split into K equal consecutive blocks.
+        hybrid_start, hybrid_end: The hybrid's ``lam`` is 1 until ``hybrid_start`` of the budget,
+            then linear to ``hybrid_end`` at the end.
+        cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches.
+        fit_maxiter: L-BFGS-B iterations of the GP fit.
+    """
+
+    dim: int = 10
+    n_groups: int = 2
+    method: str = "dro"
+    ambiguity: str = "kl:0.1"
+    budget: int = 150
+    seed: int = 0
+    reference: tuple[float, ...] | None = None
+    reference_update: str = "auto"
+    eta: float = 0.2
+    delta: float = 0.05
+    n_init: int = 25
+    batch_size: int = 25
+    groups_per_round: int = 2
+    group_selection: str = "auto"
+    kernel: str = "matern"
+    example_groups: tuple[int, ...] | None = None
+    hybrid_start: float = 0.6
+    hybrid_end: float = 0.5
+    cma_starts: int = 25
+    cma_popsize: int = 50
+    cma_sigma0: float = 0.8
+    cma_generations: int = 10
+    fit_maxiter: int = 200
+
+    def __post_init__(self) -> None:
+        if self.reference is not None:
+            ref = tuple(float(v) for v in torch.as_tensor(self.reference).reshape(-1).tolist())
+            object.__setattr__(self, "reference", ref)
+        if self.example_groups is not None:
+            groups = tuple(
+                int(v) for v in torch.as_tensor(self.example_groups).reshape(-1).tolist()
+            )
+            object.__setattr__(self, "example_groups", groups)
+        if self.method not in METHODS:
+            raise UnknownNameError(unknown_name_message("method", self.method, METHODS))
+        if self.kernel not in KERNELS:
+            raise UnknownNameError(unknown_name_message("kernel", self.kernel, KERNELS))
+        if self.group_selection not in GROUP_SELECTIONS:
+            raise UnknownNameError(
+                unknown_name_message("group selection", self.group_selection, GROUP_SELECTIONS)
+            )
+        if self.reference_update not in ("auto", "ema", "none"):
+            raise ConfigError(
+                f"reference_update must be 'auto', 'ema' or 'none', got {self.reference_update!r}"
+            )
+        for name in ("dim", "n_groups", "budget", "batch_size", "groups_per_round", "cma_starts"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.n_init < 0 or self.cma_popsize < 2 or self.cma_generations < 1:
+            raise ConfigError("n_init must be >= 0, cma_popsize >= 2 and cma_generations >= 1")
+        if not (0.0 <= self.eta <= 1.0 and self.delta > 0.0):
+            raise ConfigError(f"need 0 <= eta <= 1 and delta > 0, got {self.eta}, {self.delta}")
+        if not (0.0 <= self.hybrid_start < 1.0 and 0.0 <= self.hybrid_end <= 1.0):
+            raise ConfigError("need 0 <= hybrid_start < 1 and 0 <= hybrid_end <= 1")
+        self._check_reference()
+        if self.example_groups is not None and (
+            min(self.example_groups) < 0 or max(self.example_groups) >= self.n_groups
+        ):
+            raise ConfigError(f"example_groups must hold group indices in [0, {self.n_groups})")
+
+    def _check_reference(self) -> None:
+        ref = self.reference
+        if ref is None:
+            return
+        if len(ref) != self.n_groups or min(ref) < 0 or abs(sum(ref) - 1.0) > 1e-6:
+            raise ConfigError(
+                f"reference must be {self.n_groups} non-negative weights summing to 1, got "
+                f"{list(ref)}; pass e.g. reference=[{', '.join(['0.5'] * 2)}] for K=2"
+            )
+
+    def initial_reference(self) -> Tensor:
+        if self.reference is None:
+            return torch.full((self.n_groups,), 1.0 / self.n_groups, dtype=torch.float64)
+        return floor_weights(torch.tensor(self.reference, dtype=torch.float64))
+
+    def updates_reference(self) -> bool:
+        """Whether the reference follows the EMA (``auto``: robust methods only; for ``ei``,
+        ``ucb`` and ``random`` the reference mixture is the objective itself and stays fixed)."""
+        if self.reference_update == "auto":
+            return self.method in ("dro", "hybrid", "dro-nobo")
+        return self.reference_update == "ema"
+
+    def final_selection(self) -> str:
+        """The method's own final-pick criterion (see ``droiz.optim.selection``)."""
+        return _FINAL[self.method]
+
+    def search_selection(self) -> str:
+        """The criterion that ranks evaluated points as CMA-ES starts."""
+        return "robust" if self.method in ("dro", "hybrid") else "nominal"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown engine settings {sorted(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def constructor_kwargs(self) -> dict[str, Any]:
+        return self.to_dict()

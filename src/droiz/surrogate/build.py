@@ -1,0 +1,93 @@
+"""Build the per-round surrogate: kernel choice, instruction features, warm-started fit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from droiz.exceptions import ShapeError, UnknownNameError
+from droiz.registry import unknown_name_message
+from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
+from droiz.surrogate.model import GroupGP, to_unit
+
+KERNELS = ("matern", "coupled-scores", "coupled-semantic")
+
+
+def score_features(
+    scores: Tensor, example_groups: Tensor, weights: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Per-example score features and their weights for the coupled kernel.
+
+    Scores of examples in groups an instruction was not evaluated on are NaN; they are imputed
+    with that instruction's mean observed score (a fixed feature map, so the kernel stays PSD).
+
+    Args:
+        scores: ``n x E`` per-example scores in ``[0, 1]``, NaN where not evaluated.
+        example_groups: ``E`` group index of each example.
+        weights: ``K`` weights fixed for the round (the reference weights).
+
+    Returns:
+        ``(features n x E, omega E)`` with ``omega_e = K w_t / |G_t|`` for ``e`` in group ``t``.
+    """
+    observed = ~torch.isnan(scores)
+    counts = observed.sum(-1, keepdim=True).clamp_min(1)
+    row_mean = torch.where(observed, scores, 0.0).sum(-1, keepdim=True) / counts
+    row_mean = torch.where(observed.any(-1, keepdim=True), row_mean, 0.5)
+    features = torch.where(observed, scores, row_mean)
+    k = weights.shape[-1]
+    sizes = torch.bincount(example_groups, minlength=k).to(torch.float64)
+    omega = k * weights[example_groups] / sizes[example_groups]
+    return features.to(torch.float64), omega.to(torch.float64)
+
+
+def make_gp(
+    kind: str,
+    z: Tensor,
+    y: Tensor,
+    *,
+    features: Tensor | None = None,
+    omega: Tensor | None = None,
+    warm_start: Mapping[str, Tensor] | None = None,
+    maxiter: int = 200,
+) -> GroupGP:
+    """Build and fit the GP of one round.
+
+    Args:
+        kind: ``"matern"``, ``"coupled-scores"`` or ``"coupled-semantic"``.
+        z: ``n x d`` soft prompts. y: ``n x K`` observed means, NaN where unobserved.
+        features: ``n x p`` instruction features (scores or embeddings) for coupled kernels.
+        omega: ``p`` feature weights (default: ``1 / p`` each).
+        warm_start: Hyperparameters of the previous round (``named_parameters`` of a GP with the
+            same kernel kind), used as the starting point of the fit.
+        maxiter: L-BFGS-B iterations.
+    """
+    if kind not in KERNELS:
+        raise UnknownNameError(unknown_name_message("kernel", kind, KERNELS))
+    if kind == "matern":
+        kernel = matern_kernel(z.shape[-1])
+    else:
+        if features is None or len(features) != len(z):
+            got = None if features is None else tuple(features.shape)
+            raise ShapeError(f"kernel {kind!r} needs n x p instruction features, got {got}")
+        kernel = InstructionCoupledKernel(z.shape[-1])
+        p = features.shape[-1]
+        w = omega if omega is not None else torch.full((p,), 1.0 / p, dtype=torch.float64)
+        kernel.set_data(to_unit(z.to(torch.float64)), features.to(torch.float64), w)
+    gp = GroupGP(z, y, kernel=kernel)
+    if warm_start:
+        _load_hyperparameters(gp, warm_start)
+    return gp.fit(maxiter=maxiter)
+
+
+def hyperparameters(gp: GroupGP) -> dict[str, Tensor]:
+    """The fitted raw hyperparameters, for warm starts and state dicts."""
+    return {k: p.detach().clone() for k, p in gp.named_parameters()}
+
+
+def _load_hyperparameters(gp: GroupGP, values: Mapping[str, Tensor]) -> None:
+    with torch.no_grad():
+        for name, param in gp.named_parameters():
+            if name in values and values[name].shape == param.shape:
+                param.copy_(values[name])

@@ -1,0 +1,67 @@
+"""``droiz demo``: output schema, files, errors; and the headline result on 5 seeds (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from droiz.cli import main
+from droiz.sim.demo import ROWS
+
+METRICS = ["mean_acc", "worst_group_acc", "shifted_acc", "evaluations"]
+
+
+def test_demo_writes_exactly_the_json_schema_and_the_plot(tmp_path: Path, capsys) -> None:
+    out_json, out_dir = tmp_path / "r.json", tmp_path / "out"
+    code = main(["demo", "--seeds", "2", "--budget", "40", "--workers", "1",
+                 "--json", str(out_json), "--out", str(out_dir)])
+    assert code == 0
+    data = json.loads(out_json.read_text())
+    assert set(data) == {"budget", "seeds", "methods"}
+    assert data["budget"] == 40 and data["seeds"] == [0, 1]
+    assert list(data["methods"]) == list(ROWS)
+    for row in data["methods"].values():
+        assert list(row) == METRICS
+        assert all(len(v) == 2 for v in row.values())
+        assert row["evaluations"] == [40, 40]
+        assert all(0.0 <= a <= 1.0 for k in METRICS[:3] for a in row[k])
+        assert all(lo <= m for lo, m in zip(row["worst_group_acc"], row["mean_acc"], strict=True))
+    full = json.loads((out_dir / "results.json").read_text())
+    assert full["label"] == "SIMULATED" and full["methods"] == data["methods"]
+    assert len(full["curves"]["dro"][0]) == 40
+    png = (out_dir / "best_so_far.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    printed = capsys.readouterr().out
+    assert "[SIMULATED]" in printed and "cost of robustness" in printed
+    assert "EI + robust final selection" in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--budget", "10"], "--budget must be at least 30"),
+        (["--ambiguity", "kl:-1"], "kl"),
+        (["--ambiguity", "kll:0.1"], "did you mean"),
+    ],
+)
+def test_demo_rejects_bad_input_in_one_line(args: list[str], message: str, capsys) -> None:
+    assert main(["demo", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_dro_beats_ei_and_ucb_on_worst_group_over_five_seeds(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    assert main(["demo", "--seeds", "5", "--json", str(out)]) == 0
+    methods = json.loads(out.read_text())["methods"]
+
+    def avg(name: str) -> float:
+        values = methods[name]["worst_group_acc"]
+        return sum(values) / len(values)
+
+    assert avg("dro") > avg("ei") and avg("dro") > avg("ucb")
+    assert all(e == 150 for m in methods.values() for e in m["evaluations"])
