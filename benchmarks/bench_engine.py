@@ -1,0 +1,81 @@
+"""Time of one BO round of ``RobustBO``: from the ``tell()`` of the last batch to ``ask(25)``'s return.
+
+Run: ``python benchmarks/bench_engine.py [--quick]``. Single thread (set here). For K in {2, 8, 32}
+and each kernel, the engine first gets 125 evaluations (2 groups each, as in the paper), then the
+timed step tells 25 more (150 observations) and asks 25 candidates: GP fit, acquisition and the
+25 x 50 x 10 CMA-ES evaluations included. Targets: <= 3 s at K = 8 and <= 6 s at K = 32.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from droiz import RobustBO  # noqa: E402
+
+TARGETS = {8: 3.0, 32: 6.0}
+N_DEV = 10  # dev examples per group for the per-example score vectors
+
+
+def _observe(z: torch.Tensor, groups: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
+    """A smooth synthetic per-group objective with per-example 0/1 scores."""
+    phase = torch.arange(k, dtype=torch.float64)
+    prob = 0.5 + 0.4 * torch.sin(2 * z[:, :1] + phase) * torch.cos(z[:, 1:2] - phase / k)
+    gen = torch.Generator().manual_seed(int(1e6 * z[0, 0].abs()))
+    draws = torch.rand(len(z), k, N_DEV, generator=gen, dtype=torch.float64)
+    outcomes = (draws < prob.unsqueeze(-1)).double()
+    y = torch.where(groups, outcomes.mean(-1), float("nan"))
+    scores = torch.where(groups.unsqueeze(-1), outcomes, float("nan")).reshape(len(z), -1)
+    emb = torch.nn.functional.normalize(torch.cat([z, torch.sin(3 * z)], -1), dim=-1)
+    return y, scores, emb
+
+
+def one_round(k: int, kernel: str, seed: int) -> float:
+    bo = RobustBO(dim=10, n_groups=k, method="dro", budget=175, seed=seed, kernel=kernel)
+    last = None
+    while bo.n_evaluations < 150:
+        z = bo.ask(25)
+        y, scores, emb = _observe(z, bo.pending_groups, k)
+        if bo.n_evaluations == 125:
+            last = (z, y, bo.pending_groups, scores, emb)
+            break
+        bo.tell(z, y, bo.pending_groups, scores=scores, embeddings=emb)
+    z, y, groups, scores, emb = last
+    start = time.perf_counter()
+    bo.tell(z, y, groups, scores=scores, embeddings=emb)
+    bo.ask(25)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat, K in {2, 8}")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    ks = (2, 8) if args.quick else (2, 8, 32)
+    repeats = 1 if args.quick else args.repeats
+    ok = True
+    print(f"{'K':>3} {'kernel':17s} {'round s (median)':>17s} {'target':>7s}")
+    for k in ks:
+        for kernel in ("matern", "coupled-scores", "coupled-semantic"):
+            times = [one_round(k, kernel, seed) for seed in range(repeats)]
+            t = statistics.median(times)
+            target = TARGETS.get(k)
+            passed = target is None or t <= target
+            ok &= passed
+            mark = "" if target is None else f"{target:5.1f} {'ok' if passed else 'MISSED'}"
+            print(f"{k:3d} {kernel:17s} {t:17.2f} {mark}")
+    print("PASS: all round-time targets met" if ok else "FAIL: a round-time target was missed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
