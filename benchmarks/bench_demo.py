@@ -12,11 +12,11 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import time
 
-from droiz.sim.demo import ROWS, run_demo  # noqa: E402
+from droiz.sim.demo import ROWS, run_demo
 
 
 def _se(values: list[float]) -> float:
@@ -36,8 +36,10 @@ def report(rows: dict, label: str) -> None:
     for other in ("ei", "ucb", "ei-robust-select"):
         diff = [a - r.worst_group_acc for a, r in zip(dro, rows[other], strict=True)]
         wins = sum(d > 0 for d in diff) / len(diff)
-        print(f"worst group, DRO - {other}: {100 * statistics.fmean(diff):+.1f} ± "
-              f"{100 * _se(diff):.1f} points (DRO better on {100 * wins:.0f}% of seeds)")
+        print(
+            f"worst group, DRO - {other}: {100 * statistics.fmean(diff):+.1f} ± "
+            f"{100 * _se(diff):.1f} points (DRO better on {100 * wins:.0f}% of seeds)"
+        )
 
 
 def main() -> int:
@@ -50,8 +52,10 @@ def main() -> int:
     for spec in args.ambiguity:
         start = time.perf_counter()
         rows = run_demo(list(range(args.seeds)), args.scenario, args.budget, spec)
-        label = (f"scenario {args.scenario!r}, ambiguity {spec}, {args.seeds} seeds, budget "
-                 f"{args.budget} ({time.perf_counter() - start:.0f} s); mean ± s.e. in %")
+        label = (
+            f"scenario {args.scenario!r}, ambiguity {spec}, {args.seeds} seeds, budget "
+            f"{args.budget} ({time.perf_counter() - start:.0f} s); mean ± s.e. in %"
+        )
         report(rows, label)
     return 0
 

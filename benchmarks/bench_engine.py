@@ -1,4 +1,4 @@
-"""Time of one BO round of ``RobustBO``: from the ``tell()`` of the last batch to ``ask(25)``'s return.
+"""Time of one BO round of ``RobustBO``: from the last ``tell()`` to the return of ``ask(25)``.
 
 Run: ``python benchmarks/bench_engine.py [--quick]``. Single thread (set here). For K in {2, 8, 32}
 and each kernel, the engine first gets 125 evaluations (2 groups each, as in the paper), then the
@@ -12,13 +12,13 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import time
 
-import torch  # noqa: E402
+import torch
 
-from droiz import RobustBO  # noqa: E402
+from droiz import RobustBO
 
 TARGETS = {8: 3.0, 32: 6.0}
 N_DEV = 10  # dev examples per group for the per-example score vectors

@@ -16,16 +16,16 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import time
+import warnings
 
-import torch  # noqa: E402
-from botorch.fit import fit_gpytorch_mll  # noqa: E402
-from botorch.models import MultiTaskGP, SingleTaskGP  # noqa: E402
-from gpytorch.mlls import ExactMarginalLogLikelihood  # noqa: E402
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import MultiTaskGP, SingleTaskGP
+from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from droiz.surrogate import GroupGP  # noqa: E402
+from droiz.surrogate import GroupGP
 
 
 def truth(z: torch.Tensor, k: int, gen_seed: int) -> torch.Tensor:

@@ -26,6 +26,10 @@ _LAZY = {
     "Best": "droiz.optim",
     "EngineConfig": "droiz.optim",
     "RobustBO": "droiz.optim",
+    "EvaluationResult": "droiz.runner",
+    "OptimizeResult": "droiz.runner",
+    "evaluate": "droiz.runner",
+    "optimize": "droiz.runner",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -15,8 +15,21 @@ METRICS = ["mean_acc", "worst_group_acc", "shifted_acc", "evaluations"]
 
 def test_demo_writes_exactly_the_json_schema_and_the_plot(tmp_path: Path, capsys) -> None:
     out_json, out_dir = tmp_path / "r.json", tmp_path / "out"
-    code = main(["demo", "--seeds", "2", "--budget", "40", "--workers", "1",
-                 "--json", str(out_json), "--out", str(out_dir)])
+    code = main(
+        [
+            "demo",
+            "--seeds",
+            "2",
+            "--budget",
+            "40",
+            "--workers",
+            "1",
+            "--json",
+            str(out_json),
+            "--out",
+            str(out_dir),
+        ]
+    )
     assert code == 0
     data = json.loads(out_json.read_text())
     assert set(data) == {"budget", "seeds", "methods"}

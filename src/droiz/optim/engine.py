@@ -59,13 +59,8 @@ class Best(NamedTuple):
 
 def derive_seed(*parts: int) -> int:
     """A 63-bit seed derived from the run seed and counters (round, search index, ...)."""
-    return int(
-        np.random.SeedSequence([int(p) for p in parts])
-        .generate_state(2, np.uint32)
-        .astype(np.uint64)
-        .dot([1, 2**32])
-        % (2**63 - 1)
-    )
+    state = np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)
+    return int(state[0]) >> 1
 
 
 class RobustBO:
