@@ -1,0 +1,90 @@
+"""``droiz evaluate``: score one instruction on a task's groups with a black-box LLM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score an instruction on a task's groups (per group, mean, worst group, shifted)",
+        description=(
+            "Runs the instruction on every example of the split under every group with the "
+            "executor and prints per-group, mean, worst-group and shifted-mixture scores, and "
+            "the requests, cache hits and tokens used. Answers are cached."
+        ),
+    )
+    p.add_argument("--task", required=True, help="task name or .jsonl/.csv task file")
+    p.add_argument("--instruction", required=True, help="the instruction to evaluate")
+    p.add_argument("--executor", required=True, help="openai:MODEL or hf:PATH")
+    p.add_argument("--base-url", help="endpoint of an openai: executor (default: OpenAI)")
+    p.add_argument("--split", choices=("dev", "test"), default="test", help="default test")
+    p.add_argument("--groups", help="comma-separated groups (default: the task's groups)")
+    p.add_argument("-n", type=int, help="base examples (default: all of test, 20 of dev)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="NAME of the key variable")
+    p.add_argument("--data-dir", help="data directory (default: DROIZ_DATA_DIR or download dir)")
+    p.add_argument("--cache-dir", help="response cache directory (default: the user cache)")
+    p.add_argument("--cache-namespace", help="cache namespace (default: endpoint host:port hash)")
+    p.add_argument("--concurrency", type=int, help="requests in flight (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of dev subset and shifts (default 0)")
+    p.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.exceptions import ConfigError
+    from droiz.runner import evaluate
+
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"-n must be at least 1, got {args.n}")
+    result = evaluate(
+        args.task,
+        args.instruction,
+        executor=args.executor,
+        split=args.split,
+        groups=args.groups,
+        n=args.n,
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        cache_namespace=args.cache_namespace,
+        concurrency=args.concurrency,
+        seed=args.seed,
+    )
+    print_summary(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def print_summary(result: Any) -> None:
+    """A readable table of the scores and the usage."""
+    report, stats = result.report, result.stats
+    counts: dict[str, int] = {}
+    for ex in result.examples:
+        counts[ex["group"]] = counts.get(ex["group"], 0) + 1
+    print(f"task {result.task}, {result.split} split, instruction {result.instruction!r}")
+    width = max(len(g) for g in report.per_group)
+    for group, acc in report.per_group.items():
+        mark = "  <- worst" if group == report.worst_group_name else ""
+        print(f"  {group:<{width}}  {100 * acc:5.1f} %  (n={counts.get(group, 0)}){mark}")
+    print(
+        f"mean {100 * report.mean:.1f} %   worst group {100 * report.worst_group:.1f} % "
+        f"({report.worst_group_name})   shifted mixture {100 * report.shifted:.1f} %"
+    )
+    kl = ", ".join(f"r={r:g}: {100 * v:.1f} %" for r, v in report.kl_worst.items())
+    print(f"KL worst case around the train mix: {kl}")
+    tokens = int(stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0))
+    print(
+        f"requests {int(stats.get('requests', 0))}, cache hits {int(stats.get('cache_hits', 0))}, "
+        f"tokens {tokens}"
+    )

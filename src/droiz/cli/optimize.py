@@ -1,0 +1,145 @@
+"""``droiz optimize``: robust instruction optimisation against a black-box LLM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HELP = {
+    "task": "task name or .jsonl/.csv file; several (a,b,c) make a multi-task run",
+    "generator": "hf:PATH (soft-prompt LLM), api:MODEL (APE-style proposer) or pool:FILE",
+    "executor": "the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
+    "base_url": "endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)",
+    "api_key_env": "NAME of the environment variable holding the API key (default OPENAI_API_KEY)",
+    "method": "dro, ei, ucb, hybrid, random or dro-nobo (default dro)",
+    "budget": "instruction evaluations (default 150)",
+    "seed": "run seed (default 0)",
+    "ambiguity": "ambiguity set: kl:0.1 (default), chi2:R, tv:R, cvar:A or w1:R",
+    "reference": "centre of the ambiguity set: train-mix (default), uniform or w1,w2,...",
+    "groups": "auto (default: shift for one task, tasks for several), shift, tasks, both, or "
+    "a comma-separated list of shift groups",
+    "groups_per_round": "groups each evaluation observes (default 2)",
+    "kernel": "matern, coupled-scores or coupled-semantic (default: the engine's)",
+    "n_dev": "dev examples per group and task (default 20)",
+    "n_demos": "demonstrations shown to the generator (default 5)",
+    "n_test": "test examples per task for the final evaluation (default: all)",
+    "batch_size": "instructions per round (default 25)",
+    "n_init": "initial Sobol evaluations (default 25)",
+    "finalists": "top instructions verified on every group before the final pick (default 3; "
+    "0: the engine's own pick)",
+    "concurrency": "executor requests in flight (default 16)",
+    "data_dir": "data directory (default: DROIZ_DATA_DIR or the droiz data download folder)",
+    "cache_dir": "response cache directory (default: DROIZ_CACHE_DIR or the user cache)",
+    "cache_namespace": "cache namespace (default: a hash of the endpoint's host and port)",
+    "embedder": "sentence-transformers model of the semantic kernel (default all-MiniLM-L6-v2)",
+}
+_INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "batch_size"}
+_INTS |= {"n_init", "finalists", "concurrency"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "optimize",
+        help="find a robust instruction for a task with a black-box LLM",
+        description=(
+            "Runs DRO-InstructZero: robust Bayesian optimisation over soft prompts; the generator "
+            "turns them into instructions, the executor runs them on the task's dev examples of "
+            "every group, and the run directory receives config.json, journal.jsonl, best.json, "
+            "report.md and best_so_far.png. Flags override --config, which overrides defaults."
+        ),
+    )
+    for name, text in HELP.items():
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
+    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.runner import optimize
+
+    settings: dict[str, Any] = {name: getattr(args, name) for name in HELP}
+    bar = None if args.no_progress else ProgressBar()
+    try:
+        result = optimize(
+            out=args.out,
+            config=args.config,
+            resume=args.resume,
+            progress=bar,
+            **settings,
+        )
+    except KeyboardInterrupt:
+        hint = f"continue with: droiz optimize --out {args.out} --resume"
+        print(f"droiz optimize: interrupted; {hint}", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    print_result(result)
+    return 0
+
+
+class ProgressBar:
+    """A tqdm bar on stderr (plain lines when tqdm is missing): round, evaluations, best robust
+    value and requests."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._last = ""
+
+    def __call__(self, p: Any) -> None:
+        best = "–" if p.best_value is None else f"{p.best_value:.3f}"
+        text = f"round {p.round} best {best} requests {p.requests} cached {p.cache_hits}"
+        if self._bar is None:
+            self._bar = _make_bar(p.budget)
+        if self._bar is not None:
+            self._bar.n = p.evaluations
+            self._bar.set_postfix_str(text, refresh=True)
+        elif text != self._last:
+            line = f"droiz optimize: {p.evaluations}/{p.budget} evaluations, {text}"
+            print(line, file=sys.stderr)
+        self._last = text
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _make_bar(total: int) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="eval", desc="droiz optimize", file=sys.stderr, leave=True)
+
+
+def print_result(result: Any) -> None:
+    """The readable summary of a finished run."""
+    best, test = result.best, result.test
+    print(f"best instruction: {best['instruction']!r}")
+    print(
+        f"robust value (dev, {best['ambiguity']}): {best['robust_value']:.4f}   "
+        f"evaluation {best['evaluation']} of {best['budget']}"
+    )
+    print("test accuracy of the best instruction (%):")
+    width = max(len(g) for g in test.per_group)
+    for group, acc in test.per_group.items():
+        mark = "  <- worst" if group == test.worst_group_name else ""
+        print(f"  {group:<{width}}  {100 * acc:5.1f}{mark}")
+    print(
+        f"  mean {100 * test.mean:.1f}   worst group {100 * test.worst_group:.1f} "
+        f"({test.worst_group_name})   shifted mixture {100 * test.shifted:.1f}"
+    )
+    stats = result.stats
+    print(
+        f"requests {int(stats.get('requests', 0))}, cache hits {int(stats.get('cache_hits', 0))}, "
+        f"tokens {int(stats.get('prompt_tokens', 0) + stats.get('completion_tokens', 0))}"
+    )
+    print(f"run directory: {result.run_dir} (best.json, report.md, best_so_far.png)")

@@ -1,0 +1,94 @@
+"""``droiz.optimize``: the Python entry point of ``droiz optimize``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import ConfigError
+from droiz.runner.config import (
+    RESUMABLE,
+    RunConfig,
+    config_from_dict,
+    load_config_file,
+    normalise_keys,
+    resolve_config,
+)
+from droiz.runner.restore import load_saved_config
+from droiz.runner.results import OptimizeResult
+from droiz.runner.study import ProgressFn, Study
+
+
+def optimize(
+    task: str | Sequence[str] | None = None,
+    generator: str | None = None,
+    executor: str | None = None,
+    *,
+    out: str | os.PathLike[str],
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    **settings: Any,
+) -> OptimizeResult:
+    """Optimise an instruction robustly over a task's groups and write a run directory.
+
+    Example:
+        >>> result = droiz.optimize(
+        ...     task="antonyms", generator="hf:lmsys/vicuna-13b-v1.3",
+        ...     executor="openai:gpt-4o-mini", out="runs/antonyms", budget=150, seed=0)
+        >>> result.instruction, result.robust_value, result.test.worst_group
+
+    Args:
+        task: Task name or file, or several (a list or ``"a,b,c"``): a multi-task run.
+        generator: ``hf:PATH``, ``api:MODEL`` or ``pool:FILE``.
+        executor: ``openai:MODEL`` (with ``base_url=`` for other endpoints) or ``hf:PATH``.
+        out: The run directory (``config.json``, ``journal.jsonl``, ``best.json``, ...).
+        config: A JSON/TOML config file, or a mapping of settings; explicit arguments win.
+        resume: Continue the run journaled in ``out`` (its saved settings are used; only the
+            location settings ``base_url``, ``api_key_env``, ``cache_dir``, ``cache_namespace``,
+            ``concurrency`` and ``data_dir`` may change).
+        progress: Called with :class:`~droiz.runner.study.Progress` reports.
+        **settings: Any field of :class:`~droiz.runner.config.RunConfig` (``method``, ``budget``,
+            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``, ...).
+
+    Returns:
+        The :class:`~droiz.runner.results.OptimizeResult`.
+
+    Raises:
+        ConfigError, UnknownNameError, DataError: Bad settings or data (one-line messages).
+        RunInterrupted: The executor failed for good; resume with ``resume=True``.
+    """
+    explicit = {"task": task, "generator": generator, "executor": executor, **settings}
+    out = Path(out)
+    resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
+    return Study(resolved, out, resume=resume, progress=progress).run()
+
+
+def resume_config(
+    out: Path,
+    explicit: Mapping[str, Any],
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+) -> RunConfig:
+    """The saved settings of the run in ``out``, with the location settings given now.
+
+    Raises:
+        ConfigError: A given setting other than a location setting differs from the saved one.
+    """
+    saved = config_from_dict(load_saved_config(out)["settings"])
+    given: dict[str, Any] = {}
+    if isinstance(config, Mapping):
+        given.update(normalise_keys(config))
+    elif config is not None:
+        given.update(load_config_file(config))
+    given.update(normalise_keys({k: v for k, v in explicit.items() if v is not None}))
+    differ = saved.explicit_diff(given)
+    if differ:
+        detail = ", ".join(f"{k}: saved {getattr(saved, k)!r}" for k in differ)
+        raise ConfigError(
+            f"cannot resume {out} with different settings ({detail}); drop those options to "
+            "continue the run, or start a new run with another --out"
+        )
+    return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUMABLE})

@@ -1,0 +1,182 @@
+"""Build the cache, generator, executor and embedder of a run from its settings.
+
+API keys are never handled here: only the *name* of the environment variable is passed on, and
+the executor reads the key itself when it builds a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from droiz._imports import require
+from droiz.exceptions import ConfigError
+from droiz.llm import (
+    Executor,
+    Generator,
+    ResponseCache,
+    RetryPolicy,
+    SentenceEmbedder,
+    make_executor,
+    make_generator,
+    parse_spec,
+)
+from droiz.runner.config import RunConfig, redact_url
+
+logger = logging.getLogger(__name__)
+
+_ENDPOINT_TIMEOUT = 5.0
+
+
+@dataclass
+class Backends:
+    """The LLM-side objects of a run."""
+
+    cache: ResponseCache
+    generator: Generator | None
+    executor: Executor
+    embedder: SentenceEmbedder | None = None
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def usage(self) -> dict[str, float]:
+        """Usage counters so far: the executor's (``requests``, ``cache_hits``, tokens, ``cost``,
+        ...) plus ``generated`` (instructions generated, not served from the cache),
+        ``generator_cache_hits`` and ``generator_requests`` (calls of an ``api:`` proposer)."""
+        out = self.executor.stats.snapshot().as_dict()
+        gen = getattr(self.generator, "stats", None)
+        if gen is not None:
+            snap = gen.snapshot()
+            out["generated"], out["generator_cache_hits"] = snap.requests, snap.cache_hits
+        inner = getattr(getattr(self.generator, "inner", None), "executor", None)
+        if inner is not None:
+            out["generator_requests"] = inner.stats.snapshot().requests
+        return out
+
+
+def usage_delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
+    """``after - before`` counter by counter."""
+    return {k: after.get(k, 0) - before.get(k, 0) for k in sorted({*after, *before})}
+
+
+def usage_sum(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
+    """``a + b`` counter by counter."""
+    return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
+
+
+def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backends:
+    """Cache, (cached) generator, (cached) executor and, for the semantic kernel, the embedder."""
+    cache = ResponseCache(config.cache_dir)
+    try:
+        executor = build_executor(
+            config.executor or "",
+            cache=cache,
+            base_url=config.base_url,
+            api_key_env=config.api_key_env,
+            cache_namespace=config.cache_namespace,
+            concurrency=config.concurrency,
+            options=config.executor_options,
+        )
+        generator = build_generator(config, cache) if with_generator else None
+    except BaseException:
+        cache.close()
+        raise
+    embedder = None
+    if config.kernel == "coupled-semantic":
+        try:
+            require("sentence_transformers", "semantic")  # fail before anything is paid for
+        except BaseException:
+            cache.close()
+            raise
+        embedder = SentenceEmbedder(config.embedder)
+    return Backends(cache, generator, executor, embedder)
+
+
+def build_executor(
+    spec: str,
+    *,
+    cache: ResponseCache | None,
+    base_url: str | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    cache_namespace: str | None = None,
+    concurrency: int | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Executor:
+    """An executor from its spec; endpoint settings apply to ``openai:`` executors only."""
+    kind, _ = parse_spec(spec, "executor")
+    opts = _with_retry(options or {})
+    if kind == "openai":
+        if base_url:
+            check_endpoint(base_url)
+        opts = {"base_url": base_url, "api_key_env": api_key_env, **opts}
+        if cache_namespace:
+            opts["cache_namespace"] = cache_namespace
+        if concurrency:
+            opts["concurrency"] = concurrency
+    elif base_url or cache_namespace:
+        raise ConfigError(
+            f"--base-url and --cache-namespace apply to openai: executors, not {spec!r}"
+        )
+    return make_executor(spec, cache=cache, **opts)
+
+
+def build_generator(config: RunConfig, cache: ResponseCache) -> Generator:
+    """The run's generator, cached, with ``dim`` and the run seed unless options say otherwise."""
+    spec = config.generator or ""
+    kind, value = parse_spec(spec, "generator")
+    opts: dict[str, Any] = {"dim": config.dim, "seed": config.seed}
+    if kind == "hf":
+        check_local_model(value)
+    if kind == "api":
+        opts.update(base_url=config.base_url, api_key_env=config.api_key_env)
+        if config.base_url:
+            check_endpoint(config.base_url)
+    opts.update(_with_retry(config.generator_options))
+    return make_generator(spec, cache=cache, **opts)
+
+
+def _with_retry(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options with a ``retry`` table turned into a :class:`RetryPolicy`."""
+    out = dict(options)
+    retry = out.get("retry")
+    if isinstance(retry, Mapping):
+        try:
+            out["retry"] = RetryPolicy(**retry)
+        except TypeError as exc:
+            raise ConfigError(f"bad retry settings {dict(retry)}: {exc}") from None
+    return out
+
+
+def check_local_model(value: str) -> None:
+    """A path-like ``hf:`` model (``/``, ``./``, ``../``, ``~``) must exist."""
+    if value.startswith(("/", "./", "../", "~")) and not Path(value).expanduser().exists():
+        raise ConfigError(
+            f"the generator model directory {value!r} does not exist; give a local model "
+            "directory or a Hugging Face model name"
+        )
+
+
+def check_endpoint(base_url: str, timeout: float = _ENDPOINT_TIMEOUT) -> None:
+    """Fail fast, in one line, when nothing listens at the endpoint's host and port."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, got "
+            f"{redact_url(base_url)!r}"
+        )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot reach the endpoint {redact_url(base_url)} ({reason}); start the server "
+            "or fix --base-url"
+        ) from None

@@ -1,0 +1,284 @@
+"""The resolved, frozen configuration of one ``droiz optimize`` run.
+
+Precedence: explicit arguments (CLI flags, keyword arguments of :func:`droiz.optimize`) over a
+config file (``--config FILE``, JSON or TOML) over the defaults of :class:`RunConfig`. The
+resolved configuration is saved with the run (``config.json``) and is what ``--resume`` and
+:func:`~droiz.runner.replay` read back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from droiz.exceptions import ConfigError
+from droiz.registry import unknown_name_message
+
+GROUP_MODES = ("auto", "shift", "tasks", "both")
+REFERENCES = ("train-mix", "uniform")
+RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
+"""Settings a resumed run may change: where things are, not what is computed."""
+
+_RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
+_RUNNER_OWNED += ("groups_per_round", "kernel", "example_groups", "n_init", "batch_size")
+_SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of an optimisation run (see ``docs/runner.md`` for each one).
+
+    Attributes:
+        task: Task names or task files; several tasks make a multi-task run.
+        generator: ``hf:PATH``, ``api:MODEL`` or ``pool:FILE``.
+        executor: ``openai:MODEL`` or ``hf:PATH``.
+        base_url: Endpoint of an ``openai`` executor (``None``: OpenAI itself).
+        api_key_env: Name of the environment variable holding the API key (never the key).
+        method: ``dro``, ``ei``, ``ucb``, ``hybrid``, ``random`` or ``dro-nobo``.
+        budget: Instruction evaluations. seed: Run seed.
+        ambiguity: Ambiguity-set spec (``kl:0.1``, ``chi2:R``, ``tv:R``, ``cvar:A``, ``w1:R``).
+        reference: ``train-mix``, ``uniform`` or comma-separated weights, one per group.
+        groups: ``auto`` (shift groups for one task, tasks for several), ``shift``, ``tasks``,
+            ``both``, or a comma-separated list of shift-group names.
+        groups_per_round: Groups each evaluation observes.
+        kernel: ``matern``, ``coupled-scores`` or ``coupled-semantic`` (``None``: the engine's
+            default).
+        n_dev: Dev examples per group and task. n_demos: Demonstrations shown to the generator.
+        n_test: Test examples per task for the final evaluation (``None``: the whole split).
+        batch_size: Instructions per round. n_init: Initial Sobol evaluations.
+        finalists: Top instructions verified on every group before the final pick (0: the
+            engine's own pick; see :mod:`droiz.runner.finalize`). dim: ``d``.
+        data_dir, cache_dir, cache_namespace, concurrency: Where data and caches live; requests
+            in flight.
+        embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
+        generator_options, executor_options: Further constructor options of the backends.
+        engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
+    """
+
+    task: tuple[str, ...] = ()
+    generator: str | None = None
+    executor: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    method: str = "dro"
+    budget: int = 150
+    seed: int = 0
+    ambiguity: str = "kl:0.1"
+    reference: str = "train-mix"
+    groups: str = "auto"
+    groups_per_round: int = 2
+    kernel: str | None = None
+    n_dev: int = 20
+    n_demos: int = 5
+    n_test: int | None = None
+    batch_size: int = 25
+    n_init: int = 25
+    finalists: int = 3
+    dim: int = 10
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    cache_namespace: str | None = None
+    concurrency: int | None = None
+    embedder: str | None = None
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    executor_options: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        task = self.task
+        if isinstance(task, str):
+            task = tuple(t.strip() for t in task.split(",") if t.strip())
+        object.__setattr__(self, "task", tuple(str(t) for t in task))
+        for name in ("data_dir", "cache_dir"):  # paths are kept as strings (JSON-ready)
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, os.fspath(value))
+        if self.kernel is None:
+            from droiz.optim import EngineConfig
+
+            object.__setattr__(self, "kernel", EngineConfig.kernel)
+        self._validate()
+
+    def _validate(self) -> None:
+        from droiz.ambiguity import parse_ambiguity
+        from droiz.llm import parse_spec
+        from droiz.optim import METHODS
+        from droiz.surrogate.build import KERNELS
+
+        if not self.task:
+            raise ConfigError("no task given: pass --task NAME (or several: --task a,b,c)")
+        if len(set(self.task)) != len(self.task):
+            raise ConfigError(f"--task lists a task twice: {','.join(self.task)}")
+        for role in ("generator", "executor"):
+            if getattr(self, role) is None:
+                raise ConfigError(f"no {role} given: pass --{role} (see droiz optimize --help)")
+            parse_spec(str(getattr(self, role)), role)
+        _check_choice("method", self.method, METHODS)
+        _check_choice("kernel", str(self.kernel), KERNELS)
+        parse_ambiguity(self.ambiguity)
+        parse_reference(self.reference)
+        for name in ("budget", "groups_per_round", "n_dev", "n_demos", "batch_size", "dim"):
+            _check_positive(name, getattr(self, name))
+        for name in ("n_init", "finalists"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.n_test is not None:
+            _check_positive("n_test", self.n_test)
+        if self.concurrency is not None:
+            _check_positive("concurrency", self.concurrency)
+        self._check_options()
+
+    def _check_options(self) -> None:
+        from droiz.optim import EngineConfig
+
+        known = {f.name for f in dataclasses.fields(EngineConfig)} - set(_RUNNER_OWNED)
+        for key in self.engine:
+            if key not in known:
+                raise ConfigError(unknown_name_message("engine setting", key, known))
+        for section in ("generator_options", "executor_options"):
+            for key in getattr(self, section):
+                if key.lower().replace("-", "_") in _SECRET_KEYS:
+                    raise ConfigError(
+                        f"{section} must not hold secrets ({key!r}); put the key in an "
+                        "environment variable and name it with --api-key-env"
+                    )
+
+    @property
+    def group_mode(self) -> str:
+        """``shift``, ``tasks`` or ``both`` (``auto`` and explicit group lists resolved)."""
+        if self.groups == "auto":
+            return "shift" if len(self.task) == 1 else "tasks"
+        return self.groups if self.groups in GROUP_MODES else "shift"
+
+    @property
+    def shift_groups(self) -> tuple[str, ...] | None:
+        """An explicit list of shift groups, or ``None`` for each task's default groups."""
+        if self.groups in GROUP_MODES:
+            return None
+        return tuple(g.strip() for g in self.groups.split(",") if g.strip())
+
+    def to_dict(self, *, redact: bool = True) -> dict[str, Any]:
+        """JSON-ready settings; credentials inside ``base_url`` are masked when ``redact``."""
+        out = dataclasses.asdict(self)
+        out["task"] = list(self.task)
+        if redact:
+            out["base_url"] = redact_url(self.base_url)
+        return out
+
+    def explicit_diff(self, explicit: Mapping[str, Any]) -> list[str]:
+        """Names of explicitly given settings that differ from this config and may not change
+        on resume."""
+        other = dataclasses.replace(self, **{k: v for k, v in explicit.items() if v is not None})
+        return [
+            f.name
+            for f in dataclasses.fields(self)
+            if f.name not in RESUMABLE and getattr(other, f.name) != getattr(self, f.name)
+        ]
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(unknown_name_message(name, value, choices))
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def parse_reference(spec: str, n_groups: int | None = None) -> tuple[float, ...] | str:
+    """``train-mix`` / ``uniform``, or comma-separated non-negative weights (normalised).
+
+    Raises:
+        ConfigError: Not a keyword and not numbers, a negative or all-zero weight, or (with
+            ``n_groups``) the wrong number of weights.
+    """
+    spec = str(spec).strip()
+    if spec in REFERENCES:
+        return spec
+    try:
+        weights = tuple(float(w) for w in spec.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--reference must be train-mix, uniform or comma-separated weights such as "
+            f"0.5,0.25,0.25; got {spec!r}"
+        ) from None
+    if not all(0 <= w < float("inf") for w in weights) or sum(weights) <= 0:
+        raise ConfigError(f"--reference weights must be >= 0 and not all 0, got {spec!r}")
+    if n_groups is not None and len(weights) != n_groups:
+        raise ConfigError(
+            f"--reference has {len(weights)} weights but the run has {n_groups} groups; give "
+            f"one weight per group, in the order droiz tasks show lists them"
+        )
+    total = sum(weights)
+    return tuple(w / total for w in weights)
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` part replaced by ``***@``."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Keys with ``-`` spelled ``_``; unknown keys raise with a "did you mean"."""
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise ConfigError(unknown_name_message("setting", name, known))
+        out[name] = value
+    return out
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"config file {str(path)!r} is not valid {kind}: {first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a table/object of settings")
+    return normalise_keys(data)
+
+
+def resolve_config(
+    explicit: Mapping[str, Any], config_file: str | Path | Mapping[str, Any] | None = None
+) -> RunConfig:
+    """Merge defaults < config file < explicit settings (``None`` means "not given")."""
+    base: dict[str, Any] = {}
+    if isinstance(config_file, Mapping):
+        base = normalise_keys(config_file)
+    elif config_file is not None:
+        base = load_config_file(config_file)
+    given = normalise_keys({k: v for k, v in explicit.items() if v is not None})
+    try:
+        return RunConfig(**{**base, **given})
+    except TypeError as exc:  # a wrongly typed value from a config file
+        raise ConfigError(f"invalid settings: {exc}") from None
+
+
+def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
+    """Rebuild a :class:`RunConfig` saved by :meth:`RunConfig.to_dict`."""
+    return RunConfig(**normalise_keys(data))

@@ -1,0 +1,76 @@
+"""The runner's side of the engine: its settings, telling it outcomes, and state snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from droiz import __version__
+from droiz.optim import EngineConfig, RobustBO
+from droiz.runner.config import RunConfig
+from droiz.runner.outcomes import Layout, Outcome, engine_inputs
+from droiz.runner.problem import Problem
+
+
+def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
+    """The engine settings of a run."""
+    return EngineConfig(
+        dim=config.dim,
+        n_groups=problem.n_groups,
+        method=config.method,
+        ambiguity=config.ambiguity,
+        budget=config.budget,
+        seed=config.seed,
+        reference=problem.reference,
+        groups_per_round=config.groups_per_round,
+        kernel=str(config.kernel),
+        example_groups=tuple(problem.example_groups),
+        n_init=config.n_init,
+        batch_size=config.batch_size,
+        **config.engine,
+    )
+
+
+def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[str, Any]:
+    """The ``config.json`` payload: the settings and what they resolved to."""
+    tasks = [{"name": t.name, "metric": t.metric, "sizes": t.sizes} for t in problem.tasks]
+    return {
+        "droiz_version": __version__,
+        "settings": config.to_dict(),
+        "resolved": {
+            "groups": problem.layout(),
+            "reference": list(problem.reference),
+            "engine": engine.config.to_dict(),
+            "tasks": tasks,
+        },
+    }
+
+
+def tell_engine(engine: RobustBO, outcomes: Sequence[Outcome], layout: Layout) -> None:
+    """Tell the engine completed outcomes (with what its kernel needs)."""
+    z, y, mask, scores, emb = engine_inputs(outcomes, layout, engine.config.n_groups)
+    kernel = engine.config.kernel
+    engine.tell(
+        z,
+        y,
+        mask,
+        scores=scores if kernel == "coupled-scores" else None,
+        embeddings=emb if kernel == "coupled-semantic" else None,
+    )
+
+
+def engine_snapshot(engine: RobustBO) -> dict[str, Any]:
+    """The engine's state without its observations (which the journal's evaluations hold).
+
+    Taken right after ``tell`` and before anything else touches the engine: restoring it and
+    repeating the same calls (the round summary, then ``ask``) reproduces the original engine
+    exactly, including the GP's warm starts.
+    """
+    state = engine.state_dict()
+    state.pop("observations")
+    return state
+
+
+def engine_from_saved(saved: dict[str, Any]) -> RobustBO:
+    """A fresh engine with the configuration saved in ``config.json``."""
+    return RobustBO(**EngineConfig.from_dict(saved["resolved"]["engine"]).constructor_kwargs())

@@ -1,0 +1,160 @@
+"""``droiz evaluate``: score one instruction on a task's groups with a black-box LLM.
+
+Per-group, mean, worst-group, shifted-mixture and KL worst-case scores come from
+:mod:`droiz.tasks.evaluation` (through :meth:`~droiz.tasks.Dataset.report`), the one place where
+they are defined. Answers go through the response cache, so repeating an evaluation is free.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from droiz.llm import Executor, ResponseCache
+from droiz.runner.problem import exec_request
+from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
+
+ScoreFn = Callable[[Instance, str], float]
+
+
+@dataclass
+class EvaluationResult:
+    """One instruction's scores on one split of a task.
+
+    Attributes:
+        task: Task name. split: ``dev`` or ``test``. instruction: The instruction evaluated.
+        groups: The groups, in report order.
+        examples: One dict per instance: ``example_id``, ``group``, ``input``, ``answers``,
+            ``prediction``, ``score``.
+        report: Per-group, mean, worst-group, shifted-mixture and KL worst-case scores.
+        stats: LLM usage: ``requests`` (sent, retries included), ``cache_hits``,
+            ``cache_misses``, ``prompt_tokens``, ``completion_tokens``, ``cost``.
+    """
+
+    task: str
+    split: str
+    instruction: str
+    groups: list[str]
+    examples: list[dict[str, Any]]
+    report: GroupReport
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def per_group(self) -> dict[str, float]:
+        return dict(self.report.per_group)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` payload."""
+        return {
+            "task": self.task,
+            "split": self.split,
+            "instruction": self.instruction,
+            "groups": list(self.groups),
+            "per_group": self.per_group,
+            "mean": self.report.mean,
+            "worst_group": self.report.worst_group,
+            "worst_group_name": self.report.worst_group_name,
+            "shifted": self.report.shifted,
+            "report": self.report.to_dict(),
+            "stats": dict(self.stats),
+            "examples": list(self.examples),
+        }
+
+
+def score_instances(
+    score_fn: ScoreFn, executor: Executor, instruction: str, instances: Sequence[Instance]
+) -> tuple[list[str], list[float]]:
+    """Run ``instruction`` on every instance (one batch) and score the answers, in order."""
+    requests = [exec_request(instruction, inst) for inst in instances]
+    predictions = executor.execute(requests) if requests else []
+    scores = [score_fn(inst, p) for inst, p in zip(instances, predictions, strict=True)]
+    return predictions, scores
+
+
+def evaluate(
+    task: str | os.PathLike[str] | Task,
+    instruction: str,
+    *,
+    executor: str | Executor,
+    split: str = "test",
+    groups: Sequence[str] | str | None = None,
+    n: int | None = None,
+    base_url: str | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_namespace: str | None = None,
+    concurrency: int | None = None,
+    seed: int = 0,
+    executor_options: Mapping[str, Any] | None = None,
+) -> EvaluationResult:
+    """Score ``instruction`` on a task split, group by group.
+
+    Args:
+        task: Task name, task file, or a loaded :class:`~droiz.tasks.Task`.
+        instruction: The instruction to evaluate (may be empty).
+        executor: ``openai:MODEL`` / ``hf:PATH``, or an executor object (used as is).
+        split: ``test`` (default) or ``dev`` (the fixed dev subset of ``n`` examples, default 20).
+        groups: Group names (a list or a comma-separated string); default: the task's groups.
+        n: Base examples (default: all of ``test``, 20 of ``dev``).
+        base_url, api_key_env, cache_namespace, concurrency: ``openai`` executor settings;
+            ``api_key_env`` names the variable holding the key.
+        data_dir, cache_dir: Data directory and response-cache directory.
+        seed: Seed of the dev subset and the perturbations.
+        executor_options: Further executor options (``temperature``, ``retry``, ...).
+    """
+    from droiz.runner.backends import build_executor
+
+    loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)
+    names = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else groups
+    dataset = loaded.dataset(split, groups=names or None, n=n, seed=seed)
+    if not isinstance(executor, str):
+        return _evaluate_with(dataset, instruction, executor)
+    cache = ResponseCache(cache_dir)
+    try:
+        backend = build_executor(
+            executor,
+            cache=cache,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            cache_namespace=cache_namespace,
+            concurrency=concurrency,
+            options=executor_options,
+        )
+        return _evaluate_with(dataset, instruction, backend)
+    finally:
+        cache.close()
+
+
+def _evaluate_with(dataset: Dataset, instruction: str, executor: Executor) -> EvaluationResult:
+    from droiz.tasks import score
+
+    before = executor.stats.snapshot()
+
+    def score_fn(inst: Instance, prediction: str) -> float:
+        return score(dataset.metric, prediction, list(inst.answers))
+
+    predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
+    examples = [
+        {
+            "example_id": inst.example_id,
+            "group": inst.group,
+            "input": inst.input,
+            "answers": list(inst.answers),
+            "prediction": pred,
+            "score": s,
+        }
+        for inst, pred, s in zip(dataset.instances, predictions, scores, strict=True)
+    ]
+    stats = (executor.stats.snapshot() - before).as_dict()
+    return EvaluationResult(
+        task=dataset.task,
+        split=dataset.split,
+        instruction=instruction,
+        groups=list(dataset.groups),
+        examples=examples,
+        report=dataset.report(scores),
+        stats=stats,
+    )

@@ -1,0 +1,180 @@
+"""What one run optimises: its groups, their dev and test instances, demos and mixtures.
+
+A *group* pools ``(task, shift group)`` parts:
+
+* ``shift`` (the default for one task): one group per shift group (``clean``, ``case``, ...); with
+  several tasks each group pools that shift group of every task;
+* ``tasks`` (the default for several tasks): one group per task, on its clean examples;
+* ``both``: one group per task and shift group, named ``task/group``.
+
+Every group has ``n_dev`` fixed dev examples per task (``task.dataset("dev", n=n_dev)``), so the
+per-example score vector of an instruction has fixed, aligned columns, group after group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from droiz.exceptions import ConfigError
+from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
+from droiz.runner.config import RunConfig, parse_reference
+from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
+from droiz.tasks.evaluation import DEFAULT_RADII, kl_worst_cases, test_mix, train_mix
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One optimisation group: a name and the ``(task, shift group)`` parts it pools."""
+
+    name: str
+    parts: tuple[tuple[str, str], ...]
+
+
+def llm_template(template: str | None) -> str:
+    """A task instance's template (``{instruction}``/``{input}``) in the executor's spelling."""
+    if template is None:
+        return DEFAULT_TEMPLATE
+    return template.replace("{instruction}", "[PROMPT]").replace("{input}", "[INPUT]")
+
+
+def exec_request(instruction: str, instance: Instance) -> ExecRequest:
+    """The executor request of one instance for one instruction."""
+    return ExecRequest(instruction, instance.input, llm_template(instance.template))
+
+
+class Problem:
+    """The groups, instances and mixtures of a run, built from its :class:`RunConfig`.
+
+    Args:
+        config: The run configuration.
+        tasks: Already loaded tasks (tests); by default they are loaded from ``config``.
+    """
+
+    def __init__(self, config: RunConfig, tasks: Sequence[Task] | None = None) -> None:
+        self.config = config
+        self.tasks = list(tasks) if tasks is not None else load_tasks(config)
+        self.metric = {t.name: t.metric for t in self.tasks}
+        self.mode = config.group_mode
+        self.groups = build_groups(self.tasks, self.mode, config.shift_groups)
+        self.names = [g.name for g in self.groups]
+        self.dev = [self._instances(g, "dev", config.n_dev) for g in self.groups]
+        self.example_groups = [k for k, insts in enumerate(self.dev) for _ in insts]
+        self.reference = self._reference(config.reference)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.groups)
+
+    def _instances(self, group: GroupSpec, split: str, n: int | None) -> list[Instance]:
+        by_name = {t.name: t for t in self.tasks}
+        out: list[Instance] = []
+        for task_name, shift in group.parts:
+            out += by_name[task_name].dataset(split, groups=[shift], n=n).instances
+        if not out:
+            raise ConfigError(f"group {group.name!r} has no {split} examples; choose other groups")
+        return out
+
+    def test_instances(self) -> list[list[Instance]]:
+        """The test instances of every group (``n_test`` examples per task, default all)."""
+        return [self._instances(g, "test", self.config.n_test) for g in self.groups]
+
+    def demos(self) -> list[tuple[str, str]]:
+        """``n_demos`` demonstrations ``(input, first gold)``, taken in turn from each task."""
+        lists = [t.demos(self.config.n_demos) for t in self.tasks]
+        mixed = [ex for row in zip(*lists, strict=False) for ex in row]
+        return [(ex.input, ex.answers[0]) for ex in mixed[: self.config.n_demos]]
+
+    def score(self, instance: Instance, prediction: str) -> float:
+        """The instance's score of one prediction, with its task's metric."""
+        return score(self.metric[instance.task], prediction, list(instance.answers))
+
+    def mixtures(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Train and test mixes over the groups (see :mod:`droiz.tasks.evaluation`)."""
+        if self.mode != "both":
+            return train_mix(self.names), test_mix(self.names)
+        train: dict[str, float] = {}
+        test: dict[str, float] = {}
+        for task in self.tasks:
+            names = [g.name for g in self.groups if g.parts[0][0] == task.name]
+            shifts = [g.split("/", 1)[1] for g in names]
+            for name, p, q in zip(
+                names, train_mix(shifts).values(), test_mix(shifts).values(), strict=True
+            ):
+                train[name], test[name] = p / len(self.tasks), q / len(self.tasks)
+        return train, test
+
+    def _reference(self, spec: str) -> tuple[float, ...]:
+        parsed = parse_reference(spec, self.n_groups)
+        if parsed == "uniform":
+            return tuple(1.0 / self.n_groups for _ in self.names)
+        if parsed == "train-mix":
+            train, _ = self.mixtures()
+            return tuple(train[n] for n in self.names)
+        return tuple(parsed)
+
+    def report(self, per_group: Mapping[str, float]) -> GroupReport:
+        """All evaluation quantities of per-group accuracies (mixes as in :meth:`mixtures`)."""
+        if self.mode != "both":
+            return summarize(per_group)
+        return composite_report(per_group, *self.mixtures())
+
+    def layout(self) -> list[dict[str, object]]:
+        """The groups as saved in ``config.json`` (name, parts, dev size)."""
+        return [
+            {"name": g.name, "parts": [list(p) for p in g.parts], "n_dev": len(d)}
+            for g, d in zip(self.groups, self.dev, strict=True)
+        ]
+
+
+def composite_report(
+    per_group: Mapping[str, float], train: Mapping[str, float], test: Mapping[str, float]
+) -> GroupReport:
+    """A :class:`GroupReport` with given train and test mixes (``--groups both``)."""
+    names = list(per_group)
+    acc = {g: float(per_group[g]) for g in names}
+    worst = min(names, key=lambda g: acc[g])
+    p_total = sum(train[g] for g in names)
+    q_total = sum(test[g] for g in names)
+    p = [train[g] / p_total for g in names]
+    return GroupReport(
+        per_group=acc,
+        mean=sum(acc.values()) / len(acc),
+        worst_group=acc[worst],
+        worst_group_name=worst,
+        shifted=sum(test[g] * acc[g] for g in names) / q_total,
+        train_mix=sum(pi * acc[g] for pi, g in zip(p, names, strict=True)),
+        kl_worst=kl_worst_cases([acc[g] for g in names], p, DEFAULT_RADII),
+    )
+
+
+def load_tasks(config: RunConfig) -> list[Task]:
+    """Load every task of the run with the run seed."""
+    return [load_task(name, config.data_dir, seed=config.seed) for name in config.task]
+
+
+def build_groups(
+    tasks: Sequence[Task], mode: str, shift_groups: Sequence[str] | None = None
+) -> list[GroupSpec]:
+    """The groups of a run (see the module docstring)."""
+    if mode == "tasks":
+        return [GroupSpec(t.name, ((t.name, _clean_of(t)),)) for t in tasks]
+    chosen = [t.with_groups(shift_groups).groups if shift_groups else t.groups for t in tasks]
+    if mode == "both":
+        return [
+            GroupSpec(f"{t.name}/{g}", ((t.name, g),))
+            for t, names in zip(tasks, chosen, strict=True)
+            for g in names
+        ]
+    common = [g for g in chosen[0] if all(g in other for other in chosen[1:])]
+    if not common:
+        raise ConfigError(
+            f"the tasks {', '.join(t.name for t in tasks)} share no shift group; use "
+            "--groups tasks or --groups both"
+        )
+    return [GroupSpec(g, tuple((t.name, g) for t in tasks)) for g in common]
+
+
+def _clean_of(task: Task) -> str:
+    """The group a task contributes in ``tasks`` mode: ``clean``, else its first group."""
+    return CLEAN if CLEAN in task.valid_groups else task.groups[0]

@@ -1,0 +1,192 @@
+"""Rebuild a run's state from its journal: for ``--resume`` and for :func:`replay`.
+
+The engine is restored without recomputing any round: the evaluations of every finished round
+are told to a fresh engine (one ``tell``), and the rest of the engine's state (reference weights,
+counters, the GP's warm start) is loaded from the last ``tell`` record's snapshot. A restored
+engine asks exactly what the original would have asked next.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from droiz.optim import RobustBO
+from droiz.runner.engine import engine_from_saved, tell_engine
+from droiz.runner.finalize import final_pick
+from droiz.runner.journal import JOURNAL_NAME, JournalError, read_journal
+from droiz.runner.outcomes import Layout, Outcome, ScoreBook
+from droiz.runner.results import (
+    FinalPick,
+    OptimizeResult,
+    RoundSummary,
+    add_stats,
+    build_best,
+    summarize_round,
+)
+from droiz.tasks import GroupReport
+
+CONFIG_NAME = "config.json"
+
+
+@dataclass
+class Restored:
+    """What the journal holds, organised.
+
+    Attributes:
+        outcomes: Evaluations of the finished rounds, in order.
+        partial: Evaluations of the unfinished round, by slot. ask: That round's ``ask`` record.
+        summaries: The per-round summaries. book: Every measurement so far.
+        test: The ``test`` record, if any. finished: Whether an ``end`` record exists.
+        stats: LLM usage journaled so far (all sessions).
+    """
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    partial: dict[int, Outcome] = field(default_factory=dict)
+    ask: dict[str, Any] | None = None
+    summaries: list[RoundSummary] = field(default_factory=list)
+    book: ScoreBook = field(default_factory=ScoreBook)
+    test: dict[str, Any] | None = None
+    finished: bool = False
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def load_saved_config(run_dir: Path) -> dict[str, Any]:
+    """The ``config.json`` of a run directory."""
+    path = Path(run_dir) / CONFIG_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise JournalError(
+            f"nothing to resume or replay in {run_dir}: it has no {CONFIG_NAME} (is it a droiz "
+            "run directory?)"
+        ) from None
+    except ValueError:
+        raise JournalError(f"{path} is not valid JSON") from None
+
+
+def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> Restored:
+    """Bring a fresh ``engine`` to the journal's last finished round and organise the records."""
+    out = Restored()
+    evals: dict[int, list[Outcome]] = defaultdict(list)
+    asks: dict[int, dict[str, Any]] = {}
+    tells: dict[int, dict[str, Any]] = {}
+    for rec in records:
+        kind = rec["type"]
+        if kind in ("eval", "verify"):
+            o = Outcome.from_record(rec, layout)
+            if kind == "eval":
+                evals[o.round].append(o)
+            out.book.add_outcome(o)
+        elif kind in ("ask", "tell"):
+            (asks if kind == "ask" else tells)[int(rec["round"])] = rec
+        elif kind == "test":
+            out.test = rec
+        elif kind == "end":
+            out.finished = True
+        out.stats = add_stats(out.stats, rec.get("stats", {}))
+    for r in sorted(tells):
+        out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
+        out.summaries.append(RoundSummary.from_dict(tells[r]["summary"]))
+    unfinished = [r for r in asks if r not in tells]
+    if unfinished:
+        r = max(unfinished)
+        out.ask, out.partial = asks[r], {o.slot: o for o in evals[r]}
+    for o in out.outcomes:
+        o.complete(out.book)
+    if tells:
+        _load_engine(engine, out.outcomes, layout, tells[max(tells)]["engine"])
+        _check_summary(engine, out)
+    return out
+
+
+def _check_summary(engine: RobustBO, out: Restored) -> None:
+    """Redo the round summary the original run computed after its last tell (so the engine's
+    fitted state matches the original's) and check that it agrees with the journal."""
+    summary = summarize_round(engine, out.outcomes)
+    if summary != out.summaries[-1]:
+        raise JournalError(
+            "the engine restored from the journal does not reproduce the run's last round "
+            f"(pick {summary.index} vs {out.summaries[-1].index}); another droiz version or "
+            "machine? start a new run directory"
+        )
+
+
+def _round_outcomes(evals: list[Outcome], ask: dict[str, Any] | None, r: int) -> list[Outcome]:
+    by_slot = {o.slot: o for o in evals}
+    n = len(ask["z"]) if ask else len(by_slot)
+    if sorted(by_slot) != list(range(n)):
+        raise JournalError(f"round {r} is marked finished but has evaluations {sorted(by_slot)}")
+    return [by_slot[s] for s in range(n)]
+
+
+def _load_engine(
+    engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
+) -> None:
+    tell_engine(engine, outcomes, layout)
+    state = engine.state_dict()
+    state.update(snapshot)
+    engine.load_state_dict(state)
+
+
+def replay(run_dir: str | Path) -> OptimizeResult:
+    """Rebuild a finished run's result from its journal, without any LLM request.
+
+    Restores the engine from the journal, recomputes its final pick and robust value, and
+    rebuilds the ``best.json`` payload from them and the journaled test evaluation. Nothing is
+    written.
+
+    Raises:
+        JournalError: The directory holds no run, or the run has not finished (resume it).
+    """
+    run_dir = Path(run_dir)
+    saved = load_saved_config(run_dir)
+    layout = Layout.from_groups(saved["resolved"]["groups"])
+    engine = engine_from_saved(saved)
+    restored = restore(engine, read_journal(run_dir / JOURNAL_NAME), layout)
+    if not engine.done or restored.test is None:
+        raise JournalError(
+            f"the run in {run_dir} has not finished; finish it with droiz optimize --out "
+            f"{run_dir} --resume"
+        )
+    summary = restored.summaries[-1]
+    m = int(saved["settings"].get("finalists", 0))
+    try:
+        final = final_pick(m, engine, restored.outcomes, restored.book, summary)
+    except ValueError:
+        raise JournalError(
+            f"the run in {run_dir} stopped while verifying its finalists; finish it with "
+            f"droiz optimize --out {run_dir} --resume"
+        ) from None
+    if restored.test.get("index") != final.index:
+        raise JournalError(
+            f"the journal's test evaluation is of evaluation {restored.test.get('index')} but the "
+            f"restored run picks evaluation {final.index}; the run is not reproducible here"
+        )
+    return result_from(saved, layout, restored, summary, final, run_dir)
+
+
+def result_from(
+    saved: dict[str, Any],
+    layout: Layout,
+    restored: Restored,
+    summary: RoundSummary,
+    final: FinalPick,
+    run_dir: Path,
+) -> OptimizeResult:
+    """The :class:`OptimizeResult` of a finished run."""
+    outcome = restored.outcomes[final.index]
+    test = restored.test or {}
+    best = build_best(saved["settings"], layout, outcome, summary, final, test)
+    return OptimizeResult(
+        instruction=outcome.instruction,
+        robust_value=final.robust_value,
+        test=GroupReport.from_dict(test["report"]),
+        run_dir=run_dir,
+        best=best,
+        stats=restored.stats,
+        rounds=list(restored.summaries),
+    )

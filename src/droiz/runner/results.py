@@ -1,0 +1,203 @@
+"""Result objects, the per-round summary of the engine's pick, and the ``best.json`` payload.
+
+Everything in ``best.json`` is a pure function of the journal and the engine state it restores,
+so :func:`~droiz.runner.replay` rebuilds it exactly, and a resumed run writes the same file as an
+uninterrupted one (no timings or request counts go into it; those are in ``report.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from droiz.optim import RobustBO
+from droiz.optim.selection import restrict
+from droiz.runner.outcomes import Layout, Outcome
+from droiz.tasks import GroupReport
+
+_POSTERIOR = ("robust", "nominal")
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """The engine's pick after a round (journaled in the round's ``tell`` record).
+
+    Attributes:
+        round: Round number. n_evaluations: Evaluations told so far.
+        index: Evaluation number of the pick. value: Its score under ``selection``.
+        selection: The method's own final-pick criterion.
+        robust_value: The pick's worst case over the ambiguity set (posterior means for the
+            GP-based methods, observed group means for ``random`` and ``dro-nobo``).
+        weights: The adversary's group weights at the pick (which groups are weakest).
+        reference: The reference weights (the centre of the ambiguity set).
+    """
+
+    round: int
+    n_evaluations: int
+    index: int
+    value: float
+    selection: str
+    robust_value: float
+    weights: list[float]
+    reference: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RoundSummary:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSummary:
+    """The pick, its robust value and the adversary's weights at it.
+
+    The pick is an instruction: the engine's final-pick criterion is read at each distinct
+    instruction's last evaluation (the one told the most groups), and the best of those wins.
+    """
+    best = engine.best()
+    index = instruction_pick(best.scores, outcomes)
+    ref = engine.reference
+    if best.selection in _POSTERIOR:
+        robust = best if best.selection == "robust" else engine.best("robust")
+        z = torch.tensor([outcomes[index].z], dtype=torch.float64)
+        mean, _ = engine.posterior(z)
+        weights = engine.ambiguity.worst_case(mean, ref).weights[0]
+        robust_value = float(robust.scores[index])
+    else:
+        robust_value, weights = _observed_worst(engine, outcomes[index])
+    return RoundSummary(
+        round=engine.round,
+        n_evaluations=engine.n_evaluations,
+        index=index,
+        value=float(best.scores[index]),
+        selection=best.selection,
+        robust_value=robust_value,
+        weights=[float(w) for w in weights],
+        reference=[float(w) for w in ref],
+    )
+
+
+def instruction_pick(scores: torch.Tensor, outcomes: Sequence[Outcome]) -> int:
+    """Index of the best score among each instruction's last evaluation (first on ties)."""
+    last = {o.instruction: o.index for o in outcomes}
+    candidates = sorted(last.values())
+    values = scores[candidates]
+    return candidates[int(torch.argmax(values))]
+
+
+def _observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
+    """Worst case over the observed groups only, with the reference renormalised on them."""
+    means = outcome.group_means()
+    idx = torch.tensor(sorted(means))
+    u = torch.tensor([[means[k] for k in sorted(means)]], dtype=torch.float64)
+    ref = engine.reference[idx] / engine.reference[idx].sum()
+    worst = restrict(engine.ambiguity, idx).worst_case(u, ref)
+    weights = torch.zeros(engine.config.n_groups, dtype=torch.float64)
+    weights[idx] = worst.weights[0]
+    return float(worst.value.reshape(-1)[0]), weights
+
+
+def build_best(
+    settings: Mapping[str, Any],
+    layout: Layout,
+    outcome: Outcome,
+    summary: RoundSummary,
+    final: FinalPick,
+    test: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The ``best.json`` payload (see ``docs/runner.md``)."""
+    names = layout.names
+    weakest = max(range(len(names)), key=lambda k: final.weights[k])
+    return {
+        "instruction": outcome.instruction,
+        "robust_value": final.robust_value,
+        "criterion": final.criterion,
+        "method": settings["method"],
+        "ambiguity": settings["ambiguity"],
+        "task": list(settings["task"]),
+        "seed": settings["seed"],
+        "budget": settings["budget"],
+        "evaluation": outcome.index,
+        "round": outcome.round,
+        "z": outcome.z,
+        "groups": list(names),
+        "reference": summary.reference,
+        "worst_case_weights": final.weights,
+        "weakest_group": names[weakest],
+        "dev": {names[k]: v for k, v in sorted(final.dev.items())},
+        "engine_pick": {
+            "evaluation": summary.index,
+            "selection": summary.selection,
+            "value": summary.value,
+            "robust_value": summary.robust_value,
+        },
+        "finalists": list(final.finalists),
+        "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+    }
+
+
+@dataclass(frozen=True)
+class FinalPick:
+    """The reported instruction.
+
+    Attributes:
+        index: Evaluation number of the pick (its last evaluation).
+        criterion: ``robust`` or ``nominal``: how the finalists were compared.
+        robust_value: Worst case over the ambiguity set of the pick's dev group means (with
+            ``finalists = 0``: the engine's estimate).
+        dev: The pick's dev mean of every measured group, by group index.
+        weights: The adversary's group weights at the pick.
+        finalists: One dict per finalist: ``instruction``, ``evaluation``, ``model_value``,
+            ``dev_robust``, ``dev_nominal``.
+    """
+
+    index: int
+    criterion: str
+    robust_value: float
+    dev: dict[int, float]
+    weights: list[float]
+    finalists: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class OptimizeResult:
+    """What :func:`droiz.optimize` returns.
+
+    Attributes:
+        instruction: The best instruction (the method's final pick).
+        robust_value: Its robust value (see :class:`RoundSummary`).
+        test: Its test evaluation (per-group, mean, worst-group, shifted mixture, KL worst cases).
+        run_dir: The run directory.
+        best: The ``best.json`` payload.
+        stats: LLM usage of the whole run (all sessions): ``requests``, ``cache_hits``, tokens, ...
+        rounds: The per-round summaries.
+    """
+
+    instruction: str
+    robust_value: float
+    test: GroupReport
+    run_dir: Path
+    best: dict[str, Any]
+    stats: dict[str, float] = field(default_factory=dict)
+    rounds: list[RoundSummary] = field(default_factory=list)
+
+    @property
+    def n_evaluations(self) -> int:
+        return self.rounds[-1].n_evaluations if self.rounds else 0
+
+    def __repr__(self) -> str:
+        return (
+            f"OptimizeResult(instruction={self.instruction!r}, robust_value="
+            f"{self.robust_value:.4f}, test_worst_group={self.test.worst_group:.4f}, "
+            f"run_dir={str(self.run_dir)!r})"
+        )
+
+
+def add_stats(total: dict[str, float], delta: Mapping[str, float]) -> dict[str, float]:
+    """Counter-wise sum of two usage dicts."""
+    return {k: total.get(k, 0) + delta.get(k, 0) for k in {*total, *delta}}

@@ -1,0 +1,43 @@
+"""Helpers of the runner tests (a unique module name; ``conftest.py`` puts this folder on the
+path, as ``--import-mode=importlib`` does not)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from droiz.llm.testing import FakeOpenAIServer
+
+FAST_ENGINE = {"cma_starts": 5, "cma_popsize": 20, "cma_generations": 5}
+"""Smaller CMA-ES searches: the loop's logic is what these tests check, not the optimiser's."""
+
+FAST_RETRY = {"retry": {"max_retries": 4, "base_delay": 0.001, "max_delay": 0.01}}
+"""Millisecond backoff, so fault tests stay fast."""
+
+
+def run_settings(world_files: dict, server: FakeOpenAIServer, **extra: Any) -> dict[str, Any]:
+    """Keyword arguments of a small, fast ``droiz.optimize`` run on the world."""
+    settings: dict[str, Any] = {
+        "task": str(world_files["task"]),
+        "generator": f"pool:{world_files['pool']}",
+        "executor": "openai:world",
+        "base_url": server.base_url,
+        "budget": 30,
+        "n_init": 20,
+        "batch_size": 10,
+        "n_dev": 10,
+        "engine": dict(FAST_ENGINE),
+        "executor_options": dict(FAST_RETRY),
+    }
+    settings.update(extra)
+    return settings
+
+
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def read_best(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "best.json").read_text())
