@@ -151,6 +151,17 @@ def test_state_round_trip_after_best_was_called() -> None:
     assert torch.equal(a.ask(), restored.ask())
 
 
+def test_state_round_trip_when_best_was_called_before_new_data() -> None:
+    a = make("dro", n_init=18)
+    run(a, rounds=2)  # 12 Sobol points
+    a.best()  # a fit at 12 points; the next fit (at 18) must start from its result
+    restored = RobustBO.from_state_dict(json.loads(json.dumps(a.state_dict())))
+    for bo in (a, restored):
+        z = bo.ask()  # still Sobol
+        bo.tell(z, objective(z), bo.pending_groups)
+    assert torch.equal(a.ask(), restored.ask())
+
+
 def test_budget_is_enforced() -> None:
     bo = make("random")
     run(bo)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from droiz.exceptions import ConfigError
-from droiz.optim import EngineConfig
 from droiz.runner import RunConfig, parse_reference, resolve_config
 from droiz.runner.config import config_from_dict, redact_url
 
@@ -21,7 +20,7 @@ def test_flags_override_the_file_which_overrides_defaults(tmp_path: Path) -> Non
     cfg = resolve_config({**BASE, "budget": 50, "seed": None}, toml)
     assert (cfg.budget, cfg.seed, cfg.n_dev, cfg.engine) == (50, 3, 7, {"eta": 0.5})
     assert cfg.method == "dro" and cfg.ambiguity == "kl:0.1" and cfg.reference == "train-mix"
-    assert cfg.kernel == EngineConfig.kernel and cfg.groups_per_round == 2 and cfg.n_dev == 7
+    assert cfg.kernel == "coupled-semantic" and cfg.groups_per_round == 2 and cfg.n_dev == 7
     js = tmp_path / "c.json"
     js.write_text(json.dumps({"method": "random", "task": ["a", "b"]}))
     cfg = resolve_config({"generator": "pool:p", "executor": "openai:m"}, js)

@@ -68,7 +68,7 @@ def test_score_features_weights_and_imputation() -> None:
     groups = torch.tensor([0, 0, 1, 1])
     uniform = torch.tensor([0.5, 0.5], dtype=torch.float64)
     feats, omega = score_features(scores, groups, uniform)
-    assert feats[0].tolist() == [1.0, 0.0, 0.5, 0.5]  # imputed with the row's observed mean
+    assert feats[0].tolist() == [1.0, 0.0, 0.0, 1.0]  # imputed with the example's mean
     assert omega.tolist() == [0.5, 0.5, 0.5, 0.5]  # K w_t / |G_t| = 2 * 0.5 / 2
     _, skew = score_features(scores, groups, torch.tensor([0.9, 0.1], dtype=torch.float64))
     assert skew[0] > skew[2] and abs(skew.sum().item() - 2.0) < 1e-12

@@ -93,6 +93,7 @@ def _threshold(v: Tensor, ref: Tensor, eps: float) -> tuple[Tensor, Tensor, Tens
     s0, mu, var = _moments(_exclusive(c0), _exclusive(c1), _exclusive(c2))
     slack = eps * s0 - tail[..., :-1]
     left = (vs == 0) | (slack < 0) | (var > slack * (vs - mu) ** 2)
+    vs = vs.contiguous()
     left = left.gather(-1, torch.searchsorted(vs, vs))  # tied atoms share their group's verdict
     m = left.long().cumprod(-1).sum(-1, keepdim=True)  # active prefix: the first m atoms
     s0, mu, var = _moments(c0.gather(-1, m - 1), c1.gather(-1, m - 1), c2.gather(-1, m - 1))

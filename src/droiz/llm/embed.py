@@ -36,15 +36,11 @@ class SentenceEmbedder:
         model: A sentence-transformers model name or path; ``None`` uses
             :func:`default_model_path` (all-MiniLM-L6-v2, offline when available).
         device: Torch device.
-        batch_size: Texts per encoding batch.
     """
 
-    def __init__(
-        self, model: str | None = None, *, device: str = "cpu", batch_size: int = 64
-    ) -> None:
+    def __init__(self, model: str | None = None, *, device: str = "cpu") -> None:
         self.model_name = model or default_model_path()
         self.device = device
-        self.batch_size = int(batch_size)
         self._model: Any = None
         self._memo: dict[str, Tensor] = {}
 
@@ -71,19 +67,19 @@ class SentenceEmbedder:
         texts = [str(t) for t in texts]
         todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if todo:
-            vectors = self._load().encode(
-                todo,
-                batch_size=self.batch_size,
-                convert_to_tensor=True,
-                normalize_embeddings=False,
-                show_progress_bar=False,
-            )
-            vectors = vectors.detach().to("cpu", torch.float64)
+            # one text per call: with padding, a text's vector would depend on its batch-mates in
+            # the last bits, and resumed runs would no longer be exact
+            vectors = torch.cat([self._encode(t) for t in todo]).detach().to("cpu", torch.float64)
             vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)
             self._memo.update(zip(todo, vectors, strict=True))
         if not texts:
             return torch.empty(0, self.dim, dtype=torch.float64)
         return torch.stack([self._memo[t] for t in texts])
+
+    def _encode(self, text: str) -> Tensor:
+        return self._load().encode(
+            [text], convert_to_tensor=True, normalize_embeddings=False, show_progress_bar=False
+        )
 
     def _load(self) -> Any:
         if self._model is None:

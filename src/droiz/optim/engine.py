@@ -114,8 +114,9 @@ class RobustBO:
         self.n_sobol = 0
         self.pending_groups = torch.zeros(0, n_groups, dtype=torch.bool)
         self._last_ybar = torch.full((n_groups,), float("nan"), dtype=torch.float64)
-        self._hyper: dict[str, Tensor] = {}  # fitted hyperparameters: the next fit starts here
-        self._warm: dict[str, Tensor] = {}  # where the cached GP's fit started
+        self._hyper: dict[str, Tensor] = {}  # result of the last fit: a fit on new data starts here
+        self._warm: dict[str, Tensor] = {}  # where the last fit started
+        self._fit_n = -1  # number of evaluations the last fit saw
         self._gp: tuple[int, GroupGP] | None = None
         self.last_acquisition_weights: Tensor | None = None
 
@@ -273,7 +274,8 @@ class RobustBO:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
         features, omega = self.obs.features(self.config, self.reference)
-        self._warm = self._hyper
+        if self._fit_n != self.n_evaluations:  # new data; else redo the last fit (after a restore)
+            self._warm = self._hyper
         gp = make_gp(
             self.config.kernel,
             self.obs.z,
@@ -284,6 +286,7 @@ class RobustBO:
             maxiter=self.config.fit_maxiter,
         )
         self._hyper = hyperparameters(gp)
+        self._fit_n = self.n_evaluations
         self._gp = (self.n_evaluations, gp)
         return gp
 
@@ -298,7 +301,11 @@ class RobustBO:
             "n_asked": self.n_asked,
             "n_sobol": self.n_sobol,
             "last_ybar": [None if np.isnan(v) else v for v in self._last_ybar.tolist()],
-            "warm_start": {k: v.tolist() for k, v in self._next_warm_start().items()},
+            "fit": {
+                "n": self._fit_n,
+                "start": {k: v.tolist() for k, v in self._warm.items()},
+                "result": {k: v.tolist() for k, v in self._hyper.items()},
+            },
             "pending_groups": self.pending_groups.tolist(),
         }
 
@@ -316,17 +323,14 @@ class RobustBO:
         self.n_sobol = int(state["n_sobol"])
         last = [float("nan") if v is None else v for v in state["last_ybar"]]
         self._last_ybar = torch.tensor(last, dtype=torch.float64)
-        hyper = state["warm_start"]
-        self._hyper = {k: torch.tensor(v, dtype=torch.float64) for k, v in hyper.items()}
+        fit = state["fit"]
+        self._fit_n = int(fit["n"])
+        self._warm = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["start"].items()}
+        self._hyper = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["result"].items()}
         k = self.config.n_groups
         groups = torch.tensor(state["pending_groups"], dtype=torch.bool).reshape(-1, k)
         self.pending_groups = groups
         self._gp = None
-
-    def _next_warm_start(self) -> dict[str, Tensor]:
-        """Where the next fit at the current data starts (a cached fit is redone identically)."""
-        cached = self._gp is not None and self._gp[0] == self.n_evaluations
-        return self._warm if cached else self._hyper
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> RobustBO:

@@ -27,6 +27,7 @@ RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurr
 """Settings a resumed run may change: where things are, not what is computed."""
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
+DEFAULT_KERNEL = "coupled-semantic"
 _RUNNER_OWNED += ("groups_per_round", "kernel", "example_groups", "n_init", "batch_size")
 _SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
 
@@ -100,10 +101,8 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
-        if self.kernel is None:
-            from droiz.optim import EngineConfig
-
-            object.__setattr__(self, "kernel", EngineConfig.kernel)
+        if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
+            object.__setattr__(self, "kernel", DEFAULT_KERNEL)
         self._validate()
 
     def _validate(self) -> None:

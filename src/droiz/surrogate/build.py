@@ -21,7 +21,9 @@ def score_features(
     """Per-example score features and their weights for the coupled kernel.
 
     Scores of examples in groups an instruction was not evaluated on are NaN; they are imputed
-    with that instruction's mean observed score (a fixed feature map, so the kernel stays PSD).
+    with that example's mean score over the instructions that were evaluated on it (a fixed
+    feature map, so the kernel stays PSD). Imputing with the instruction's own mean would make a
+    fragile instruction seen only on its good groups look uniformly good.
 
     Args:
         scores: ``n x E`` per-example scores in ``[0, 1]``, NaN where not evaluated.
@@ -32,10 +34,10 @@ def score_features(
         ``(features n x E, omega E)`` with ``omega_e = K w_t / |G_t|`` for ``e`` in group ``t``.
     """
     observed = ~torch.isnan(scores)
-    counts = observed.sum(-1, keepdim=True).clamp_min(1)
-    row_mean = torch.where(observed, scores, 0.0).sum(-1, keepdim=True) / counts
-    row_mean = torch.where(observed.any(-1, keepdim=True), row_mean, 0.5)
-    features = torch.where(observed, scores, row_mean)
+    counts = observed.sum(0, keepdim=True)
+    col_mean = torch.where(observed, scores, 0.0).sum(0, keepdim=True) / counts.clamp_min(1)
+    col_mean = torch.where(counts > 0, col_mean, 0.5)
+    features = torch.where(observed, scores, col_mean)
     k = weights.shape[-1]
     sizes = torch.bincount(example_groups, minlength=k).to(torch.float64)
     omega = k * weights[example_groups] / sizes[example_groups]
