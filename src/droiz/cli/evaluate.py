@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from droiz.cli._report import print_groups, print_usage
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -73,18 +75,7 @@ def print_summary(result: Any) -> None:
     for ex in result.examples:
         counts[ex["group"]] = counts.get(ex["group"], 0) + 1
     print(f"task {result.task}, {result.split} split, instruction {result.instruction!r}")
-    width = max(len(g) for g in report.per_group)
-    for group, acc in report.per_group.items():
-        mark = "  <- worst" if group == report.worst_group_name else ""
-        print(f"  {group:<{width}}  {100 * acc:5.1f} %  (n={counts.get(group, 0)}){mark}")
-    print(
-        f"mean {100 * report.mean:.1f} %   worst group {100 * report.worst_group:.1f} % "
-        f"({report.worst_group_name})   shifted mixture {100 * report.shifted:.1f} %"
-    )
+    print_groups(report, counts)
     kl = ", ".join(f"r={r:g}: {100 * v:.1f} %" for r, v in report.kl_worst.items())
     print(f"KL worst case around the train mix: {kl}")
-    tokens = int(stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0))
-    print(
-        f"requests {int(stats.get('requests', 0))}, cache hits {int(stats.get('cache_hits', 0))}, "
-        f"tokens {tokens}"
-    )
+    print_usage(stats)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from droiz.cli._report import print_groups, print_usage
+
 HELP = {
     "task": "task name or .jsonl/.csv file; several (a,b,c) make a multi-task run",
     "generator": "hf:PATH (soft-prompt LLM), api:MODEL (APE-style proposer) or pool:FILE",
@@ -128,18 +130,7 @@ def print_result(result: Any) -> None:
         f"robust value (dev, {best['ambiguity']}): {best['robust_value']:.4f}   "
         f"evaluation {best['evaluation']} of {best['budget']}"
     )
-    print("test accuracy of the best instruction (%):")
-    width = max(len(g) for g in test.per_group)
-    for group, acc in test.per_group.items():
-        mark = "  <- worst" if group == test.worst_group_name else ""
-        print(f"  {group:<{width}}  {100 * acc:5.1f}{mark}")
-    print(
-        f"  mean {100 * test.mean:.1f}   worst group {100 * test.worst_group:.1f} "
-        f"({test.worst_group_name})   shifted mixture {100 * test.shifted:.1f}"
-    )
-    stats = result.stats
-    print(
-        f"requests {int(stats.get('requests', 0))}, cache hits {int(stats.get('cache_hits', 0))}, "
-        f"tokens {int(stats.get('prompt_tokens', 0) + stats.get('completion_tokens', 0))}"
-    )
+    print("test accuracy of the best instruction:")
+    print_groups(test)
+    print_usage(result.stats)
     print(f"run directory: {result.run_dir} (best.json, report.md, best_so_far.png)")
