@@ -285,3 +285,16 @@ def _as_float(value: Any, owner: str, name: str) -> float:
 def min_over_support(u: Tensor, ref: Tensor) -> Tensor:
     """``N x 1`` minimum of ``u`` (``N x K``) over the atoms where ``ref > 0``."""
     return torch.where(ref > 0, u, torch.full_like(u, math.inf)).amin(-1, keepdim=True)
+
+
+def shift_to_unit(u: Tensor, ref: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Translate and scale ``u`` (``N x K``) to ``v`` in ``[0, 1]`` on the support of ``ref``.
+
+    Returns ``(v, u_min, spread)`` with ``u = u_min + spread * v`` on the support (``v = 0``
+    off it), ``u_min`` and ``spread`` of shape ``N x 1``. The worst cases of the phi-divergence
+    balls are translation-equivariant and scale-equivariant, so their solvers work on ``v``.
+    """
+    u_min = min_over_support(u, ref)
+    v = torch.where(ref > 0, u - u_min, 0.0)
+    spread = v.amax(-1, keepdim=True)
+    return v / torch.where(spread > 0, spread, 1.0), u_min, spread

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet, min_over_support
+from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet, min_over_support, shift_to_unit
 
 
 @AMBIGUITY_SETS.register("chi2")
@@ -43,10 +43,7 @@ class Chi2Ball(AmbiguitySet):
         if eps == 0.0:
             return ref.expand_as(u).clone(), torch.full_like(u[..., 0], math.inf)
         supp = ref > 0
-        u_min = min_over_support(u, ref)
-        v = torch.where(supp, u - u_min, 0.0)  # translation invariance; min over supp is 0
-        spread = v.amax(-1, keepdim=True)
-        v = v / torch.where(spread > 0, spread, 1.0)  # scale invariance: v in [0, 1]
+        v, u_min, spread = shift_to_unit(u, ref)
         is_min = supp & (v == 0)
         q_min = torch.where(is_min, ref, 0.0).sum(-1, keepdim=True)
         corner = eps * q_min >= torch.where(supp & ~is_min, ref, 0.0).sum(-1, keepdim=True)

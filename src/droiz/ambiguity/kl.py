@@ -16,7 +16,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet, min_over_support
+from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet, min_over_support, shift_to_unit
 
 _MAX_ITER = 64
 _STEP_RTOL = 1e-13  # stop when the Newton step is this small relative to theta,
@@ -86,11 +86,8 @@ class KLBall(AmbiguitySet):
 
 def _shift(u: Tensor, ref: Tensor) -> tuple[_Problem, Tensor]:
     """Shift and scale ``u`` to ``v`` in ``[0, 1]``; also returns the ``N x 1`` range of u."""
-    supp = ref > 0
-    v = torch.where(supp, u - min_over_support(u, ref), 0.0)
-    spread = v.amax(-1, keepdim=True)
-    v = v / torch.where(spread > 0, spread, 1.0)
-    is_min = supp & (v <= _TIE_RTOL)
+    v, _, spread = shift_to_unit(u, ref)
+    is_min = (ref > 0) & (v <= _TIE_RTOL)
     return _Problem(v, ref, is_min), spread
 
 
