@@ -1,6 +1,7 @@
 """Quality of the final picks on the SIMULATED environment over many seeds (no LLM involved).
 
-Run: ``python benchmarks/bench_demo.py [--seeds 20] [--ambiguity kl:1.0 kl:0.1] [--scenario ...]``.
+Run: ``python benchmarks/bench_demo.py [--seeds 20] [--ambiguity kl:1.0 kl:0.1] [--scenario ...]
+[--group-selection auto|adversarial|reference]``.
 For each radius it runs the demo's rows and prints, per method, the mean and standard error over
 seeds of the worst-group, mean and shifted-mixture test accuracy of the final pick, and the paired
 worst-group difference of DRO against EI and UCB (mean, standard error, share of seeds DRO wins).
@@ -48,12 +49,25 @@ def main() -> int:
     parser.add_argument("--ambiguity", nargs="+", default=["kl:1.0", "kl:0.1"])
     parser.add_argument("--scenario", default="tradeoff")
     parser.add_argument("--budget", type=int, default=150)
+    parser.add_argument(
+        "--group-selection",
+        choices=("auto", "adversarial", "reference"),
+        default="auto",
+        help="RobustBO's group rule for every method (docs/engine.md)",
+    )
     args = parser.parse_args()
     for spec in args.ambiguity:
         start = time.perf_counter()
-        rows = run_demo(list(range(args.seeds)), args.scenario, args.budget, spec)
+        rows = run_demo(
+            list(range(args.seeds)),
+            args.scenario,
+            args.budget,
+            spec,
+            group_selection=args.group_selection,
+        )
         label = (
-            f"scenario {args.scenario!r}, ambiguity {spec}, {args.seeds} seeds, budget "
+            f"scenario {args.scenario!r}, ambiguity {spec}, groups {args.group_selection}, "
+            f"{args.seeds} seeds, budget "
             f"{args.budget} ({time.perf_counter() - start:.0f} s); mean ± s.e. in %"
         )
         report(rows, label)
