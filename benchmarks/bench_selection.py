@@ -25,7 +25,7 @@ import torch
 
 from droiz import RobustBO
 from droiz.ambiguity import parse_ambiguity
-from droiz.sim.demo import true_robust_values
+from droiz.sim.demo import search, true_robust_values
 from droiz.sim.env import SimulatedPromptEnv
 
 LCB = (0.5, 1.0, 2.0)
@@ -37,12 +37,7 @@ def one_seed(job: tuple[str, int, str, int]) -> dict[str, float]:
     env = SimulatedPromptEnv("tradeoff", seed=seed)
     amb = parse_ambiguity(spec)
     bo = RobustBO(env.dim, env.n_groups, method=method, ambiguity=amb, budget=budget, seed=seed)
-    ids: list[int] = []
-    while not bo.done:
-        z = bo.ask()
-        ev = env.evaluate(z, bo.pending_groups)
-        bo.tell(z, ev.y, bo.pending_groups, scores=ev.scores)
-        ids += ev.instructions
+    ids = search(bo, env)
     truth = true_robust_values(env, ids, amb)
     everything = torch.ones(len(ids), env.n_groups, dtype=torch.bool)
     full = torch.as_tensor(env.evaluate(bo.obs.z, everything).y, dtype=torch.float64)

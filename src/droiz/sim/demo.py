@@ -74,18 +74,24 @@ def run_method(
         seed=seed,
         **options,
     )
-    ids: list[int] = []
-    while not bo.done:
-        z = bo.ask()
-        ev = env.evaluate(z, bo.pending_groups)
-        bo.tell(z, ev.y, bo.pending_groups, scores=ev.scores)
-        ids += ev.instructions
+    ids = search(bo, env)
     curve = torch.cummax(true_robust_values(env, ids, amb), 0).values.tolist()
     rows = [_result(method, seed, env, ids[bo.best().index], len(ids), curve)]
     if method == "ei":
         pick = ids[bo.best(selection="robust").index]
         rows.append(_result("ei-robust-select", seed, env, pick, len(ids), curve))
     return rows
+
+
+def search(bo: RobustBO, env: SimulatedPromptEnv) -> list[int]:
+    """Run ``bo`` to its budget on ``env``; the instruction id of every evaluation, in order."""
+    ids: list[int] = []
+    while not bo.done:
+        z = bo.ask()
+        ev = env.evaluate(z, bo.pending_groups)
+        bo.tell(z, ev.y, bo.pending_groups, scores=ev.scores)
+        ids += ev.instructions
+    return ids
 
 
 def _result(
