@@ -49,3 +49,19 @@ def test_key_echoed_in_an_error_body_is_redacted(monkeypatch):
             ex.execute(["x"])
     assert "HTTP 401: Incorrect API key provided: ***" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+def test_key_echoed_in_a_malformed_answer_is_redacted_in_logs_and_errors(monkeypatch, caplog):
+    monkeypatch.setenv("DROIZ_TEST_KEY", SECRET)
+    caplog.set_level(logging.WARNING, logger="droiz")
+    retry = RetryPolicy(max_retries=1, base_delay=0.001)
+    with FakeOpenAIServer() as server:
+        server.add_fault("no_choices", times=10)
+        ex = OpenAIExecutor(
+            "m", base_url=server.base_url, api_key_env="DROIZ_TEST_KEY", retry=retry
+        )
+        with pytest.raises(BackendError) as info:
+            ex.execute(["x"])
+    assert "missing 'choices'" in caplog.text and "key ***" in caplog.text  # retried, logged
+    assert "key ***" in str(info.value)
+    assert SECRET not in caplog.text and SECRET not in str(info.value)

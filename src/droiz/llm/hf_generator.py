@@ -131,7 +131,8 @@ class HFSoftPromptGenerator(Generator):
             weight.shape[1],
             init=init,
             seed=seed,
-            embedding_std=float(weight.detach().float().std()),
+            # only the normal init uses it; on a 7B model it is a 0.5 GB float32 copy
+            embedding_std=float(weight.detach().float().std()) if init == "normal" else None,
         )
         self.induction_template = induction_template
         self.use_chat_template = use_chat_template

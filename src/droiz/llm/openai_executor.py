@@ -216,7 +216,7 @@ class OpenAIExecutor(Executor):
             "[%s] request %d: %s; retry %d/%d in %.2f s",
             self.model,
             index,
-            fault.reason,
+            self._redact(fault.reason),
             attempt + 1,
             self.retry.max_retries,
             wait,
@@ -262,11 +262,12 @@ class OpenAIExecutor(Executor):
         )
 
     def _error(self, index: int, problem: str) -> BackendError:
+        return BackendError(self._redact(f"[{self.model}] request {index} failed: {problem}"))
+
+    def _redact(self, text: str) -> str:
+        """``text`` with the API key replaced by ``***`` (server text can echo it back)."""
         key = os.environ.get(self.api_key_env)
-        message = f"[{self.model}] request {index} failed: {problem}"
-        if key:
-            message = message.replace(key, "***")
-        return BackendError(message)
+        return text.replace(key, "***") if key else text
 
 
 def parse_completion(text: str, flavour: str) -> Completion:

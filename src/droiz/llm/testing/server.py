@@ -262,8 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
         payload = completion_body(body, "", prompt_of(body))
         if fault.kind == "bad_json":
             self._send(200, b'{"choices": [ {"message": ')
-        elif fault.kind == "no_choices":
+        elif fault.kind == "no_choices":  # like some proxies: 200, an error naming the key
             payload.pop("choices")
+            key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            payload["error"] = {"message": f"upstream refused the request for key {key}"}
             self._send(200, json.dumps(payload).encode())
         else:  # null_content
             payload["choices"][0].update(message={"role": "assistant", "content": None})
