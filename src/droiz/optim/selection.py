@@ -17,8 +17,6 @@ from torch import Tensor
 from droiz.ambiguity import AmbiguitySet, WassersteinBall
 from droiz.surrogate.model import GroupGP
 
-SELECTIONS = ("robust", "nominal", "observed-nominal", "observed-robust")
-
 
 def posterior_scores(
     selection: str, gp: GroupGP, z: Tensor, ambiguity: AmbiguitySet, reference: Tensor

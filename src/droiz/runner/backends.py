@@ -60,16 +60,6 @@ class Backends:
         return out
 
 
-def usage_delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
-    """``after - before`` counter by counter."""
-    return {k: after.get(k, 0) - before.get(k, 0) for k in sorted({*after, *before})}
-
-
-def usage_sum(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
-    """``a + b`` counter by counter."""
-    return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
-
-
 def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backends:
     """Cache, (cached) generator, (cached) executor and, for the semantic kernel, the embedder."""
     cache = ResponseCache(config.cache_dir)

@@ -40,9 +40,6 @@ class Layout:
     def n_examples(self) -> int:
         return sum(self.sizes)
 
-    def example_groups(self) -> list[int]:
-        return [k for k, size in enumerate(self.sizes) for _ in range(size)]
-
     @classmethod
     def from_groups(cls, groups: Sequence[dict[str, Any]]) -> Layout:
         return cls(tuple(str(g["name"]) for g in groups), tuple(int(g["n_dev"]) for g in groups))

@@ -23,9 +23,9 @@ from droiz.runner.results import (
     FinalPick,
     OptimizeResult,
     RoundSummary,
-    add_stats,
     build_best,
     summarize_round,
+    usage_sum,
 )
 from droiz.tasks import GroupReport
 
@@ -87,7 +87,7 @@ def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> 
             out.test = rec
         elif kind == "end":
             out.finished = True
-        out.stats = add_stats(out.stats, rec.get("stats", {}))
+        out.stats = usage_sum(out.stats, rec.get("stats", {}))
     for r in sorted(tells):
         out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
         out.summaries.append(RoundSummary.from_dict(tells[r]["summary"]))

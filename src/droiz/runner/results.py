@@ -198,6 +198,11 @@ class OptimizeResult:
         )
 
 
-def add_stats(total: dict[str, float], delta: Mapping[str, float]) -> dict[str, float]:
-    """Counter-wise sum of two usage dicts."""
-    return {k: total.get(k, 0) + delta.get(k, 0) for k in {*total, *delta}}
+def usage_delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
+    """``after - before`` counter by counter."""
+    return {k: after.get(k, 0) - before.get(k, 0) for k in sorted({*after, *before})}
+
+
+def usage_sum(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
+    """``a + b`` counter by counter."""
+    return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}

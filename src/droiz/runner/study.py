@@ -18,7 +18,7 @@ from typing import Any
 from droiz import __version__
 from droiz.exceptions import BackendError, ConfigError
 from droiz.optim import RobustBO
-from droiz.runner.backends import build_backends, usage_delta, usage_sum
+from droiz.runner.backends import build_backends
 from droiz.runner.config import RunConfig
 from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
 from droiz.runner.evaluate import score_instances
@@ -36,7 +36,14 @@ from droiz.runner.outcomes import Layout, Outcome, group_mean
 from droiz.runner.problem import Problem
 from droiz.runner.report import write_outputs
 from droiz.runner.restore import CONFIG_NAME, Restored, restore, result_from
-from droiz.runner.results import FinalPick, OptimizeResult, RoundSummary, summarize_round
+from droiz.runner.results import (
+    FinalPick,
+    OptimizeResult,
+    RoundSummary,
+    summarize_round,
+    usage_delta,
+    usage_sum,
+)
 
 logger = logging.getLogger(__name__)
 

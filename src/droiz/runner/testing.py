@@ -194,9 +194,6 @@ class InstructionWorld:
         entry = self.quality.get(instruction.strip())
         return entry[0] if entry else None
 
-    def of_family(self, name: str) -> list[str]:
-        return [text for text, (fam, _) in self.quality.items() if fam == name]
-
     def write_task(self, path: str | Path) -> Path:
         """The task as a custom JSONL file (``split`` column: induce, then test)."""
         path = Path(path)

@@ -19,7 +19,7 @@ Each fragile instruction has one weak shift group (which one varies smoothly ove
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from droiz.exceptions import ConfigError
 from droiz.registry import unknown_name_message
@@ -35,7 +35,6 @@ class Scenario:
     space_dim: int = 2
     frequency: float = 0.5
     sharpness: float = 5.0
-    vulnerable_at: float = 1.0
     robust_share: float = 0.2
     base: float = 1.0
     slope: float = 0.3
@@ -46,9 +45,6 @@ class Scenario:
     ability_noise: float = 0.2
     n_dev: int = 20
     n_test: int = 300
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -104,10 +104,10 @@ def load_task(
     """
     from droiz.tasks.builtin import load_builtin
     from droiz.tasks.custom import is_task_file, load_custom
-    from droiz.tasks.metrics import check_metric
+    from droiz.tasks.metrics import DEFAULT_METRIC, check_metric
 
     if is_task_file(name_or_path):
-        task = load_custom(Path(name_or_path), metric=metric or "em", seed=seed)
+        task = load_custom(Path(name_or_path), metric=metric or DEFAULT_METRIC, seed=seed)
     else:
         task = load_builtin(str(name_or_path), data_dir, seed)
         if metric is not None and metric != task.metric:

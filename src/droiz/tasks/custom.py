@@ -27,7 +27,7 @@ from typing import Any
 from droiz.exceptions import DataError
 from droiz.tasks.base import Example
 from droiz.tasks.builtin import check_splits, natural_labels
-from droiz.tasks.metrics import check_metric
+from droiz.tasks.metrics import DEFAULT_METRIC, check_metric
 from droiz.tasks.profiles import custom_profile, default_groups
 from droiz.tasks.splits import make_splits
 from droiz.tasks.task import Task
@@ -43,7 +43,7 @@ def is_task_file(name: str | Path) -> bool:
     return Path(name).suffix.lower() in SUFFIXES
 
 
-def load_custom(path: str | Path, metric: str = "em", seed: int = 0) -> Task:
+def load_custom(path: str | Path, metric: str = DEFAULT_METRIC, seed: int = 0) -> Task:
     """Load a task from a JSONL or CSV file.
 
     Args:

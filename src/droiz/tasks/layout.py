@@ -53,11 +53,6 @@ class Layout:
     def _regex(self) -> re.Pattern[str]:
         return re.compile(self.pattern, re.DOTALL)
 
-    @property
-    def has_list(self) -> bool:
-        """Whether the layout has a list span (the ``order`` group needs one)."""
-        return "(?P<L>" in self.pattern
-
     def parse(self, text: str) -> list[Segment] | None:
         """Split ``text`` into segments, or return ``None`` when it does not fit the layout."""
         match = self._regex.fullmatch(text)
