@@ -74,15 +74,13 @@ def pick_distinct(pool: Tensor, taken: Tensor, n: int) -> Tensor:
     """The first ``n`` rows of ``pool`` (in order) that differ from ``taken`` and each other."""
     chosen: list[Tensor] = []
     taken = taken.clone()
-    for start in range(0, len(pool), 512):
-        block = pool[start : start + 512]
-        for row in block:
-            if len(taken) and (taken - row).abs().amax(-1).min() <= _DISTINCT:
-                continue
-            chosen.append(row)
-            taken = torch.cat([taken, row.unsqueeze(0)])
-            if len(chosen) == n:
-                return torch.stack(chosen)
+    for row in pool:
+        if len(taken) and (taken - row).abs().amax(-1).min() <= _DISTINCT:
+            continue
+        chosen.append(row)
+        taken = torch.cat([taken, row.unsqueeze(0)])
+        if len(chosen) == n:
+            return torch.stack(chosen)
     return torch.stack(chosen) if chosen else pool[:0]
 
 

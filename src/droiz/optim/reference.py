@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from droiz.surrogate.model import masked_mean
+
 
 def update_reference(
     weights: Tensor, ybar: Tensor, eta: float = 0.2, delta: float = 0.05
@@ -48,9 +50,7 @@ def round_ybar(y: Tensor, mask: Tensor, previous: Tensor) -> Tensor:
         y: ``n x K`` observed means (any value where ``mask`` is false). mask: ``n x K`` bool.
         previous: ``K`` fallback values.
     """
-    counts = mask.sum(0)
-    sums = torch.where(mask, y, 0.0).sum(0)
-    return torch.where(counts > 0, sums / counts.clamp_min(1), previous)
+    return masked_mean(y, mask, previous)
 
 
 def initial_groups(n: int, n_groups: int, per_eval: int, offset: int) -> Tensor:

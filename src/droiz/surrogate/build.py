@@ -10,7 +10,7 @@ from torch import Tensor
 from droiz.exceptions import ShapeError, UnknownNameError
 from droiz.registry import unknown_name_message
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
-from droiz.surrogate.model import GroupGP, to_unit
+from droiz.surrogate.model import GroupGP, masked_mean, to_unit
 
 KERNELS = ("matern", "coupled-scores", "coupled-semantic")
 
@@ -34,9 +34,7 @@ def score_features(
         ``(features n x E, omega E)`` with ``omega_e = K w_t / |G_t|`` for ``e`` in group ``t``.
     """
     observed = ~torch.isnan(scores)
-    counts = observed.sum(0, keepdim=True)
-    col_mean = torch.where(observed, scores, 0.0).sum(0, keepdim=True) / counts.clamp_min(1)
-    col_mean = torch.where(counts > 0, col_mean, 0.5)
+    col_mean = masked_mean(scores, observed, 0.5)
     features = torch.where(observed, scores, col_mean)
     k = weights.shape[-1]
     sizes = torch.bincount(example_groups, minlength=k).to(torch.float64)

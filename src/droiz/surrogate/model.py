@@ -147,10 +147,6 @@ class GroupGP(Model):
         self.eval()
         return self
 
-    def eval(self) -> GroupGP:  # type: ignore[override]
-        self._cache = None
-        return super().eval()
-
     def train(self, mode: bool = True) -> GroupGP:  # type: ignore[override]
         self._cache = None
         return super().train(mode)
@@ -242,12 +238,18 @@ def _check_train(train_z: Tensor, train_y: Tensor) -> None:
         raise ShapeError("the GP needs at least one observation; tell() some evaluations first")
 
 
-def _standardise_stats(y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-group means ``K`` (global mean for unobserved groups) and one pooled scale."""
-    observed = y[mask]
+def masked_mean(y: Tensor, mask: Tensor, fallback: Tensor | float) -> Tensor:
+    """Column means of ``y`` (``n x K``) over the rows where ``mask`` holds; ``fallback`` for a
+    column with no such row. Values of ``y`` outside ``mask`` (NaN included) are ignored."""
     counts = mask.sum(0)
     sums = torch.where(mask, y, 0.0).sum(0)
-    mean = torch.where(counts > 0, sums / counts.clamp_min(1), observed.mean())
+    return torch.where(counts > 0, sums / counts.clamp_min(1), fallback)
+
+
+def _standardise_stats(y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-group means ``K`` (global mean for unobserved groups) and one pooled scale."""
+    mean = masked_mean(y, mask, y[mask].mean())
+    counts = mask.sum(0)
     resid = torch.where(mask, y - mean, 0.0)
     dof = (mask.sum() - (counts > 0).sum()).clamp_min(1)
     scale = (resid.pow(2).sum() / dof).sqrt()
