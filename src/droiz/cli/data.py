@@ -7,9 +7,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``data`` command and its actions."""
-    from droiz.tasks.download import DEFAULT_BASE_URL
-
+    """Add the ``data`` command and its actions (``droiz.tasks`` is imported only when run)."""
     parser = subparsers.add_parser("data", help="download and check the benchmark data")
     parser.set_defaults(func=lambda args: _usage(parser))
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -22,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fetch.add_argument(
         "--base-url",
-        default=DEFAULT_BASE_URL,
-        help="server with the {owner}/{repo}/{commit}/{path} layout (default: %(default)s)",
+        default=None,
+        help="server with the {owner}/{repo}/{commit}/{path} layout (default: GitHub's raw files)",
     )
     fetch.add_argument("--timeout", type=float, default=60.0, help="seconds per connection")
     fetch.set_defaults(func=run_download)
@@ -44,9 +42,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     """Download and verify every data file."""
-    from droiz.tasks.download import download
+    from droiz.tasks.download import DEFAULT_BASE_URL, download
 
-    result = download(args.dest, args.base_url, timeout=args.timeout)
+    result = download(args.dest, args.base_url or DEFAULT_BASE_URL, timeout=args.timeout)
     mb = result.bytes / 1e6
     print(
         f"{result.fetched} file(s) downloaded ({mb:.1f} MB), {result.present} already present; "

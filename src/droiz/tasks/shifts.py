@@ -148,16 +148,15 @@ def _case(profile: ShiftProfile, example: Example, rng: random.Random, metric: s
     segments = profile.layout.parse(example.input)
     if segments is None:
         return _unchanged(example)
-    options = [
-        name for name in profile.cases if render(apply_case(segments, CASES[name])) != example.input
-    ]
+    variants = {name: render(apply_case(segments, CASES[name])) for name in profile.cases}
+    options = [name for name, text in variants.items() if text != example.input]
     if not options:
         return _unchanged(example)
-    fn = CASES[rng.choice(options)]
+    name = rng.choice(options)
     answers = example.answers
     if profile.case_gold == COTRANSFORM:
-        answers = _dedup(answers + tuple(fn(a) for a in answers))
-    return render(apply_case(segments, fn)), answers, None
+        answers = _dedup(answers + tuple(CASES[name](a) for a in answers))
+    return variants[name], answers, None
 
 
 def _typo(profile: ShiftProfile, example: Example, rng: random.Random, metric: str) -> Change:
