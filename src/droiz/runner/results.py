@@ -119,6 +119,7 @@ def build_best(
         "criterion": final.criterion,
         "method": settings["method"],
         "ambiguity": settings["ambiguity"],
+        "answer_filter": settings.get("answer_filter"),
         "task": list(settings["task"]),
         "seed": settings["seed"],
         "budget": settings["budget"],

@@ -300,19 +300,23 @@ class Study:
         before = self.backends.usage()
         groups = self.problem.test_instances()
         flat = [inst for insts in groups for inst in insts]
-        _, flat_scores = score_instances(
+        flat_answers, flat_scores = score_instances(
             self.problem.score, self.backends.executor, outcome.instruction, flat
         )
         scores: dict[str, list[float]] = {}
+        answers: dict[str, list[str]] = {}
         start = 0
         for name, insts in zip(self.layout.names, groups, strict=True):
-            scores[name], start = flat_scores[start : start + len(insts)], start + len(insts)
+            end = start + len(insts)
+            scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
+            start = end
         report = self.problem.report({g: group_mean(s) for g, s in scores.items()})
         record = {
             "type": "test",
             "index": index,
             "instruction": outcome.instruction,
             "scores": scores,
+            "answers": answers,
             "n_examples": {g: len(s) for g, s in scores.items()},
             "report": report.to_dict(),
             "stats": usage_delta(self.backends.usage(), before),
