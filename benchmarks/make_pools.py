@@ -1,0 +1,204 @@
+"""Build the ``pool:`` instruction files of the real-model benchmark (issue 7, item 4).
+
+A 135M model cannot write useful instructions (see the README), so the real-model search chooses
+among candidates written by hand, built combinatorially per task:
+
+    instruction = PHRASING + " " + FORMAT + " " + HANDLING
+
+- 5 phrasings of the task (what to do);
+- 4 output-format directives (none, "only the answer", "one word", "in double quotes"): how the
+  answer is written, which decides whether the ``chat-answer`` filter can extract it;
+- 3 case/noise-handling directives (none, "ignore capitals and typos", "ignore extra notes"):
+  aimed at the ``case``, ``typo`` and ``distractor`` shift groups.
+
+5 x 4 x 3 = 60 instructions per task, in a fixed order (phrasing, then format, then handling).
+The pools are small text files (one instruction per line, the ``pool:FILE`` format of
+``droiz.llm.pool.load_pool``):
+
+    python benchmarks/make_pools.py                         # writes benchmarks/pools/TASK.txt
+    python benchmarks/make_pools.py --out DIR --tasks antonyms
+    python benchmarks/make_pools.py --check                 # exit 1 if a file is out of date
+
+``--sample N --executor hf:smollm2-135m`` additionally evaluates every k-th instruction (N of
+them) on every shift group of the dev split and prints a table, to show that the instructions fare
+differently on the groups (answers go to the shared response cache, so a rerun is free).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+HERE = Path(__file__).resolve().parent
+POOL_DIR = HERE / "pools"
+
+# Per task: the phrasings, and the noun the directives refer to ("the letter", "the animal").
+TASKS: dict[str, tuple[tuple[str, ...], str]] = {
+    "first_word_letter": (
+        (
+            "Write the first letter of the word.",
+            "What is the first letter of the given word?",
+            "Give the initial letter of the input word.",
+            "Output the letter that the word starts with.",
+            "Tell me which letter the word begins with.",
+        ),
+        "letter",
+    ),
+    "larger_animal": (
+        (
+            "Write the larger of the two animals.",
+            "Which of the two animals is bigger?",
+            "Name the animal that is larger in size.",
+            "Compare the two animals and give the bigger one.",
+            "Tell me which animal is the largest.",
+        ),
+        "animal name",
+    ),
+    "singular_to_plural": (
+        (
+            "Write the plural form of the word.",
+            "What is the plural of the given word?",
+            "Turn the singular noun into its plural.",
+            "Give the word in the plural.",
+            "Tell me the plural of this noun.",
+        ),
+        "plural word",
+    ),
+    "antonyms": (
+        (
+            "Write the opposite of the word.",
+            "What is the antonym of the given word?",
+            "Give a word with the opposite meaning.",
+            "Output the antonym of the input word.",
+            "Tell me the opposite of this word.",
+        ),
+        "antonym",
+    ),
+}
+
+FORMATS = (
+    "",
+    "Answer with only the {noun}.",
+    "Reply with one word and nothing else.",
+    "Put the answer in double quotes.",
+)
+HANDLING = (
+    "",
+    "Ignore capital letters and typos in the input.",
+    "Ignore any note or extra text after the input.",
+)
+
+
+def build_pool(task: str) -> list[str]:
+    """The 60 instructions of ``task``: phrasings x formats x handling, in that order."""
+    phrasings, noun = TASKS[task]
+    out = []
+    for phrasing, fmt, handling in itertools.product(phrasings, FORMATS, HANDLING):
+        parts = [phrasing, fmt.format(noun=noun), handling]
+        out.append(" ".join(p for p in parts if p))
+    return out
+
+
+def pool_path(task: str, out: Path = POOL_DIR) -> Path:
+    return out / f"{task}.txt"
+
+
+def write_pools(tasks: list[str], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for task in tasks:
+        path = pool_path(task, out)
+        path.write_text("\n".join(build_pool(task)) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def make_real_executor(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    max_tokens: int = 24,
+    concurrency: int | None = None,
+    cache_dir: str | None = None,
+) -> Any:
+    """A cached executor, greedy, with an answer limit of ``max_tokens`` (either kind)."""
+    from droiz.llm import ResponseCache
+    from droiz.runner.backends import build_executor
+
+    key = "max_new_tokens" if spec.startswith("hf:") else "max_tokens"
+    return build_executor(
+        spec,
+        cache=ResponseCache(cache_dir),
+        base_url=base_url,
+        concurrency=concurrency,
+        options={key: max_tokens},
+    )
+
+
+def sample_table(task: str, executor: Any, n_sample: int, n_dev: int) -> None:
+    """Evaluate ``n_sample`` evenly spaced pool instructions on every group of the dev split."""
+    import droiz
+
+    pool = build_pool(task)
+    step = max(1, len(pool) // n_sample)
+    picks = pool[::step][:n_sample]
+    for instruction in picks:
+        result = droiz.evaluate(
+            task,
+            instruction,
+            executor=executor,
+            split="dev",
+            n=n_dev,
+            answer_filter="chat-answer",
+        )
+        groups = list(result.report.per_group)
+        cells = " ".join(f"{100 * result.report.per_group[g]:5.0f}" for g in groups)
+        print(f"{task:18s} {cells}  {100 * result.report.worst_group:5.0f}  {instruction}")
+        sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated (default: all)")
+    p.add_argument("--out", type=Path, default=POOL_DIR, help="folder (default benchmarks/pools)")
+    p.add_argument("--check", action="store_true", help="only check the files are up to date")
+    p.add_argument("--sample", type=int, default=0, help="evaluate N instructions per task")
+    p.add_argument("--executor", default="hf:smollm2-135m", help="executor for --sample")
+    p.add_argument("--base-url", help="endpoint of an openai: executor for --sample")
+    p.add_argument("--n-dev", type=int, default=10, help="dev examples per group for --sample")
+    p.add_argument("--max-tokens", type=int, default=24, help="answer limit for --sample")
+    args = p.parse_args(argv)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        p.error(f"--tasks: no pool recipe for {', '.join(unknown)} (have: {', '.join(TASKS)})")
+    if args.check:
+        stale = [
+            str(pool_path(t, args.out))
+            for t in tasks
+            if not pool_path(t, args.out).exists()
+            or pool_path(t, args.out).read_text(encoding="utf-8").splitlines() != build_pool(t)
+        ]
+        for path in stale:
+            print(f"out of date: {path} (run python benchmarks/make_pools.py)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_pools(tasks, args.out):
+        print(f"wrote {path} ({len(path.read_text(encoding='utf-8').splitlines())} instructions)")
+    if args.sample:
+        executor = make_real_executor(
+            args.executor, base_url=args.base_url, max_tokens=args.max_tokens
+        )
+        print("task               per-group dev accuracy (%, chat-answer) ... worst  instruction")
+        for task in tasks:
+            sample_table(task, executor, args.sample, args.n_dev)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
