@@ -77,6 +77,9 @@ def test_optimize_second_run_with_another_filter_sends_no_request(
         assert other.test.per_group == filtered.test.per_group
     best = read_best(tmp_path / "chat")
     assert best["answer_filter"] == "chat-answer"
+    fingerprints = best["fingerprints"]
+    assert fingerprints["generator"].startswith("pool:") and "#" in fingerprints["generator"]
+    assert fingerprints["executor"].startswith("openai:world")
     assert "answer filter | `chat-answer`" in (tmp_path / "chat" / "report.md").read_text()
     evals = [r for r in read_records(tmp_path / "chat") if r["type"] == "eval"]
     for record in evals:

@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="filters applied in order to each answer before the metric: first-line, "
         "last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
     )
+    p.add_argument(
+        "--max-answer-tokens",
+        type=int,
+        metavar="N",
+        help="answer length limit of the executor (default: 256 for openai:, 64 for hf:)",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON here")
     p.set_defaults(func=run)
 
@@ -51,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
+    if args.max_answer_tokens is not None and args.max_answer_tokens < 1:
+        raise ConfigError(f"--max-answer-tokens must be at least 1, got {args.max_answer_tokens}")
     result = evaluate(
         args.task,
         args.instruction,
@@ -66,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         seed=args.seed,
         answer_filter=args.answer_filter,
+        max_answer_tokens=args.max_answer_tokens,
     )
     print_summary(result)
     if args.json:

@@ -38,10 +38,12 @@ HELP = {
     "cache_namespace": "cache namespace (default: a hash of the endpoint's host and port)",
     "answer_filter": "filters applied in order to each answer before the metric (NAME[,NAME...]): "
     "first-line, last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
+    "max_answer_tokens": "answer length limit of the executor (default: 256 for openai:, 64 for "
+    "hf:)",
     "embedder": "sentence-transformers model of the semantic kernel (default all-MiniLM-L6-v2)",
 }
 _INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "batch_size"}
-_INTS |= {"n_init", "finalists", "concurrency"}
+_INTS |= {"n_init", "finalists", "concurrency", "max_answer_tokens"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -62,6 +62,8 @@ class RunConfig:
         answer_filter: Answer filters applied in order before the metric (``first-line``,
             ``chat-answer``, ``regex:PATTERN``, ...; see :mod:`droiz.tasks.filters`), as
             ``"NAME[,NAME...]"``; ``None``: the raw answer is scored.
+        max_answer_tokens: The executor's answer length limit (``max_tokens`` of ``openai:``,
+            ``max_new_tokens`` of ``hf:``); ``None``: the executor's default.
         generator_options, executor_options: Further constructor options of the backends.
         engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
     """
@@ -92,6 +94,7 @@ class RunConfig:
     concurrency: int | None = None
     embedder: str | None = None
     answer_filter: str | None = None
+    max_answer_tokens: int | None = None
     generator_options: dict[str, Any] = field(default_factory=dict)
     executor_options: dict[str, Any] = field(default_factory=dict)
     engine: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +145,8 @@ class RunConfig:
             _check_positive("n_test", self.n_test)
         if self.concurrency is not None:
             _check_positive("concurrency", self.concurrency)
+        if self.max_answer_tokens is not None:
+            _check_positive("max_answer_tokens", self.max_answer_tokens)
         self._check_options()
 
     def _check_options(self) -> None:

@@ -94,6 +94,7 @@ def evaluate(
     seed: int = 0,
     executor_options: Mapping[str, Any] | None = None,
     answer_filter: str | Sequence[str] | None = None,
+    max_answer_tokens: int | None = None,
 ) -> EvaluationResult:
     """Score ``instruction`` on a task split, group by group.
 
@@ -111,6 +112,7 @@ def evaluate(
         executor_options: Further executor options (``temperature``, ``retry``, ...).
         answer_filter: Answer filters applied in order before the metric, ``"NAME[,NAME...]"``
             or a list (see :mod:`droiz.tasks.filters`); default none (the raw answer is scored).
+        max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
     from droiz.runner.backends import build_executor
     from droiz.tasks.filters import parse_filter
@@ -131,6 +133,7 @@ def evaluate(
             cache_namespace=cache_namespace,
             concurrency=concurrency,
             options=executor_options,
+            max_answer_tokens=max_answer_tokens,
         )
         return _evaluate_with(dataset, instruction, backend, chain)
     finally:
