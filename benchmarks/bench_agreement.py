@@ -52,6 +52,16 @@ def answers(executor: Any, items: list[tuple[str, str, Any]]) -> list[str]:
     return executor.execute([exec_request(instruction, inst) for _, instruction, inst in items])
 
 
+def prompt_tokens(executor: Any, items: list[tuple[str, str, Any]]) -> int:
+    """Prompt tokens of the first pair as the backend counts them (uncached): equal counts on
+    both sides say both wrapped the prompt in the same chat template."""
+    from droiz.runner.problem import exec_request
+
+    _, instruction, inst = items[0]
+    inner = getattr(executor, "inner", executor)
+    return inner.complete([exec_request(instruction, inst)])[0].prompt_tokens
+
+
 def kind(raw: tuple[str, str], filtered: tuple[str, str], scores: tuple[float, float]) -> str:
     if raw[0] == raw[1]:
         return "identical raw answers"
@@ -95,16 +105,20 @@ def compare(items: list[tuple[str, str, Any]], server: list[str], hf: list[str])
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--max-tokens", type=int, default=24, help="answer limit of both (default 24)")
+    p.add_argument("--max-tokens", type=int, default=20, help="answer limit of both (default 20)")
     p.add_argument("--base-url", help="a running llama-server (default: start one)")
     p.add_argument("--hf", default="hf:smollm2-135m", help="the in-process executor")
     p.add_argument("--cache-dir", default="runs/bench_real/cache", help="response cache")
     p.add_argument("--json", type=Path, help="write the comparison and every disagreement here")
+    p.add_argument("--hf-only", action="store_true", help="only fill the cache with hf answers")
     args = p.parse_args(argv)
     if args.max_tokens < 1:
         p.error("--max-tokens must be positive")
     items = pairs()
     opts = {"max_tokens": args.max_tokens, "cache_dir": args.cache_dir}
+    if args.hf_only:
+        print(f"{len(answers(make_real_executor(args.hf, **opts), items))} hf answers cached")
+        return 0
     if args.base_url:
         server = answers(
             make_real_executor("openai:smollm2", base_url=args.base_url, **opts), items
@@ -115,11 +129,17 @@ def main(argv: list[str] | None = None) -> int:
                 "openai:smollm2", base_url=srv.base_url, concurrency=4, **opts
             )
             server = answers(executor, items)
-    hf = answers(make_real_executor(args.hf, **opts), items)
-    result = compare(items, server, hf)
+            tokens = [prompt_tokens(executor, items)]
+    if args.base_url:
+        tokens = [prompt_tokens(executor, items)]
+    hf_executor = make_real_executor(args.hf, **opts)
+    hf = answers(hf_executor, items)
+    tokens.append(prompt_tokens(hf_executor, items))
+    result = compare(items, server, hf) | {"prompt_tokens": tokens}
     print(f"{result['pairs']} pairs, greedy, answer limit {args.max_tokens} tokens")
     for key in ("identical_raw", "identical_filtered", "identical_scores"):
         print(f"  {key.replace('_', ' ')}: {100 * result[key]:.1f} %")
+    print(f"  prompt tokens of the first pair: llama-server {tokens[0]}, hf {tokens[1]}")
     acc = result["accuracy"]
     print(f"  accuracy: llama-server {100 * acc['llama-server']:.1f} %, hf {100 * acc['hf']:.1f} %")
     for k, v in sorted(result["kinds"].items(), key=lambda kv: -kv[1]):

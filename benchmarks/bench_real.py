@@ -43,7 +43,6 @@ FILTER = "chat-answer"
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     """The ``droiz.optimize`` settings shared by every cell."""
-    key = "max_tokens" if args.executor.startswith("openai:") else "max_new_tokens"
     out: dict[str, Any] = {
         "executor": args.executor,
         "budget": args.budget,
@@ -56,7 +55,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "finalists": args.finalists,
         "answer_filter": FILTER,
         "cache_dir": str(args.root / "cache"),
-        "executor_options": {key: args.max_tokens},
+        "max_answer_tokens": args.max_tokens,
     }
     if args.base_url:
         out["base_url"] = args.base_url
@@ -186,15 +185,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated (default: all four)")
     p.add_argument("--methods", default=",".join(METHODS), help="default dro,ei,ucb,random")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--budget", type=int, default=20, help="evaluations per run (default 20)")
-    p.add_argument("--n-init", type=int, default=10, help="initial design (default 10)")
-    p.add_argument("--batch-size", type=int, default=5, help="instructions per round (default 5)")
-    p.add_argument("--n-dev", type=int, default=10, help="dev examples per group (default 10)")
-    p.add_argument("--n-test", type=int, default=20, help="test examples per group (default 20)")
-    p.add_argument("--groups", default="clean,case,format,distractor", help="shift groups")
+    p.add_argument("--budget", type=int, default=12, help="evaluations per run (default 12)")
+    p.add_argument("--n-init", type=int, default=6, help="initial design (default 6)")
+    p.add_argument("--batch-size", type=int, default=3, help="instructions per round (default 3)")
+    p.add_argument("--n-dev", type=int, default=5, help="dev examples per group (default 5)")
+    p.add_argument("--n-test", type=int, default=10, help="test examples per group (default 10)")
+    p.add_argument("--groups", default="clean,case,distractor", help="shift groups")
     p.add_argument("--groups-per-round", type=int, default=2)
-    p.add_argument("--finalists", type=int, default=3)
-    p.add_argument("--max-tokens", type=int, default=24, help="answer limit (default 24)")
+    p.add_argument("--finalists", type=int, default=2)
+    p.add_argument("--max-tokens", type=int, default=20, help="answer limit (default 20)")
     p.add_argument(
         "--executor", help="default: openai:smollm2 with --base-url, else hf:smollm2-135m"
     )
@@ -206,6 +205,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--root", type=Path, default=Path("runs/bench_real"), help="runs and cache")
     p.add_argument("--json", type=Path, help="write every cell as JSON here")
+    p.add_argument(
+        "--report-only", action="store_true", help="print the table of the finished cells only"
+    )
     args = p.parse_args(argv)
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -219,6 +221,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def report_only(args: argparse.Namespace) -> int:
+    """The table of every finished cell under ``--root`` (nothing is run)."""
+    cells = []
+    for task in args.tasks:
+        for seed in range(args.seeds):
+            for method in args.methods:
+                cell = args.root / "runs" / task / f"{method}-s{seed}" / "cell.json"
+                if cell.exists():
+                    cells.append(json.loads(cell.read_text(encoding="utf-8")))
+    baselines = {}
+    for task in args.tasks:
+        path = args.root / f"baseline-{task}.json"
+        if path.exists():
+            baselines[task] = json.loads(path.read_text(encoding="utf-8"))
+    print_table(cells, baselines)
+    gen = args.root / "runs" / args.generator_task / "generator-smollm2" / "cell.json"
+    if gen.exists():
+        print(f"\ngenerator line: {gen.read_text(encoding='utf-8')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.root.mkdir(parents=True, exist_ok=True)
@@ -226,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     common = settings(args)
     print(f"executor {args.executor}" + (f" at {args.base_url}" if args.base_url else ""))
     print(json.dumps({k: v for k, v in common.items() if k != "executor"}))
+    if args.report_only:
+        return report_only(args)
     baselines: dict[str, dict[str, Any]] = {}
     if not args.no_baseline:
         executor = make_real_executor(
@@ -234,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         for task in args.tasks:
             baselines[task] = baseline(task, executor, args)
+            (args.root / f"baseline-{task}.json").write_text(json.dumps(baselines[task]) + "\n")
             print(f"baseline {task}: {json.dumps(baselines[task])}", flush=True)
         del executor
     cells = []

@@ -123,7 +123,7 @@ def make_real_executor(
     spec: str,
     *,
     base_url: str | None = None,
-    max_tokens: int = 24,
+    max_tokens: int = 20,
     concurrency: int | None = None,
     cache_dir: str | None = None,
 ) -> Any:
@@ -131,13 +131,12 @@ def make_real_executor(
     from droiz.llm import ResponseCache
     from droiz.runner.backends import build_executor
 
-    key = "max_new_tokens" if spec.startswith("hf:") else "max_tokens"
     return build_executor(
         spec,
         cache=ResponseCache(cache_dir),
         base_url=base_url,
         concurrency=concurrency,
-        options={key: max_tokens},
+        max_answer_tokens=max_tokens,
     )
 
 
@@ -172,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--executor", default="hf:smollm2-135m", help="executor for --sample")
     p.add_argument("--base-url", help="endpoint of an openai: executor for --sample")
     p.add_argument("--n-dev", type=int, default=10, help="dev examples per group for --sample")
-    p.add_argument("--max-tokens", type=int, default=24, help="answer limit for --sample")
+    p.add_argument("--max-tokens", type=int, default=20, help="answer limit for --sample")
     args = p.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
