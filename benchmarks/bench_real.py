@@ -86,6 +86,8 @@ def run_cell(
     if cell_file.exists():
         return json.loads(cell_file.read_text(encoding="utf-8"))
     resume = (run_dir / "journal.jsonl").exists()
+    if resume:
+        check_saved(run_dir, {**common, "task": [task], "method": method, "seed": seed})
     start = time.perf_counter()
     if resume:
         result = droiz.optimize(out=run_dir, resume=True, progress=None, **_location(common))
@@ -110,6 +112,18 @@ def run_cell(
     }
     cell_file.write_text(json.dumps(cell, indent=2) + "\n", encoding="utf-8")
     return cell
+
+
+def check_saved(run_dir: Path, wanted: dict[str, Any]) -> None:
+    """Stop when an interrupted cell was started with other settings (another --root is needed)."""
+    with open(run_dir / "journal.jsonl", encoding="utf-8") as fh:
+        saved = json.loads(fh.readline())["settings"]
+    differ = sorted(k for k, v in wanted.items() if k in saved and saved[k] != v)
+    if differ:
+        raise SystemExit(
+            f"bench_real: {run_dir} was started with other settings ({', '.join(differ)}); "
+            "use another --root or delete that run directory"
+        )
 
 
 def _location(common: dict[str, Any]) -> dict[str, Any]:

