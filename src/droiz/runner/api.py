@@ -52,7 +52,9 @@ def optimize(
             ``concurrency`` and ``data_dir`` may change).
         progress: Called with :class:`~droiz.runner.study.Progress` reports.
         **settings: Any field of :class:`~droiz.runner.config.RunConfig` (``method``, ``budget``,
-            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``, ...).
+            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
+            ``answer_filter`` (``"chat-answer"`` or a list of filter names),
+            ``max_answer_tokens``, ...).
 
     Returns:
         The :class:`~droiz.runner.results.OptimizeResult`.
