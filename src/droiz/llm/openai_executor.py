@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from droiz._imports import require
 from droiz.exceptions import BackendError, ConfigError
@@ -122,6 +123,7 @@ class OpenAIExecutor(Executor):
         self.stats = stats if stats is not None else LLMStats()
         self.budget = budget if budget is not None else Budget()
         self.limiter = AdaptiveConcurrency(self.concurrency, model)
+        self.reached = False  # a connection succeeded once: later refusals are transient
         if base_url is None and not os.environ.get(api_key_env):
             raise ConfigError(
                 f"no API key: set the environment variable {api_key_env} (or choose another "
@@ -287,6 +289,7 @@ class OpenAIExecutor(Executor):
         try:
             text = await self._create(client, request.prompt)
         except openai.APIStatusError as exc:
+            self.reached = True
             status = int(exc.status_code)
             if is_retryable(status):
                 raise Transient(
@@ -304,9 +307,15 @@ class OpenAIExecutor(Executor):
         except openai.APITimeoutError:
             raise Transient(f"timed out after {self.timeout:g} s") from None
         except openai.APIConnectionError as exc:
-            raise Transient(f"connection error ({type(exc.__cause__ or exc).__name__})") from None
+            cause = type(exc.__cause__ or exc).__name__
+            if cause == "ConnectError" and not self.reached:  # nothing listens there, yet
+                where = _host(self.base_url) if self.base_url else "the OpenAI API"
+                problem = f"cannot reach {where} ({cause}); start the server or fix --base-url"
+                raise self._error(index, problem) from None
+            raise Transient(f"connection error ({cause})") from None
         except openai.APIError as exc:  # anything else the SDK reports about a response
             raise Transient(f"API error ({type(exc).__name__})") from None
+        self.reached = True
         return parse_completion(text, self.flavour)
 
     async def _models(self, client: Any) -> list[str] | None:
@@ -341,3 +350,10 @@ class OpenAIExecutor(Executor):
         """``text`` with the API key replaced by ``***`` (server text can echo it back)."""
         key = os.environ.get(self.api_key_env)
         return text.replace(key, "***") if key else text
+
+
+def _host(url: str) -> str:
+    """``scheme://host:port`` of ``url``, without credentials, path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
