@@ -91,16 +91,15 @@ def plan_run(
     pool = load_pool(gen_value) if gen_kind == "pool" else None
     instr_bytes = _instruction_bytes(config, gen_kind, pool)
     cached = 0
-    if pool is not None and cache is not None:
+    if pool is not None:
         dev_insts = [i for g in problem.dev for i in g]
-        fingerprint = _fingerprint(config)
-        if fingerprint is not None:
-            n_dev, open_dev = _uncached(cache, fingerprint, pool, dev_insts)
-            tests = [_uncached(cache, fingerprint, [p], test_insts) for p in pool]
-            cached = n_dev - open_dev + sum(n - o for n, o in tests)
-            evaluations = min(evaluations, open_dev)
-            verification = min(verification, open_dev - evaluations)
-            test = min(test, max(o for _, o in tests))
+        fingerprint = _fingerprint(config) if cache is not None else None
+        n_dev, open_dev = _uncached(cache, fingerprint, pool, dev_insts)
+        tests = [_uncached(cache, fingerprint, [p], test_insts) for p in pool]
+        cached = n_dev - open_dev + sum(n - o for n, o in tests)
+        evaluations = min(evaluations, open_dev)
+        verification = min(verification, open_dev - evaluations)
+        test = min(test, max(o for _, o in tests))
     dev_prompt = _prompt_bound(problem.dev, instr_bytes)
     test_prompt = _prompt_bound([test_insts], instr_bytes) if test_insts else 0
     prompt = (evaluations + verification) * dev_prompt + test * test_prompt
@@ -181,12 +180,14 @@ def _fingerprint(config: RunConfig) -> str | None:
 
 
 def _uncached(
-    cache: ResponseCache, fingerprint: str, instructions: Sequence[str], insts: Sequence[Instance]
+    cache: ResponseCache | None,
+    fingerprint: str | None,
+    instructions: Sequence[str],
+    insts: Sequence[Instance],
 ) -> tuple[int, int]:
-    """Distinct (instruction, instance) requests, and how many of them the cache lacks."""
-    keys = {
-        response_key(fingerprint, exec_request(text, inst).prompt)
-        for text in instructions
-        for inst in insts
-    }
-    return len(keys), len(keys) - len(cache.get_many(keys))
+    """Distinct (instruction, instance) prompts, and how many of them the cache lacks."""
+    prompts = {exec_request(text, inst).prompt for text in instructions for inst in insts}
+    if cache is None or fingerprint is None:
+        return len(prompts), len(prompts)
+    keys = {response_key(fingerprint, prompt) for prompt in prompts}
+    return len(prompts), len(prompts) - len(cache.get_many(keys))
