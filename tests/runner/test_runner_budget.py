@@ -4,69 +4,26 @@ journal as a run that never stopped."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_helpers import FAST_ENGINE, read_best, read_records
+from runner_helpers import matern_settings, measured, read_best, read_records
 
 import droiz
 from droiz.cli import main
 from droiz.exceptions import ConfigError
 from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import CapReached, dry_run
-from droiz.runner.testing import InstructionWorld
-
-RETRY = {"retry": {"base_delay": 0.001, "max_delay": 0.01, "max_elapsed": 60}}
-
-
-def _settings(world_files: dict, server: FakeOpenAIServer, **extra: Any) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "task": str(world_files["task"]),
-        "generator": f"pool:{world_files['pool']}",
-        "executor": "openai:world",
-        "base_url": server.base_url,
-        "budget": 30,
-        "n_init": 20,
-        "batch_size": 10,
-        "n_dev": 10,
-        "kernel": "matern",
-        "engine": dict(FAST_ENGINE),
-        "executor_options": dict(RETRY),
-    }
-    return settings | extra
-
-
-def measured(run_dir: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
-    """The journal's measurements (eval, verify, test), without usage or timing fields."""
-    out = {}
-    for r in read_records(run_dir):
-        if r["type"] in ("eval", "verify", "test"):
-            key = (r["type"], r["index"])
-            assert key not in out, f"{key} journaled twice"
-            out[key] = (r["instruction"], r.get("groups"), r["scores"])
-    return out
-
-
-@pytest.fixture(scope="module")
-def clean(world: InstructionWorld, world_files: dict, tmp_path_factory) -> Path:
-    """A fault-free, uncapped run."""
-    out = tmp_path_factory.mktemp("clean") / "run"
-    with FakeOpenAIServer(answer=world.answer) as server:
-        settings = _settings(world_files, server, cache_dir=str(out.parent / "cache"))
-        droiz.optimize(out=out, **settings)
-        out.joinpath("sent").write_text(str(server.n_requests))
-    return out
 
 
 def _stop_and_resume(
-    world, world_files, tmp_path, clean, cap: str, limit: float, rate: float = 0.0
+    world, world_files, tmp_path, clean_run, cap: str, limit: float, rate: float = 0.0
 ) -> list[dict[str, Any]]:
     out = tmp_path / "run"
     with FakeOpenAIServer(answer=world.answer) as server:
         if rate:
             server.add_transient_faults(rate, seed=1)
-        settings = _settings(world_files, server, cache_dir=str(tmp_path / "cache"))
+        settings = matern_settings(world_files, server, cache_dir=str(tmp_path / "cache"))
         with pytest.raises(CapReached, match=f"--{cap.replace('_', '-')} cap") as info:
             droiz.optimize(out=out, **settings, **{cap: limit})
         stop = info.value
@@ -81,62 +38,62 @@ def _stop_and_resume(
         server.clear_faults()
         bigger = {cap: limit * 10**4}
         result = droiz.optimize(out=out, resume=True, **settings, **bigger)
-    assert measured(out) == measured(clean)
-    assert read_best(out) == read_best(clean) and result.best == read_best(clean)
+    assert measured(out) == measured(clean_run)
+    assert read_best(out) == read_best(clean_run) and result.best == read_best(clean_run)
     return records
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.3])
 def test_max_requests_binds_exactly_and_a_higher_cap_finishes_the_run(
-    world, world_files, tmp_path, clean, rate
+    world, world_files, tmp_path, clean_run, rate
 ):
-    records = _stop_and_resume(world, world_files, tmp_path, clean, "max_requests", 237, rate)
+    records = _stop_and_resume(world, world_files, tmp_path, clean_run, "max_requests", 237, rate)
     assert any(r["type"] == "eval" for r in records)
     assert not any(r["type"] == "tell" and r["round"] > 2 for r in records)
 
 
-def test_max_tokens_is_never_exceeded(world, world_files, tmp_path, clean):
-    records = _stop_and_resume(world, world_files, tmp_path, clean, "max_tokens", 3_000)
+def test_max_tokens_is_never_exceeded(world, world_files, tmp_path, clean_run):
+    records = _stop_and_resume(world, world_files, tmp_path, clean_run, "max_tokens", 3_000)
     assert 0 < records[-1]["used"]["budget_tokens"] <= 3_000
 
 
-def test_max_cost_needs_a_price_and_is_never_exceeded(world, world_files, tmp_path, clean):
+def test_max_cost_needs_a_price_and_is_never_exceeded(world, world_files, tmp_path, clean_run):
     with FakeOpenAIServer(answer=world.answer) as server:
-        settings = _settings(world_files, server)
+        settings = matern_settings(world_files, server)
         with pytest.raises(ConfigError, match=r'\[prices\] "world" = \[INPUT, OUTPUT\]'):
             droiz.optimize(out=tmp_path / "unpriced", max_cost=1.0, **settings)
     assert server.n_requests == 0 and not (tmp_path / "unpriced").exists()
     prices = {"world": [10.0, 20.0]}  # USD per 1M tokens
     out = tmp_path / "priced"
     with FakeOpenAIServer(answer=world.answer) as server:
-        settings = _settings(world_files, server, prices=prices)
+        settings = matern_settings(world_files, server, prices=prices)
         with pytest.raises(CapReached, match=r"--max-cost cap of 0\.05 USD"):
             droiz.optimize(out=out, max_cost=0.05, **settings)
         records = read_records(out)
         assert 0 < records[-1]["used"]["budget_cost"] <= 0.05
         result = droiz.optimize(out=out, resume=True, max_cost=5.0, **settings)
-    assert measured(out) == measured(clean) and result.stats["cost"] > 0.05
+    assert measured(out) == measured(clean_run) and result.stats["cost"] > 0.05
 
 
 @pytest.mark.slow
 def test_sixty_percent_faults_finish_unattended_with_the_same_journal(
-    world, world_files, tmp_path, clean
+    world, world_files, tmp_path, clean_run
 ):
     with FakeOpenAIServer(answer=world.answer) as server:
         server.add_transient_faults(0.6, seed=2)
-        settings = _settings(world_files, server, cache_dir=str(tmp_path / "cache"))
+        settings = matern_settings(world_files, server, cache_dir=str(tmp_path / "cache"))
         result = droiz.optimize(out=tmp_path / "run", **settings)
         sent = server.n_requests
-    clean_sent = int((clean / "sent").read_text())
+    clean_sent = int((clean_run / "sent").read_text())
     assert result.stats["retries"] > clean_sent  # about 1.5 retries per answer at 60%
     assert sent == result.stats["requests"] == clean_sent + result.stats["retries"]
-    assert measured(tmp_path / "run") == measured(clean)
-    assert read_best(tmp_path / "run") == read_best(clean)
+    assert measured(tmp_path / "run") == measured(clean_run)
+    assert read_best(tmp_path / "run") == read_best(clean_run)
 
 
-def test_dry_run_bounds_the_run_and_sends_nothing(world, world_files, tmp_path, clean):
+def test_dry_run_bounds_the_run_and_sends_nothing(world, world_files, tmp_path, clean_run):
     with FakeOpenAIServer(answer=world.answer) as server:
-        settings = _settings(world_files, server, prices={"world": [1.0, 2.0]})
+        settings = matern_settings(world_files, server, prices={"world": [1.0, 2.0]})
         plan = dry_run(out=tmp_path / "run", **settings)
         assert server.n_requests == 0 and not (tmp_path / "run").exists()
         result = droiz.optimize(out=tmp_path / "run", **settings)
@@ -150,7 +107,7 @@ def test_dry_run_bounds_the_run_and_sends_nothing(world, world_files, tmp_path, 
 
 def test_cli_prints_the_plan_and_stops_at_the_cap_with_exit_3(world, world_files, tmp_path, capsys):
     with FakeOpenAIServer(answer=world.answer) as server:
-        s = _settings(world_files, server)
+        s = matern_settings(world_files, server)
         args = ["optimize", "--task", s["task"], "--generator", s["generator"]]
         args += ["--executor", "openai:world", "--base-url", server.base_url, "--kernel", "matern"]
         args += ["--budget", "30", "--n-init", "20", "--batch-size", "10", "--n-dev", "10"]

@@ -75,11 +75,7 @@ class CapReached(RunInterrupted):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (raised in the main thread like Ctrl-C's KeyboardInterrupt)."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated("terminated (SIGTERM)")
+    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
 
 
 @dataclass(frozen=True)
@@ -140,12 +136,14 @@ class Study:
         self._told: list[Outcome] = []
         self._snapshot: dict[str, Any] = {}
         self._completed: list[Outcome] = []  # evaluations of the round in progress
+        self._aborted = False
+        self._sigterm = False
 
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
         self.backends = backends = build_backends(self.config)
-        previous = _install_sigterm()
+        previous = self._install_sigterm()
         try:
             self._prepare()
             self._preload_budget()
@@ -155,14 +153,40 @@ class Study:
                 self.announce(plan_run(self.config, self.problem, backends.cache, done))
             with Journal.open(self.out / JOURNAL_NAME) as journal:
                 self.journal = journal
-                self._start_record()
-                while not self.engine.done:
-                    self._guarded_round()
-                return self._finish()
+                try:
+                    self._start_record()
+                    while not self.engine.done:
+                        self._guarded_round()
+                    return self._finish()
+                except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
+                    if not self._aborted:
+                        self._abort_record(exc, {})
+                    if self._sigterm and not isinstance(exc, Terminated):
+                        raise Terminated("terminated (SIGTERM)") from None
+                    raise
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             backends.close()
+
+    def _install_sigterm(self) -> Any:
+        """Handle SIGTERM as Ctrl-C (main thread only); returns the previous handler.
+
+        The handler hands over to the current SIGINT handler, so that inside the executor's
+        event loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            self._sigterm = True
+            handler = signal.getsignal(signal.SIGINT)
+            if callable(handler):
+                handler(signal.SIGINT, frame)
+            else:
+                raise KeyboardInterrupt
+
+        return signal.signal(signal.SIGTERM, on_sigterm)
 
     def _preload_budget(self) -> None:
         """Count what earlier sessions spent against the caps (from the journal's usage)."""
@@ -214,10 +238,7 @@ class Study:
         except BudgetExceeded as exc:
             self._cap_stop(exc, before)
         except (BackendError, KeyboardInterrupt) as exc:
-            message = str(exc) if isinstance(exc, BackendError | Terminated) else "interrupted"
-            stats = usage_delta(self.backends.usage(), before)
-            record = {"type": "abort", "round": self.engine.round, "error": message}
-            self.journal.append({**record, "stats": stats})
+            message = self._abort_record(exc, usage_delta(self.backends.usage(), before))
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise RunInterrupted(
@@ -225,6 +246,17 @@ class Study:
                 f"{self.out / JOURNAL_NAME} and every answer received is cached; fix the "
                 f"problem and continue with: droiz optimize --out {self.out} --resume"
             ) from None
+
+    def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
+        """Journal an ``abort`` record (once); returns its message."""
+        if isinstance(exc, BackendError):
+            message = str(exc)
+        else:
+            message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
+        record = {"type": "abort", "round": self.engine.round, "error": message}
+        self.journal.append({**record, "stats": stats})
+        self._aborted = True
+        return message
 
     def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
         """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
@@ -400,10 +432,3 @@ class Study:
         }
         self.journal.append(record)
         return record
-
-
-def _install_sigterm() -> Any:
-    """Turn SIGTERM into :class:`Terminated` (main thread only); the previous handler."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _on_sigterm)

@@ -47,6 +47,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the default backlog of 5 drops connections under concurrency
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hung up (a killed or interrupted run); loud otherwise."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 @dataclass
 class Fault:
