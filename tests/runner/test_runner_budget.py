@@ -124,3 +124,26 @@ def test_cli_prints_the_plan_and_stops_at_the_cap_with_exit_3(world, world_files
     assert "stopped at the --max-requests cap" in captured.out
     assert main([*args, "--max-requests", "0"]) == 2
     assert "--max-requests must be an integer >= 1" in capsys.readouterr().err
+
+
+PROPOSALS = ("write the word backwards.", "repeat the word.", "reverse the order of the letters.")
+
+
+@pytest.mark.parametrize("cap", [3, 40])  # during generation, during the evaluations
+def test_caps_count_the_requests_of_an_api_generator_too(world, world_files, tmp_path, cap):
+    def answer(prompt: str, body: dict) -> str:
+        if prompt.startswith("I gave a friend an instruction"):
+            return PROPOSALS[sum(map(ord, prompt)) % len(PROPOSALS)]
+        return world.answer(prompt, body)
+
+    with FakeOpenAIServer(answer=answer) as server:
+        settings = matern_settings(world_files, server, method="dro-nobo", budget=12, n_init=12)
+        settings["generator"] = "api:proposer"
+        with pytest.raises(ConfigError, match="price of the model 'proposer'"):
+            droiz.optimize(out=tmp_path / "x", max_cost=1.0, prices={"world": [1, 1]}, **settings)
+        with pytest.raises(CapReached):
+            droiz.optimize(out=tmp_path / "run", max_requests=cap, **settings)
+        proposals = sum("I gave a friend" in str(b) for b in server.bodies)
+        assert server.n_requests == cap and proposals > 0
+        assert (proposals == cap) == (cap == 3)
+        assert read_records(tmp_path / "run")[-1]["used"]["budget_requests"] == cap
