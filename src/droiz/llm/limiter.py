@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections import deque
 
 logger = logging.getLogger(__name__)
 
@@ -15,12 +15,16 @@ class AdaptiveConcurrency:
     Additive increase, multiplicative decrease (as TCP's congestion window): each answered
     attempt adds ``1 / limit`` (so a full window of answers adds one slot), up to ``maximum``;
     a 429 halves the limit (down to 1), at most once per window: a 429 for an attempt sent
-    before the last cut does not cut again, so one burst of 429s halves the limit once. The
-    counters survive between batches; :meth:`bind` makes the asyncio primitives of each one.
+    before the last cut does not cut again, so one burst of 429s halves the limit once.
+
+    Waiters are served first come, first served, and a release wakes only as many of them as
+    there are free slots (as :class:`asyncio.Semaphore` does), so a large batch costs no
+    quadratic wake-ups. The counters survive between batches; :meth:`bind` starts one on the
+    running event loop. All methods run on that loop's thread.
 
     Attributes:
-        maximum: The configured concurrency. limit: The current limit (a float; ``int(limit)``
-            slots). lowest: The lowest limit reached so far (for reports and tests).
+        maximum: The configured concurrency. limit: The current limit (a float; ``slots`` is
+            its integer part, at least 1). lowest: The lowest number of slots so far.
     """
 
     def __init__(self, maximum: int, name: str = "") -> None:
@@ -31,12 +35,12 @@ class AdaptiveConcurrency:
         self.in_flight = 0
         self._sent = 0
         self._cut_after = 0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     def bind(self) -> None:
         """Start a batch on the running event loop (no request is in flight between batches)."""
-        self._cond = asyncio.Condition()
         self.in_flight = 0
+        self._waiters = deque()
 
     @property
     def slots(self) -> int:
@@ -44,40 +48,46 @@ class AdaptiveConcurrency:
 
     async def acquire(self) -> int:
         """Wait for a free slot; returns the attempt's ticket for :meth:`release`."""
-        assert self._cond is not None, "bind() first"
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < self.slots)
+        if self.in_flight < self.slots and not self._waiters:
             self.in_flight += 1
-            self._sent += 1
-            return self._sent
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter  # the releaser hands its slot over (in_flight already counts it)
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self.in_flight -= 1  # handed over just before the cancellation: give back
+                    self._wake()
+                elif waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+        self._sent += 1
+        return self._sent
 
-    async def release(
-        self, ticket: int, *, throttled: bool = False, answered: bool = False
-    ) -> None:
+    def release(self, ticket: int, *, throttled: bool = False, answered: bool = False) -> None:
         """Free the slot of attempt ``ticket``; ``throttled`` for a 429, ``answered`` for a 200."""
-        assert self._cond is not None
-        async with self._cond:
-            self.in_flight -= 1
-            if throttled and ticket > self._cut_after:
-                self.limit = max(1.0, self.limit / 2.0)
-                self._cut_after = self._sent
-                self.lowest = min(self.lowest, self.slots)
-                logger.warning(
-                    "[%s] HTTP 429: %d requests in flight at most now (of %d)",
-                    self.name,
-                    self.slots,
-                    self.maximum,
-                )
-            elif answered and self.limit < self.maximum:
-                before = self.slots
-                self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
-                if self.slots > before:
-                    logger.info("[%s] %d requests in flight at most now", self.name, self.slots)
-            self._cond.notify_all()
+        self.in_flight -= 1
+        if throttled and ticket > self._cut_after:
+            self.limit = max(1.0, self.limit / 2.0)
+            self._cut_after = self._sent
+            self.lowest = min(self.lowest, self.slots)
+            logger.warning(
+                "[%s] HTTP 429: at most %d requests in flight now (of %d)",
+                self.name,
+                self.slots,
+                self.maximum,
+            )
+        elif answered and self.limit < self.maximum:
+            before = self.slots
+            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            if self.slots > before:
+                logger.info("[%s] at most %d requests in flight now", self.name, self.slots)
+        self._wake()
 
-    async def wait_release(self, timeout: float = 0.05) -> None:
-        """Wait until some attempt releases its slot (or ``timeout`` seconds)."""
-        assert self._cond is not None
-        async with self._cond:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._cond.wait(), timeout)
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.slots:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)

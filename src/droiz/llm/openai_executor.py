@@ -219,7 +219,7 @@ class OpenAIExecutor(Executor):
                 used = reservation.tokens if fault.unanswered else 0
                 cost = reservation.cost if fault.unanswered else 0.0
                 self.budget.settle(reservation, used, cost)
-                await self.limiter.release(ticket, throttled=fault.throttled)
+                self.limiter.release(ticket, throttled=fault.throttled)
                 spent += time.monotonic() - started
                 wait = self.retry.wait(retries, run.rng, fault.retry_after)
                 reason = fault.reason
@@ -232,7 +232,7 @@ class OpenAIExecutor(Executor):
                 continue
             except BaseException as exc:
                 self.budget.settle(reservation, 0, 0.0)
-                await self.limiter.release(ticket)
+                self.limiter.release(ticket)
                 if isinstance(exc, BackendError):
                     run.error = run.error or exc
                     return None
@@ -244,7 +244,7 @@ class OpenAIExecutor(Executor):
             tokens = completion.prompt_tokens + completion.completion_tokens
             cost = self.pricing.cost(completion.prompt_tokens, completion.completion_tokens)
             self.budget.settle(reservation, tokens, cost)
-            await self.limiter.release(ticket, answered=True)
+            self.limiter.release(ticket, answered=True)
             self.stats.add_usage(
                 completion.prompt_tokens, completion.completion_tokens, self.pricing
             )
@@ -262,16 +262,16 @@ class OpenAIExecutor(Executor):
                 return None
             ticket = await self.limiter.acquire()
             if run.error is not None:
-                await self.limiter.release(ticket)
+                self.limiter.release(ticket)
                 return None
             try:
                 return self.budget.reserve(worst_tokens, worst_cost), ticket
             except BudgetExceeded as exc:
-                await self.limiter.release(ticket)
+                self.limiter.release(ticket)
                 if not exc.retry_later:
                     run.error = run.error or exc
                     return None
-            await self.limiter.wait_release()  # tokens or cost may fit once others settle
+            await asyncio.sleep(0.02)  # tokens or cost may fit once the attempts in flight settle
 
     def _log_retry(self, index: int, retries: int, fault: Transient, wait: float) -> None:
         logger.warning(
