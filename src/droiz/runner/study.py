@@ -189,8 +189,9 @@ class Study:
         return signal.signal(signal.SIGTERM, on_sigterm)
 
     def _preload_budget(self) -> None:
-        """Count what earlier sessions spent against the caps (from the journal's usage)."""
-        prior = self.state.stats
+        """Count what earlier sessions spent against the caps: the journal's usage records, or
+        the counters the last evaluation record saw when a killed session journaled more."""
+        prior, seen = self.state.stats, self.state.budget
         budget = self.backends.budget
         requests = prior.get("budget_requests")
         if requests is None:  # journals written before the caps: the executor's counters
@@ -198,8 +199,10 @@ class Study:
         tokens = prior.get("budget_tokens")
         if tokens is None:
             tokens = prior.get("prompt_tokens", 0) + prior.get("completion_tokens", 0)
-        budget.requests, budget.tokens = int(requests), int(tokens)
-        budget.cost = float(prior.get("budget_cost", prior.get("cost", 0.0)))
+        cost = prior.get("budget_cost", prior.get("cost", 0.0))
+        budget.requests = int(max(requests, seen.get("budget_requests", 0)))
+        budget.tokens = int(max(tokens, seen.get("budget_tokens", 0)))
+        budget.cost = float(max(cost, seen.get("budget_cost", 0.0)))
 
     def _prepare(self) -> None:
         journal = self.out / JOURNAL_NAME
@@ -348,7 +351,8 @@ class Study:
             )
 
     def _on_done(self, outcome: Outcome) -> None:
-        self.journal.append(outcome.to_record(self.layout))
+        budget = self.backends.budget.usage()  # the whole run's, in case this session dies
+        self.journal.append(outcome.to_record(self.layout) | {"budget": budget})
         self._completed.append(outcome)
         self._done += 1
         self._report_progress()
