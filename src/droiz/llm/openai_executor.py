@@ -319,12 +319,19 @@ class OpenAIExecutor(Executor):
         return parse_completion(text, self.flavour)
 
     async def _models(self, client: Any) -> list[str] | None:
-        """The model ids the endpoint's ``/models`` lists, or ``None`` when it has none."""
+        """The model ids the endpoint's ``/models`` lists, or ``None`` when it has none (or the
+        budget has no request left for asking: the lookup is an HTTP request too)."""
+        try:
+            reservation = self.budget.reserve(0, 0.0)
+        except BudgetExceeded:
+            return None
         try:
             page = await client.models.list()
             return [str(m.id) for m in page.data]
         except Exception:  # no such endpoint, or anything else: the message goes without it
             return None
+        finally:
+            self.budget.settle(reservation, 0, 0.0)
 
     async def _create(self, client: Any, prompt: str) -> str:
         """POST the request through the SDK's generic ``client.post`` and return the raw body.
