@@ -184,3 +184,14 @@ class _Forgetful(Executor):
 def test_a_missing_answer_raises_instead_of_shifting_the_results(cache):
     with pytest.raises(BackendError, match="answers"):
         CachedExecutor(_Forgetful(), cache).execute(["a", "b", "c"])
+
+
+def test_one_executor_serves_batches_from_several_threads_at_once(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ex = _executor(server, concurrency=4)
+    batches = [[ExecRequest("Repeat.", f"t{t}-{i}") for i in range(30)] for t in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(ex.execute, batches))
+    assert answers == [[f"echo: t{t}-{i}" for i in range(30)] for t in range(3)]
+    assert server.n_requests == 90

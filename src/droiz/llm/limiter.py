@@ -19,8 +19,8 @@ class AdaptiveConcurrency:
 
     Waiters are served first come, first served, and a release wakes only as many of them as
     there are free slots (as :class:`asyncio.Semaphore` does), so a large batch costs no
-    quadratic wake-ups. The counters survive between batches; :meth:`bind` starts one on the
-    running event loop. All methods run on that loop's thread.
+    quadratic wake-ups. Each batch has its own limiter (:meth:`fresh`), used on one event loop's
+    thread, so batches run from several threads at once do not share waiters.
 
     Attributes:
         maximum: The configured concurrency. limit: The current limit (a float; ``slots`` is
@@ -37,10 +37,12 @@ class AdaptiveConcurrency:
         self._cut_after = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    def bind(self) -> None:
-        """Start a batch on the running event loop (no request is in flight between batches)."""
-        self.in_flight = 0
-        self._waiters = deque()
+    def fresh(self) -> AdaptiveConcurrency:
+        """A limiter for a new batch (its own waiters, on the loop that runs it) that starts
+        from this one's limit, so that a reduced concurrency carries over between batches."""
+        out = AdaptiveConcurrency(self.maximum, self.name)
+        out.limit, out.lowest = self.limit, self.lowest
+        return out
 
     @property
     def slots(self) -> int:

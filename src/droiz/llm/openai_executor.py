@@ -35,6 +35,7 @@ class _Run:
     """State shared by the requests of one :meth:`OpenAIExecutor.acomplete` call."""
 
     rng: random.Random
+    limiter: AdaptiveConcurrency
     error: BackendError | None = None
     results: list[Completion | None] = field(default_factory=list)
 
@@ -163,11 +164,11 @@ class OpenAIExecutor(Executor):
             BackendError: A request failed for good, or (:class:`BudgetExceeded`) a cap stopped
                 the batch; never a partial list.
         """
-        run = _Run(rng=self.retry.rng(), results=[None] * len(requests))
         if not requests:
             return []
+        self.limiter = limiter = self.limiter.fresh()  # the latest batch's, for inspection
+        run = _Run(rng=self.retry.rng(), limiter=limiter, results=[None] * len(requests))
         client = self._client()
-        self.limiter.bind()
 
         async def one(index: int, request: ExecRequest) -> None:
             completion = await self._attempts(client, index, request, run)
@@ -219,7 +220,7 @@ class OpenAIExecutor(Executor):
                 used = reservation.tokens if fault.unanswered else 0
                 cost = reservation.cost if fault.unanswered else 0.0
                 self.budget.settle(reservation, used, cost)
-                self.limiter.release(ticket, throttled=fault.throttled)
+                run.limiter.release(ticket, throttled=fault.throttled)
                 spent += time.monotonic() - started
                 wait = self.retry.wait(retries, run.rng, fault.retry_after)
                 reason = fault.reason
@@ -232,7 +233,7 @@ class OpenAIExecutor(Executor):
                 continue
             except BaseException as exc:
                 self.budget.settle(reservation, 0, 0.0)
-                self.limiter.release(ticket)
+                run.limiter.release(ticket)
                 if isinstance(exc, BackendError):
                     run.error = run.error or exc
                     return None
@@ -244,7 +245,7 @@ class OpenAIExecutor(Executor):
             tokens = completion.prompt_tokens + completion.completion_tokens
             cost = self.pricing.cost(completion.prompt_tokens, completion.completion_tokens)
             self.budget.settle(reservation, tokens, cost)
-            self.limiter.release(ticket, answered=True)
+            run.limiter.release(ticket, answered=True)
             self.stats.add_usage(
                 completion.prompt_tokens, completion.completion_tokens, self.pricing
             )
@@ -260,14 +261,14 @@ class OpenAIExecutor(Executor):
         while True:
             if run.error is not None:
                 return None
-            ticket = await self.limiter.acquire()
+            ticket = await run.limiter.acquire()
             if run.error is not None:
-                self.limiter.release(ticket)
+                run.limiter.release(ticket)
                 return None
             try:
                 return self.budget.reserve(worst_tokens, worst_cost), ticket
             except BudgetExceeded as exc:
-                self.limiter.release(ticket)
+                run.limiter.release(ticket)
                 if not exc.retry_later:
                     run.error = run.error or exc
                     return None
