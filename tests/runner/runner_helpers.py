@@ -64,3 +64,13 @@ def measured(run_dir: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
             assert key not in out, f"{key} journaled twice"
             out[key] = (r["instruction"], r.get("groups"), r["scores"])
     return out
+
+
+def same_run_result(best: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two ``best.json`` payloads hold the same result, for runs against two different
+    (loopback) servers: everything equal except the executor's fingerprint, which names the
+    endpoint (its cache namespace) and so differs between servers."""
+    fa, fb = best.get("fingerprints", {}), other.get("fingerprints", {})
+    rest_a = {k: v for k, v in best.items() if k != "fingerprints"}
+    rest_b = {k: v for k, v in other.items() if k != "fingerprints"}
+    return rest_a == rest_b and fa.get("generator") == fb.get("generator")

@@ -33,6 +33,7 @@ from droiz.runner.config import RunConfig, redact_url
 logger = logging.getLogger(__name__)
 
 _ENDPOINT_TIMEOUT = 5.0
+_MAX_TOKENS = {"openai": "max_tokens", "hf": "max_new_tokens"}
 
 
 @dataclass
@@ -82,6 +83,7 @@ def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backend
             concurrency=config.concurrency,
             options=_priced(config, config.executor_options),
             budget=budget,
+            max_answer_tokens=config.max_answer_tokens,
         )
         generator = build_generator(config, cache, budget) if with_generator else None
     except BaseException:
@@ -136,11 +138,19 @@ def build_executor(
     cache_namespace: str | None = None,
     concurrency: int | None = None,
     options: Mapping[str, Any] | None = None,
+    max_answer_tokens: int | None = None,
     budget: Budget | None = None,
 ) -> Executor:
-    """An executor from its spec; endpoint settings and the budget apply to ``openai:`` only."""
+    """An executor from its spec; endpoint settings and the budget apply to ``openai:`` only.
+
+    ``max_answer_tokens`` is the answer length limit under either executor's name for it
+    (``max_tokens`` of ``openai:``, ``max_new_tokens`` of ``hf:``); ``None``: the executor's
+    default or what ``options`` say.
+    """
     kind, _ = parse_spec(spec, "executor")
     opts = _with_retry(options or {})
+    if max_answer_tokens is not None:
+        opts[_MAX_TOKENS.get(kind, "max_tokens")] = int(max_answer_tokens)
     if kind == "openai":
         if budget is not None:
             opts["budget"] = budget

@@ -87,7 +87,7 @@ def plan_run(
     test = len(test_insts)
     gen_kind, gen_value = parse_spec(str(config.generator), "generator")
     generation = remaining if gen_kind == "api" else 0
-    exec_max = int(config.executor_options.get("max_tokens", 256))
+    exec_max = config.max_answer_tokens or int(config.executor_options.get("max_tokens", 256))
     pool = load_pool(gen_value) if gen_kind == "pool" else None
     instr_bytes = _instruction_bytes(config, gen_kind, pool)
     cached = 0
@@ -171,6 +171,8 @@ def _fingerprint(config: RunConfig) -> str | None:
         return None  # local models, or sampled answers (cached only under a sample index)
     options = {k: v for k, v in config.executor_options.items() if k not in ("retry",)}
     options.update(base_url=config.base_url, api_key_env=config.api_key_env)
+    if config.max_answer_tokens is not None:
+        options["max_tokens"] = config.max_answer_tokens
     if config.cache_namespace:
         options["cache_namespace"] = config.cache_namespace
     try:

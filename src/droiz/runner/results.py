@@ -109,6 +109,7 @@ def build_best(
     summary: RoundSummary,
     final: FinalPick,
     test: Mapping[str, Any],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
     names = layout.names
@@ -119,6 +120,7 @@ def build_best(
         "criterion": final.criterion,
         "method": settings["method"],
         "ambiguity": settings["ambiguity"],
+        "answer_filter": settings.get("answer_filter"),
         "task": list(settings["task"]),
         "seed": settings["seed"],
         "budget": settings["budget"],
@@ -138,6 +140,7 @@ def build_best(
         },
         "finalists": list(final.finalists),
         "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+        "fingerprints": dict(fingerprints or {}),
     }
 
 
