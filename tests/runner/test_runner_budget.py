@@ -38,18 +38,25 @@ def _stop_and_resume(
         server.clear_faults()
         bigger = {cap: limit * 10**4}
         result = droiz.optimize(out=out, resume=True, **settings, **bigger)
+        if not rate:  # every answer received before the stop was cached: none paid twice
+            assert server.n_requests == int((clean_run / "sent").read_text())
+    assert best["instruction"] is not None
     assert measured(out) == measured(clean_run)
     assert same_run_result(read_best(out), read_best(clean_run)) and result.best == read_best(out)
     return records
 
 
-@pytest.mark.parametrize("rate", [0.0, 0.3])
+@pytest.mark.parametrize(
+    ("limit", "rate", "phase"),
+    [(237, 0.0, "eval"), (237, 0.3, "eval"), (500, 0.0, "test")],  # 430 precede the test
+)
 def test_max_requests_binds_exactly_and_a_higher_cap_finishes_the_run(
-    world, world_files, tmp_path, clean_run, rate
+    world, world_files, tmp_path, clean_run, limit, rate, phase
 ):
-    records = _stop_and_resume(world, world_files, tmp_path, clean_run, "max_requests", 237, rate)
-    assert any(r["type"] == "eval" for r in records)
-    assert not any(r["type"] == "tell" and r["round"] > 2 for r in records)
+    records = _stop_and_resume(world, world_files, tmp_path, clean_run, "max_requests", limit, rate)
+    last = [r["type"] for r in records if r["type"] in ("eval", "verify", "verified")][-1]
+    assert (last == "eval") == (phase == "eval")
+    assert not any(r["type"] == "test" for r in records)
 
 
 def test_max_tokens_is_never_exceeded(world, world_files, tmp_path, clean_run):
