@@ -46,7 +46,7 @@ _INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "ba
 _INTS |= {"n_init", "finalists", "concurrency", "max_answer_tokens"}
 CAPS = {
     "max_requests": (int, "hard cap: HTTP requests of the whole run, retries included"),
-    "max_tokens": (int, "hard cap: tokens (prompt + completion) of the whole run"),
+    "max_tokens": (int, "hard cap: tokens of the whole run (not --max-answer-tokens)"),
     "max_cost": (float, "hard cap: USD of the whole run (the models need a price)"),
 }
 
