@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hf", default="hf:smollm2-135m", help="the in-process executor")
     p.add_argument("--cache-dir", default="runs/bench_real/cache", help="response cache")
     p.add_argument("--json", type=Path, help="write the comparison and every disagreement here")
+    p.add_argument("--concurrency", type=int, default=4, help="match the server's --parallel")
     p.add_argument("--hf-only", action="store_true", help="only fill the cache with hf answers")
     args = p.parse_args(argv)
     if args.max_tokens < 1:
@@ -120,18 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(answers(make_real_executor(args.hf, **opts), items))} hf answers cached")
         return 0
     if args.base_url:
-        server = answers(
-            make_real_executor("openai:smollm2", base_url=args.base_url, **opts), items
+        executor = make_real_executor(
+            "openai:smollm2", base_url=args.base_url, concurrency=args.concurrency, **opts
         )
+        server = answers(executor, items)
+        tokens = [prompt_tokens(executor, items)]
     else:
-        with LlamaServer(Path(args.cache_dir).parent / "agreement-server.log", parallel=4) as srv:
+        log = Path(args.cache_dir).parent / "agreement-server.log"
+        with LlamaServer(log, parallel=args.concurrency) as srv:
             executor = make_real_executor(
-                "openai:smollm2", base_url=srv.base_url, concurrency=4, **opts
+                "openai:smollm2", base_url=srv.base_url, concurrency=args.concurrency, **opts
             )
             server = answers(executor, items)
             tokens = [prompt_tokens(executor, items)]
-    if args.base_url:
-        tokens = [prompt_tokens(executor, items)]
     hf_executor = make_real_executor(args.hf, **opts)
     hf = answers(hf_executor, items)
     tokens.append(prompt_tokens(hf_executor, items))

@@ -53,7 +53,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "groups": args.groups,
         "groups_per_round": args.groups_per_round,
         "finalists": args.finalists,
-        "answer_filter": FILTER,
+        "answer_filter": args.answer_filter,
         "cache_dir": str(args.root / "cache"),
         "max_answer_tokens": args.max_tokens,
     }
@@ -138,7 +138,7 @@ def baseline(task: str, executor: Any, args: argparse.Namespace) -> dict[str, An
     instruction = build_pool(task)[0]
     result = droiz.evaluate(
         task, instruction, executor=executor, split="test", n=args.n_test,
-        groups=args.groups, answer_filter=FILTER,
+        groups=args.groups, answer_filter=args.answer_filter,
     )  # fmt: skip
     r = result.report
     return {
@@ -171,21 +171,21 @@ def fmt(values: list[float]) -> str:
 
 def print_table(cells: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> None:
     print(
-        "| task | method | mean | worst group | shifted mix | distinct | requests | cache hits "
-        "| wall s |"
+        "| task | method | seeds | mean | worst group | shifted mix | distinct | requests "
+        "| cache hits | wall s |"
     )
-    print("|---|---|---|---|---|---:|---:|---:|---:|")
+    print("|---|---|---:|---|---|---|---:|---:|---:|---:|")
     for task in dict.fromkeys(c["task"] for c in cells):
         b = baselines.get(task)
         if b:
             print(
-                f"| {task} | hand-written | {100 * b['mean']:.1f} | {100 * b['worst']:.1f} | "
+                f"| {task} | hand-written | – | {100 * b['mean']:.1f} | {100 * b['worst']:.1f} | "
                 f"{100 * b['shifted']:.1f} | 1 | – | – | – |"
             )
         for method in dict.fromkeys(c["method"] for c in cells if c["task"] == task):
             rows = [c for c in cells if c["task"] == task and c["method"] == method]
             print(
-                f"| {task} | {method} | {fmt([c['mean'] for c in rows])} | "
+                f"| {task} | {method} | {len(rows)} | {fmt([c['mean'] for c in rows])} | "
                 f"{fmt([c['worst_group'] for c in rows])} | {fmt([c['shifted'] for c in rows])} | "
                 f"{statistics.fmean(c['distinct'] for c in rows):.1f} | "
                 f"{sum(c['requests'] for c in rows)} | {sum(c['cache_hits'] for c in rows)} | "
@@ -207,6 +207,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--groups", default="clean,case,distractor", help="shift groups")
     p.add_argument("--groups-per-round", type=int, default=2)
     p.add_argument("--finalists", type=int, default=2)
+    p.add_argument(
+        "--answer-filter", default=FILTER, help=f"answer filter chain (default {FILTER})"
+    )
     p.add_argument("--max-tokens", type=int, default=20, help="answer limit (default 20)")
     p.add_argument(
         "--executor", help="default: openai:smollm2 with --base-url, else hf:smollm2-135m"

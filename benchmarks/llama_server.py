@@ -19,10 +19,10 @@ from types import TracebackType
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "llama-server.sh"
 
-# llama.cpp prints, per finished request:
+# llama.cpp prints, per finished request (after a "slot print_timing: id 0 | task 3 |" prefix):
 #   prompt eval time =      10.62 ms /    22 tokens (    0.48 ms per token,  2071.37 tokens ...)
 #          eval time =     123.45 ms /    32 tokens (    3.86 ms per token,   259.21 tokens ...)
-_TIMING = re.compile(r"^\s*(prompt eval|eval) time\s*=\s*([\d.]+) ms /\s*(\d+) tokens", re.M)
+_TIMING = re.compile(r"(?:^|\|)\s*(prompt eval|eval) time\s*=\s*([\d.]+) ms /\s*(\d+) tokens", re.M)
 
 
 def free_port() -> int:

@@ -147,7 +147,7 @@ def sample_table(task: str, executor: Any, n_sample: int, n_dev: int) -> None:
     pool = build_pool(task)
     step = max(1, len(pool) // n_sample)
     picks = pool[::step][:n_sample]
-    for instruction in picks:
+    for number, instruction in enumerate(picks):
         result = droiz.evaluate(
             task,
             instruction,
@@ -157,6 +157,8 @@ def sample_table(task: str, executor: Any, n_sample: int, n_dev: int) -> None:
             answer_filter="chat-answer",
         )
         groups = list(result.report.per_group)
+        if number == 0:
+            print(f"{task:18s} " + " ".join(f"{g[:5]:>5s}" for g in groups) + "  worst")
         cells = " ".join(f"{100 * result.report.per_group[g]:5.0f}" for g in groups)
         print(f"{task:18s} {cells}  {100 * result.report.worst_group:5.0f}  {instruction}")
         sys.stdout.flush()
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         executor = make_real_executor(
             args.executor, base_url=args.base_url, max_tokens=args.max_tokens
         )
-        print("task               per-group dev accuracy (%, chat-answer) ... worst  instruction")
+        print("per-group dev accuracy (%, chat-answer), the worst group, the instruction")
         for task in tasks:
             sample_table(task, executor, args.sample, args.n_dev)
     return 0
