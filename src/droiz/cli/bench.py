@@ -182,8 +182,12 @@ def run_sim(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     start = time.perf_counter()
+
+    def progress(r: Any) -> None:
+        print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)
+
     rows = run_ablation(
-        seeds, args.scenario, args.budget, args.ambiguity, args.group_rule, args.workers
+        seeds, args.scenario, args.budget, args.ambiguity, args.group_rule, args.workers, progress
     )
     payload = ablation_json(rows, args.budget, seeds)
     print(format_report(rows, payload, args.scenario, args.budget, args.ambiguity, args.group_rule))
