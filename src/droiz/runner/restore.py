@@ -126,7 +126,7 @@ def _round_outcomes(evals: list[Outcome], ask: dict[str, Any] | None, r: int) ->
 def _load_engine(
     engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
 ) -> None:
-    tell_engine(engine, outcomes, layout)
+    tell_engine(engine, outcomes, layout, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)

@@ -158,7 +158,7 @@ class Study:
         except (BackendError, KeyboardInterrupt) as exc:
             message = str(exc) if isinstance(exc, BackendError) else "interrupted"
             stats = usage_delta(self.backends.usage(), before)
-            record = {"type": "abort", "round": self.engine.round, "error": message}
+            record = {"type": "abort", "round": self.engine.n_proposals, "error": message}
             self.journal.append({**record, "stats": stats})
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -175,7 +175,7 @@ class Study:
         self.journal.append(
             {
                 "type": "tell",
-                "round": self.engine.round,
+                "round": self.engine.n_proposals,
                 "summary": self.summary.to_dict(),
                 "told": [[self.layout.names[k] for k in o.told] for o in self._told],
                 "engine": self._snapshot,
@@ -206,21 +206,20 @@ class Study:
 
     def _ask(self) -> dict[str, Any]:
         """Ask the engine, generate the instructions; the round's ``ask`` record."""
-        old_weights = self.engine.last_acquisition_weights
-        z = self.engine.ask()
+        proposal = self.engine.ask()
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
-        instructions = self.backends.generator.generate(z, self.demos)
+        instructions = self.backends.generator.generate(proposal.z, self.demos)
         return {
             "type": "ask",
-            "round": self.engine.round,
-            "z": z.tolist(),
+            "round": self.engine.n_proposals,
+            "z": proposal.z.tolist(),
             "pending": [
                 [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
-                for row in self.engine.pending_groups
+                for row in proposal.groups
             ],
             "instructions": instructions,
-            "acquisition_weights": None if weights is old_weights else weights.tolist(),
+            "acquisition_weights": None if weights is None else weights.tolist(),
         }
 
     def _check_or_write_ask(self, ask: dict[str, Any]) -> None:
@@ -256,7 +255,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.round,
+            self.engine.n_proposals,
             self._done,
             self.config.budget,
             value,
