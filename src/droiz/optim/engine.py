@@ -374,6 +374,10 @@ class RobustBO:
         index = int(torch.argmax(scores))
         return Best(index, self.obs.z[index].clone(), float(scores[index]), name, scores)
 
+    def surrogate(self) -> Any:
+        """The surrogate fitted to every evaluation told so far (refitted only on new data)."""
+        return self._fitted_gp()
+
     def posterior(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and variance (``b x K`` each) of every group at ``z`` (``b x d``)."""
         return self._fitted_gp().predict(z)

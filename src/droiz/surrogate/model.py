@@ -37,7 +37,7 @@ from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.priors import LogNormalPrior
 from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.cholesky import psd_safe_cholesky
-from linear_operator.utils.errors import NotPSDError
+from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from droiz.exceptions import ShapeError, SurrogateFitError
@@ -46,8 +46,10 @@ from droiz.surrogate.kernels import matern_kernel
 logger = logging.getLogger(__name__)
 
 _MIN_VAR = 1e-10
-_NUMERICAL = (NotPSDError, torch.linalg.LinAlgError, SurrogateFitError)
-"""The fit failures that fall back to the previous hyperparameters (everything else raises)."""
+_NUMERICAL = (NotPSDError, NanError, torch.linalg.LinAlgError, SurrogateFitError)
+"""The fit failures that fall back to the previous hyperparameters (everything else raises): a
+Cholesky factor that is not positive definite after jitter, or of a matrix with NaN (diverged
+hyperparameters), and a non-finite likelihood."""
 
 
 def to_unit(z: Tensor) -> Tensor:
@@ -129,8 +131,9 @@ class GroupGP(Model):
         """Fit the shared hyperparameters by L-BFGS-B on the log posterior (BoTorch's scipy loop).
 
         Starts from the current hyperparameters (warm start). Only the numerical failures it
-        expects (a Cholesky factor that is not positive definite even after jitter, a non-finite
-        likelihood) restore the previous values with a warning; anything else (a bug) raises.
+        expects (a Cholesky factor that is not positive definite even after jitter or has NaN
+        entries, a non-finite likelihood) restore the previous values with a warning; anything
+        else (a bug) raises.
         """
         self.train()
         params = {k: p for k, p in self.named_parameters() if p.requires_grad}
