@@ -41,3 +41,13 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
 
 def read_best(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "best.json").read_text())
+
+
+def same_run_result(best: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two ``best.json`` payloads hold the same result, for runs against two different
+    (loopback) servers: everything equal except the executor's fingerprint, which names the
+    endpoint (its cache namespace) and so differs between servers."""
+    fa, fb = best.get("fingerprints", {}), other.get("fingerprints", {})
+    rest_a = {k: v for k, v in best.items() if k != "fingerprints"}
+    rest_b = {k: v for k, v in other.items() if k != "fingerprints"}
+    return rest_a == rest_b and fa.get("generator") == fb.get("generator")

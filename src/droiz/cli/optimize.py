@@ -37,10 +37,14 @@ HELP = {
     "data_dir": "data directory (default: DROIZ_DATA_DIR or the droiz data download folder)",
     "cache_dir": "response cache directory (default: DROIZ_CACHE_DIR or the user cache)",
     "cache_namespace": "cache namespace (default: a hash of the endpoint's host and port)",
+    "answer_filter": "filters applied in order to each answer before the metric (NAME[,NAME...]): "
+    "first-line, last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
+    "max_answer_tokens": "answer length limit of the executor (default: 256 for openai:, 64 for "
+    "hf:)",
     "embedder": "sentence-transformers model of the semantic kernel (default all-MiniLM-L6-v2)",
 }
 _INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "batch_size"}
-_INTS |= {"n_init", "finalists", "concurrency"}
+_INTS |= {"n_init", "finalists", "concurrency", "max_answer_tokens"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -142,6 +146,8 @@ def print_result(result: Any) -> None:
         f"robust value (dev, {best['ambiguity']}): {best['robust_value']:.4f}   "
         f"evaluation {best['evaluation']} of {best['budget']}"
     )
+    if best.get("answer_filter"):
+        print(f"answer filter: {best['answer_filter']}")
     print("test accuracy of the best instruction:")
     print_groups(test)
     print_usage(result.stats)

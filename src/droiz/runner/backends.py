@@ -32,6 +32,7 @@ from droiz.surrogate.build import KERNELS
 logger = logging.getLogger(__name__)
 
 _ENDPOINT_TIMEOUT = 5.0
+_MAX_TOKENS = {"openai": "max_tokens", "hf": "max_new_tokens"}
 
 
 @dataclass
@@ -73,6 +74,7 @@ def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backend
             cache_namespace=config.cache_namespace,
             concurrency=config.concurrency,
             options=config.executor_options,
+            max_answer_tokens=config.max_answer_tokens,
         )
         generator = build_generator(config, cache) if with_generator else None
     except BaseException:
@@ -98,10 +100,18 @@ def build_executor(
     cache_namespace: str | None = None,
     concurrency: int | None = None,
     options: Mapping[str, Any] | None = None,
+    max_answer_tokens: int | None = None,
 ) -> Executor:
-    """An executor from its spec; endpoint settings apply to ``openai:`` executors only."""
+    """An executor from its spec; endpoint settings apply to ``openai:`` executors only.
+
+    ``max_answer_tokens`` is the answer length limit under either executor's name for it
+    (``max_tokens`` of ``openai:``, ``max_new_tokens`` of ``hf:``); ``None``: the executor's
+    default or what ``options`` say.
+    """
     kind, _ = parse_spec(spec, "executor")
     opts = _with_retry(options or {})
+    if max_answer_tokens is not None:
+        opts[_MAX_TOKENS.get(kind, "max_tokens")] = int(max_answer_tokens)
     if kind == "openai":
         if base_url:
             check_endpoint(base_url)

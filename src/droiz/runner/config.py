@@ -59,6 +59,11 @@ class RunConfig:
         data_dir, cache_dir, cache_namespace, concurrency: Where data and caches live; requests
             in flight.
         embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
+        answer_filter: Answer filters applied in order before the metric (``first-line``,
+            ``chat-answer``, ``regex:PATTERN``, ...; see :mod:`droiz.tasks.filters`), as
+            ``"NAME[,NAME...]"``; ``None``: the raw answer is scored.
+        max_answer_tokens: The executor's answer length limit (``max_tokens`` of ``openai:``,
+            ``max_new_tokens`` of ``hf:``); ``None``: the executor's default.
         generator_options, executor_options: Further constructor options of the backends.
         engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
     """
@@ -88,6 +93,8 @@ class RunConfig:
     cache_namespace: str | None = None
     concurrency: int | None = None
     embedder: str | None = None
+    answer_filter: str | None = None
+    max_answer_tokens: int | None = None
     generator_options: dict[str, Any] = field(default_factory=dict)
     executor_options: dict[str, Any] = field(default_factory=dict)
     engine: dict[str, Any] = field(default_factory=dict)
@@ -101,6 +108,11 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
+        if self.answer_filter is not None:  # a list (Python API) becomes its "a,b" spelling
+            from droiz.tasks.filters import parse_filter
+
+            spec = parse_filter(self.answer_filter).spec
+            object.__setattr__(self, "answer_filter", spec)
         if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
             object.__setattr__(self, "kernel", DEFAULT_KERNEL)
         self._validate()
@@ -133,6 +145,8 @@ class RunConfig:
             _check_positive("n_test", self.n_test)
         if self.concurrency is not None:
             _check_positive("concurrency", self.concurrency)
+        if self.max_answer_tokens is not None:
+            _check_positive("max_answer_tokens", self.max_answer_tokens)
         self._check_options()
 
     def _check_options(self) -> None:

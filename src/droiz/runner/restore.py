@@ -180,7 +180,8 @@ def result_from(
     """The :class:`OptimizeResult` of a finished run."""
     outcome = restored.outcomes[final.index]
     test = restored.test or {}
-    best = build_best(saved["settings"], layout, outcome, summary, final, test)
+    fingerprints = saved.get("resolved", {}).get("fingerprints")
+    best = build_best(saved["settings"], layout, outcome, summary, final, test, fingerprints)
     return OptimizeResult(
         instruction=outcome.instruction,
         robust_value=final.robust_value,

@@ -107,6 +107,7 @@ def build_best(
     summary: RoundSummary,
     final: FinalPick,
     test: Mapping[str, Any],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
     names = layout.names
@@ -117,6 +118,7 @@ def build_best(
         "criterion": final.criterion,
         "method": settings["method"],
         "ambiguity": settings["ambiguity"],
+        "answer_filter": settings.get("answer_filter"),
         "task": list(settings["task"]),
         "seed": settings["seed"],
         "budget": settings["budget"],
@@ -136,6 +138,7 @@ def build_best(
         },
         "finalists": list(final.finalists),
         "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+        "fingerprints": dict(fingerprints or {}),
     }
 
 

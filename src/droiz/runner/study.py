@@ -35,7 +35,7 @@ from droiz.runner.journal import (
 from droiz.runner.outcomes import Layout, Outcome, group_mean
 from droiz.runner.problem import Problem
 from droiz.runner.report import write_outputs
-from droiz.runner.restore import CONFIG_NAME, Restored, restore, result_from
+from droiz.runner.restore import CONFIG_NAME, Restored, load_saved_config, restore, result_from
 from droiz.runner.results import (
     FinalPick,
     OptimizeResult,
@@ -111,6 +111,7 @@ class Study:
         """Run (or resume) to the end and write the outputs."""
         self.backends = backends = build_backends(self.config)
         try:
+            self.saved["resolved"]["fingerprints"] = self._fingerprints()
             self._prepare()
             self._prior, self._usage0 = dict(self.state.stats), backends.usage()
             with Journal.open(self.out / JOURNAL_NAME) as journal:
@@ -122,11 +123,20 @@ class Study:
         finally:
             backends.close()
 
+    def _fingerprints(self) -> dict[str, str]:
+        """What identifies the generator and the executor (model content hashes, settings)."""
+        generator = self.backends.generator
+        return {
+            "generator": generator.fingerprint if generator is not None else "",
+            "executor": self.backends.executor.fingerprint,
+        }
+
     def _prepare(self) -> None:
         journal = self.out / JOURNAL_NAME
         if self.resume:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
+            self._keep_saved_fingerprints()
             self.state = restore(self.engine, read_journal(journal), self.layout)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
@@ -138,6 +148,20 @@ class Study:
             )
         self.out.mkdir(parents=True, exist_ok=True)
         write_json(self.out / CONFIG_NAME, self.saved)
+
+    def _keep_saved_fingerprints(self) -> None:
+        """A resumed run reports the fingerprints it started with (``best.json`` stays a function
+        of the run directory); a change is logged."""
+        saved = load_saved_config(self.out)["resolved"].get("fingerprints")
+        if saved is None:
+            return
+        now = self.saved["resolved"]["fingerprints"]
+        for role in sorted(set(saved) & set(now)):
+            if saved[role] != now[role]:
+                logger.warning(
+                    "%s fingerprint changed on resume: %s -> %s", role, saved[role], now[role]
+                )
+        self.saved["resolved"]["fingerprints"] = saved
 
     def _start_record(self) -> None:
         record: dict[str, Any] = {"type": "resume" if self.resume else "start"}
@@ -299,19 +323,23 @@ class Study:
         before = self.backends.usage()
         groups = self.problem.test_instances()
         flat = [inst for insts in groups for inst in insts]
-        _, flat_scores = score_instances(
+        flat_answers, flat_scores = score_instances(
             self.problem.score, self.backends.executor, outcome.instruction, flat
         )
         scores: dict[str, list[float]] = {}
+        answers: dict[str, list[str]] = {}
         start = 0
         for name, insts in zip(self.layout.names, groups, strict=True):
-            scores[name], start = flat_scores[start : start + len(insts)], start + len(insts)
+            end = start + len(insts)
+            scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
+            start = end
         report = self.problem.report({g: group_mean(s) for g, s in scores.items()})
         record = {
             "type": "test",
             "index": index,
             "instruction": outcome.instruction,
             "scores": scores,
+            "answers": answers,
             "n_examples": {g: len(s) for g, s in scores.items()},
             "report": report.to_dict(),
             "stats": usage_delta(self.backends.usage(), before),
