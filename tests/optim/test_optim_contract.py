@@ -9,7 +9,7 @@ import torch
 
 from droiz import RobustBO, WassersteinBall
 from droiz.acquisition import beta_schedule
-from droiz.exceptions import ConfigError
+from droiz.exceptions import ConfigError, ShapeError
 from droiz.optim import Proposal
 from droiz.optim.conformance import TINY, objective
 
@@ -67,7 +67,7 @@ def test_told_rows_are_checked_against_what_was_asked() -> None:
         bo.tell(p.z[:0], objective(p.z[:0], 3))
     with pytest.raises(ConfigError, match="were asked but groups= leaves them out"):
         bo.tell(p, objective(p.z, 3), groups=torch.zeros(4, 3, dtype=torch.bool) | p.groups[:, :1])
-    with pytest.raises(ConfigError, match="groups must be 4 x 3"):
+    with pytest.raises(ShapeError, match="groups must be 4 x 3"):
         bo.tell(p, objective(p.z, 3), groups=torch.ones(4, 2, dtype=torch.bool))
     bo.tell(p[2], objective(p.z[2:3], 3), groups=torch.ones(1, 3, dtype=torch.bool))  # more: ok
     assert bo.obs.mask[-1].all()

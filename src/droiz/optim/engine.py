@@ -23,7 +23,7 @@ from torch import Tensor
 
 from droiz.acquisition import beta_schedule
 from droiz.ambiguity import AmbiguitySet, KLBall, ambiguity_from_config, ambiguity_to_config
-from droiz.exceptions import ConfigError
+from droiz.exceptions import ConfigError, ShapeError
 from droiz.optim import acquire
 from droiz.optim.cmaes import CMAOptions
 from droiz.optim.config import EngineConfig
@@ -207,7 +207,7 @@ class RobustBO:
         spec = self.method_spec
         design = self.n_design < self.config.n_init
         sobol = spec.acquisition is None or design or self.n_evaluations == 0
-        self.round = 0 if design else self._next_round()
+        self.round = 0 if design else self.round + 1
         ctx = self.context()
         weights: Tensor | None = None
         if sobol:
@@ -223,9 +223,6 @@ class RobustBO:
         self.n_proposals += 1
         self._open, self._untold = proposal, torch.ones(n, dtype=torch.bool)
         return proposal
-
-    def _next_round(self) -> int:
-        return max(self.round, 0) + 1
 
     def _proposal_id(self) -> str:
         tag = derive_seed(self.config.seed, self.n_proposals, 5) % 16**8
@@ -317,7 +314,7 @@ class RobustBO:
         z = torch.as_tensor(getattr(z_or_proposal, "z", z_or_proposal))
         z = z.detach().to("cpu", torch.float64)
         if z.dim() != 2 or z.shape[-1] != self.config.dim:
-            raise ConfigError(f"z must be n x {self.config.dim}, got shape {tuple(z.shape)}")
+            raise ShapeError(f"z must be n x {self.config.dim}, got shape {tuple(z.shape)}")
         if len(z) == 0:
             raise ConfigError("tell() got no evaluations (0 rows); tell at least one point")
         if external:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from droiz.exceptions import ConfigError
+from droiz.exceptions import ConfigError, ShapeError
 
 MATCH_TOL = 1e-7
 """A told row is the asked row within this max-norm distance (float32 round trips are ~3e-8;
@@ -93,7 +93,7 @@ def check_groups(asked: Tensor, given: Any, n_groups: int) -> Tensor:
         return asked
     mask = torch.as_tensor(given)
     if mask.shape != asked.shape:
-        raise ConfigError(
+        raise ShapeError(
             f"groups must be {len(asked)} x {n_groups} like the rows told, got {tuple(mask.shape)}"
         )
     mask = mask.to(torch.bool)
