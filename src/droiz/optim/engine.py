@@ -23,14 +23,14 @@ from torch import Tensor
 
 from droiz.acquisition import beta_schedule
 from droiz.ambiguity import AmbiguitySet, KLBall, ambiguity_from_config, ambiguity_to_config
-from droiz.exceptions import ConfigError, ShapeError
+from droiz.exceptions import ConfigError
 from droiz.optim import acquire
 from droiz.optim.cmaes import CMAOptions
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext, derive_seed
 from droiz.optim.methods import Method
 from droiz.optim.observations import Observations
-from droiz.optim.proposal import Proposal, check_groups, match_rows
+from droiz.optim.proposal import Proposal, resolve_rows
 from droiz.optim.reference import (
     GROUP_RULES,
     initial_groups,
@@ -281,7 +281,9 @@ class RobustBO:
             external: The points were never asked (your own design): accepted only then, and
                 they count toward the initial design.
         """
-        z, rows, mask = self._told_rows(z_or_proposal, groups, external)
+        z, rows, mask = resolve_rows(
+            z_or_proposal, groups, self._open, self._untold, external, self.config, self.remaining
+        )
         needs = KERNELS.get(self.config.kernel).needs
         if "scores" in needs and scores is None:
             raise ConfigError(
@@ -298,42 +300,6 @@ class RobustBO:
         self._buffer += rows.tolist()
         if not self._untold.any():
             self._complete()
-
-    def _told_rows(
-        self, z_or_proposal: Any, groups: Any, external: bool
-    ) -> tuple[Tensor, Tensor | None, Any]:
-        """The rows to store, their index in the open proposal (``None``: external), the mask."""
-        if isinstance(z_or_proposal, Proposal):
-            if external:
-                raise ConfigError("a Proposal's rows were asked; external=True is for your own")
-            if self._open is None or z_or_proposal.id != self._open.id:
-                raise ConfigError(
-                    f"proposal {z_or_proposal.id} is not open (told in full, abandoned, or from "
-                    "another engine); tell the last proposal ask() returned"
-                )
-        z = torch.as_tensor(getattr(z_or_proposal, "z", z_or_proposal))
-        z = z.detach().to("cpu", torch.float64)
-        if z.dim() != 2 or z.shape[-1] != self.config.dim:
-            raise ShapeError(f"z must be n x {self.config.dim}, got shape {tuple(z.shape)}")
-        if len(z) == 0:
-            raise ConfigError("tell() got no evaluations (0 rows); tell at least one point")
-        if external:
-            if groups is None:
-                raise ConfigError("tell(..., external=True) needs groups= (no proposal to copy)")
-            if len(z) > self.remaining:
-                raise ConfigError(
-                    f"tell() got {len(z)} external evaluations but only {self.remaining} remain "
-                    f"in the budget of {self.config.budget}; tell fewer or use a larger budget"
-                )
-            return z, None, groups
-        if self._open is None:
-            raise ConfigError(
-                "these points were never asked (no proposal is open); ask() first, or pass "
-                "external=True for evaluations of your own (they count toward the initial design)"
-            )
-        rows = match_rows(z, self._open, self._untold)
-        mask = check_groups(self._open.groups[rows], groups, self.config.n_groups)
-        return self._open.z[rows], rows, mask
 
     def _complete(self) -> None:
         """The open proposal is told in full (or abandoned): the round ends."""

@@ -106,3 +106,46 @@ def check_groups(asked: Tensor, given: Any, n_groups: int) -> Tensor:
             "group (more are fine), or abandon() the rows you cannot evaluate"
         )
     return mask
+
+
+def resolve_rows(
+    z_or_proposal: Any,
+    groups: Any,
+    open_: Proposal | None,
+    untold: Tensor,
+    external: bool,
+    config: Any,
+    remaining: int,
+) -> tuple[Tensor, Tensor | None, Any]:
+    """What a ``tell`` stores: the points (the asked float64 rows), their index in the open
+    proposal (``None``: external evaluations) and the groups mask; raises on a contract breach."""
+    if isinstance(z_or_proposal, Proposal):
+        if external:
+            raise ConfigError("a Proposal's rows were asked; external=True is for your own")
+        if open_ is None or z_or_proposal.id != open_.id:
+            raise ConfigError(
+                f"proposal {z_or_proposal.id} is not open (told in full, abandoned, or from "
+                "another engine); tell the last proposal ask() returned"
+            )
+    z = torch.as_tensor(getattr(z_or_proposal, "z", z_or_proposal))
+    z = z.detach().to("cpu", torch.float64)
+    if z.dim() != 2 or z.shape[-1] != config.dim:
+        raise ShapeError(f"z must be n x {config.dim}, got shape {tuple(z.shape)}")
+    if len(z) == 0:
+        raise ConfigError("tell() got no evaluations (0 rows); tell at least one point")
+    if external:
+        if groups is None:
+            raise ConfigError("tell(..., external=True) needs groups= (no proposal to copy)")
+        if len(z) > remaining:
+            raise ConfigError(
+                f"tell() got {len(z)} external evaluations but only {remaining} remain in the "
+                f"budget of {config.budget}; tell fewer or use a larger budget"
+            )
+        return z, None, groups
+    if open_ is None:
+        raise ConfigError(
+            "these points were never asked (no proposal is open); ask() first, or pass "
+            "external=True for evaluations of your own (they count toward the initial design)"
+        )
+    rows = match_rows(z, open_, untold)
+    return open_.z[rows], rows, check_groups(open_.groups[rows], groups, config.n_groups)
