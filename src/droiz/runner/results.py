@@ -67,7 +67,7 @@ def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSumma
         weights = engine.ambiguity.worst_case(mean, ref).weights[0]
         robust_value = float(robust.scores[index])
     else:
-        robust_value, weights = _observed_worst(engine, outcomes[index])
+        robust_value, weights = observed_worst(engine, outcomes[index])
     return RoundSummary(
         round=engine.n_proposals,
         n_evaluations=engine.n_evaluations,
@@ -88,7 +88,7 @@ def instruction_pick(scores: torch.Tensor, outcomes: Sequence[Outcome]) -> int:
     return candidates[int(torch.argmax(values))]
 
 
-def _observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
+def observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
     """Worst case over the observed groups only, with the reference renormalised on them."""
     means = outcome.group_means()
     idx = torch.tensor(sorted(means))
