@@ -93,10 +93,10 @@ def search(
     ``on_tell(ids)``, if given, is called after every ``tell`` with the ids evaluated so far.
     """
     ids: list[int] = []
-    while not bo.done:
-        z = bo.ask()
-        ev = env.evaluate(z, bo.pending_groups)
-        bo.tell(z, ev.y, bo.pending_groups, scores=ev.scores)
+    while not bo.stop():
+        proposal = bo.ask()
+        ev = env.evaluate(proposal.z, proposal.groups)
+        bo.tell(proposal, ev.y, scores=ev.scores)
         ids += ev.instructions
         if on_tell is not None:
             on_tell(ids)
