@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from droiz.cli._report import print_groups, print_usage
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-namespace", help="cache namespace (default: endpoint host:port hash)")
     p.add_argument("--concurrency", type=int, help="requests in flight (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of dev subset and shifts (default 0)")
-    p.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON here")
+    p.add_argument("--json", metavar="PATH", help="write every number as JSON here")
     p.set_defaults(func=run)
 
 
@@ -42,9 +41,11 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.exceptions import ConfigError
     from droiz.runner import evaluate
+    from droiz.runner.rundir import check_file_path
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
+    json_path = None if args.json is None else check_file_path(args.json, "--json")
     result = evaluate(
         args.task,
         args.instruction,
@@ -61,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print_summary(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {args.json}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {json_path}")
     return 0
 
 

@@ -56,10 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, text in HELP.items():
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
-    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--allow-large-budget",
+        action="store_true",
+        default=None,
+        help="allow a --budget above 100,000 evaluations",
+    )
     p.set_defaults(func=run)
 
 
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             config=args.config,
             resume=args.resume,
             progress=bar,
+            allow_large_budget=args.allow_large_budget,
             **settings,
         )
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from droiz.llm.base import Completion, ExecRequest, Executor, OnResult, make_fin
 from droiz.llm.cache import endpoint_namespace
 from droiz.llm.retry import RetryPolicy, parse_retry_after
 from droiz.llm.stats import LLMStats, PriceTable, Pricing, resolve_pricing
+from droiz.redact import protect_logs, redact, redact_known, redact_url, register_env_secret
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ class OpenAIExecutor(Executor):
         self.pricing = resolve_pricing(model, prices)
         self.namespace = cache_namespace or endpoint_namespace(base_url)
         self.stats = stats if stats is not None else LLMStats()
+        protect_logs()  # the key and URL credentials are masked in every log record
+        register_env_secret(api_key_env)
+        redact_url(base_url)  # registers credentials in the URL as secrets
         if base_url is None and not os.environ.get(api_key_env):
             raise ConfigError(
                 f"no API key: set the environment variable {api_key_env} (or choose another "
@@ -242,7 +246,7 @@ class OpenAIExecutor(Executor):
             raise _Transient(f"connection error ({type(exc.__cause__ or exc).__name__})") from None
         except openai.APIError as exc:  # anything else the SDK reports about a response
             raise _Transient(f"API error ({type(exc).__name__})") from None
-        return parse_completion(text, self.flavour)
+        return parse_completion(redact_known(text), self.flavour)  # a server may echo the key
 
     async def _create(self, client: Any, prompt: str) -> str:
         """POST the request through the SDK's generic ``client.post`` and return the raw body.
@@ -267,7 +271,7 @@ class OpenAIExecutor(Executor):
     def _redact(self, text: str) -> str:
         """``text`` with the API key replaced by ``***`` (server text can echo it back)."""
         key = os.environ.get(self.api_key_env)
-        return text.replace(key, "***") if key else text
+        return redact(text.replace(key, "***") if key else text)
 
 
 def parse_completion(text: str, flavour: str) -> Completion:

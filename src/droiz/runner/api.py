@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import ConfigError
+from droiz.redact import MASK
+from droiz.runner.backends import check_backends
 from droiz.runner.config import (
     RESUMABLE,
     RunConfig,
@@ -19,6 +21,7 @@ from droiz.runner.config import (
 )
 from droiz.runner.restore import load_saved_config
 from droiz.runner.results import OptimizeResult
+from droiz.runner.rundir import RunLock, check_dir_path, check_run_dir
 from droiz.runner.study import ProgressFn, Study
 
 
@@ -62,9 +65,20 @@ def optimize(
         RunInterrupted: The executor failed for good; resume with ``resume=True``.
     """
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    out = Path(out)
-    resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
-    return Study(resolved, out, resume=resume, progress=progress).run()
+    run_dir = check_dir_path(out, "--out")
+    if resume:
+        check_run_dir(run_dir, resume=True)
+        resolved = resume_config(run_dir, explicit, config)
+    else:
+        resolved = resolve_config(explicit, config)
+        check_run_dir(run_dir, resume=False)
+    if resolved.cache_dir is not None:
+        check_dir_path(resolved.cache_dir, "--cache-dir")
+    study = Study(resolved, run_dir, resume=resume, progress=progress)  # tasks and groups
+    check_backends(resolved)
+    with RunLock(run_dir):
+        check_run_dir(run_dir, resume=resume)  # again: another process may have started
+        return study.run()
 
 
 def resume_config(
@@ -84,6 +98,11 @@ def resume_config(
     elif config is not None:
         given.update(load_config_file(config))
     given.update(normalise_keys({k: v for k, v in explicit.items() if v is not None}))
+    if saved.base_url and MASK in saved.base_url and given.get("base_url") is None:
+        raise ConfigError(
+            f"the run in {out} used a --base-url with credentials, which are not saved; pass "
+            "the same --base-url again to resume"
+        )
     differ = saved.explicit_diff(given)
     if differ:
         detail = ", ".join(f"{k}: saved {getattr(saved, k)!r}" for k in differ)

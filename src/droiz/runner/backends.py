@@ -10,7 +10,6 @@ import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +25,10 @@ from droiz.llm import (
     make_generator,
     parse_spec,
 )
-from droiz.runner.config import RunConfig, redact_url
+from droiz.llm.pool import load_pool
+from droiz.redact import redact_url
+from droiz.runner.checks import check_backend_options, check_model_name
+from droiz.runner.config import RunConfig
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,41 @@ class Backends:
         if inner is not None:
             out["generator_requests"] = inner.stats.snapshot().requests
         return out
+
+
+def check_backends(config: RunConfig, *, with_generator: bool = True) -> None:
+    """The local checks of a run's backends, before anything is loaded or probed: option names,
+    types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
+    hub)."""
+    check_executor(config.executor or "", config.executor_options)
+    if with_generator:
+        check_generator(config.generator or "", config.generator_options)
+    if config.kernel == "coupled-semantic":
+        require("sentence_transformers", "semantic")
+        if config.embedder:
+            check_model_name("--embedder", config.embedder)
+
+
+def check_executor(spec: str, options: Mapping[str, Any]) -> None:
+    """The executor's spec and options (see :func:`check_backends`)."""
+    from droiz.llm.factory import EXECUTORS
+
+    kind, value = parse_spec(spec, "executor")
+    check_backend_options("executor_options", EXECUTORS.get(kind)(), options)
+    if kind == "hf":
+        check_model_name("--executor", value)
+
+
+def check_generator(spec: str, options: Mapping[str, Any]) -> None:
+    """The generator's spec and options (see :func:`check_backends`)."""
+    from droiz.llm.factory import GENERATORS
+
+    kind, value = parse_spec(spec, "generator")
+    check_backend_options("generator_options", GENERATORS.get(kind)(), options)
+    if kind == "pool":
+        load_pool(value)
+    elif kind == "hf":
+        check_model_name("--generator", value)
 
 
 def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backends:
@@ -119,10 +156,8 @@ def build_executor(
 def build_generator(config: RunConfig, cache: ResponseCache) -> Generator:
     """The run's generator, cached, with ``dim`` and the run seed unless options say otherwise."""
     spec = config.generator or ""
-    kind, value = parse_spec(spec, "generator")
+    kind, _ = parse_spec(spec, "generator")
     opts: dict[str, Any] = {"dim": config.dim, "seed": config.seed}
-    if kind == "hf":
-        check_local_model(value)
     if kind == "api":
         opts.update(base_url=config.base_url, api_key_env=config.api_key_env)
         if config.base_url:
@@ -141,15 +176,6 @@ def _with_retry(options: Mapping[str, Any]) -> dict[str, Any]:
         except TypeError as exc:
             raise ConfigError(f"bad retry settings {dict(retry)}: {exc}") from None
     return out
-
-
-def check_local_model(value: str) -> None:
-    """A path-like ``hf:`` model (``/``, ``./``, ``../``, ``~``) must exist."""
-    if value.startswith(("/", "./", "../", "~")) and not Path(value).expanduser().exists():
-        raise ConfigError(
-            f"the generator model directory {value!r} does not exist; give a local model "
-            "directory or a Hugging Face model name"
-        )
 
 
 def check_endpoint(base_url: str, timeout: float = _ENDPOINT_TIMEOUT) -> None:

@@ -16,14 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from droiz.exceptions import ConfigError
+from droiz.redact import redact_url
 from droiz.registry import unknown_name_message
+from droiz.runner import checks
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 REFERENCES = ("train-mix", "uniform")
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
+RESUMABLE += ("allow_large_budget",)
 """Settings a resumed run may change: where things are, not what is computed."""
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
@@ -61,6 +63,7 @@ class RunConfig:
         embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
         generator_options, executor_options: Further constructor options of the backends.
         engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
+        allow_large_budget: Allow a ``budget`` above 100,000 evaluations.
     """
 
     task: tuple[str, ...] = ()
@@ -91,15 +94,18 @@ class RunConfig:
     generator_options: dict[str, Any] = field(default_factory=dict)
     executor_options: dict[str, Any] = field(default_factory=dict)
     engine: dict[str, Any] = field(default_factory=dict)
+    allow_large_budget: bool = False
 
     def __post_init__(self) -> None:
         task = self.task
         if isinstance(task, str):
             task = tuple(t.strip() for t in task.split(",") if t.strip())
-        object.__setattr__(self, "task", tuple(str(t) for t in task))
+        if not isinstance(task, list | tuple):
+            raise ConfigError(f"task must be a name or a list of names, got {task!r}")
+        object.__setattr__(self, "task", tuple(task))
         for name in ("data_dir", "cache_dir"):  # paths are kept as strings (JSON-ready)
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
         if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
             object.__setattr__(self, "kernel", DEFAULT_KERNEL)
@@ -111,6 +117,9 @@ class RunConfig:
         from droiz.optim import METHODS
         from droiz.surrogate.build import KERNELS
 
+        checks.check_fields(self)
+        for name in self.task:
+            checks.check_type("task", name, "str")
         if not self.task:
             raise ConfigError("no task given: pass --task NAME (or several: --task a,b,c)")
         if len(set(self.task)) != len(self.task):
@@ -133,15 +142,36 @@ class RunConfig:
             _check_positive("n_test", self.n_test)
         if self.concurrency is not None:
             _check_positive("concurrency", self.concurrency)
+        self._check_ranges()
         self._check_options()
+
+    def _check_ranges(self) -> None:
+        checks.check_seed(self.seed, "seed")
+        checks.check_budget(self.budget, self.allow_large_budget)
+        for name in ("groups_per_round", "n_dev", "n_demos", "n_test", "batch_size", "n_init"):
+            if getattr(self, name) is not None:
+                checks.check_count(name, getattr(self, name), 0 if name == "n_init" else 1)
+        checks.check_count("finalists", self.finalists, 0, 1000)
+        checks.check_count("dim", self.dim, 1, 100_000)
+        if self.concurrency is not None:
+            checks.check_count("concurrency", self.concurrency, 1, 4096)
+        if not self.groups.strip():
+            raise ConfigError(
+                "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
+            )
+        if self.shift_groups is not None:
+            checks.check_names("--groups", [g.strip() for g in self.groups.split(",")])
+        checks.check_env_name(self.api_key_env)
 
     def _check_options(self) -> None:
         from droiz.optim import EngineConfig
 
-        known = {f.name for f in dataclasses.fields(EngineConfig)} - set(_RUNNER_OWNED)
-        for key in self.engine:
+        types = {f.name: f.type for f in dataclasses.fields(EngineConfig)}
+        known = set(types) - set(_RUNNER_OWNED)
+        for key, value in self.engine.items():
             if key not in known:
                 raise ConfigError(unknown_name_message("engine setting", key, known))
+            checks.check_type(f"engine.{key}", value, types[key])
         for section in ("generator_options", "executor_options"):
             for key in getattr(self, section):
                 if key.lower().replace("-", "_") in _SECRET_KEYS:
@@ -221,17 +251,6 @@ def parse_reference(spec: str, n_groups: int | None = None) -> tuple[float, ...]
     return tuple(w / total for w in weights)
 
 
-def redact_url(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` part replaced by ``***@``."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
-
-
 def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     """Keys with ``-`` spelled ``_``; unknown keys raise with a "did you mean"."""
     known = {f.name for f in dataclasses.fields(RunConfig)}
@@ -280,4 +299,6 @@ def resolve_config(
 
 def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
     """Rebuild a :class:`RunConfig` saved by :meth:`RunConfig.to_dict`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the saved settings are not a table of settings")
     return RunConfig(**normalise_keys(data))

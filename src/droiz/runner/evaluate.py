@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from droiz.llm import Executor, ResponseCache
-from droiz.runner.problem import exec_request
+from droiz.runner.problem import checked_score, exec_request
 from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
 
 ScoreFn = Callable[[Instance, str], float]
@@ -105,13 +105,26 @@ def evaluate(
         seed: Seed of the dev subset and the perturbations.
         executor_options: Further executor options (``temperature``, ``retry``, ...).
     """
-    from droiz.runner.backends import build_executor
+    from droiz.runner.backends import build_executor, check_executor
+    from droiz.runner.checks import check_count, check_env_name, check_names, check_seed
+    from droiz.runner.rundir import check_dir_path
 
+    check_seed(seed)
+    if n is not None:
+        check_count("-n", n)
+    if concurrency is not None:
+        check_count("--concurrency", concurrency, 1, 4096)
+    check_env_name(api_key_env)
+    if cache_dir is not None:
+        check_dir_path(cache_dir, "--cache-dir")
     loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)
     names = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else groups
+    if names is not None:
+        check_names("--groups", list(names))
     dataset = loaded.dataset(split, groups=names or None, n=n, seed=seed)
     if not isinstance(executor, str):
         return _evaluate_with(dataset, instruction, executor)
+    check_executor(executor, executor_options or {})
     cache = ResponseCache(cache_dir)
     try:
         backend = build_executor(
@@ -134,7 +147,8 @@ def _evaluate_with(dataset: Dataset, instruction: str, executor: Executor) -> Ev
     before = executor.stats.snapshot()
 
     def score_fn(inst: Instance, prediction: str) -> float:
-        return score(dataset.metric, prediction, list(inst.answers))
+        value = score(dataset.metric, prediction, list(inst.answers))
+        return checked_score(dataset.metric, value, inst)
 
     predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
     examples = [

@@ -157,6 +157,8 @@ def _example(path: Path, lineno: int, row: Mapping[str, Any]) -> tuple[Example, 
     group = row.get("group")
     if group is not None and not isinstance(group, str):
         raise DataError(f"{where}: field 'group' must be a string")
+    if isinstance(group, str) and not group.strip():
+        raise DataError(f"{where}: field 'group' is empty; name the example's group or drop it")
     split = str(row.get("split") or "induce")
     if split not in ("induce", "test"):
         raise DataError(f"{where}: field 'split' must be 'induce' or 'test', got {split!r}")

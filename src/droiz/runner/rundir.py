@@ -1,0 +1,132 @@
+"""The run directory: path checks, its state (new, empty, a run, something else) and its lock.
+
+A run directory is used by one process at a time. :class:`RunLock` takes an OS lock
+(``fcntl.flock``) on ``run.lock`` inside it for the whole run; a second process that opens the
+same directory, to start or to resume, is refused at once. The OS drops the lock when its process
+dies, so a crashed or killed run never blocks the next ``--resume``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+from droiz.exceptions import ConfigError
+
+LOCK_NAME = "run.lock"
+RUN_MARKERS = ("config.json", "journal.jsonl")
+"""Files whose presence makes a directory a droiz run."""
+
+
+def check_dir_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
+    """A directory that exists or can be created and written: not ``''``, not a file, not below
+    a file, and its first existing ancestor writable."""
+    if path is None or not os.fspath(path).strip():
+        raise ConfigError(f"{flag} is empty; give a directory")
+    target = Path(os.fspath(path)).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{flag} {str(target)!r} is a file, not a directory")
+    _check_ancestors(target, flag)
+    return target
+
+
+def check_file_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
+    """A file that can be written: not ``''``, not a directory, not below a file."""
+    if path is None or not os.fspath(path).strip():
+        raise ConfigError(f"{flag} is empty; give a file name")
+    target = Path(os.fspath(path)).expanduser()
+    if target.is_dir():
+        raise ConfigError(f"{flag} {str(target)!r} is a directory; give a file name")
+    _check_ancestors(target.parent if str(target.parent) else Path("."), flag, target)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ConfigError(f"{flag} {str(target)!r} cannot be written (permission denied)")
+    return target
+
+
+def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> None:
+    shown = shown or directory
+    ancestor = directory
+    while not ancestor.exists():
+        if ancestor.parent == ancestor:
+            break
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
+
+
+def holds_run(out: Path) -> bool:
+    """Whether ``out`` holds a droiz run."""
+    return any((out / name).exists() for name in RUN_MARKERS)
+
+
+def check_run_dir(out: Path, *, resume: bool) -> None:
+    """A new run needs a new or empty directory; a resume needs a directory with a run."""
+    if resume:
+        if not out.is_dir() or not holds_run(out):
+            raise ConfigError(
+                f"nothing to resume in --out {str(out)!r}: it holds no droiz run (no config.json "
+                "or journal.jsonl); drop --resume to start a new run there"
+            )
+        return
+    if not out.exists():
+        return
+    if holds_run(out):
+        raise ConfigError(
+            f"--out {str(out)!r} already holds a run; pass --resume to continue it or choose "
+            "another --out"
+        )
+    others = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ConfigError(
+            f"--out {str(out)!r} is not empty (it holds {shown}); choose a new or empty directory"
+        )
+
+
+class RunLock:
+    """An exclusive, non-blocking OS lock on ``out/run.lock`` (the directory is created).
+
+    Raises:
+        ConfigError: Another live process holds the lock.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.path = self.out / LOCK_NAME
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            self._fd = fd
+            return self
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise ConfigError(
+                f"another droiz process (pid {holder}) is using the run directory "
+                f"{str(self.out)!r}; wait for it to finish (or stop it) before starting or "
+                "resuming this run, or choose another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
