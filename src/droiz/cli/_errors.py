@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from droiz.redact import HTTP_PACKAGES, protect_logs, redact
@@ -31,6 +32,13 @@ class OneLineParser(argparse.ArgumentParser):
         hint = f" (see {self.prog} --help)"
         say(self.prog, " ".join(message.split()) + hint)
         self.exit(USAGE_EXIT)
+
+
+def path_arg(text: str) -> Path:
+    """An argparse ``type`` for paths that refuses an empty string (``Path("")`` is ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path is not allowed")
+    return Path(text)
 
 
 def say(prog: str, message: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
 
 HELP = {
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
-    p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
+    p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(

@@ -85,10 +85,12 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     """Print a task's splits, notes, the share of examples each group changes and examples."""
     from droiz.exceptions import ConfigError
+    from droiz.runner.checks import check_seed
     from droiz.tasks import load_task
 
     if args.num < 0:
         raise ConfigError(f"--num must be >= 0, got {args.num}")
+    check_seed(args.seed)
     task = load_task(args.name, args.data_dir, seed=args.seed, metric=args.metric)
     info = _details(task, args.split, args.num)
     if args.json:

@@ -70,9 +70,9 @@ def check_backends(config: RunConfig, *, with_generator: bool = True) -> None:
     if with_generator:
         check_generator(config.generator or "", config.generator_options)
     if config.kernel == "coupled-semantic":
-        require("sentence_transformers", "semantic")
-        if config.embedder:
+        if config.embedder:  # before the (slow) import of sentence-transformers
             check_model_name("--embedder", config.embedder)
+        require("sentence_transformers", "semantic")
 
 
 def check_executor(spec: str, options: Mapping[str, Any]) -> None:

@@ -99,8 +99,14 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(
+                f"--out {str(self.out)!r}: cannot create the run directory or its lock file "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
         try:
             import fcntl
         except ImportError:  # not POSIX: no lock

@@ -108,6 +108,9 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
         raise DataError(f"{path}: the file is empty (expected a header with input and output)")
     if len(set(header)) != len(header):
         raise DataError(f"{path}: the header repeats a column name: {header}")
+    missing = [c for c in ("input", "output") if c not in header]
+    if missing:
+        raise DataError(f"{path}: the header has no {' or '.join(missing)} column: {header}")
     for values in reader:
         rowno = reader.line_num
         if not any(v.strip() for v in values):
