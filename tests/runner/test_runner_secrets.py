@@ -1,0 +1,70 @@
+"""No API key reaches anything a run writes or prints: the key in the environment, in the base
+URL's user-info and in its query, echoed back by the server in answers and error bodies, with
+third-party HTTP loggers at ``-vv``."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from droiz.llm.testing import FakeOpenAIServer
+from droiz.runner.testing import InstructionWorld
+
+SECRET = "sk-droiz-TOPSECRET-5f3a9c0e7b"
+
+
+def _key_from(auth: str) -> str:
+    """The key a request carried (``Bearer KEY`` or ``Basic base64(user:KEY)``)."""
+    kind, _, value = auth.partition(" ")
+    if kind == "Basic":
+        return base64.b64decode(value).decode().partition(":")[2]
+    return value
+
+
+def test_no_key_in_any_file_or_output_of_a_verbose_run(
+    world: InstructionWorld, world_files: dict, tmp_path: Path
+) -> None:
+    server: FakeOpenAIServer
+
+    def answer(prompt: str, body: dict[str, Any]) -> str:  # a server that echoes the key
+        return f"{world.answer(prompt, body)} (key {_key_from(server.auth_headers[-1])})"
+
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        "[engine]\ncma_starts = 3\ncma_popsize = 10\ncma_generations = 2\n"
+        "[executor_options.retry]\nmax_retries = 4\nbase_delay = 0.001\nmax_delay = 0.01\n"
+    )
+    with FakeOpenAIServer(answer=answer) as server:
+        server.add_fault("no_choices", times=2)  # a 200 whose error names the key: retried
+        url = f"http://droiz:{SECRET}@127.0.0.1:{server.port}/v1?api_key={SECRET}"
+        run, cache = tmp_path / "run", tmp_path / "cache"
+        argv = ["-vv", "optimize", "--task", str(world_files["task"])]
+        argv += ["--generator", f"pool:{world_files['pool']}", "--executor", "openai:world"]
+        argv += ["--base-url", url, "--api-key-env", "DROIZ_SECRET_KEY", "--config", str(config)]
+        argv += ["--out", str(run), "--cache-dir", str(cache), "--kernel", "matern"]
+        argv += ["--budget", "4", "--n-init", "2", "--batch-size", "2", "--n-dev", "3"]
+        argv += ["--n-test", "3", "--finalists", "1", "--no-progress"]
+        env = {**os.environ, "DROIZ_SECRET_KEY": SECRET}
+        proc = subprocess.run(
+            [sys.executable, "-m", "droiz", *argv],
+            capture_output=True,
+            env=env,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        assert server.n_requests > 0 and _key_from(server.auth_headers[0]) == SECRET
+    stderr = proc.stderr.decode()
+    assert "HTTP Request: POST http://***@127.0.0.1" in stderr  # httpx logged, URL masked
+    assert "missing 'choices'" in stderr  # the echoing error body was logged, redacted
+    settings = (run / "config.json").read_text()
+    assert f'"base_url": "http://***@127.0.0.1:{server.port}/v1?api_key=***"' in settings
+    written = [p for p in [*run.rglob("*"), *cache.rglob("*")] if p.is_file()]
+    assert {p.name for p in written} >= {"journal.jsonl", "report.md", "droiz-cache.sqlite3"}
+    needles = [SECRET.encode(), SECRET.encode("utf-16-le")]
+    for blob in [proc.stdout, proc.stderr, *(p.read_bytes() for p in written)]:
+        assert not any(n in blob for n in needles)
