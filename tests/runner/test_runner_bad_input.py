@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import droiz
 from droiz.cli import main
 from droiz.llm.testing import FakeOpenAIServer
 
@@ -317,3 +318,33 @@ def test_bad_input_in_a_real_process(inputs, argv, message, tmp_path) -> None:
     )
     check(proc.returncode, proc.stderr.strip(), message)
     assert list(tmp_path.iterdir()) == [tmp_path / "in"]  # nothing written in the cwd
+
+
+def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Path) -> None:
+    from droiz.exceptions import DataError
+    from droiz.llm.testing import FakeOpenAIServer as Server
+    from droiz.tasks import load_task
+    from droiz.tasks.metrics import METRICS
+
+    path = tmp_path / "t.csv"
+    path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))
+    for name, value in [("nan_metric", float("nan")), ("big_metric", 1.5), ("neg_metric", -0.1)]:
+        METRICS.add(name, lambda prediction, gold, v=value: v)
+        try:
+            task = load_task(path, metric=name)
+            with Server() as server, pytest.raises(DataError, match=r"needs scores in \[0, 1\]"):
+                droiz.evaluate(task, "x", executor="openai:m", base_url=server.base_url)
+        finally:
+            METRICS._items.pop(name)
+
+
+def test_a_large_budget_needs_the_flag() -> None:
+    from droiz.exceptions import ConfigError
+    from droiz.runner import RunConfig
+
+    base = {"task": "a", "generator": "pool:p", "executor": "openai:m", "budget": 200_000}
+    with pytest.raises(ConfigError, match="--allow-large-budget"):
+        RunConfig(**base)
+    assert RunConfig(**base, allow_large_budget=True).budget == 200_000
+    with pytest.raises(ConfigError, match="allow_large_budget must be true or false"):
+        RunConfig(**base, allow_large_budget="yes")
