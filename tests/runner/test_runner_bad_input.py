@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from runner_helpers import run_settings
 
 import droiz
 from droiz.cli import main
@@ -158,6 +159,14 @@ OPTIMIZE = [
     ({"--executor": "foo:bar"}, "unknown executor"),
     ({"--executor": "hf:/nonexistent"}, "cannot load the --executor model"),
     ({"--base-url": "ftp://x"}, "must be an http(s) URL"),
+    ({"--base-url": ""}, "must be an http(s) URL"),
+    ({"--base-url": "http://u:sk-live-abc123@[::1"}, "is not a valid URL"),
+    ({"--base-url": "http://127.0.0.1:99999/v1"}, "Port out of range"),
+    ({"--cache-namespace": ""}, "--cache-namespace is empty"),
+    ({"--n-demos": "0"}, "n_demos must be a positive integer"),
+    ({"--generator": "pool:@txt:\n"}, "is empty"),
+    ({"--ambiguity": "kl:nan"}, "finite"),
+    ({"--reference": "nan,1,1,1"}, ">= 0"),
     ({"--base-url": "@closed"}, "cannot reach the endpoint"),
     ({"--n-dev": "0"}, "n_dev must be a positive integer"),
     ({"--concurrency": "0"}, "concurrency must be a positive integer"),
@@ -199,7 +208,7 @@ def test_unknown_embedder_fails_before_loading_anything(base, inputs, monkeypatc
     assert "sentence_transformers" not in sys.modules  # nothing was even imported to load it
 
 
-def test_run_directory_states(base, inputs, tmp_path, capsys) -> None:
+def test_run_directory_states(base, inputs, world_files, world_server, tmp_path, capsys) -> None:
     run = tmp_path / "run"
     run.mkdir()
     (run / "notes.txt").write_text("mine")
@@ -214,6 +223,16 @@ def test_run_directory_states(base, inputs, tmp_path, capsys) -> None:
     (run / "config.json").write_text('{"a": 1}')
     message = "is not the configuration of a droiz run"
     check(*run_main(["optimize", "--out", str(run), "--resume"], capsys), message)
+    settings = run_settings(world_files, world_server, budget=4, n_init=2, kernel="matern")
+    droiz.optimize(out=tmp_path / "done", **settings)
+    capsys.readouterr()
+    journal = tmp_path / "done" / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join([lines[0], "{torn", *lines[1:]]) + "\n")
+    n = world_server.n_requests
+    resume = ["optimize", "--out", str(tmp_path / "done"), "--resume", "--base-url", "@closed"]
+    check(*run_main([inputs.value(a) for a in resume], capsys), "line 2 is not valid JSON")
+    assert world_server.n_requests == n  # refused from the journal alone: no probe, no request
     assert not (tmp_path / "nothing").exists()
 
 

@@ -162,6 +162,9 @@ class RunConfig:
         if self.shift_groups is not None:
             checks.check_names("--groups", [g.strip() for g in self.groups.split(",")])
         checks.check_env_name(self.api_key_env)
+        checks.check_base_url(self.base_url)
+        if self.cache_namespace is not None and not self.cache_namespace.strip():
+            raise ConfigError("--cache-namespace is empty; give a name or leave it out")
 
     def _check_options(self) -> None:
         from droiz.optim import EngineConfig

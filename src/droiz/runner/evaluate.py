@@ -106,7 +106,13 @@ def evaluate(
         executor_options: Further executor options (``temperature``, ``retry``, ...).
     """
     from droiz.runner.backends import build_executor, check_executor
-    from droiz.runner.checks import check_count, check_env_name, check_names, check_seed
+    from droiz.runner.checks import (
+        check_base_url,
+        check_count,
+        check_env_name,
+        check_names,
+        check_seed,
+    )
     from droiz.runner.rundir import check_dir_path
 
     check_seed(seed)
@@ -115,6 +121,7 @@ def evaluate(
     if concurrency is not None:
         check_count("--concurrency", concurrency, 1, 4096)
     check_env_name(api_key_env)
+    check_base_url(base_url)
     if cache_dir is not None:
         check_dir_path(cache_dir, "--cache-dir")
     loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)

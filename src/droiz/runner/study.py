@@ -109,9 +109,12 @@ class Study:
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
+        if self.resume:  # the journal is read and checked before any backend is built
+            self._prepare()
         self.backends = backends = build_backends(self.config)
         try:
-            self._prepare()
+            if not self.resume:
+                self._prepare()
             self._prior, self._usage0 = dict(self.state.stats), backends.usage()
             with Journal.open(self.out / JOURNAL_NAME) as journal:
                 self.journal = journal
