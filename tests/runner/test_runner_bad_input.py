@@ -277,6 +277,10 @@ OTHERS = [
     (["demo", "--json", "@dir"], "--json"),
     (["demo", "--out", ""], "argument --out: an empty path is not allowed"),
     (["data", "verify", "--data-dir", "@file"], "data directory"),
+    (["data", "download", "--timeout", "-1"], "--timeout must be a number in (0, 3600]"),
+    (["data", "download", "--timeout", "nan"], "--timeout must be a number in (0, 3600]"),
+    (["data", "download", "--dest", "@file"], "--dest"),
+    (["data", "download", "--dest", ""], "--dest is empty"),
     (["nosuchcommand"], "argument COMMAND: invalid choice"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ]

@@ -54,11 +54,10 @@ def _validate(args: argparse.Namespace) -> None:
         )
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    from droiz.runner.checks import LARGE_BUDGET, check_count
-    from droiz.runner.rundir import check_dir_path, check_file_path
+    from droiz.validate import check_count, check_dir_path, check_file_path
 
     check_count("--seeds", args.seeds, 1, 10_000)
-    check_count("--budget", args.budget, 30, LARGE_BUDGET)
+    check_count("--budget", args.budget, 30, 100_000)
     if args.out is not None:
         check_dir_path(args.out, "--out")
     if args.json is not None:

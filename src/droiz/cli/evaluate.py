@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.exceptions import ConfigError
     from droiz.runner import evaluate
-    from droiz.runner.rundir import check_file_path
+    from droiz.validate import check_file_path
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")

@@ -85,8 +85,8 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     """Print a task's splits, notes, the share of examples each group changes and examples."""
     from droiz.exceptions import ConfigError
-    from droiz.runner.checks import check_seed
     from droiz.tasks import load_task
+    from droiz.validate import check_seed
 
     if args.num < 0:
         raise ConfigError(f"--num must be >= 0, got {args.num}")

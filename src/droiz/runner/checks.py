@@ -19,12 +19,12 @@ from typing import Any
 
 from droiz.exceptions import ConfigError
 from droiz.registry import unknown_name_message
+from droiz.validate import MAX_COUNT, MAX_SEED, check_count, check_seed
 
-MAX_SEED = 2**63
+__all__ = ["LARGE_BUDGET", "MAX_COUNT", "MAX_SEED", "check_count", "check_seed"]
+
 LARGE_BUDGET = 100_000
 """A budget above this many evaluations needs ``--allow-large-budget``."""
-MAX_COUNT = 10_000_000
-"""The largest value any other count setting may take."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
@@ -89,18 +89,6 @@ def check_mapping(where: str, values: Mapping[str, Any], cls: type) -> None:
         if key not in fields:
             raise ConfigError(unknown_name_message(f"{where} setting", str(key), fields))
         check_type(f"{where}.{key}", value, fields[key])
-
-
-def check_seed(value: Any, flag: str = "--seed") -> None:
-    """Seeds are integers in ``[0, 2**63)``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:
-        raise ConfigError(f"{flag} must be an integer in [0, 2**63), got {value!r}")
-
-
-def check_count(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> None:
-    """An integer count in ``[minimum, maximum]``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
 
 
 def check_budget(budget: int, allow_large: bool) -> None:

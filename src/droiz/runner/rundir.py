@@ -13,48 +13,13 @@ from pathlib import Path
 from types import TracebackType
 
 from droiz.exceptions import ConfigError
+from droiz.validate import check_dir_path, check_file_path
+
+__all__ = ["LOCK_NAME", "RunLock", "check_dir_path", "check_file_path", "check_run_dir"]
 
 LOCK_NAME = "run.lock"
 RUN_MARKERS = ("config.json", "journal.jsonl")
 """Files whose presence makes a directory a droiz run."""
-
-
-def check_dir_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
-    """A directory that exists or can be created and written: not ``''``, not a file, not below
-    a file, and its first existing ancestor writable."""
-    if path is None or not os.fspath(path).strip():
-        raise ConfigError(f"{flag} is empty; give a directory")
-    target = Path(os.fspath(path)).expanduser()
-    if target.exists() and not target.is_dir():
-        raise ConfigError(f"{flag} {str(target)!r} is a file, not a directory")
-    _check_ancestors(target, flag)
-    return target
-
-
-def check_file_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
-    """A file that can be written: not ``''``, not a directory, not below a file."""
-    if path is None or not os.fspath(path).strip():
-        raise ConfigError(f"{flag} is empty; give a file name")
-    target = Path(os.fspath(path)).expanduser()
-    if target.is_dir():
-        raise ConfigError(f"{flag} {str(target)!r} is a directory; give a file name")
-    _check_ancestors(target.parent if str(target.parent) else Path("."), flag, target)
-    if target.exists() and not os.access(target, os.W_OK):
-        raise ConfigError(f"{flag} {str(target)!r} cannot be written (permission denied)")
-    return target
-
-
-def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> None:
-    shown = shown or directory
-    ancestor = directory
-    while not ancestor.exists():
-        if ancestor.parent == ancestor:
-            break
-        ancestor = ancestor.parent
-    if ancestor.exists() and not ancestor.is_dir():
-        raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
-    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
 
 
 def holds_run(out: Path) -> bool:
