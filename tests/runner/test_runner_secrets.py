@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from droiz.cli import main
 from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
 
@@ -26,7 +27,7 @@ def _key_from(auth: str) -> str:
 
 
 def test_no_key_in_any_file_or_output_of_a_verbose_run(
-    world: InstructionWorld, world_files: dict, tmp_path: Path
+    world: InstructionWorld, world_files: dict, tmp_path: Path, capsys
 ) -> None:
     server: FakeOpenAIServer
 
@@ -68,3 +69,7 @@ def test_no_key_in_any_file_or_output_of_a_verbose_run(
     needles = [SECRET.encode(), SECRET.encode("utf-16-le")]
     for blob in [proc.stdout, proc.stderr, *(p.read_bytes() for p in written)]:
         assert not any(n in blob for n in needles)
+    # the masked URL is not used to resume: the user gives the real one again
+    assert main(["optimize", "--out", str(run), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "used a --base-url with credentials" in err and SECRET not in err
