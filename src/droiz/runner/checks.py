@@ -180,9 +180,19 @@ def check_device(where: str, value: Any) -> None:
 
 
 def check_model_name(what: str, name: str) -> None:
-    """A Hugging Face model: an existing local path, a model in the local Hugging Face cache, or
-    one the hub knows (asked once, with a short timeout). Nothing is loaded."""
+    """A Hugging Face model: a packaged model (``smollm2-135m``: its package must be installed),
+    an existing local path (a folder or a ``.gguf`` file), a model in the local Hugging Face
+    cache, or one the hub knows (asked once, with a short timeout). Nothing is loaded."""
+    from droiz.llm.models import PACKAGED, packaged_gguf
+
+    if name in PACKAGED:
+        packaged_gguf(name)  # a one-line error with the install command when it is missing
+        return
     path = Path(name).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ConfigError(f"{what}: the GGUF model file {name!r} does not exist")
+        return
     if name.startswith(("/", "./", "../", "~")) or path.exists():
         if not path.exists():
             raise ConfigError(

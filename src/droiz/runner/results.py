@@ -69,7 +69,7 @@ def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSumma
         weights = engine.ambiguity.worst_case(mean, ref).weights[0]
         robust_value = float(robust.scores[index])
     else:
-        robust_value, weights = _observed_worst(engine, outcomes[index])
+        robust_value, weights = observed_worst(engine, outcomes[index])
     return RoundSummary(
         round=engine.round,
         n_evaluations=engine.n_evaluations,
@@ -90,7 +90,7 @@ def instruction_pick(scores: torch.Tensor, outcomes: Sequence[Outcome]) -> int:
     return candidates[int(torch.argmax(values))]
 
 
-def _observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
+def observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
     """Worst case over the observed groups only, with the reference renormalised on them."""
     means = outcome.group_means()
     idx = torch.tensor(sorted(means))
@@ -109,6 +109,7 @@ def build_best(
     summary: RoundSummary,
     final: FinalPick,
     test: Mapping[str, Any],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
     names = layout.names
@@ -119,6 +120,7 @@ def build_best(
         "criterion": final.criterion,
         "method": settings["method"],
         "ambiguity": settings["ambiguity"],
+        "answer_filter": settings.get("answer_filter"),
         "task": list(settings["task"]),
         "seed": settings["seed"],
         "budget": settings["budget"],
@@ -138,6 +140,7 @@ def build_best(
         },
         "finalists": list(final.finalists),
         "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+        "fingerprints": dict(fingerprints or {}),
     }
 
 
