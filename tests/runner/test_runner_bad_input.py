@@ -176,6 +176,26 @@ OPTIMIZE = [
     ({"--n-test": "0"}, "n_test must be a positive integer"),
     ({"--data-dir": "@file", "--task": "antonyms"}, "data directory"),
     ({"--budgt": "3"}, "unrecognized arguments: --budgt"),
+    ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
+    ({"--answer-filter": "regex:("}, "--answer-filter regex:( is not a valid regex"),
+    ({"--answer-filter": "first-line,,strip"}, "has an empty entry"),
+    ({"--config": "@toml:answer_filter = 3"}, "answer_filter must be a string or a list"),
+    ({"--max-answer-tokens": "0"}, "max_answer_tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "many"}, "argument --max-answer-tokens: invalid int value"),
+    ({"--max-requests": "-1"}, "--max-requests must be an integer >= 1, got -1"),
+    ({"--max-requests": "2.5"}, "argument --max-requests: invalid int value"),
+    ({"--max-tokens": "0"}, "--max-tokens must be an integer >= 1, got 0"),
+    ({"--max-cost": "abc"}, "argument --max-cost: invalid float value: 'abc'"),
+    ({"--max-cost": "0"}, "--max-cost must be a number of USD > 0"),
+    ({"--max-cost": "nan"}, "max_cost must be a number, got nan"),
+    ({"--max-cost": "1"}, "--max-cost needs the price of the model 'm'"),
+    ({"--config": '@toml:max_cost = "1"'}, "max_cost must be a number, got '1'"),
+    ({"--config": "@toml:max_requests = true"}, "max_requests must be an integer"),
+    ({"--config": "@toml:prices = 3"}, "prices must be a table"),
+    ({"--config": '@toml:[prices]\nm = ["a", 1]'}, "the price of 'm' must be"),
+    ({"--config": "@toml:[prices]\nm = [-1, 1]"}, "two numbers >= 0"),
+    ({"--config": "@toml:allow_large_budget = 1"}, "allow_large_budget must be true or false"),
+    ({"--executor": "hf:/nonexistent/model.gguf"}, "the GGUF model file"),
     ({"--out": None}, "the following arguments are required: --out"),
 ]
 
@@ -236,6 +256,21 @@ def test_run_directory_states(base, inputs, world_files, world_server, tmp_path,
     assert not (tmp_path / "nothing").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--max-requests": "0"}, "--max-requests must be an integer >= 1"),
+        ({"--max-cost": "2"}, "--max-cost needs the price of the model 'm'"),
+        ({"--out": "@file"}, "is a file, not a directory"),
+        ({"--answer-filter": "nosuch"}, "unknown answer filter"),
+    ],
+)
+def test_dry_run_bad_input(base, inputs, change, message, world_server, tmp_path, capsys) -> None:
+    argv = [*argv_of("optimize", {**base, **change}, inputs), "--dry-run"]
+    check(*run_main(argv, capsys), message)
+    assert world_server.n_requests == 0 and not (tmp_path / "run").exists()
+
+
 EVALUATE = [
     ({"--json": "@dir"}, "--json"),
     ({"--json": "@file/x"}, "lies below the file"),
@@ -253,6 +288,9 @@ EVALUATE = [
     ({"--api-key-env": "has space"}, "must be the NAME of an environment variable"),
     ({"--instruction": None}, "the following arguments are required: --instruction"),
     ({"--base-url": "@closed"}, "cannot reach the endpoint"),
+    ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
+    ({"--max-answer-tokens": "0"}, "--max-answer-tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "x"}, "argument --max-answer-tokens: invalid int value"),
 ]
 
 

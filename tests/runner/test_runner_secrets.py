@@ -73,3 +73,33 @@ def test_no_key_in_any_file_or_output_of_a_verbose_run(
     assert main(["optimize", "--out", str(run), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "used a --base-url with credentials" in err and SECRET not in err
+
+
+def test_permanent_errors_and_caps_name_no_key(
+    world: InstructionWorld, world_files: dict, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A 401 whose body echoes the key stops the run (exit 2) and a cap stops the resumed one
+    (exit 3); neither the messages nor the journal's ``abort`` and ``cap`` records hold it."""
+    monkeypatch.setenv("DROIZ_SECRET_KEY", SECRET)
+    run = tmp_path / "run"
+    with FakeOpenAIServer(answer=world.answer) as server:
+        server.add_fault("401", times=1)
+        argv = ["optimize", "--task", str(world_files["task"]), "--kernel", "matern"]
+        argv += ["--generator", f"pool:{world_files['pool']}", "--executor", "openai:world"]
+        argv += ["--base-url", server.base_url, "--api-key-env", "DROIZ_SECRET_KEY"]
+        argv += ["--out", str(run), "--cache-dir", str(tmp_path / "cache"), "--budget", "4"]
+        argv += ["--n-init", "2", "--batch-size", "2", "--n-dev", "3", "--no-progress"]
+        assert main(argv) == 2
+        first = capsys.readouterr()
+        assert server.auth_headers[0] == f"Bearer {SECRET}"  # the key was sent and echoed
+        assert "the endpoint refused the API key" in first.err
+        assert "Incorrect API key provided: ***" in first.err
+        resume = ["optimize", "--out", str(run), "--resume", "--no-progress"]
+        assert main([*resume, "--max-requests", "3"]) == 3
+        second = capsys.readouterr()
+    assert "--max-requests" in second.err
+    records = (run / "journal.jsonl").read_text()
+    assert '"type": "abort"' in records and '"type": "cap"' in records
+    assert "Incorrect API key provided: ***" in records
+    for text in (first.out, first.err, second.out, second.err, records):
+        assert SECRET not in text
