@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
 
 HELP = {
@@ -16,7 +16,8 @@ HELP = {
     "executor": "the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
     "base_url": "endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)",
     "api_key_env": "NAME of the environment variable holding the API key (default OPENAI_API_KEY)",
-    "method": "dro, ei, ucb, hybrid, random or dro-nobo (default dro)",
+    "method": "dro, ei, ucb, hybrid, random, dro-nobo, or a method registered by a --plugin "
+    "module or a droiz.methods entry point (default dro)",
     "budget": "instruction evaluations (default 150)",
     "seed": "run seed (default 0)",
     "ambiguity": "ambiguity set: kl:0.1 (default), chi2:R, tv:R, cvar:A or w1:R",
@@ -72,19 +73,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print upper bounds of the requests, tokens and cost of the run; send nothing",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run directory")
-    p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so that the methods, kernels or selections it registers can be "
+        "named (repeatable; pass it again with --resume)",
+    )
+    p.add_argument(
+        "--allow-large-budget",
+        action="store_true",
+        default=None,
+        help="allow a --budget above 100,000 evaluations",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.registry import load_plugins
     from droiz.runner import CapReached, dry_run, optimize
     from droiz.runner.study import Terminated
 
+    load_plugins(args.plugin)
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
+    settings["allow_large_budget"] = args.allow_large_budget
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
         print_plan(plan, dry=True)

@@ -61,14 +61,20 @@ def load_saved_config(run_dir: Path) -> dict[str, Any]:
     """The ``config.json`` of a run directory."""
     path = Path(run_dir) / CONFIG_NAME
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        saved = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise JournalError(
             f"nothing to resume or replay in {run_dir}: it has no {CONFIG_NAME} (is it a droiz "
             "run directory?)"
         ) from None
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
         raise JournalError(f"{path} is not valid JSON") from None
+    parts = ("settings", "resolved")
+    if not isinstance(saved, dict) or not all(isinstance(saved.get(k), dict) for k in parts):
+        raise JournalError(
+            f"{path} is not the configuration of a droiz run (it lacks 'settings' or 'resolved')"
+        )
+    return saved
 
 
 def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> Restored:
@@ -130,7 +136,7 @@ def _round_outcomes(evals: list[Outcome], ask: dict[str, Any] | None, r: int) ->
 def _load_engine(
     engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
 ) -> None:
-    tell_engine(engine, outcomes, layout)
+    tell_engine(engine, outcomes, layout, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)

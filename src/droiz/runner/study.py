@@ -22,6 +22,7 @@ from droiz.exceptions import BackendError, ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
 from droiz.optim import RobustBO
+from droiz.redact import redact
 from droiz.runner.backends import build_backends
 from droiz.runner.config import RunConfig
 from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
@@ -143,11 +144,16 @@ class Study:
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
+        if self.resume:  # the journal is read and checked before any backend is built
+            self._prepare()
         self.backends = backends = build_backends(self.config)
         previous = self._install_sigterm()
         try:
             self.saved["resolved"]["fingerprints"] = self._fingerprints()
-            self._prepare()
+            if self.resume:
+                self._keep_saved_fingerprints()
+            else:
+                self._prepare()
             self._preload_budget()
             self._prior, self._usage0 = dict(self.state.stats), backends.usage()
             if self.announce is not None:
@@ -223,7 +229,6 @@ class Study:
         if self.resume:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
-            self._keep_saved_fingerprints()
             self.state = restore(self.engine, read_journal(journal), self.layout)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
@@ -282,10 +287,10 @@ class Study:
     def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
         """Journal an ``abort`` record (once); returns its message."""
         if isinstance(exc, BackendError):
-            message = str(exc)
+            message = redact(str(exc))  # executors redact already; a journal never holds a key
         else:
             message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
-        record = {"type": "abort", "round": self.engine.round, "error": message}
+        record = {"type": "abort", "round": self.engine.n_proposals, "error": message}
         self.journal.append({**record, "stats": stats})
         self._aborted = True
         return message
@@ -293,7 +298,8 @@ class Study:
     def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
         """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
         usage = self.backends.usage()
-        record = {"type": "cap", "round": self.engine.round, "cap": exc.cap, "error": str(exc)}
+        record: dict[str, Any] = {"type": "cap", "round": self.engine.n_proposals, "cap": exc.cap}
+        record["error"] = redact(str(exc))
         record["limit"] = getattr(self.config, exc.cap)
         record["used"] = self.backends.budget.usage()
         self.journal.append({**record, "stats": usage_delta(usage, before)})
@@ -318,7 +324,7 @@ class Study:
         self.journal.append(
             {
                 "type": "tell",
-                "round": self.engine.round,
+                "round": self.engine.n_proposals,
                 "summary": self.summary.to_dict(),
                 "told": [[self.layout.names[k] for k in o.told] for o in self._told],
                 "engine": self._snapshot,
@@ -350,21 +356,20 @@ class Study:
 
     def _ask(self) -> dict[str, Any]:
         """Ask the engine, generate the instructions; the round's ``ask`` record."""
-        old_weights = self.engine.last_acquisition_weights
-        z = self.engine.ask()
+        proposal = self.engine.ask()
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
-        instructions = self.backends.generator.generate(z, self.demos)
+        instructions = self.backends.generator.generate(proposal.z, self.demos)
         return {
             "type": "ask",
-            "round": self.engine.round,
-            "z": z.tolist(),
+            "round": self.engine.n_proposals,
+            "z": proposal.z.tolist(),
             "pending": [
                 [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
-                for row in self.engine.pending_groups
+                for row in proposal.groups
             ],
             "instructions": instructions,
-            "acquisition_weights": None if weights is old_weights else weights.tolist(),
+            "acquisition_weights": None if weights is None else weights.tolist(),
         }
 
     def _check_or_write_ask(self, ask: dict[str, Any]) -> None:
@@ -402,7 +407,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.round,
+            self.engine.n_proposals,
             self._done,
             self.config.budget,
             value,
