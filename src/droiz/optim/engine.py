@@ -35,7 +35,13 @@ from droiz.optim.observations import Observations
 from droiz.optim.reference import initial_groups, round_ybar, sampled_groups, update_reference
 from droiz.optim.selection import observed_scores, posterior_scores
 from droiz.optim.sobol import sobol_points
-from droiz.surrogate.build import hyperparameters, make_gp
+from droiz.surrogate.build import (
+    SCORE_KERNELS,
+    WSTAR_KERNEL,
+    hyperparameters,
+    incumbent_weights,
+    make_gp,
+)
 from droiz.surrogate.model import GroupGP
 
 logger = logging.getLogger(__name__)
@@ -119,6 +125,7 @@ class RobustBO:
         self._fit_n = -1  # number of evaluations the last fit saw
         self._gp: tuple[int, GroupGP] | None = None
         self.last_acquisition_weights: Tensor | None = None
+        self._wstar: Tensor | None = None  # coupled-scores-wstar: w* of the last incumbent
 
     # ------------------------------------------------------------------ state
     @property
@@ -198,7 +205,18 @@ class RobustBO:
         starts = self._starts(gp)
         z, weights = acquire.search(self, acq, starts, n)
         self.last_acquisition_weights = weights
+        self._update_wstar(gp)
         return z
+
+    # --- coupled-scores-wstar (issue 10 item 3): w* of this round's incumbent, for the next fit
+    def _update_wstar(self, gp: GroupGP) -> None:
+        if self.config.kernel != WSTAR_KERNEL:
+            return
+        selection = self.config.final_selection()
+        selection = "robust" if selection.startswith("observed") else selection
+        mean, _ = gp.predict(self.obs.z)
+        scores = posterior_scores(selection, gp, self.obs.z, self.ambiguity, self.reference)
+        self._wstar = incumbent_weights(mean, scores, self.ambiguity, self.reference)
 
     def _starts(self, gp: GroupGP) -> Tensor:
         scores = self._scores(self.config.search_selection(), gp)
@@ -230,7 +248,7 @@ class RobustBO:
                 f"tell() got {len(z)} evaluations but only {self.remaining} remain in the budget "
                 f"of {self.config.budget}; tell fewer or use a larger budget"
             )
-        if self.config.kernel == "coupled-scores" and scores is None:
+        if self.config.kernel in SCORE_KERNELS and scores is None:
             raise ConfigError(
                 "kernel 'coupled-scores' needs the per-example scores: tell(..., scores=)"
             )
@@ -273,7 +291,8 @@ class RobustBO:
     def _fitted_gp(self) -> GroupGP:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
-        features, omega = self.obs.features(self.config, self.reference)
+        weights = self.reference if self._wstar is None else self._wstar
+        features, omega = self.obs.features(self.config, weights)
         if self._fit_n != self.n_evaluations:  # new data; else redo the last fit (after a restore)
             self._warm = self._hyper
         gp = make_gp(
@@ -307,6 +326,7 @@ class RobustBO:
                 "result": {k: v.tolist() for k, v in self._hyper.items()},
             },
             "pending_groups": self.pending_groups.tolist(),
+            "wstar": None if self._wstar is None else self._wstar.tolist(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -330,6 +350,8 @@ class RobustBO:
         k = self.config.n_groups
         groups = torch.tensor(state["pending_groups"], dtype=torch.bool).reshape(-1, k)
         self.pending_groups = groups
+        wstar = state.get("wstar")
+        self._wstar = None if wstar is None else torch.tensor(wstar, dtype=torch.float64)
         self._gp = None
 
     @classmethod

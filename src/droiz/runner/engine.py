@@ -54,7 +54,7 @@ def tell_engine(engine: RobustBO, outcomes: Sequence[Outcome], layout: Layout) -
         z,
         y,
         mask,
-        scores=scores if kernel == "coupled-scores" else None,
+        scores=scores if kernel.startswith("coupled-scores") else None,
         embeddings=emb if kernel == "coupled-semantic" else None,
     )
 

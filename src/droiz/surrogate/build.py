@@ -7,12 +7,15 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
+from droiz.ambiguity import AmbiguitySet
 from droiz.exceptions import ShapeError, UnknownNameError
 from droiz.registry import unknown_name_message
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
 from droiz.surrogate.model import GroupGP, masked_mean, to_unit
 
-KERNELS = ("matern", "coupled-scores", "coupled-semantic")
+WSTAR_KERNEL = "coupled-scores-wstar"
+KERNELS = ("matern", "coupled-scores", "coupled-semantic", WSTAR_KERNEL)
+SCORE_KERNELS = ("coupled-scores", WSTAR_KERNEL)  # kernels on the per-example score vectors
 
 
 def score_features(
@@ -28,7 +31,9 @@ def score_features(
     Args:
         scores: ``n x E`` per-example scores in ``[0, 1]``, NaN where not evaluated.
         example_groups: ``E`` group index of each example.
-        weights: ``K`` weights fixed for the round (the reference weights).
+        weights: ``K`` weights fixed for the round: the reference weights (``coupled-scores``)
+            or the worst-case weights ``w*`` of the last round's incumbent
+            (``coupled-scores-wstar``, see :func:`incumbent_weights`).
 
     Returns:
         ``(features n x E, omega E)`` with ``omega_e = K w_t / |G_t|`` for ``e`` in group ``t``.
@@ -40,6 +45,27 @@ def score_features(
     sizes = torch.bincount(example_groups, minlength=k).to(torch.float64)
     omega = k * weights[example_groups] / sizes[example_groups]
     return features.to(torch.float64), omega.to(torch.float64)
+
+
+def incumbent_weights(
+    mean: Tensor, scores: Tensor, ambiguity: AmbiguitySet, reference: Tensor
+) -> Tensor:
+    """``w*`` of the ``coupled-scores-wstar`` kernel: the adversary's weights at the incumbent.
+
+    The incumbent is the evaluated point with the highest ``scores`` (the method's own final-pick
+    criterion); its ``w*`` is the worst case over ``ambiguity`` around ``reference`` of its
+    posterior means. The engine computes it after each round and keeps it fixed for the next, so
+    the kernel is PSD (it is the coupled kernel with other fixed weights).
+
+    Args:
+        mean: ``n x K`` posterior means at the evaluated points. scores: ``n`` their final-pick
+            scores. reference: ``K`` reference weights.
+
+    Returns:
+        ``K`` weights on the simplex.
+    """
+    best = int(torch.argmax(scores))
+    return ambiguity.worst_case(mean[best : best + 1], reference).weights[0].detach()
 
 
 def make_gp(
@@ -55,7 +81,8 @@ def make_gp(
     """Build and fit the GP of one round.
 
     Args:
-        kind: ``"matern"``, ``"coupled-scores"`` or ``"coupled-semantic"``.
+        kind: One of :data:`KERNELS` (``coupled-scores-wstar`` is ``coupled-scores`` with
+            features weighted by ``w*`` instead of the reference; the caller passes ``omega``).
         z: ``n x d`` soft prompts. y: ``n x K`` observed means, NaN where unobserved.
         features: ``n x p`` instruction features (scores or embeddings) for coupled kernels.
         omega: ``p`` feature weights (default: ``1 / p`` each).
