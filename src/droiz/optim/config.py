@@ -12,7 +12,7 @@ from torch import Tensor
 from droiz.exceptions import ConfigError, UnknownNameError
 from droiz.optim.reference import floor_weights
 from droiz.registry import unknown_name_message
-from droiz.surrogate.build import KERNELS
+from droiz.surrogate.build import KERNELS, SURROGATES
 
 METHODS = ("dro", "ei", "ucb", "hybrid", "random", "dro-nobo")
 GROUP_SELECTIONS = ("auto", "adversarial", "reference")
@@ -48,6 +48,8 @@ class EngineConfig:
             then linear to ``hybrid_end`` at the end.
         cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches.
         fit_maxiter: L-BFGS-B iterations of the GP fit.
+        surrogate: ``"independent"`` (groups independent a priori) or ``"shared"`` (a shared
+            latent function plus per-group deviations, ``docs/surrogate.md``).
     """
 
     dim: int = 10
@@ -73,6 +75,7 @@ class EngineConfig:
     cma_sigma0: float = 0.8
     cma_generations: int = 10
     fit_maxiter: int = 200
+    surrogate: str = "independent"  # issue 10 item 4: "independent" or "shared" (f_t = g + h_t)
 
     def __post_init__(self) -> None:
         if self.reference is not None:
@@ -87,6 +90,8 @@ class EngineConfig:
             raise UnknownNameError(unknown_name_message("method", self.method, METHODS))
         if self.kernel not in KERNELS:
             raise UnknownNameError(unknown_name_message("kernel", self.kernel, KERNELS))
+        if self.surrogate not in SURROGATES:
+            raise UnknownNameError(unknown_name_message("surrogate", self.surrogate, SURROGATES))
         if self.group_selection not in GROUP_SELECTIONS:
             raise UnknownNameError(
                 unknown_name_message("group selection", self.group_selection, GROUP_SELECTIONS)

@@ -303,6 +303,7 @@ class RobustBO:
             omega=omega,
             warm_start=self._warm,
             maxiter=self.config.fit_maxiter,
+            surrogate=self.config.surrogate,
         )
         self._hyper = hyperparameters(gp)
         self._fit_n = self.n_evaluations

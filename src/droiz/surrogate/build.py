@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from gpytorch.kernels import Kernel
 from torch import Tensor
 
 from droiz.ambiguity import AmbiguitySet
@@ -12,9 +13,11 @@ from droiz.exceptions import ShapeError, UnknownNameError
 from droiz.registry import unknown_name_message
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
 from droiz.surrogate.model import GroupGP, masked_mean, to_unit
+from droiz.surrogate.shared import SharedGroupGP
 
 WSTAR_KERNEL = "coupled-scores-wstar"
 KERNELS = ("matern", "coupled-scores", "coupled-semantic", WSTAR_KERNEL)
+SURROGATES = ("independent", "shared")
 SCORE_KERNELS = ("coupled-scores", WSTAR_KERNEL)  # kernels on the per-example score vectors
 
 
@@ -77,6 +80,7 @@ def make_gp(
     omega: Tensor | None = None,
     warm_start: Mapping[str, Tensor] | None = None,
     maxiter: int = 200,
+    surrogate: str = "independent",
 ) -> GroupGP:
     """Build and fit the GP of one round.
 
@@ -89,23 +93,37 @@ def make_gp(
         warm_start: Hyperparameters of the previous round (``named_parameters`` of a GP with the
             same kernel kind), used as the starting point of the fit.
         maxiter: L-BFGS-B iterations.
+        surrogate: ``"independent"`` (:class:`GroupGP`: groups independent a priori, shared
+            hyperparameters) or ``"shared"`` (:class:`~droiz.surrogate.shared.SharedGroupGP`:
+            ``f_t = g + h_t``, both parts with kernel ``kind``).
     """
     if kind not in KERNELS:
         raise UnknownNameError(unknown_name_message("kernel", kind, KERNELS))
-    if kind == "matern":
-        kernel = matern_kernel(z.shape[-1])
+    if surrogate not in SURROGATES:
+        raise UnknownNameError(unknown_name_message("surrogate", surrogate, SURROGATES))
+    if kind != "matern" and (features is None or len(features) != len(z)):
+        got = None if features is None else tuple(features.shape)
+        raise ShapeError(f"kernel {kind!r} needs n x p instruction features, got {got}")
+    kernel = _kernel(kind, z, features, omega)
+    if surrogate == "shared":
+        gp: GroupGP = SharedGroupGP(
+            z, y, kernel=kernel, deviation=_kernel(kind, z, features, omega)
+        )
     else:
-        if features is None or len(features) != len(z):
-            got = None if features is None else tuple(features.shape)
-            raise ShapeError(f"kernel {kind!r} needs n x p instruction features, got {got}")
-        kernel = InstructionCoupledKernel(z.shape[-1])
-        p = features.shape[-1]
-        w = omega if omega is not None else torch.full((p,), 1.0 / p, dtype=torch.float64)
-        kernel.set_data(to_unit(z.to(torch.float64)), features.to(torch.float64), w)
-    gp = GroupGP(z, y, kernel=kernel)
+        gp = GroupGP(z, y, kernel=kernel)
     if warm_start:
         _load_hyperparameters(gp, warm_start)
     return gp.fit(maxiter=maxiter)
+
+
+def _kernel(kind: str, z: Tensor, features: Tensor | None, omega: Tensor | None) -> Kernel:
+    if kind == "matern" or features is None:
+        return matern_kernel(z.shape[-1])
+    kernel = InstructionCoupledKernel(z.shape[-1])
+    p = features.shape[-1]
+    w = omega if omega is not None else torch.full((p,), 1.0 / p, dtype=torch.float64)
+    kernel.set_data(to_unit(z.to(torch.float64)), features.to(torch.float64), w)
+    return kernel
 
 
 def hyperparameters(gp: GroupGP) -> dict[str, Tensor]:

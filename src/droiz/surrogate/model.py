@@ -133,9 +133,12 @@ class GroupGP(Model):
         logdet = chol.diagonal(dim1=-2, dim2=-1).log().sum()
         return fit - logdet - 0.5 * int(self.mask.sum()) * math.log(2 * math.pi)
 
+    def _prior_parts(self) -> tuple[torch.nn.Module, ...]:
+        return (self.kernel, self.likelihood)
+
     def _log_prior(self) -> Tensor:
         total = torch.zeros((), dtype=torch.float64)
-        for part in (self.kernel, self.likelihood):
+        for part in self._prior_parts():
             for _, module, prior, closure, _ in part.named_priors():
                 total = total + prior.log_prob(closure(module)).sum()
         return total
