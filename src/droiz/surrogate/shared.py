@@ -120,7 +120,7 @@ class SharedGroupGP(GroupGP):
         out = torch.zeros(self.num_outputs, values.shape[-1], dtype=values.dtype)
         return out.index_add(0, self.obs_group, values)
 
-    def predict(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def _predict(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and variance of every group at ``z`` (``b x d``), ``b x K`` each."""
         p, alpha = self._factors()
         cg, ch, prior_g, prior_h = self._cross(z)
