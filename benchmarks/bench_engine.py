@@ -47,17 +47,14 @@ def one_round(k: int, kernel: str, seed: int, surrogate: str) -> tuple[float, fl
     bo = RobustBO(
         dim=10, n_groups=k, method="dro", budget=175, seed=seed, kernel=kernel, surrogate=surrogate
     )
-    last = None
-    while bo.n_evaluations < 150:
-        z = bo.ask(25)
-        y, scores, emb = _observe(z, bo.pending_groups, k)
+    while True:
+        proposal = bo.ask(25)
+        y, scores, emb = _observe(proposal.z, proposal.groups, k)
         if bo.n_evaluations == 125:
-            last = (z, y, bo.pending_groups, scores, emb)
             break
-        bo.tell(z, y, bo.pending_groups, scores=scores, embeddings=emb)
-    z, y, groups, scores, emb = last
+        bo.tell(proposal, y, scores=scores, embeddings=emb)
     cpu, start = time.process_time(), time.perf_counter()
-    bo.tell(z, y, groups, scores=scores, embeddings=emb)
+    bo.tell(proposal, y, scores=scores, embeddings=emb)
     bo.ask(25)
     return time.process_time() - cpu, time.perf_counter() - start
 

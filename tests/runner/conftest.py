@@ -42,3 +42,19 @@ def world_server(world: InstructionWorld) -> Iterator[FakeOpenAIServer]:
     """A loopback server answering as the world's scripted LLM."""
     with FakeOpenAIServer(answer=world.answer) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def clean_run(world: InstructionWorld, world_files: dict, tmp_path_factory) -> Path:
+    """A fault-free, uncapped run of ``runner_helpers.matern_settings``; ``sent`` in its
+    directory holds the requests the server saw."""
+    from runner_helpers import matern_settings
+
+    import droiz
+
+    out = tmp_path_factory.mktemp("clean") / "run"
+    with FakeOpenAIServer(answer=world.answer) as server:
+        settings = matern_settings(world_files, server, cache_dir=str(out.parent / "cache"))
+        droiz.optimize(out=out, **settings)
+        out.joinpath("sent").write_text(str(server.n_requests))
+    return out

@@ -41,3 +41,36 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
 
 def read_best(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / "best.json").read_text())
+
+
+TIME_RETRY = {"retry": {"base_delay": 0.001, "max_delay": 0.01, "max_elapsed": 60}}
+"""Millisecond backoff bounded by time only (as droiz's default, with shorter waits)."""
+
+
+def matern_settings(world_files: dict, server: FakeOpenAIServer, **extra: Any) -> dict[str, Any]:
+    """A small run with the fast ``matern`` kernel and time-bounded retries (cap and fault
+    tests; :func:`clean_run` in ``conftest.py`` is its fault-free reference)."""
+    settings = run_settings(world_files, server, kernel="matern", executor_options=TIME_RETRY)
+    return settings | extra
+
+
+def measured(run_dir: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
+    """The journal's measurements (eval, verify, test) by index, without usage or timing
+    fields; each may be journaled once only."""
+    out = {}
+    for r in read_records(run_dir):
+        if r["type"] in ("eval", "verify", "test"):
+            key = (r["type"], r["index"])
+            assert key not in out, f"{key} journaled twice"
+            out[key] = (r["instruction"], r.get("groups"), r["scores"])
+    return out
+
+
+def same_run_result(best: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two ``best.json`` payloads hold the same result, for runs against two different
+    (loopback) servers: everything equal except the executor's fingerprint, which names the
+    endpoint (its cache namespace) and so differs between servers."""
+    fa, fb = best.get("fingerprints", {}), other.get("fingerprints", {})
+    rest_a = {k: v for k, v in best.items() if k != "fingerprints"}
+    rest_b = {k: v for k, v in other.items() if k != "fingerprints"}
+    return rest_a == rest_b and fa.get("generator") == fb.get("generator")

@@ -42,6 +42,8 @@ CASES = [
     ({"--generator": "gpt:x"}, "unknown generator"),
     ({"--method": "droo"}, "did you mean 'dro'"),
     ({"--kernel": "rbf"}, "unknown kernel"),
+    ({"--answer-filter": "chat-anwser"}, "did you mean 'chat-answer'"),
+    ({"--answer-filter": "regex:(x"}, "not a valid regex"),
     ({"--budget": "0"}, "budget must be a positive integer"),
     ({"--groups": "clean,bogus"}, "invalid groups"),
     ({"--base-url": "CLOSED"}, "cannot reach the endpoint"),

@@ -88,10 +88,10 @@ def test_engine_runs_a_bo_round_with_the_shared_surrogate() -> None:
         dim=3, n_groups=4, budget=30, seed=0, surrogate="shared", n_init=15, batch_size=15
     )
     while not bo.done:
-        z = bo.ask()
-        y = torch.where(bo.pending_groups, torch.sin(z[:, :1] + torch.arange(4)), float("nan"))
-        bo.tell(z, y, bo.pending_groups)
-    assert isinstance(bo._fitted_gp(), SharedGroupGP)
+        proposal = bo.ask()
+        y = torch.sin(proposal.z[:, :1] + torch.arange(4))
+        bo.tell(proposal, torch.where(proposal.groups, y, float("nan")))
+    assert isinstance(bo.surrogate(), SharedGroupGP)
     assert len(torch.unique(bo.obs.z, dim=0)) == 30
     restored = RobustBO.from_state_dict(bo.state_dict())
     assert restored.config.surrogate == "shared"

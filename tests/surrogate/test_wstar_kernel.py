@@ -82,26 +82,24 @@ def _engine(kernel: str) -> RobustBO:
     return RobustBO(dim=3, n_groups=2, budget=40, seed=1, kernel=kernel, n_init=10, batch_size=10)
 
 
-def _tell(bo: RobustBO, z: torch.Tensor) -> None:
-    groups = bo.pending_groups
+def _tell(bo: RobustBO, proposal) -> None:
+    z, groups = proposal.z, proposal.groups
     scores = torch.stack([torch.sin(3 * z[:, 0]), torch.cos(2 * z[:, 1])] * 2, -1)
     scores = (scores > 0).double().reshape(len(z), 2, 2).transpose(1, 2).reshape(len(z), 4)
     scores = torch.where(groups.repeat_interleave(2, -1), scores, float("nan"))
     y = torch.where(groups, scores.reshape(len(z), 2, 2).nanmean(-1), float("nan"))
-    bo.tell(z, y, groups, scores=scores)
+    bo.tell(proposal, y, scores=scores)
 
 
 def test_engine_first_bo_round_equals_coupled_scores_then_follows_wstar() -> None:
     plain, wstar = _engine("coupled-scores"), _engine("coupled-scores-wstar")
     for _ in range(2):  # Sobol design, then the first BO round (w* still the reference)
-        z1, z2 = plain.ask(), wstar.ask()
-        assert torch.equal(z1, z2)
-        _tell(plain, z1)
-        _tell(wstar, z2)
-    assert wstar._wstar is not None and torch.isclose(
-        wstar._wstar.sum(), torch.tensor(1.0).double()
-    )
-    state = wstar.state_dict()
-    restored = RobustBO.from_state_dict(state)
+        p1, p2 = plain.ask(), wstar.ask()
+        assert torch.equal(p1.z, p2.z)
+        _tell(plain, p1)
+        _tell(wstar, p2)
+    assert wstar._wstar is not None
+    torch.testing.assert_close(wstar._wstar.sum(), torch.tensor(1.0, dtype=torch.float64))
+    restored = RobustBO.from_state_dict(wstar.state_dict())
     torch.testing.assert_close(restored._wstar, wstar._wstar)
-    assert torch.equal(restored.ask(), wstar.ask())
+    assert torch.equal(restored.ask().z, wstar.ask().z)

@@ -20,9 +20,10 @@ def print_groups(report: Any, counts: Mapping[str, int] | None = None, indent: s
 
 
 def print_usage(stats: Mapping[str, float]) -> None:
-    """Requests sent, cache hits and tokens."""
+    """Requests sent, cache hits, tokens and (when priced) cost."""
     tokens = int(stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0))
+    cost = float(stats.get("cost", 0.0))
     print(
         f"requests {int(stats.get('requests', 0))}, cache hits {int(stats.get('cache_hits', 0))}, "
-        f"tokens {tokens}"
+        f"tokens {tokens}" + (f", cost {cost:.4f} USD" if cost > 0 else "")
     )

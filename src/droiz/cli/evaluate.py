@@ -34,6 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-namespace", help="cache namespace (default: endpoint host:port hash)")
     p.add_argument("--concurrency", type=int, help="requests in flight (default 16)")
     p.add_argument("--seed", type=int, default=0, help="seed of dev subset and shifts (default 0)")
+    p.add_argument(
+        "--answer-filter",
+        metavar="NAME[,NAME...]",
+        help="filters applied in order to each answer before the metric: first-line, "
+        "last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
+    )
+    p.add_argument(
+        "--max-answer-tokens",
+        type=int,
+        metavar="N",
+        help="answer length limit of the executor (default: 256 for openai:, 64 for hf:)",
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON here")
     p.set_defaults(func=run)
 
@@ -45,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
+    if args.max_answer_tokens is not None and args.max_answer_tokens < 1:
+        raise ConfigError(f"--max-answer-tokens must be at least 1, got {args.max_answer_tokens}")
     result = evaluate(
         args.task,
         args.instruction,
@@ -59,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         cache_namespace=args.cache_namespace,
         concurrency=args.concurrency,
         seed=args.seed,
+        answer_filter=args.answer_filter,
+        max_answer_tokens=args.max_answer_tokens,
     )
     print_summary(result)
     if args.json:
@@ -75,6 +91,8 @@ def print_summary(result: Any) -> None:
     for ex in result.examples:
         counts[ex["group"]] = counts.get(ex["group"], 0) + 1
     print(f"task {result.task}, {result.split} split, instruction {result.instruction!r}")
+    if result.answer_filter:
+        print(f"answer filter: {result.answer_filter}")
     print_groups(report, counts)
     kl = ", ".join(f"r={r:g}: {100 * v:.1f} %" for r, v in report.kl_worst.items())
     print(f"KL worst case around the train mix: {kl}")

@@ -16,7 +16,8 @@ HELP = {
     "executor": "the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
     "base_url": "endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)",
     "api_key_env": "NAME of the environment variable holding the API key (default OPENAI_API_KEY)",
-    "method": "dro, ei, ucb, hybrid, random or dro-nobo (default dro)",
+    "method": "dro, ei, ucb, hybrid, random, dro-nobo, or a method registered by a --plugin "
+    "module or a droiz.methods entry point (default dro)",
     "budget": "instruction evaluations (default 150)",
     "seed": "run seed (default 0)",
     "ambiguity": "ambiguity set: kl:0.1 (default), chi2:R, tv:R, cvar:A or w1:R",
@@ -38,10 +39,19 @@ HELP = {
     "data_dir": "data directory (default: DROIZ_DATA_DIR or the droiz data download folder)",
     "cache_dir": "response cache directory (default: DROIZ_CACHE_DIR or the user cache)",
     "cache_namespace": "cache namespace (default: a hash of the endpoint's host and port)",
+    "answer_filter": "filters applied in order to each answer before the metric (NAME[,NAME...]): "
+    "first-line, last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
+    "max_answer_tokens": "answer length limit of the executor (default: 256 for openai:, 64 for "
+    "hf:)",
     "embedder": "sentence-transformers model of the semantic kernel (default all-MiniLM-L6-v2)",
 }
 _INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "batch_size"}
-_INTS |= {"n_init", "finalists", "concurrency"}
+_INTS |= {"n_init", "finalists", "concurrency", "max_answer_tokens"}
+CAPS = {
+    "max_requests": (int, "hard cap: HTTP requests of the whole run, retries included"),
+    "max_tokens": (int, "hard cap: tokens of the whole run (not --max-answer-tokens)"),
+    "max_cost": (float, "hard cap: USD of the whole run (the models need a price)"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,18 +68,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, text in HELP.items():
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
+    for name, (kind, text) in CAPS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print upper bounds of the requests, tokens and cost of the run; send nothing",
+    )
     p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so that the methods, kernels or selections it registers can be "
+        "named (repeatable; pass it again with --resume)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.runner import optimize
+    from droiz.registry import load_plugins
+    from droiz.runner import CapReached, dry_run, optimize
+    from droiz.runner.study import Terminated
 
-    settings: dict[str, Any] = {name: getattr(args, name) for name in HELP}
+    load_plugins(args.plugin)
+    settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
+    if args.dry_run:
+        plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
+        print_plan(plan, dry=True)
+        return 0
     bar = None if args.no_progress else ProgressBar()
     try:
         result = optimize(
@@ -77,17 +109,65 @@ def run(args: argparse.Namespace) -> int:
             config=args.config,
             resume=args.resume,
             progress=bar,
+            announce=lambda plan: print_plan(plan, dry=False),
             **settings,
         )
-    except KeyboardInterrupt:
+    except CapReached as stop:
+        if bar is not None:
+            bar.close()
+            bar = None
+        print_stop(stop)
+        return 3
+    except KeyboardInterrupt as exc:
         hint = f"continue with: droiz optimize --out {args.out} --resume"
-        print(f"droiz optimize: interrupted; {hint}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"droiz optimize: {what}; {hint}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     finally:
         if bar is not None:
             bar.close()
     print_result(result)
     return 0
+
+
+def print_plan(plan: Any, *, dry: bool) -> None:
+    """The upper bounds of what the run sends (on stderr before a run, stdout for --dry-run)."""
+    cost = "unknown (a model has no price)" if plan.cost is None else f"{plan.cost:.4f} USD"
+    parts = f"evaluations {plan.evaluations}, verification {plan.verification}, test {plan.test}"
+    if plan.generation:
+        parts += f", generation {plan.generation}"
+    cached = f"; {plan.cached} answers already cached" if plan.cached else ""
+    if dry:
+        print(f"dry run: {plan.remaining} evaluations to run; nothing was sent")
+        print(f"requests at most: {plan.requests} ({parts}){cached}")
+        print(
+            f"tokens at most: {plan.tokens} ({plan.prompt_tokens} prompt, "
+            f"{plan.completion_tokens} completion)"
+        )
+        print(f"cost at most: {cost}")
+        print("retries after transient faults come on top (the --max-* caps count them)")
+        return
+    print(
+        f"droiz optimize: at most {plan.requests} requests ({parts}){cached}, plus retries",
+        file=sys.stderr,
+    )
+
+
+def print_stop(stop: Any) -> None:
+    """The summary of a run stopped at a cap."""
+    best, stats = stop.best, stop.stats
+    print(f"droiz optimize: {stop}", file=sys.stderr)
+    print(
+        f"stopped at the --{stop.cap.replace('_', '-')} cap after "
+        f"{best['evaluations_done']} of {best['budget']} evaluations"
+    )
+    if best.get("instruction") is not None:
+        print(
+            f"best so far: {best['instruction']!r} (robust value {best['robust_value']:.4f}, "
+            f"{best['criterion']}; not verified, no test evaluation yet)"
+        )
+    print_usage(stats)
+    print(f"run directory: {stop.run_dir} (best.json holds the best so far)")
 
 
 class ProgressBar:
@@ -132,6 +212,8 @@ def print_result(result: Any) -> None:
         f"robust value (dev, {best['ambiguity']}): {best['robust_value']:.4f}   "
         f"evaluation {best['evaluation']} of {best['budget']}"
     )
+    if best.get("answer_filter"):
+        print(f"answer filter: {best['answer_filter']}")
     print("test accuracy of the best instruction:")
     print_groups(test)
     print_usage(result.stats)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -15,6 +15,7 @@ from torch import Tensor
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError
+from droiz.llm.models import PACKAGED, resolve_model
 from droiz.llm.prompts import vicuna_prompt
 
 logger = logging.getLogger(__name__)
@@ -65,24 +66,10 @@ def prepare_tokenizer(tokenizer: Any) -> Any:
     return tokenizer
 
 
-def model_digest(name_or_path: str, model: Any) -> str:
-    """A short digest of a model's identity, for fingerprints.
-
-    A local directory is identified by its ``config.json`` and, for every weight file, its name,
-    size and first MiB; a hub name by the name and the resolved commit hash.
-    """
-    digest = hashlib.sha256(name_or_path.encode())
-    path = Path(name_or_path)
-    if path.is_dir():
-        digest.update(
-            (path / "config.json").read_bytes() if (path / "config.json").exists() else b""
-        )
-        for weights in sorted([*path.glob("*.safetensors"), *path.glob("*.bin")]):
-            digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-            with weights.open("rb") as fh:
-                digest.update(fh.read(1 << 20))
-    else:
-        digest.update(str(getattr(model.config, "_commit_hash", None)).encode())
+def hub_digest(name: str, model: Any) -> str:
+    """A short digest of a hub model not found on disk: its name and resolved commit hash."""
+    digest = hashlib.sha256(name.encode())
+    digest.update(str(getattr(model.config, "_commit_hash", None)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -177,14 +164,42 @@ def token_embeddings(model: Any, ids: Sequence[int]) -> Tensor:
     return model.get_input_embeddings()(torch.tensor(list(ids), device=weight.device))
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded model and what identifies it.
+
+    Attributes:
+        model, tokenizer: The model (eval mode) and its left-padding tokenizer.
+        name: Display name (``model_id``, else what the user gave).
+        digest: Identity digest (weights' content hash for local models).
+        key: The name fingerprints use: ``model_id``, a packaged name or a hub name, or
+            ``sha256:DIGEST`` for a local file or folder (never a path).
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+    digest: str
+    key: str
+
+
 def load(
     model: str | Any, tokenizer: Any, model_id: str | None, device: str, dtype: torch.dtype
-) -> tuple[Any, Any, str, str]:
-    """Model, tokenizer, display id and identity digest, from a path/name or loaded objects."""
+) -> Loaded:
+    """Model, tokenizer, display name, identity digest and fingerprint name, from a name, path,
+    ``.gguf`` file or packaged name (see :mod:`droiz.llm.models`) or from loaded objects."""
     if isinstance(model, str):
-        loaded, tok = load_causal_lm(model, device, dtype)
-        return loaded, tok, model_id or model, model_digest(model, loaded)
+        source = resolve_model(model)
+        loaded, tok = load_causal_lm(source.load_path, device, dtype)
+        if source.digest is None:  # a hub name
+            digest = hub_digest(model, loaded)
+            key = model_id or model
+        else:
+            digest = source.digest[:16]
+            key = model_id or (model if model in PACKAGED else f"sha256:{digest}")
+        return Loaded(loaded, tok, model_id or model, digest, key)
     if tokenizer is None:
         raise ConfigError("pass tokenizer= together with a loaded model object")
     digest = memory_digest(model)
-    return model.eval(), prepare_tokenizer(tokenizer), model_id or f"memory:{digest}", digest
+    name = model_id or f"memory:{digest}"
+    return Loaded(model.eval(), prepare_tokenizer(tokenizer), name, digest, name)

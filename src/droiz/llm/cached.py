@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
+from droiz.exceptions import BackendError
 from droiz.llm.base import (
     Completion,
     ExecRequest,
@@ -75,6 +76,12 @@ class CachedExecutor(Executor):
         self.stats.add(cache_hits=len(requests) - len(groups), cache_misses=len(groups))
         if groups:
             self._fill(requests, groups, results, on_result)
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:  # an executor that returned without raising must have answered everything
+            raise BackendError(
+                f"[{self.model}] {len(missing)} of {len(requests)} answers are missing (first: "
+                f"request {missing[0]}); the executor returned without them"
+            )
         return [r for r in results if r is not None]
 
     def _fill(
@@ -100,7 +107,13 @@ class CachedExecutor(Executor):
                 if on_result is not None:
                     on_result(i, completion)
 
-        self.inner.complete([requests[m[0]] for m in members], store)
+        sent = [requests[m[0]] for m in members]
+        answers = self.inner.complete(sent, store)
+        if len(answers) != len(sent):
+            raise BackendError(
+                f"[{self.model}] the executor returned {len(answers)} answers for {len(sent)} "
+                "requests"
+            )
 
 
 class CachedGenerator(Generator):

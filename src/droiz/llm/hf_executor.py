@@ -26,7 +26,8 @@ class HFExecutor(Executor):
     Args:
         model: A model name or local path (``hf:PATH``), or a loaded ``PreTrainedModel``.
         tokenizer: The tokenizer when ``model`` is an object.
-        model_id: Name used in the fingerprint; defaults to the path or a digest of the object.
+        model_id: Name used in the fingerprint; defaults to a packaged or hub name, else
+            ``sha256:DIGEST`` of the weights (never the path), or a digest of the object.
         max_new_tokens: Answer length limit.
         batch_size: Prompts per forward batch.
         use_chat_template: ``None``: the chat template if there is one; ``False``: plain text.
@@ -53,9 +54,9 @@ class HFExecutor(Executor):
         if max_new_tokens < 1 or batch_size < 1:
             raise ConfigError("need max_new_tokens >= 1 and batch_size >= 1")
         self.dtype = _hf.resolve_dtype(dtype, device)
-        self.hf_model, self.tokenizer, self.model, self._digest = _hf.load(
-            model, tokenizer, model_id, device, self.dtype
-        )
+        loaded = _hf.load(model, tokenizer, model_id, device, self.dtype)
+        self.hf_model, self.tokenizer, self.model = loaded.model, loaded.tokenizer, loaded.name
+        self._digest, self._key = loaded.digest, loaded.key
         self.max_new_tokens, self.batch_size = int(max_new_tokens), int(batch_size)
         self.use_chat_template = use_chat_template
         self.stats = stats if stats is not None else LLMStats()
@@ -74,7 +75,7 @@ class HFExecutor(Executor):
             "dtype": str(self.dtype),
             "device": device,
         }
-        return make_fingerprint("hf-exec", self.model, params)
+        return make_fingerprint("hf-exec", self._key, params)
 
     def complete(
         self, requests: Sequence[ExecRequest], on_result: OnResult | None = None

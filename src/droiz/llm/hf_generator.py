@@ -86,7 +86,8 @@ class HFSoftPromptGenerator(Generator):
     Args:
         model: A model name or local path (``hf:PATH``), or a loaded ``PreTrainedModel``.
         tokenizer: The tokenizer when ``model`` is an object (loaded from ``model`` otherwise).
-        model_id: Name used in the fingerprint; defaults to the path or a digest of the object.
+        model_id: Name used in the fingerprint; defaults to a packaged or hub name, else
+            ``sha256:DIGEST`` of the weights (never the path), or a digest of the object.
         dim: Soft-prompt dimension ``d``.
         n_tokens: Number of soft tokens.
         init: Projection init, ``"uniform"`` or ``"normal"``.
@@ -120,9 +121,9 @@ class HFSoftPromptGenerator(Generator):
         if "[full_DEMO]" not in induction_template:
             raise ConfigError("induction_template must contain [full_DEMO]")
         self.dtype = _hf.resolve_dtype(dtype, device)
-        self.model, self.tokenizer, self.model_id, self._digest = _hf.load(
-            model, tokenizer, model_id, device, self.dtype
-        )
+        loaded = _hf.load(model, tokenizer, model_id, device, self.dtype)
+        self.model, self.tokenizer, self.model_id = loaded.model, loaded.tokenizer, loaded.name
+        self._digest, self._key = loaded.digest, loaded.key
         weight = self.model.get_input_embeddings().weight
         self.dim, self.seed, self.init = int(dim), int(seed), init
         self.projection = SoftPromptProjection(
@@ -158,7 +159,7 @@ class HFSoftPromptGenerator(Generator):
             "dtype": str(self.dtype),
             "device": torch.device(self.device).type,
         }
-        return make_fingerprint("hf", self.model_id, params)
+        return make_fingerprint("hf", self._key, params)
 
     def generate(self, z: Tensor, demos: Sequence[Demo]) -> list[str]:
         raw = self.generate_raw(z, demos)

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from droiz._imports import require
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm._async import run_sync
 from droiz.llm.base import Completion, ExecRequest, Executor, OnResult, make_fingerprint
+from droiz.llm.budget import Budget, BudgetExceeded, estimate_tokens, worst_case
 from droiz.llm.cache import endpoint_namespace
+from droiz.llm.faults import Transient, is_retryable, parse_completion, permanent_problem
+from droiz.llm.limiter import AdaptiveConcurrency
 from droiz.llm.retry import RetryPolicy, parse_retry_after
-from droiz.llm.stats import LLMStats, PriceTable, Pricing, resolve_pricing
+from droiz.llm.stats import LLMStats, PriceTable, Pricing, find_pricing, resolve_pricing
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +30,12 @@ _sleep = asyncio.sleep  # the backoff wait; tests replace it to record waits
 FLAVOURS = ("chat", "completions")
 
 
-class _Transient(Exception):
-    """A fault worth retrying; ``reason`` is safe to log."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
 @dataclass
 class _Run:
     """State shared by the requests of one :meth:`OpenAIExecutor.acomplete` call."""
 
     rng: random.Random
+    limiter: AdaptiveConcurrency
     error: BackendError | None = None
     results: list[Completion | None] = field(default_factory=list)
 
@@ -47,12 +43,16 @@ class _Run:
 class OpenAIExecutor(Executor):
     """Runs prompts on an OpenAI-compatible endpoint through the ``openai`` SDK (async).
 
-    Requests run concurrently under a semaphore. Transient faults (429 honouring ``Retry-After``,
-    5xx, 408/409, timeouts, connection errors, malformed bodies: invalid JSON, no ``choices``, no
-    text) are retried by :class:`RetryPolicy` (the SDK's own retries are off). A request that still
-    fails, or a permanent error (400, 401, 404, ...), stops new requests from starting, lets the
-    ones in flight finish (their answers reach ``on_result``) and then raises
-    :class:`~droiz.exceptions.BackendError` naming the model, the problem and the request index.
+    Transient faults (429 honouring ``Retry-After``, 5xx, 408/409, timeouts, torn connections,
+    malformed bodies: invalid JSON, no ``choices``, no text) are retried by :class:`RetryPolicy`,
+    bounded by time; the SDK's own retries are off, so that every HTTP attempt passes the
+    :class:`~droiz.llm.budget.Budget` first and malformed bodies are retried too. Requests in
+    flight are limited by an :class:`~droiz.llm.limiter.AdaptiveConcurrency` that halves while
+    429s persist and grows back when they stop. A request that still fails, a permanent error
+    (401/403, 404, a prompt over the context, other 4xx) or a cap of the budget stops new
+    requests from starting, lets the ones in flight finish (their answers reach ``on_result``)
+    and then raises :class:`~droiz.exceptions.BackendError` (:class:`BudgetExceeded` for a cap)
+    naming the model, the request and what to do.
 
     The API key is read from the environment variable named ``api_key_env`` each time a client is
     built; it is never stored on the executor, logged, or put in a fingerprint. Endpoints without
@@ -75,6 +75,7 @@ class OpenAIExecutor(Executor):
         cache_namespace: Namespace in cache keys; defaults to a hash of the endpoint's host and
             port.
         stats: Counters to update; a fresh :class:`LLMStats` by default.
+        budget: Caps shared with the run's other clients; a fresh, uncapped one by default.
     """
 
     def __init__(
@@ -95,6 +96,7 @@ class OpenAIExecutor(Executor):
         prices: PriceTable | Pricing | None = None,
         cache_namespace: str | None = None,
         stats: LLMStats | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if not model:
             raise ConfigError("the executor needs a model name, e.g. openai:gpt-4o-mini")
@@ -116,9 +118,13 @@ class OpenAIExecutor(Executor):
         self.concurrency = int(concurrency)
         self.timeout = float(timeout)
         self.retry = retry or RetryPolicy()
+        self.priced = find_pricing(model, prices) is not None
         self.pricing = resolve_pricing(model, prices)
         self.namespace = cache_namespace or endpoint_namespace(base_url)
         self.stats = stats if stats is not None else LLMStats()
+        self.budget = budget if budget is not None else Budget()
+        self.limiter = AdaptiveConcurrency(self.concurrency, model)
+        self.reached = False  # a connection succeeded once: later refusals are transient
         if base_url is None and not os.environ.get(api_key_env):
             raise ConfigError(
                 f"no API key: set the environment variable {api_key_env} (or choose another "
@@ -152,16 +158,20 @@ class OpenAIExecutor(Executor):
     async def acomplete(
         self, requests: Sequence[ExecRequest], on_result: OnResult | None = None
     ) -> list[Completion]:
-        """Answer every request concurrently; results in order."""
-        run = _Run(rng=self.retry.rng(), results=[None] * len(requests))
+        """Answer every request concurrently; results in order.
+
+        Raises:
+            BackendError: A request failed for good, or (:class:`BudgetExceeded`) a cap stopped
+                the batch; never a partial list.
+        """
         if not requests:
             return []
+        self.limiter = limiter = self.limiter.fresh()  # the latest batch's, for inspection
+        run = _Run(rng=self.retry.rng(), limiter=limiter, results=[None] * len(requests))
         client = self._client()
-        semaphore = asyncio.Semaphore(self.concurrency)
 
         async def one(index: int, request: ExecRequest) -> None:
-            async with semaphore:
-                completion = await self._attempts(client, index, request, run)
+            completion = await self._attempts(client, index, request, run)
             if completion is not None:
                 run.results[index] = completion
                 if on_result is not None:
@@ -173,6 +183,9 @@ class OpenAIExecutor(Executor):
             await client.close()
         if run.error is not None:
             raise run.error
+        missing = [i for i, c in enumerate(run.results) if c is None]
+        if missing:  # cannot happen without an error above; never return a shorter list
+            raise self._error(missing[0], f"no answer for {len(missing)} request(s)")
         return [c for c in run.results if c is not None]
 
     def _client(self) -> Any:
@@ -185,64 +198,141 @@ class OpenAIExecutor(Executor):
     async def _attempts(
         self, client: Any, index: int, request: ExecRequest, run: _Run
     ) -> Completion | None:
-        """Send one request with retries; ``None`` when another request already failed."""
-        reason = ""
-        for attempt in range(self.retry.max_retries + 1):
-            if run.error is not None:
+        """Send one request with retries; ``None`` when it (or another request) failed.
+
+        Retries stop once the request has spent ``retry.max_elapsed`` seconds in attempts and
+        backoff waits (time spent queueing for a slot under a reduced concurrency is not
+        counted, so a long batch does not starve its retries).
+        """
+        prompt = request.prompt
+        worst_tokens, worst_cost = worst_case(prompt, self.max_tokens, self.pricing)
+        spent, retries, reason = 0.0, 0, ""
+        while True:
+            ticket = await self._slot(run, worst_tokens, worst_cost)
+            if ticket is None:
                 return None
-            self.stats.add(requests=1, retries=1 if attempt else 0)
+            reservation, ticket = ticket
+            self.stats.add(requests=1, retries=1 if retries else 0)
+            started = time.monotonic()
             try:
-                completion = await self._send(client, index, request)
-            except _Transient as fault:
+                completion, reported = await self._send(client, index, request)
+            except Transient as fault:
+                used = reservation.tokens if fault.unanswered else 0
+                cost = reservation.cost if fault.unanswered else 0.0
+                self.budget.settle(reservation, used, cost)
+                run.limiter.release(ticket, throttled=fault.throttled)
+                spent += time.monotonic() - started
+                wait = self.retry.wait(retries, run.rng, fault.retry_after)
                 reason = fault.reason
-                if attempt < self.retry.max_retries:
-                    await self._backoff(index, attempt, fault, run)
+                if self.retry.gives_up(retries, spent, wait) or run.error is not None:
+                    break
+                self._log_retry(index, retries, fault, wait)
+                await _sleep(wait)
+                spent += wait
+                retries += 1
                 continue
-            except BackendError as exc:
-                run.error = run.error or exc
-                return None
+            except BaseException as exc:
+                self.budget.settle(reservation, 0, 0.0)
+                run.limiter.release(ticket)
+                if isinstance(exc, BackendError):
+                    run.error = run.error or exc
+                    return None
+                raise
+            if not reported:
+                completion = Completion(
+                    completion.text, estimate_tokens(prompt), estimate_tokens(completion.text)
+                )
+            tokens = completion.prompt_tokens + completion.completion_tokens
+            cost = self.pricing.cost(completion.prompt_tokens, completion.completion_tokens)
+            self.budget.settle(reservation, tokens, cost)
+            run.limiter.release(ticket, answered=True)
             self.stats.add_usage(
                 completion.prompt_tokens, completion.completion_tokens, self.pricing
             )
             return completion
-        attempts = self.retry.max_retries + 1
-        run.error = run.error or self._error(index, f"{reason} (gave up after {attempts} attempts)")
+        if run.error is None:
+            attempts = retries + 1
+            problem = f"{reason} (gave up after {attempts} attempts in {spent:.0f} s)"
+            run.error = self._error(index, problem)
         return None
 
-    async def _backoff(self, index: int, attempt: int, fault: _Transient, run: _Run) -> None:
-        """Log the fault and wait before retry ``attempt + 1``."""
-        wait = self.retry.wait(attempt, run.rng, fault.retry_after)
+    async def _slot(self, run: _Run, worst_tokens: int, worst_cost: float) -> Any:
+        """A concurrency slot and a budget reservation, or ``None`` once the batch has failed."""
+        while True:
+            if run.error is not None:
+                return None
+            ticket = await run.limiter.acquire()
+            if run.error is not None:
+                run.limiter.release(ticket)
+                return None
+            try:
+                return self.budget.reserve(worst_tokens, worst_cost), ticket
+            except BudgetExceeded as exc:
+                run.limiter.release(ticket)
+                if not exc.retry_later:
+                    run.error = run.error or exc
+                    return None
+            await asyncio.sleep(0.02)  # tokens or cost may fit once the attempts in flight settle
+
+    def _log_retry(self, index: int, retries: int, fault: Transient, wait: float) -> None:
         logger.warning(
-            "[%s] request %d: %s; retry %d/%d in %.2f s",
+            "[%s] request %d: %s; retry %d in %.2f s",
             self.model,
             index,
             self._redact(fault.reason),
-            attempt + 1,
-            self.retry.max_retries,
+            retries + 1,
             wait,
         )
-        await _sleep(wait)
 
-    async def _send(self, client: Any, index: int, request: ExecRequest) -> Completion:
-        """One attempt; raises :class:`_Transient` for retryable faults, BackendError otherwise."""
+    async def _send(self, client: Any, index: int, request: ExecRequest) -> tuple[Completion, bool]:
+        """One attempt; raises :class:`Transient` for retryable faults, BackendError otherwise."""
         openai = require("openai", "openai")
         try:
             text = await self._create(client, request.prompt)
         except openai.APIStatusError as exc:
+            self.reached = True
             status = int(exc.status_code)
-            if status in (408, 409, 429) or status >= 500:
-                raise _Transient(
-                    f"HTTP {status}", parse_retry_after(exc.response.headers)
+            if is_retryable(status):
+                raise Transient(
+                    f"HTTP {status}",
+                    parse_retry_after(exc.response.headers),
+                    throttled=status == 429,
+                    unanswered=False,
                 ) from None
             detail = str(exc.message).removeprefix(f"Error code: {status} - ")
-            raise self._error(index, f"HTTP {status}: {detail[:200]}") from None
+            models = await self._models(client) if status == 404 else None
+            problem = permanent_problem(
+                status, detail, model=self.model, api_key_env=self.api_key_env, models=models
+            )
+            raise self._error(index, problem) from None
         except openai.APITimeoutError:
-            raise _Transient(f"timed out after {self.timeout:g} s") from None
+            raise Transient(f"timed out after {self.timeout:g} s") from None
         except openai.APIConnectionError as exc:
-            raise _Transient(f"connection error ({type(exc.__cause__ or exc).__name__})") from None
+            cause = type(exc.__cause__ or exc).__name__
+            if cause == "ConnectError" and not self.reached:  # nothing listens there, yet
+                where = _host(self.base_url) if self.base_url else "the OpenAI API"
+                problem = f"cannot reach {where} ({cause}); start the server or fix --base-url"
+                raise self._error(index, problem) from None
+            raise Transient(f"connection error ({cause})") from None
         except openai.APIError as exc:  # anything else the SDK reports about a response
-            raise _Transient(f"API error ({type(exc).__name__})") from None
+            raise Transient(f"API error ({type(exc).__name__})") from None
+        self.reached = True
         return parse_completion(text, self.flavour)
+
+    async def _models(self, client: Any) -> list[str] | None:
+        """The model ids the endpoint's ``/models`` lists, or ``None`` when it has none (or the
+        budget has no request left for asking: the lookup is an HTTP request too)."""
+        try:
+            reservation = self.budget.reserve(0, 0.0)
+        except BudgetExceeded:
+            return None
+        try:
+            page = await client.models.list()
+            return [str(m.id) for m in page.data]
+        except Exception:  # no such endpoint, or anything else: the message goes without it
+            return None
+        finally:
+            self.budget.settle(reservation, 0, 0.0)
 
     async def _create(self, client: Any, prompt: str) -> str:
         """POST the request through the SDK's generic ``client.post`` and return the raw body.
@@ -270,25 +360,8 @@ class OpenAIExecutor(Executor):
         return text.replace(key, "***") if key else text
 
 
-def parse_completion(text: str, flavour: str) -> Completion:
-    """Parse a response body; raises :class:`_Transient` naming what is malformed."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        raise _Transient(f"malformed response: invalid JSON (body starts {text[:60]!r})") from None
-    if not isinstance(body, dict):
-        raise _Transient(f"malformed response: expected a JSON object, got {type(body).__name__}")
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        error = body.get("error")
-        detail = f" (error: {str(error)[:120]})" if error else ""
-        raise _Transient(f"malformed response: missing 'choices'{detail}")
-    first = choices[0]
-    message = first.get("message") if flavour == "chat" else None
-    content = message.get("content") if isinstance(message, dict) else first.get("text")
-    if not isinstance(content, str):
-        raise _Transient("malformed response: choices[0] has no text content")
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    return Completion(
-        content, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    )
+def _host(url: str) -> str:
+    """``scheme://host:port`` of ``url``, without credentials, path or query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")

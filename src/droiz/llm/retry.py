@@ -13,14 +13,19 @@ from droiz.exceptions import ConfigError
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How transient faults (429, 5xx, timeouts, malformed responses) are retried.
+    """How transient faults (429, 5xx, timeouts, torn connections, malformed bodies) are retried.
 
-    The wait before retry ``k`` (0-based) is ``min(max_delay, base_delay * 2**k)`` stretched by a
-    random factor in ``[1, 1 + jitter]``. When the server sent ``Retry-After`` (or OpenAI's
-    ``retry-after-ms``) that wait is used instead, capped at ``max_retry_after``.
+    Retries are bounded by time: a request is retried until ``max_elapsed`` seconds have passed
+    since its first attempt (and, when given, at most ``max_retries`` times). The wait before
+    retry ``k`` (0-based) is ``min(max_delay, base_delay * 2**k)`` stretched by a random factor
+    in ``[1, 1 + jitter]``. When the server sent ``Retry-After`` (or OpenAI's ``retry-after-ms``)
+    that wait is used instead, capped at ``max_retry_after`` and at least ``base_delay``: so
+    ``Retry-After: 0`` still waits, and a burst of 429s cannot burn a request's retries at once.
 
     Args:
-        max_retries: Retries after the first attempt (so ``max_retries + 1`` attempts in all).
+        max_elapsed: Seconds after a request's first attempt during which it is retried
+            (default 300: five minutes).
+        max_retries: Optional bound on the retries of one request (``None``: time only).
         base_delay: Seconds before the first retry.
         max_delay: Cap of the exponential backoff, in seconds.
         jitter: Relative random stretch of each backoff.
@@ -28,7 +33,8 @@ class RetryPolicy:
         seed: Seed of the jitter's random generator (reproducible waits).
     """
 
-    max_retries: int = 6
+    max_elapsed: float = 300.0
+    max_retries: int | None = None
     base_delay: float = 0.5
     max_delay: float = 30.0
     jitter: float = 0.5
@@ -36,8 +42,16 @@ class RetryPolicy:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.base_delay < 0 or self.max_delay < 0 or self.jitter < 0:
+        numbers = (self.max_elapsed, self.base_delay, self.max_delay, self.jitter)
+        numbers += (self.max_retry_after,)
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers):
+            raise ConfigError(f"retry settings must be numbers, got {self}")
+        if self.max_elapsed < 0 or self.base_delay < 0 or self.max_delay < 0 or self.jitter < 0:
             raise ConfigError(f"retry settings must be >= 0, got {self}")
+        if self.max_retries is not None and (
+            not isinstance(self.max_retries, int) or self.max_retries < 0
+        ):
+            raise ConfigError(f"retry max_retries must be an integer >= 0, got {self}")
 
     def rng(self) -> random.Random:
         """A fresh jitter generator."""
@@ -46,9 +60,15 @@ class RetryPolicy:
     def wait(self, retry: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
         if retry_after is not None:
-            return max(0.0, min(retry_after, self.max_retry_after))
+            return max(self.base_delay, min(retry_after, self.max_retry_after))
         backoff = min(self.max_delay, self.base_delay * 2.0**retry)
         return backoff * (1.0 + self.jitter * rng.random())
+
+    def gives_up(self, retries: int, elapsed: float, wait: float) -> bool:
+        """Whether to stop after ``retries`` retries, ``elapsed`` seconds, before a ``wait``."""
+        if self.max_retries is not None and retries >= self.max_retries:
+            return True
+        return elapsed + wait > self.max_elapsed
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:

@@ -33,17 +33,38 @@ class Pricing:
 PriceTable = Mapping[str, Pricing | tuple[float, float]]
 """Prices by model name, e.g. ``{"gpt-4o-mini": (0.15, 0.60)}``."""
 
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-3.5-turbo": (0.50, 1.50),
+}
+"""Built-in prices (USD per 1M input and output tokens, OpenAI's list prices in 2025). A price
+table given in the config extends and overrides it."""
 
-def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:
-    """The :class:`Pricing` of ``model``: from a table keyed by model name, or free when absent."""
-    if prices is None:
-        return Pricing()
+
+def find_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing | None:
+    """The :class:`Pricing` of ``model`` from ``prices`` or :data:`DEFAULT_PRICES`, or ``None``."""
     if isinstance(prices, Pricing):
         return prices
-    entry = prices.get(model)
+    entry = (prices or {}).get(model, DEFAULT_PRICES.get(model))
     if entry is None:
-        return Pricing()
-    return entry if isinstance(entry, Pricing) else Pricing(*entry)
+        return None
+    if isinstance(entry, Pricing):
+        return entry
+    try:
+        return Pricing(*entry)
+    except TypeError:
+        raise ConfigError(
+            f"the price of {model!r} must be [input_per_1M, output_per_1M], got {entry!r}"
+        ) from None
+
+
+def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:
+    """The :class:`Pricing` of ``model`` (see :func:`find_pricing`); free when it has none."""
+    return find_pricing(model, prices) or Pricing()
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,17 @@ See ``docs/runner.md``.
 
 from __future__ import annotations
 
-from droiz.runner.api import optimize, resume_config
+from droiz.runner.api import dry_run, optimize, resume_config
 from droiz.runner.config import RunConfig, load_config_file, parse_reference, resolve_config
 from droiz.runner.evaluate import EvaluationResult, evaluate
 from droiz.runner.journal import Journal, JournalError, read_journal
+from droiz.runner.plan import RunPlan
 from droiz.runner.restore import replay
 from droiz.runner.results import OptimizeResult, RoundSummary
-from droiz.runner.study import Progress, RunInterrupted, Study
+from droiz.runner.study import CapReached, Progress, RunInterrupted, Study
 
 __all__ = [
+    "CapReached",
     "EvaluationResult",
     "Journal",
     "JournalError",
@@ -27,7 +29,9 @@ __all__ = [
     "RoundSummary",
     "RunConfig",
     "RunInterrupted",
+    "RunPlan",
     "Study",
+    "dry_run",
     "evaluate",
     "load_config_file",
     "optimize",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from droiz.runner.config import (
     normalise_keys,
     resolve_config,
 )
+from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.restore import load_saved_config
 from droiz.runner.results import OptimizeResult
 from droiz.runner.study import ProgressFn, Study
@@ -31,6 +32,7 @@ def optimize(
     config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    announce: Callable[[RunPlan], None] | None = None,
     **settings: Any,
 ) -> OptimizeResult:
     """Optimise an instruction robustly over a task's groups and write a run directory.
@@ -51,8 +53,12 @@ def optimize(
             location settings ``base_url``, ``api_key_env``, ``cache_dir``, ``cache_namespace``,
             ``concurrency`` and ``data_dir`` may change).
         progress: Called with :class:`~droiz.runner.study.Progress` reports.
+        announce: Called once, before the first request, with the
+            :class:`~droiz.runner.plan.RunPlan` of what the run sends at most.
         **settings: Any field of :class:`~droiz.runner.config.RunConfig` (``method``, ``budget``,
-            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``, ...).
+            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
+            ``answer_filter`` (``"chat-answer"`` or a list of filter names),
+            ``max_answer_tokens``, ...).
 
     Returns:
         The :class:`~droiz.runner.results.OptimizeResult`.
@@ -60,11 +66,48 @@ def optimize(
     Raises:
         ConfigError, UnknownNameError, DataError: Bad settings or data (one-line messages).
         RunInterrupted: The executor failed for good; resume with ``resume=True``.
+        CapReached: A ``max_requests``, ``max_tokens`` or ``max_cost`` cap stopped the run
+            (``best.json`` holds the best so far); resume with a higher cap.
     """
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     out = Path(out)
     resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
-    return Study(resolved, out, resume=resume, progress=progress).run()
+    study = Study(resolved, out, resume=resume, progress=progress, announce=announce)
+    return study.run()
+
+
+def dry_run(
+    task: str | Sequence[str] | None = None,
+    generator: str | None = None,
+    executor: str | None = None,
+    *,
+    out: str | os.PathLike[str],
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    resume: bool = False,
+    **settings: Any,
+) -> RunPlan:
+    """Upper bounds of the requests, tokens and cost of :func:`optimize` with these arguments,
+    less what the response cache (and, with ``resume``, the journal) already holds. Sends
+    nothing, loads no model and writes nothing (see :mod:`droiz.runner.plan`)."""
+    from droiz.llm import ResponseCache
+    from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
+    from droiz.runner.backends import check_prices
+    from droiz.runner.journal import JOURNAL_NAME, read_journal
+    from droiz.runner.problem import Problem
+
+    explicit = {"task": task, "generator": generator, "executor": executor, **settings}
+    out = Path(out)
+    resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
+    check_prices(resolved)
+    done = 0
+    if resume and (out / JOURNAL_NAME).exists():
+        done = len({r["index"] for r in read_journal(out / JOURNAL_NAME) if r["type"] == "eval"})
+    problem = Problem(resolved)
+    cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
+    if not (cache_dir / CACHE_FILENAME).exists():
+        return plan_run(resolved, problem, None, done)
+    with ResponseCache(cache_dir) as cache:
+        return plan_run(resolved, problem, cache, done)
 
 
 def resume_config(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,21 +26,26 @@ from droiz.llm import (
     make_generator,
     parse_spec,
 )
+from droiz.llm.budget import Budget
+from droiz.llm.stats import Pricing, find_pricing
 from droiz.runner.config import RunConfig, redact_url
+from droiz.surrogate.build import KERNELS
 
 logger = logging.getLogger(__name__)
 
 _ENDPOINT_TIMEOUT = 5.0
+_MAX_TOKENS = {"openai": "max_tokens", "hf": "max_new_tokens"}
 
 
 @dataclass
 class Backends:
-    """The LLM-side objects of a run."""
+    """The LLM-side objects of a run; ``budget`` holds the caps shared by all HTTP clients."""
 
     cache: ResponseCache
     generator: Generator | None
     executor: Executor
     embedder: SentenceEmbedder | None = None
+    budget: Budget = field(default_factory=Budget)
 
     def close(self) -> None:
         self.cache.close()
@@ -57,11 +62,17 @@ class Backends:
         inner = getattr(getattr(self.generator, "inner", None), "executor", None)
         if inner is not None:
             out["generator_requests"] = inner.stats.snapshot().requests
-        return out
+        return out | self.budget.usage()
 
 
 def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backends:
-    """Cache, (cached) generator, (cached) executor and, for the semantic kernel, the embedder."""
+    """Cache, (cached) generator, (cached) executor and, for the semantic kernel, the embedder.
+
+    One :class:`~droiz.llm.budget.Budget` with the run's caps is shared by the ``openai:``
+    executor and an ``api:`` generator, so the caps count every HTTP request of the run.
+    """
+    check_prices(config)
+    budget = Budget(config.limits())
     cache = ResponseCache(config.cache_dir)
     try:
         executor = build_executor(
@@ -71,21 +82,52 @@ def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backend
             api_key_env=config.api_key_env,
             cache_namespace=config.cache_namespace,
             concurrency=config.concurrency,
-            options=config.executor_options,
+            options=_priced(config, config.executor_options),
+            budget=budget,
+            max_answer_tokens=config.max_answer_tokens,
         )
-        generator = build_generator(config, cache) if with_generator else None
+        generator = build_generator(config, cache, budget) if with_generator else None
     except BaseException:
         cache.close()
         raise
     embedder = None
-    if config.kernel == "coupled-semantic":
+    if "embeddings" in KERNELS.get(str(config.kernel)).needs:
         try:
             require("sentence_transformers", "semantic")  # fail before anything is paid for
         except BaseException:
             cache.close()
             raise
         embedder = SentenceEmbedder(config.embedder)
-    return Backends(cache, generator, executor, embedder)
+    return Backends(cache, generator, executor, embedder, budget)
+
+
+def _priced(config: RunConfig, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the config's price table under the options' own ``prices``."""
+    out = dict(options)
+    if config.prices and not isinstance(out.get("prices"), Pricing):
+        out["prices"] = {**config.prices, **(out.get("prices") or {})}
+    return out
+
+
+def check_prices(config: RunConfig) -> None:
+    """With ``--max-cost``, every model droiz sends HTTP requests to needs a price."""
+    if config.max_cost is None:
+        return
+    models = []
+    kind, model = parse_spec(config.executor or "", "executor")
+    if kind == "openai":
+        models.append((model, config.executor_options))
+    kind, model = parse_spec(config.generator or "", "generator")
+    if kind == "api":
+        models.append((model, config.generator_options))
+    for model, options in models:
+        prices = _priced(config, options).get("prices")
+        if find_pricing(model, prices) is None:
+            raise ConfigError(
+                f"--max-cost needs the price of the model {model!r}, which droiz does not know: "
+                f'add it to the config file as [prices] "{model}" = [INPUT, OUTPUT] (USD per 1M '
+                "input and output tokens), or drop --max-cost"
+            )
 
 
 def build_executor(
@@ -97,11 +139,22 @@ def build_executor(
     cache_namespace: str | None = None,
     concurrency: int | None = None,
     options: Mapping[str, Any] | None = None,
+    max_answer_tokens: int | None = None,
+    budget: Budget | None = None,
 ) -> Executor:
-    """An executor from its spec; endpoint settings apply to ``openai:`` executors only."""
+    """An executor from its spec; endpoint settings and the budget apply to ``openai:`` only.
+
+    ``max_answer_tokens`` is the answer length limit under either executor's name for it
+    (``max_tokens`` of ``openai:``, ``max_new_tokens`` of ``hf:``); ``None``: the executor's
+    default or what ``options`` say.
+    """
     kind, _ = parse_spec(spec, "executor")
     opts = _with_retry(options or {})
+    if max_answer_tokens is not None:
+        opts[_MAX_TOKENS.get(kind, "max_tokens")] = int(max_answer_tokens)
     if kind == "openai":
+        if budget is not None:
+            opts["budget"] = budget
         if base_url:
             check_endpoint(base_url)
         opts = {"base_url": base_url, "api_key_env": api_key_env, **opts}
@@ -116,7 +169,9 @@ def build_executor(
     return make_executor(spec, cache=cache, **opts)
 
 
-def build_generator(config: RunConfig, cache: ResponseCache) -> Generator:
+def build_generator(
+    config: RunConfig, cache: ResponseCache, budget: Budget | None = None
+) -> Generator:
     """The run's generator, cached, with ``dim`` and the run seed unless options say otherwise."""
     spec = config.generator or ""
     kind, value = parse_spec(spec, "generator")
@@ -125,9 +180,12 @@ def build_generator(config: RunConfig, cache: ResponseCache) -> Generator:
         check_local_model(value)
     if kind == "api":
         opts.update(base_url=config.base_url, api_key_env=config.api_key_env)
+        if budget is not None:
+            opts["budget"] = budget
         if config.base_url:
             check_endpoint(config.base_url)
-    opts.update(_with_retry(config.generator_options))
+    options = _priced(config, config.generator_options) if kind == "api" else {}
+    opts.update(_with_retry(config.generator_options | options))
     return make_generator(spec, cache=cache, **opts)
 
 

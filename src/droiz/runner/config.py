@@ -12,19 +12,23 @@ import dataclasses
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from droiz.exceptions import ConfigError
 from droiz.registry import unknown_name_message
 
+if TYPE_CHECKING:
+    from droiz.llm.budget import Limits
+
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 REFERENCES = ("train-mix", "uniform")
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
 """Settings a resumed run may change: where things are, not what is computed."""
+RESUMABLE += ("max_requests", "max_tokens", "max_cost", "prices")  # caps: resume with higher ones
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
 DEFAULT_KERNEL = "coupled-semantic"
@@ -59,8 +63,17 @@ class RunConfig:
         data_dir, cache_dir, cache_namespace, concurrency: Where data and caches live; requests
             in flight.
         embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
+        answer_filter: Answer filters applied in order before the metric (``first-line``,
+            ``chat-answer``, ``regex:PATTERN``, ...; see :mod:`droiz.tasks.filters`), as
+            ``"NAME[,NAME...]"``; ``None``: the raw answer is scored.
+        max_answer_tokens: The executor's answer length limit (``max_tokens`` of ``openai:``,
+            ``max_new_tokens`` of ``hf:``); ``None``: the executor's default.
         generator_options, executor_options: Further constructor options of the backends.
         engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
+        max_requests, max_tokens, max_cost: Hard caps of the whole run (all sessions): HTTP
+            requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
+        prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
+            built-in table (:data:`droiz.llm.stats.DEFAULT_PRICES`) for executor and generator.
     """
 
     task: tuple[str, ...] = ()
@@ -88,9 +101,15 @@ class RunConfig:
     cache_namespace: str | None = None
     concurrency: int | None = None
     embedder: str | None = None
+    answer_filter: str | None = None
+    max_answer_tokens: int | None = None
     generator_options: dict[str, Any] = field(default_factory=dict)
     executor_options: dict[str, Any] = field(default_factory=dict)
     engine: dict[str, Any] = field(default_factory=dict)
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    prices: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         task = self.task
@@ -101,6 +120,11 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
+        if self.answer_filter is not None:  # a list (Python API) becomes its "a,b" spelling
+            from droiz.tasks.filters import parse_filter
+
+            spec = parse_filter(self.answer_filter).spec
+            object.__setattr__(self, "answer_filter", spec)
         if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
             object.__setattr__(self, "kernel", DEFAULT_KERNEL)
         self._validate()
@@ -133,7 +157,27 @@ class RunConfig:
             _check_positive("n_test", self.n_test)
         if self.concurrency is not None:
             _check_positive("concurrency", self.concurrency)
+        if self.max_answer_tokens is not None:
+            _check_positive("max_answer_tokens", self.max_answer_tokens)
         self._check_options()
+        self._check_caps()
+
+    def _check_caps(self) -> None:
+        from droiz.llm.stats import find_pricing
+
+        self.limits()
+        if not isinstance(self.prices, dict):
+            raise ConfigError(
+                f"prices must be a table of model = [input, output], not {self.prices!r}"
+            )
+        for model in self.prices:
+            find_pricing(str(model), self.prices)
+
+    def limits(self) -> Limits:
+        """The hard caps (validated: integers >= 1, USD > 0)."""
+        from droiz.llm.budget import Limits
+
+        return Limits(self.max_requests, self.max_tokens, self.max_cost)
 
     def _check_options(self) -> None:
         from droiz.optim import EngineConfig
@@ -183,7 +227,7 @@ class RunConfig:
         ]
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def _check_choice(name: str, value: str, choices: Collection[str]) -> None:
     if value not in choices:
         raise ConfigError(unknown_name_message(name, value, choices))
 

@@ -15,6 +15,7 @@ from typing import Any
 from droiz.llm import Executor, ResponseCache
 from droiz.runner.problem import exec_request
 from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
+from droiz.tasks.filters import AnswerFilter
 
 ScoreFn = Callable[[Instance, str], float]
 
@@ -27,7 +28,8 @@ class EvaluationResult:
         task: Task name. split: ``dev`` or ``test``. instruction: The instruction evaluated.
         groups: The groups, in report order.
         examples: One dict per instance: ``example_id``, ``group``, ``input``, ``answers``,
-            ``prediction``, ``score``.
+            ``prediction`` (the raw answer), ``score``, and with an answer filter ``filtered``
+            (what the metric scored).
         report: Per-group, mean, worst-group, shifted-mixture and KL worst-case scores.
         stats: LLM usage: ``requests`` (sent, retries included), ``cache_hits``,
             ``cache_misses``, ``prompt_tokens``, ``completion_tokens``, ``cost``.
@@ -40,6 +42,7 @@ class EvaluationResult:
     examples: list[dict[str, Any]]
     report: GroupReport
     stats: dict[str, float] = field(default_factory=dict)
+    answer_filter: str | None = None
 
     @property
     def per_group(self) -> dict[str, float]:
@@ -51,6 +54,7 @@ class EvaluationResult:
             "task": self.task,
             "split": self.split,
             "instruction": self.instruction,
+            "answer_filter": self.answer_filter,
             "groups": list(self.groups),
             "per_group": self.per_group,
             "mean": self.report.mean,
@@ -89,6 +93,8 @@ def evaluate(
     concurrency: int | None = None,
     seed: int = 0,
     executor_options: Mapping[str, Any] | None = None,
+    answer_filter: str | Sequence[str] | None = None,
+    max_answer_tokens: int | None = None,
 ) -> EvaluationResult:
     """Score ``instruction`` on a task split, group by group.
 
@@ -104,14 +110,19 @@ def evaluate(
         data_dir, cache_dir: Data directory and response-cache directory.
         seed: Seed of the dev subset and the perturbations.
         executor_options: Further executor options (``temperature``, ``retry``, ...).
+        answer_filter: Answer filters applied in order before the metric, ``"NAME[,NAME...]"``
+            or a list (see :mod:`droiz.tasks.filters`); default none (the raw answer is scored).
+        max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
     from droiz.runner.backends import build_executor
+    from droiz.tasks.filters import parse_filter
 
+    chain = parse_filter(answer_filter)  # bad names fail before anything loads
     loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)
     names = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else groups
     dataset = loaded.dataset(split, groups=names or None, n=n, seed=seed)
     if not isinstance(executor, str):
-        return _evaluate_with(dataset, instruction, executor)
+        return _evaluate_with(dataset, instruction, executor, chain)
     cache = ResponseCache(cache_dir)
     try:
         backend = build_executor(
@@ -122,23 +133,27 @@ def evaluate(
             cache_namespace=cache_namespace,
             concurrency=concurrency,
             options=executor_options,
+            max_answer_tokens=max_answer_tokens,
         )
-        return _evaluate_with(dataset, instruction, backend)
+        return _evaluate_with(dataset, instruction, backend, chain)
     finally:
         cache.close()
 
 
-def _evaluate_with(dataset: Dataset, instruction: str, executor: Executor) -> EvaluationResult:
+def _evaluate_with(
+    dataset: Dataset, instruction: str, executor: Executor, chain: AnswerFilter
+) -> EvaluationResult:
     from droiz.tasks import score
 
     before = executor.stats.snapshot()
 
     def score_fn(inst: Instance, prediction: str) -> float:
-        return score(dataset.metric, prediction, list(inst.answers))
+        return score(dataset.metric, chain(prediction), list(inst.answers))
 
     predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
-    examples = [
-        {
+    examples = []
+    for inst, pred, s in zip(dataset.instances, predictions, scores, strict=True):
+        example = {
             "example_id": inst.example_id,
             "group": inst.group,
             "input": inst.input,
@@ -146,8 +161,9 @@ def _evaluate_with(dataset: Dataset, instruction: str, executor: Executor) -> Ev
             "prediction": pred,
             "score": s,
         }
-        for inst, pred, s in zip(dataset.instances, predictions, scores, strict=True)
-    ]
+        if chain:
+            example["filtered"] = chain(pred)
+        examples.append(example)
     stats = (executor.stats.snapshot() - before).as_dict()
     return EvaluationResult(
         task=dataset.task,
@@ -157,4 +173,5 @@ def _evaluate_with(dataset: Dataset, instruction: str, executor: Executor) -> Ev
         examples=examples,
         report=dataset.report(scores),
         stats=stats,
+        answer_filter=chain.spec,
     )

@@ -109,11 +109,12 @@ class RoundExecution:
             self._measured(m, p)
 
     def _measured(self, m: Measurement, p: _Pending) -> None:
+        answers = [pred or "" for pred in p.predictions]
         scores = [
-            self.problem.score(inst, pred or "")
-            for inst, pred in zip(p.instances, p.predictions, strict=True)
+            self.problem.score(inst, answer)
+            for inst, answer in zip(p.instances, answers, strict=True)
         ]
-        self.book.add(m[0], m[1], scores, self._outcomes[p.payer].round)
+        self.book.add(m[0], m[1], scores, self._outcomes[p.payer].round, answers)
         for slot in p.waiting:
             self._needs[slot].discard(m)
             if not self._needs[slot]:
@@ -122,6 +123,8 @@ class RoundExecution:
     def _finish(self, slot: int) -> None:
         o = self._outcomes[slot]
         o.scores = {k: list(self.book.get(o.instruction, k) or []) for k in o.pending}
+        answers = {k: self.book.answers(o.instruction, k) for k in o.pending}
+        o.answers = {k: list(a) for k, a in answers.items() if a is not None}
         queries = sum(len(self.problem.dev[k]) for k in o.pending)
         o.reused = queries - o.sent - o.cache_hits
         self.on_done(o)

@@ -11,6 +11,8 @@ Record types (every record has ``"type"``; see ``docs/runner.md`` for the fields
 ``ask``    a round's soft prompts, pending groups and instructions (before any request);
 ``eval``   one evaluation, written as soon as its results are complete;
 ``tell``   the end of a round: what the engine was told, its state and its current best;
+``abort``  a backend failure, Ctrl-C or SIGTERM stopped the run;
+``cap``    a ``--max-*`` cap stopped the run (the cap, its limit and what was used);
 ``test``   the test evaluation of the final pick;
 ``end``    the run finished.
 """

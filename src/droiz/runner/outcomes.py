@@ -65,6 +65,7 @@ class Outcome:
         sent, cache_hits, reused: Queries sent to the model, served by the response cache, and
             answered by earlier measurements. tokens: Tokens of the queries it sent.
         embedding: Instruction embedding (semantic kernel), or ``None``.
+        answers: The raw answers behind :attr:`scores` (before any answer filter), by group.
     """
 
     round: int
@@ -81,6 +82,7 @@ class Outcome:
     reused: int = 0
     tokens: int = 0
     embedding: list[float] | None = None
+    answers: dict[int, list[str]] = field(default_factory=dict)
 
     def group_means(self) -> dict[int, float]:
         """Mean dev score of every told group (of the pending ones before the round is told)."""
@@ -108,6 +110,8 @@ class Outcome:
             "requests": {"sent": self.sent, "cache_hits": self.cache_hits, "reused": self.reused},
             "tokens": self.tokens,
         }
+        if self.answers:
+            record["answers"] = {names[k]: self.answers[k] for k in sorted(self.answers)}
         if self.embedding is not None:
             record["embedding"] = self.embedding
         return record
@@ -130,14 +134,17 @@ class Outcome:
             reused=int(req.get("reused", 0)),
             tokens=int(record.get("tokens", 0)),
             embedding=record.get("embedding"),
+            answers={idx[g]: [str(a) for a in v] for g, v in record.get("answers", {}).items()},
         )
 
 
 class ScoreBook:
-    """Dev scores of every (instruction, group) measured so far, with the round of measurement."""
+    """Dev scores of every (instruction, group) measured so far, with the round of measurement
+    and the raw answers (when known)."""
 
     def __init__(self) -> None:
         self._entries: dict[str, dict[int, tuple[list[float], int]]] = {}
+        self._answers: dict[tuple[str, int], list[str]] = {}
 
     def __len__(self) -> int:
         return sum(len(groups) for groups in self._entries.values())
@@ -146,8 +153,21 @@ class ScoreBook:
         entry = self._entries.get(instruction, {}).get(group)
         return None if entry is None else entry[0]
 
-    def add(self, instruction: str, group: int, scores: list[float], round_no: int) -> None:
+    def answers(self, instruction: str, group: int) -> list[str] | None:
+        """The raw answers of a measurement, or ``None`` when not recorded."""
+        return self._answers.get((instruction, group))
+
+    def add(
+        self,
+        instruction: str,
+        group: int,
+        scores: list[float],
+        round_no: int,
+        answers: list[str] | None = None,
+    ) -> None:
         self._entries.setdefault(instruction, {}).setdefault(group, (list(scores), round_no))
+        if answers is not None:
+            self._answers.setdefault((instruction, group), list(answers))
 
     def known_through(self, instruction: str, round_no: int) -> set[int]:
         """Groups measured for ``instruction`` in rounds up to ``round_no``."""
@@ -156,7 +176,7 @@ class ScoreBook:
 
     def add_outcome(self, outcome: Outcome) -> None:
         for k, scores in outcome.scores.items():
-            self.add(outcome.instruction, k, scores, outcome.round)
+            self.add(outcome.instruction, k, scores, outcome.round, outcome.answers.get(k))
 
 
 def engine_inputs(

@@ -21,6 +21,7 @@ from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
 from droiz.runner.config import RunConfig, parse_reference
 from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
 from droiz.tasks.evaluation import DEFAULT_RADII, kl_worst_cases, test_mix, train_mix
+from droiz.tasks.filters import parse_filter
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Problem:
         self.config = config
         self.tasks = list(tasks) if tasks is not None else load_tasks(config)
         self.metric = {t.name: t.metric for t in self.tasks}
+        self.answer_filter = parse_filter(config.answer_filter)
         self.mode = config.group_mode
         self.groups = build_groups(self.tasks, self.mode, config.shift_groups)
         self.names = [g.name for g in self.groups]
@@ -86,8 +88,10 @@ class Problem:
         return [(ex.input, ex.answers[0]) for ex in mixed[: self.config.n_demos]]
 
     def score(self, instance: Instance, prediction: str) -> float:
-        """The instance's score of one prediction, with its task's metric."""
-        return score(self.metric[instance.task], prediction, list(instance.answers))
+        """The instance's score of one raw prediction: the run's answer filter, then its task's
+        metric."""
+        answer = self.answer_filter(prediction)
+        return score(self.metric[instance.task], answer, list(instance.answers))
 
     def mixtures(self) -> tuple[dict[str, float], dict[str, float]]:
         """Train and test mixes over the groups (see :mod:`droiz.tasks.evaluation`)."""

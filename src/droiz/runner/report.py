@@ -71,6 +71,7 @@ def _settings(saved: Mapping[str, Any]) -> list[str]:
         ("seed", s["seed"]),
         ("generator", s["generator"]),
         ("executor", s["executor"] + (f" at {s['base_url']}" if s.get("base_url") else "")),
+        ("answer filter", s.get("answer_filter") or "none (raw answers scored)"),
     ]
     out = ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | `{v}` |" for k, v in rows]

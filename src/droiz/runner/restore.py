@@ -42,6 +42,8 @@ class Restored:
         summaries: The per-round summaries. book: Every measurement so far.
         test: The ``test`` record, if any. finished: Whether an ``end`` record exists.
         stats: LLM usage journaled so far (all sessions).
+        budget: The whole run's ``budget_*`` counters as the last evaluation record saw them
+            (covers what a killed session spent before its round's usage was journaled).
     """
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -52,6 +54,7 @@ class Restored:
     test: dict[str, Any] | None = None
     finished: bool = False
     stats: dict[str, float] = field(default_factory=dict)
+    budget: dict[str, float] = field(default_factory=dict)
 
 
 def load_saved_config(run_dir: Path) -> dict[str, Any]:
@@ -88,6 +91,7 @@ def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> 
         elif kind == "end":
             out.finished = True
         out.stats = usage_sum(out.stats, rec.get("stats", {}))
+        out.budget = rec.get("budget", out.budget)
     for r in sorted(tells):
         out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
         out.summaries.append(RoundSummary.from_dict(tells[r]["summary"]))
@@ -126,7 +130,7 @@ def _round_outcomes(evals: list[Outcome], ask: dict[str, Any] | None, r: int) ->
 def _load_engine(
     engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
 ) -> None:
-    tell_engine(engine, outcomes, layout)
+    tell_engine(engine, outcomes, layout, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)
@@ -180,7 +184,8 @@ def result_from(
     """The :class:`OptimizeResult` of a finished run."""
     outcome = restored.outcomes[final.index]
     test = restored.test or {}
-    best = build_best(saved["settings"], layout, outcome, summary, final, test)
+    fingerprints = saved.get("resolved", {}).get("fingerprints")
+    best = build_best(saved["settings"], layout, outcome, summary, final, test, fingerprints)
     return OptimizeResult(
         instruction=outcome.instruction,
         robust_value=final.robust_value,

@@ -14,12 +14,10 @@ from typing import Any
 
 import torch
 
-from droiz.optim import RobustBO
+from droiz.optim import SELECTIONS, RobustBO
 from droiz.optim.selection import restrict
 from droiz.runner.outcomes import Layout, Outcome
 from droiz.tasks import GroupReport
-
-_POSTERIOR = ("robust", "nominal")
 
 
 @dataclass(frozen=True)
@@ -62,16 +60,16 @@ def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSumma
     best = engine.best()
     index = instruction_pick(best.scores, outcomes)
     ref = engine.reference
-    if best.selection in _POSTERIOR:
+    if SELECTIONS.get(best.selection).needs_model:
         robust = best if best.selection == "robust" else engine.best("robust")
         z = torch.tensor([outcomes[index].z], dtype=torch.float64)
         mean, _ = engine.posterior(z)
         weights = engine.ambiguity.worst_case(mean, ref).weights[0]
         robust_value = float(robust.scores[index])
     else:
-        robust_value, weights = _observed_worst(engine, outcomes[index])
+        robust_value, weights = observed_worst(engine, outcomes[index])
     return RoundSummary(
-        round=engine.round,
+        round=engine.n_proposals,
         n_evaluations=engine.n_evaluations,
         index=index,
         value=float(best.scores[index]),
@@ -90,7 +88,7 @@ def instruction_pick(scores: torch.Tensor, outcomes: Sequence[Outcome]) -> int:
     return candidates[int(torch.argmax(values))]
 
 
-def _observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
+def observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Tensor]:
     """Worst case over the observed groups only, with the reference renormalised on them."""
     means = outcome.group_means()
     idx = torch.tensor(sorted(means))
@@ -109,6 +107,7 @@ def build_best(
     summary: RoundSummary,
     final: FinalPick,
     test: Mapping[str, Any],
+    fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
     names = layout.names
@@ -119,6 +118,7 @@ def build_best(
         "criterion": final.criterion,
         "method": settings["method"],
         "ambiguity": settings["ambiguity"],
+        "answer_filter": settings.get("answer_filter"),
         "task": list(settings["task"]),
         "seed": settings["seed"],
         "budget": settings["budget"],
@@ -138,6 +138,7 @@ def build_best(
         },
         "finalists": list(final.finalists),
         "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+        "fingerprints": dict(fingerprints or {}),
     }
 
 

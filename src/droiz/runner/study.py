@@ -10,6 +10,8 @@ the test split and ``best.json``, ``report.md`` and the plot are written.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import Any
 
 from droiz import __version__
 from droiz.exceptions import BackendError, ConfigError
+from droiz.llm.base import make_fingerprint
+from droiz.llm.budget import BudgetExceeded
 from droiz.optim import RobustBO
 from droiz.runner.backends import build_backends
 from droiz.runner.config import RunConfig
@@ -33,9 +37,10 @@ from droiz.runner.journal import (
     write_json,
 )
 from droiz.runner.outcomes import Layout, Outcome, group_mean
+from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
-from droiz.runner.report import write_outputs
-from droiz.runner.restore import CONFIG_NAME, Restored, restore, result_from
+from droiz.runner.report import BEST_NAME, write_outputs
+from droiz.runner.restore import CONFIG_NAME, Restored, load_saved_config, restore, result_from
 from droiz.runner.results import (
     FinalPick,
     OptimizeResult,
@@ -44,12 +49,34 @@ from droiz.runner.results import (
     usage_delta,
     usage_sum,
 )
+from droiz.runner.stopped import best_so_far
 
 logger = logging.getLogger(__name__)
 
 
 class RunInterrupted(BackendError):
     """The run stopped on a backend failure; everything paid for is journaled or cached."""
+
+
+class CapReached(RunInterrupted):
+    """The run stopped cleanly at a hard cap (``--max-requests``, ``--max-tokens``,
+    ``--max-cost``); ``best.json`` holds the best so far and a higher cap resumes it.
+
+    Attributes:
+        cap: The cap's name (``max_requests``, ``max_tokens`` or ``max_cost``).
+        best: The best-so-far ``best.json`` payload. run_dir: The run directory.
+        stats: The LLM usage of the whole run so far.
+    """
+
+    def __init__(
+        self, message: str, cap: str, best: dict[str, Any], run_dir: Path, stats: dict[str, float]
+    ) -> None:
+        super().__init__(message)
+        self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +109,8 @@ class Study:
         out: The run directory.
         resume: Continue the run journaled in ``out``.
         progress: Called with :class:`Progress` reports (from the executor's thread too).
+        announce: Called once before the first request with the :class:`~droiz.runner.plan.RunPlan`
+            of what the run will send at most.
     """
 
     def __init__(
@@ -91,8 +120,10 @@ class Study:
         *,
         resume: bool = False,
         progress: ProgressFn | None = None,
+        announce: Callable[[RunPlan], None] | None = None,
     ) -> None:
         self.config, self.out, self.resume, self.progress = config, Path(out), resume, progress
+        self.announce = announce
         self.problem = Problem(config)
         self.demos = self.problem.demos()
         self.layout = Layout(tuple(self.problem.names), tuple(len(d) for d in self.problem.dev))
@@ -105,28 +136,94 @@ class Study:
         self._usage0: dict[str, float] = {}
         self._told: list[Outcome] = []
         self._snapshot: dict[str, Any] = {}
+        self._completed: list[Outcome] = []  # evaluations of the round in progress
+        self._aborted = False
+        self._sigterm = False
 
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
         self.backends = backends = build_backends(self.config)
+        previous = self._install_sigterm()
         try:
+            self.saved["resolved"]["fingerprints"] = self._fingerprints()
             self._prepare()
+            self._preload_budget()
             self._prior, self._usage0 = dict(self.state.stats), backends.usage()
+            if self.announce is not None:
+                done = len(self.state.outcomes) + len(self.state.partial)
+                self.announce(plan_run(self.config, self.problem, backends.cache, done))
             with Journal.open(self.out / JOURNAL_NAME) as journal:
                 self.journal = journal
-                self._start_record()
-                while not self.engine.done:
-                    self._guarded_round()
-                return self._finish()
+                try:
+                    self._start_record()
+                    while not self.engine.done:
+                        self._guarded_round()
+                    return self._finish()
+                except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
+                    if not self._aborted:
+                        self._abort_record(exc, {})
+                    if self._sigterm and not isinstance(exc, Terminated):
+                        raise Terminated("terminated (SIGTERM)") from None
+                    raise
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             backends.close()
+
+    def _install_sigterm(self) -> Any:
+        """Handle SIGTERM as Ctrl-C (main thread only); returns the previous handler.
+
+        The handler hands over to the current SIGINT handler, so that inside the executor's
+        event loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            self._sigterm = True
+            handler = signal.getsignal(signal.SIGINT)
+            if callable(handler):
+                handler(signal.SIGINT, frame)
+            else:
+                raise KeyboardInterrupt
+
+        return signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _preload_budget(self) -> None:
+        """Count what earlier sessions spent against the caps: the journal's usage records, or
+        the counters the last evaluation record saw when a killed session journaled more."""
+        prior, seen = self.state.stats, self.state.budget
+        budget = self.backends.budget
+        requests = prior.get("budget_requests")
+        if requests is None:  # journals written before the caps: the executor's counters
+            requests = prior.get("requests", 0) + prior.get("generator_requests", 0)
+        tokens = prior.get("budget_tokens")
+        if tokens is None:
+            tokens = prior.get("prompt_tokens", 0) + prior.get("completion_tokens", 0)
+        cost = prior.get("budget_cost", prior.get("cost", 0.0))
+        budget.requests = int(max(requests, seen.get("budget_requests", 0)))
+        budget.tokens = int(max(tokens, seen.get("budget_tokens", 0)))
+        budget.cost = float(max(cost, seen.get("budget_cost", 0.0)))
+
+    def _fingerprints(self) -> dict[str, str]:
+        """What identifies the generator, the executor (model content hashes, settings) and the
+        scoring (metrics and answer filter; not part of any response cache key)."""
+        generator = self.backends.generator
+        metrics = self.problem.metric
+        scoring = {"metrics": metrics, "answer_filter": self.config.answer_filter}
+        return {
+            "generator": generator.fingerprint if generator is not None else "",
+            "executor": self.backends.executor.fingerprint,
+            "scoring": make_fingerprint("score", ",".join(sorted(set(metrics.values()))), scoring),
+        }
 
     def _prepare(self) -> None:
         journal = self.out / JOURNAL_NAME
         if self.resume:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
+            self._keep_saved_fingerprints()
             self.state = restore(self.engine, read_journal(journal), self.layout)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
@@ -138,6 +235,20 @@ class Study:
             )
         self.out.mkdir(parents=True, exist_ok=True)
         write_json(self.out / CONFIG_NAME, self.saved)
+
+    def _keep_saved_fingerprints(self) -> None:
+        """A resumed run reports the fingerprints it started with (``best.json`` stays a function
+        of the run directory); a change is logged."""
+        saved = load_saved_config(self.out)["resolved"].get("fingerprints")
+        if saved is None:
+            return
+        now = self.saved["resolved"]["fingerprints"]
+        for role in sorted(set(saved) & set(now)):
+            if saved[role] != now[role]:
+                logger.warning(
+                    "%s fingerprint changed on resume: %s -> %s", role, saved[role], now[role]
+                )
+        self.saved["resolved"]["fingerprints"] = saved
 
     def _start_record(self) -> None:
         record: dict[str, Any] = {"type": "resume" if self.resume else "start"}
@@ -151,15 +262,15 @@ class Study:
         return usage_sum(self._prior, usage_delta(self.backends.usage(), self._usage0))
 
     def _guarded(self, step: Callable[[], Any]) -> Any:
-        """Run ``step``; on a backend failure or Ctrl-C journal an ``abort`` record and stop."""
+        """Run ``step``; on a backend failure, Ctrl-C or SIGTERM journal an ``abort`` record and
+        stop; at a cap journal a ``cap`` record, write the best so far and stop."""
         before = self.backends.usage()
         try:
             return step()
+        except BudgetExceeded as exc:
+            self._cap_stop(exc, before)
         except (BackendError, KeyboardInterrupt) as exc:
-            message = str(exc) if isinstance(exc, BackendError) else "interrupted"
-            stats = usage_delta(self.backends.usage(), before)
-            record = {"type": "abort", "round": self.engine.round, "error": message}
-            self.journal.append({**record, "stats": stats})
+            message = self._abort_record(exc, usage_delta(self.backends.usage(), before))
             if isinstance(exc, KeyboardInterrupt):
                 raise
             raise RunInterrupted(
@@ -168,6 +279,43 @@ class Study:
                 f"problem and continue with: droiz optimize --out {self.out} --resume"
             ) from None
 
+    def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
+        """Journal an ``abort`` record (once); returns its message."""
+        if isinstance(exc, BackendError):
+            message = str(exc)
+        else:
+            message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
+        record = {"type": "abort", "round": self.engine.n_proposals, "error": message}
+        self.journal.append({**record, "stats": stats})
+        self._aborted = True
+        return message
+
+    def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
+        """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
+        usage = self.backends.usage()
+        record = {
+            "type": "cap",
+            "round": self.engine.n_proposals,
+            "cap": exc.cap,
+            "error": str(exc),
+        }
+        record["limit"] = getattr(self.config, exc.cap)
+        record["used"] = self.backends.budget.usage()
+        self.journal.append({**record, "stats": usage_delta(usage, before)})
+        stats = self.total_usage()
+        best = best_so_far(self, exc.cap)
+        write_json(self.out / BEST_NAME, best)
+        flag = "--" + exc.cap.replace("_", "-")
+        raise CapReached(
+            f"{exc}; the {self._done} evaluations done so far are saved in "
+            f"{self.out / JOURNAL_NAME}, the best so far in {self.out / BEST_NAME}; continue "
+            f"with a higher cap: droiz optimize --out {self.out} --resume {flag} N",
+            exc.cap,
+            best,
+            self.out,
+            stats,
+        ) from None
+
     def _guarded_round(self) -> None:
         before = self.backends.usage()
         self._guarded(self._round)
@@ -175,7 +323,7 @@ class Study:
         self.journal.append(
             {
                 "type": "tell",
-                "round": self.engine.round,
+                "round": self.engine.n_proposals,
                 "summary": self.summary.to_dict(),
                 "told": [[self.layout.names[k] for k in o.told] for o in self._told],
                 "engine": self._snapshot,
@@ -202,25 +350,25 @@ class Study:
         executor = self.backends.executor
         RoundExecution(self.problem, executor, self.state.book, self._on_done).run(todo)
         self.state.ask, self.state.partial = None, {}
+        self._completed = []
         self._tell(sorted([*done.values(), *todo], key=lambda o: o.slot))
 
     def _ask(self) -> dict[str, Any]:
         """Ask the engine, generate the instructions; the round's ``ask`` record."""
-        old_weights = self.engine.last_acquisition_weights
-        z = self.engine.ask()
+        proposal = self.engine.ask()
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
-        instructions = self.backends.generator.generate(z, self.demos)
+        instructions = self.backends.generator.generate(proposal.z, self.demos)
         return {
             "type": "ask",
-            "round": self.engine.round,
-            "z": z.tolist(),
+            "round": self.engine.n_proposals,
+            "z": proposal.z.tolist(),
             "pending": [
                 [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
-                for row in self.engine.pending_groups
+                for row in proposal.groups
             ],
             "instructions": instructions,
-            "acquisition_weights": None if weights is old_weights else weights.tolist(),
+            "acquisition_weights": None if weights is None else weights.tolist(),
         }
 
     def _check_or_write_ask(self, ask: dict[str, Any]) -> None:
@@ -236,7 +384,9 @@ class Study:
             )
 
     def _on_done(self, outcome: Outcome) -> None:
-        self.journal.append(outcome.to_record(self.layout))
+        budget = self.backends.budget.usage()  # the whole run's, in case this session dies
+        self.journal.append(outcome.to_record(self.layout) | {"budget": budget})
+        self._completed.append(outcome)
         self._done += 1
         self._report_progress()
 
@@ -256,7 +406,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.round,
+            self.engine.n_proposals,
             self._done,
             self.config.budget,
             value,
@@ -300,19 +450,23 @@ class Study:
         before = self.backends.usage()
         groups = self.problem.test_instances()
         flat = [inst for insts in groups for inst in insts]
-        _, flat_scores = score_instances(
+        flat_answers, flat_scores = score_instances(
             self.problem.score, self.backends.executor, outcome.instruction, flat
         )
         scores: dict[str, list[float]] = {}
+        answers: dict[str, list[str]] = {}
         start = 0
         for name, insts in zip(self.layout.names, groups, strict=True):
-            scores[name], start = flat_scores[start : start + len(insts)], start + len(insts)
+            end = start + len(insts)
+            scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
+            start = end
         report = self.problem.report({g: group_mean(s) for g, s in scores.items()})
         record = {
             "type": "test",
             "index": index,
             "instruction": outcome.instruction,
             "scores": scores,
+            "answers": answers,
             "n_examples": {g: len(s) for g, s in scores.items()},
             "report": report.to_dict(),
             "stats": usage_delta(self.backends.usage(), before),

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from droiz.surrogate.build import KERNELS, WSTAR_KERNEL, incumbent_weights, make_gp, score_features
+from droiz.surrogate.build import (
+    KERNELS,
+    SURROGATES,
+    WSTAR_KERNEL,
+    KernelInputs,
+    incumbent_weights,
+    make_gp,
+    register_kernel,
+    score_features,
+)
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
 from droiz.surrogate.model import GroupGP
 
 __all__ = [
     "KERNELS",
+    "SURROGATES",
     "WSTAR_KERNEL",
     "GroupGP",
     "InstructionCoupledKernel",
+    "KernelInputs",
     "incumbent_weights",
     "make_gp",
     "matern_kernel",
+    "register_kernel",
     "score_features",
 ]

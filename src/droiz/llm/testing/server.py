@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -24,7 +27,13 @@ logger = logging.getLogger(__name__)
 AnswerFn = Callable[[str, Mapping[str, Any]], str]
 """``answer(prompt, body) -> text``: the prompt is the last user message (chat) or ``prompt``."""
 
-FAULT_KINDS = ("429", "500", "503", "slow", "bad_json", "no_choices", "null_content", "400", "401")
+FAULT_KINDS = ("429", "500", "502", "503", "slow", "bad_json", "no_choices", "null_content")
+FAULT_KINDS += ("reset", "400", "401", "403", "404", "context")
+TRANSIENT_KINDS = ("429", "500", "502", "503", "slow", "bad_json", "no_choices", "null_content")
+TRANSIENT_KINDS += ("reset",)
+"""The kinds a client should retry (``reset`` closes the connection without an answer)."""
+_STATUS = {"429": 429, "500": 500, "502": 502, "503": 503, "400": 400, "401": 401, "403": 403}
+_STATUS |= {"404": 404, "context": 400}
 
 
 def echo_answer(prompt: str, body: Mapping[str, Any]) -> str:
@@ -38,6 +47,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the default backlog of 5 drops connections under concurrency
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hung up (a killed or interrupted run); loud otherwise."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 @dataclass
 class Fault:
@@ -49,8 +66,11 @@ class Fault:
         times: How many requests it affects (per distinct prompt when ``per_prompt``).
         match: A substring the prompt must contain; ``None`` matches every request.
         per_prompt: Count ``times`` separately for each distinct prompt.
-        retry_after: Seconds sent in a ``Retry-After`` header (429 and 503 only).
+        retry_after: Seconds sent in a ``Retry-After`` header (HTTP status faults).
         delay: Seconds to sleep for ``slow``.
+        rate: When given, the fault fires on each matching request with this probability (a
+            seeded draw; ``times`` is then ignored) instead of on the first ``times``.
+        seed: Seed of the ``rate`` draws.
     """
 
     kind: str
@@ -59,12 +79,20 @@ class Fault:
     per_prompt: bool = False
     retry_after: float | None = None
     delay: float = 1.0
+    rate: float | None = None
+    seed: int = 0
     used: Counter[str] = field(default_factory=Counter)
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
 
     def take(self, prompt: str) -> bool:
         """Whether this fault fires for ``prompt`` (and consume one use if so)."""
         if self.match is not None and self.match not in prompt:
             return False
+        if self.rate is not None:
+            return self.rng.random() < self.rate
         slot = prompt if self.per_prompt else ""
         if self.used[slot] >= self.times:
             return False
@@ -83,13 +111,22 @@ class FakeOpenAIServer:
             the instruction inside the prompt to simulate a task (see the end-to-end tests).
         delay: Seconds every answer waits before it is sent (simulated latency).
         port: TCP port; 0 picks a free one.
+        models: Model ids served at ``GET /v1/models``; when given, a request for another model
+            gets a 404 ("model not found"), as vLLM and OpenAI answer. ``None``: any model, and
+            no ``/v1/models`` endpoint.
     """
 
     def __init__(
-        self, answer: AnswerFn | None = None, *, delay: float = 0.0, port: int = 0
+        self,
+        answer: AnswerFn | None = None,
+        *,
+        delay: float = 0.0,
+        port: int = 0,
+        models: list[str] | None = None,
     ) -> None:
         self.answer = answer or echo_answer
         self.delay = delay
+        self.models = models
         self.faults: list[Fault] = []
         self.bodies: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
@@ -109,6 +146,18 @@ class FakeOpenAIServer:
     def base_url(self) -> str:
         """The base URL to give an OpenAI client, ending in ``/v1``."""
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def add_transient_faults(self, rate: float, seed: int = 0) -> list[Fault]:
+        """Make every request fail with probability ``rate``, spread evenly over the transient
+        kinds of :data:`TRANSIENT_KINDS` except ``slow`` (each kind draws with its own seed)."""
+        kinds = [k for k in TRANSIENT_KINDS if k != "slow"]
+        out = []
+        remaining = 1.0
+        for i, kind in enumerate(kinds):  # P(kind i fires | earlier kinds did not) keeps `rate`
+            share = rate / len(kinds)
+            out.append(self.add_fault(kind, rate=share / remaining, seed=seed * 100 + i))
+            remaining -= share
+        return out
 
     def add_fault(self, kind: str, **options: Any) -> Fault:
         """Script a fault (see :class:`Fault` for the options) and return it."""
@@ -223,6 +272,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
+    def do_GET(self) -> None:
+        models = self.owner.models
+        if models is None or not self.path.rstrip("/").endswith("/models"):
+            self._send(404, b'{"error": {"message": "not found"}}')
+            return
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
+        self._send(200, json.dumps({"object": "list", "data": data}).encode())
+
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if not self.path.rstrip("/").endswith(("/chat/completions", "/completions")):
@@ -230,6 +287,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = json.loads(raw or b"{}")
         fault = self.owner._record(body, self.headers.get("Authorization", ""))
+        models = self.owner.models
+        if models is not None and body.get("model") not in models:
+            message = f"The model `{body.get('model')}` does not exist."
+            err = {"error": {"message": message, "type": "NotFoundError", "code": 404}}
+            self._send(404, json.dumps(err).encode())
+            return
         if self.owner.delay:
             time.sleep(self.owner.delay)
         if fault is not None and self._fault(fault, body):
@@ -248,16 +311,27 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return False
-        if fault.kind in ("429", "500", "503", "400", "401"):
+        if fault.kind == "reset":  # a torn connection: RST without any response
+            linger = struct.pack("ii", 1, 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if fault.kind in _STATUS:
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
             message = f"injected {fault.kind}"
-            if fault.kind == "401":  # like real servers, echo the rejected key
+            if fault.kind in ("401", "403"):  # like real servers, echo the rejected key
                 key = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 message = f"Incorrect API key provided: {key}"
+            elif fault.kind == "context":  # vLLM's wording
+                message = (
+                    "This model's maximum context length is 2048 tokens. However, you requested "
+                    "4096 tokens. Please reduce the length of the messages or completion."
+                )
             err = {"error": {"message": message, "type": "fake"}}
-            self._send(int(fault.kind), json.dumps(err).encode(), headers)
+            self._send(_STATUS[fault.kind], json.dumps(err).encode(), headers)
             return True
         payload = completion_body(body, "", prompt_of(body))
         if fault.kind == "bad_json":
