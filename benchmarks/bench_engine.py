@@ -1,9 +1,12 @@
 """Time of one BO round of ``RobustBO``: from the last ``tell()`` to the return of ``ask(25)``.
 
-Run: ``python benchmarks/bench_engine.py [--quick]``. Single thread (set here). For K in {2, 8, 32}
-and each kernel, the engine first gets 125 evaluations (2 groups each, as in the paper), then the
-timed step tells 25 more (150 observations) and asks 25 candidates: GP fit, acquisition and the
-25 x 50 x 10 CMA-ES evaluations included. Targets: <= 3 s at K = 8 and <= 6 s at K = 32.
+Run: ``python benchmarks/bench_engine.py [--quick] [--repeats 3] [--ks 8 32] [--kernels ...]
+[--surrogate independent|shared]``. Single thread (set here). For each K and kernel, the engine
+(method dro) first gets 125 evaluations (2 groups each, as in the paper), then the timed step tells
+25 more (150 observations) and asks 25 candidates: GP fit, acquisition and the 25 x 50 x 10 CMA-ES
+evaluations included. Targets (issue 10): <= 1 s at K = 8 and <= 2 s at K = 32, judged on the
+median CPU time of the process (``time.process_time``, one thread): on a shared machine the wall
+clock mostly measures the other processes, so it is printed but not judged.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import torch
 
 from droiz import RobustBO
 
-TARGETS = {8: 3.0, 32: 6.0}
+KERNELS = ("matern", "coupled-scores", "coupled-semantic")
+
+TARGETS = {8: 1.0, 32: 2.0}
 N_DEV = 10  # dev examples per group for the per-example score vectors
 
 
@@ -37,39 +42,47 @@ def _observe(z: torch.Tensor, groups: torch.Tensor, k: int) -> tuple[torch.Tenso
     return y, scores, emb
 
 
-def one_round(k: int, kernel: str, seed: int) -> float:
-    bo = RobustBO(dim=10, n_groups=k, method="dro", budget=175, seed=seed, kernel=kernel)
+def one_round(k: int, kernel: str, seed: int, surrogate: str) -> tuple[float, float]:
+    """CPU and wall seconds of one timed round."""
+    bo = RobustBO(
+        dim=10, n_groups=k, method="dro", budget=175, seed=seed, kernel=kernel, surrogate=surrogate
+    )
     while True:
         proposal = bo.ask(25)
         y, scores, emb = _observe(proposal.z, proposal.groups, k)
         if bo.n_evaluations == 125:
             break
         bo.tell(proposal, y, scores=scores, embeddings=emb)
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     bo.tell(proposal, y, scores=scores, embeddings=emb)
     bo.ask(25)
-    return time.perf_counter() - start
+    return time.process_time() - cpu, time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, K in {2, 8}")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ks", type=int, nargs="+", default=[2, 8, 32])
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS))
+    parser.add_argument("--surrogate", choices=("independent", "shared"), default="independent")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    ks = (2, 8) if args.quick else (2, 8, 32)
+    ks = (2, 8) if args.quick else tuple(args.ks)
     repeats = 1 if args.quick else args.repeats
     ok = True
-    print(f"{'K':>3} {'kernel':17s} {'round s (median)':>17s} {'target':>7s}")
+    print(f"surrogate {args.surrogate}, median of {repeats}")
+    print(f"{'K':>3} {'kernel':20s} {'cpu s':>6s} {'wall s':>7s} {'target':>7s}")
     for k in ks:
-        for kernel in ("matern", "coupled-scores", "coupled-semantic"):
-            times = [one_round(k, kernel, seed) for seed in range(repeats)]
-            t = statistics.median(times)
+        for kernel in args.kernels:
+            runs = [one_round(k, kernel, seed, args.surrogate) for seed in range(repeats)]
+            cpu = statistics.median(r[0] for r in runs)
+            wall = statistics.median(r[1] for r in runs)
             target = TARGETS.get(k)
-            passed = target is None or t <= target
+            passed = target is None or cpu <= target
             ok &= passed
             mark = "" if target is None else f"{target:5.1f} {'ok' if passed else 'MISSED'}"
-            print(f"{k:3d} {kernel:17s} {t:17.2f} {mark}")
+            print(f"{k:3d} {kernel:20s} {cpu:6.2f} {wall:7.2f} {mark}", flush=True)
     print("PASS: all round-time targets met" if ok else "FAIL: a round-time target was missed")
     return 0 if ok else 1
 

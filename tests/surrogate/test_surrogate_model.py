@@ -112,3 +112,29 @@ def test_bad_training_data_is_rejected() -> None:
         GroupGP(z[:-1], y)
     with pytest.raises(ShapeError, match="at least one observation"):
         GroupGP(z, torch.full_like(y, math.nan))
+
+
+def test_hybrid_computes_one_posterior_per_candidate_batch(monkeypatch) -> None:
+    from droiz.acquisition import HybridAcquisition, RobustUCB, mixture_ucb
+    from droiz.ambiguity import KLBall
+
+    z, y = _data(seed=6)
+    gp = GroupGP(z, y).fit(maxiter=10)
+    ref = torch.full((3,), 1 / 3, dtype=torch.float64)
+    hybrid = HybridAcquisition(RobustUCB(gp, 2.0, KLBall(0.5), ref), mixture_ucb(gp, 2.0, ref), 0.7)
+    calls = []
+    original = gp._predict
+    monkeypatch.setattr(gp, "_predict", lambda x: calls.append(1) or original(x))
+    x = torch.rand(40, 1, 4, dtype=torch.float64) * 2 - 1
+    with torch.no_grad():
+        value = hybrid(x)
+        assert len(calls) == 1
+        x.add_(0.0)  # an in-place change invalidates the memo
+        hybrid(x)
+        assert len(calls) == 2
+        fresh = torch.rand(40, 1, 4, dtype=torch.float64) * 2 - 1
+        mean, var = gp._predict(fresh.squeeze(-2))
+        robust = RobustUCB(gp, 2.0, KLBall(0.5), ref)(fresh)
+        nominal = mean @ ref + 2.0 * (var @ ref**2).sqrt()
+        torch.testing.assert_close(hybrid(fresh), 0.7 * robust + 0.3 * nominal)
+    assert value.shape == (40,)

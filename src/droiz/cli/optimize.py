@@ -25,7 +25,9 @@ HELP = {
     "groups": "auto (default: shift for one task, tasks for several), shift, tasks, both, or "
     "a comma-separated list of shift groups",
     "groups_per_round": "groups each evaluation observes (default 2)",
-    "kernel": "matern, coupled-scores or coupled-semantic (default: the engine's)",
+    "kernel": (
+        "matern, coupled-scores, coupled-scores-wstar or coupled-semantic (default: the engine's)"
+    ),
     "n_dev": "dev examples per group and task (default 20)",
     "n_demos": "demonstrations shown to the generator (default 5)",
     "n_test": "test examples per task for the final evaluation (default: all)",

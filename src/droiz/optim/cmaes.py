@@ -5,17 +5,25 @@ generations). Here all searches advance together, so every generation costs one 
 acquisition call of ``starts x popsize`` candidates instead of ``starts`` small ones. Each search
 draws its mutations from its own seeded generator; pycma's global-RNG use is isolated, so results do
 not depend on (and do not disturb) ``numpy.random``.
+
+The box ``[-1, 1]^d`` is handled as pycma's ``BoundTransform`` does (its linear-quadratic
+transformation ``BoxConstraintsLinQuadTransformation`` from genotype to phenotype), but applied to
+all populations of a generation in one vectorised call instead of once per candidate inside
+``ask``; the searches see exactly the same phenotypes and fitness values.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cma
 import numpy as np
 import torch
+from cma.evolution_strategy import get_CMASolutionDict
+from cma.transformations import BoxConstraintsLinQuadTransformation
 from torch import Tensor
 
 
@@ -54,10 +62,23 @@ def _isolated_numpy_rng(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
+@functools.cache
+def _box(length: int) -> BoxConstraintsLinQuadTransformation:
+    # one [-1, 1] pair, recycled for every coordinate; set up (slowly, in Python) once per length
+    box = BoxConstraintsLinQuadTransformation([[-1.0, 1.0]])
+    box.initialize(length)
+    return box
+
+
+def to_box(genotypes: np.ndarray) -> np.ndarray:
+    """pycma's bound transformation into ``[-1, 1]``, applied elementwise to any array."""
+    flat = np.ascontiguousarray(genotypes, dtype=np.float64).reshape(-1)
+    return np.asarray(_box(len(flat))(flat)).reshape(genotypes.shape)
+
+
 def _make_search(x0: np.ndarray, seed: int, opts: CMAOptions) -> cma.CMAEvolutionStrategy:
     rng = np.random.default_rng(seed)
     options = {
-        "bounds": [-1.0, 1.0],
         "popsize": opts.popsize,
         "randn": lambda *shape: rng.standard_normal(shape),
         "seed": float("nan"),  # mutations come from ``randn``, not from numpy's global RNG
@@ -65,8 +86,15 @@ def _make_search(x0: np.ndarray, seed: int, opts: CMAOptions) -> cma.CMAEvolutio
         "verb_log": 0,
         "verb_disp": 0,
         "maxiter": opts.max_generations,
+        "maxstd": 2.0 / 3.0,  # what pycma derives from bounds [-1, 1] (maxstd_boundrange 1/3)
     }
-    return cma.CMAEvolutionStrategy(x0.tolist(), opts.sigma0, options)
+    start = _box(len(x0)).inverse(x0.tolist())  # the genotype of x0, as pycma computes it
+    es = cma.CMAEvolutionStrategy(start, opts.sigma0, options)
+    # genotype == phenotype here (the box is handled outside), so the archive pycma keeps to map
+    # phenotypes back to genotypes is pure overhead (hashing every candidate); the template
+    # "empty" dict pycma offers for this (``archive_sent_solutions = False``) skips it
+    es.sent_solutions = get_CMASolutionDict(False)()
+    return es
 
 
 def maximize_cmaes(
@@ -106,15 +134,15 @@ def _run(
         active = [i for i, es in enumerate(searches) if not es.stop()]
         if not active:
             break
-        pops = [np.asarray(searches[i].ask()) for i in active]
-        x = torch.from_numpy(np.concatenate(pops)).to(torch.float64).clamp(-1.0, 1.0)
+        pops = [np.asarray(searches[i].ask()) for i in active]  # genotypes
+        x = torch.from_numpy(to_box(np.concatenate(pops))).clamp(-1.0, 1.0)
         with torch.no_grad():
             vals = acquisition(x).reshape(-1).to(torch.float64)
         vals = torch.nan_to_num(vals, nan=-torch.inf)
         for j, i in enumerate(active):
             sl = slice(j * len(pops[0]), (j + 1) * len(pops[0]))
             finite = torch.where(torch.isfinite(vals[sl]), -vals[sl], torch.tensor(1e300))
-            searches[i].tell(pops[j], finite.tolist())
+            searches[i].tell(pops[j], finite.tolist(), check_points=False)  # known genotypes
             points[i].append(x[sl])
             values[i].append(vals[sl])
     return [torch.cat(p) for p in points], [torch.cat(v) for v in values]

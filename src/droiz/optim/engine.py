@@ -15,6 +15,7 @@ the initial design, BO rounds count from 1. The rules are in ``docs/engine.md``:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, NamedTuple
 
@@ -42,7 +43,13 @@ from droiz.optim.reference import (
 from droiz.optim.selection import SELECTIONS
 from droiz.optim.sobol import sobol_points
 from droiz.optim.state import load_state, save_state
-from droiz.surrogate.build import KERNELS, hyperparameters, make_gp
+from droiz.surrogate.build import (
+    KERNELS,
+    WSTAR_KERNEL,
+    hyperparameters,
+    incumbent_weights,
+    make_gp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +127,7 @@ class RobustBO:
         self._warm: dict[str, Tensor] = {}  # where the last fit started
         self._fit_n = -1  # number of evaluations the last fit saw
         self._gp: tuple[int, Any] | None = None
+        self._wstar: Tensor | None = None  # coupled-scores-wstar: w* of the last incumbent
         self.last_acquisition_weights: Tensor | None = None
 
     # ------------------------------------------------------------------ state
@@ -238,6 +246,9 @@ class RobustBO:
         model = self._fitted_gp()
         acq = spec.acquisition(model, ctx)
         scores = SELECTIONS.get(spec.final_pick).score(model, ctx)
+        if self.config.kernel == WSTAR_KERNEL:  # w* of this round's incumbent, for the next fit
+            mean = model.predict(self.obs.z)[0]
+            self._wstar = incumbent_weights(mean, scores, ctx.ambiguity, ctx.reference)
         k = min(self.config.cma_starts, len(scores))
         starts = self.obs.z[torch.argsort(scores, descending=True, stable=True)[:k]]
         cfg = self.config
@@ -349,6 +360,8 @@ class RobustBO:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
         inputs = self.obs.kernel_inputs(self.config, self.reference)
+        if self._wstar is not None:  # coupled-scores-wstar
+            inputs = dataclasses.replace(inputs, wstar=self._wstar)
         if self._fit_n != self.n_evaluations:  # new data; else redo the last fit (after a restore)
             self._warm = self._hyper
         gp = make_gp(

@@ -37,6 +37,7 @@ def save_state(engine: Any) -> dict[str, Any]:
             "start": {k: v.tolist() for k, v in engine._warm.items()},
             "result": {k: v.tolist() for k, v in engine._hyper.items()},
         },
+        "wstar": None if engine._wstar is None else engine._wstar.tolist(),
     }
 
 
@@ -61,4 +62,6 @@ def load_state(engine: Any, state: dict[str, Any]) -> None:
     engine._fit_n = int(fit["n"])
     engine._warm = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["start"].items()}
     engine._hyper = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["result"].items()}
+    wstar = state.get("wstar")
+    engine._wstar = None if wstar is None else torch.tensor(wstar, dtype=torch.float64)
     engine._gp = None

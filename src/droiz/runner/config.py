@@ -55,8 +55,8 @@ class RunConfig:
         groups: ``auto`` (shift groups for one task, tasks for several), ``shift``, ``tasks``,
             ``both``, or a comma-separated list of shift-group names.
         groups_per_round: Groups each evaluation observes.
-        kernel: ``matern``, ``coupled-scores`` or ``coupled-semantic`` (``None``: the engine's
-            default).
+        kernel: ``matern``, ``coupled-scores``, ``coupled-scores-wstar`` or ``coupled-semantic``
+            (``None``: the engine's default).
         n_dev: Dev examples per group and task. n_demos: Demonstrations shown to the generator.
         n_test: Test examples per task for the final evaluation (``None``: the whole split).
         batch_size: Instructions per round. n_init: Initial Sobol evaluations.

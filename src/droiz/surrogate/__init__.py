@@ -5,7 +5,9 @@ from __future__ import annotations
 from droiz.surrogate.build import (
     KERNELS,
     SURROGATES,
+    WSTAR_KERNEL,
     KernelInputs,
+    incumbent_weights,
     make_gp,
     register_kernel,
     score_features,
@@ -16,9 +18,11 @@ from droiz.surrogate.model import GroupGP
 __all__ = [
     "KERNELS",
     "SURROGATES",
+    "WSTAR_KERNEL",
     "GroupGP",
     "InstructionCoupledKernel",
     "KernelInputs",
+    "incumbent_weights",
     "make_gp",
     "matern_kernel",
     "register_kernel",

@@ -12,6 +12,7 @@ Kernels and surrogates are registered by name (:data:`KERNELS`, :data:`SURROGATE
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,12 @@ import torch
 from gpytorch.kernels import Kernel
 from torch import Tensor
 
+from droiz.ambiguity import AmbiguitySet
 from droiz.exceptions import ConfigError, ShapeError
 from droiz.registry import Registry
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
 from droiz.surrogate.model import GroupGP, masked_mean, to_unit
+from droiz.surrogate.shared import SharedGroupGP
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class KernelInputs:
         weights: ``K`` weights fixed for the round (the reference weights).
         features, omega: Precomputed ``n x p`` instruction features and their ``p`` weights
             (bypass ``scores``/``embeddings``).
+        wstar: ``K`` worst-case weights of the last round's incumbent (``coupled-scores-wstar``;
+            ``None`` before the first BO round: the kernel then uses ``weights``).
     """
 
     scores: Tensor | None = None
@@ -44,6 +49,7 @@ class KernelInputs:
     weights: Tensor | None = None
     features: Tensor | None = None
     omega: Tensor | None = None
+    wstar: Tensor | None = None
 
 
 KernelBuilder = Callable[[Tensor, KernelInputs], Kernel]
@@ -60,10 +66,12 @@ class KernelSpec:
 
 
 KERNELS: Registry[KernelSpec] = Registry("kernel")
-"""Kernels by name: ``matern``, ``coupled-scores``, ``coupled-semantic``."""
+"""Kernels by name: ``matern``, ``coupled-scores``, ``coupled-scores-wstar``,
+``coupled-semantic``."""
 
 SURROGATES: Registry[SurrogateBuilder] = Registry("surrogate")
-"""Surrogate models by name: ``independent`` (:class:`GroupGP`, groups independent a priori)."""
+"""Surrogate models by name: ``independent`` (:class:`GroupGP`, groups independent a priori) and
+``shared`` (:class:`~droiz.surrogate.shared.SharedGroupGP`, ``f_t = g + h_t``)."""
 
 
 def register_kernel(
@@ -82,6 +90,12 @@ def register_kernel(
 
 
 SURROGATES.add("independent", lambda z, y, kernel: GroupGP(z, y, kernel=kernel))
+# f_t = g + h_t (issue 10 item 4): the deviations h_t get their own copy of the round's kernel
+SURROGATES.add(
+    "shared",
+    lambda z, y, kernel: SharedGroupGP(z, y, kernel=kernel, deviation=copy.deepcopy(kernel)),
+)
+WSTAR_KERNEL = "coupled-scores-wstar"
 
 
 @register_kernel("matern")
@@ -96,6 +110,38 @@ def _coupled_scores(z: Tensor, inputs: KernelInputs) -> Kernel:
         assert inputs.example_groups is not None and inputs.weights is not None
         features, omega = score_features(inputs.scores, inputs.example_groups, inputs.weights)
     return coupled_kernel("coupled-scores", z, features, omega)
+
+
+@register_kernel(WSTAR_KERNEL, needs=("scores",))
+def _coupled_scores_wstar(z: Tensor, inputs: KernelInputs) -> Kernel:
+    """``coupled-scores`` with the score distance weighted by ``w*`` (see
+    :func:`incumbent_weights`) instead of the reference weights; fixed per round, so PSD."""
+    weights = inputs.wstar if inputs.wstar is not None else inputs.weights
+    features, omega = inputs.features, inputs.omega
+    if features is None and inputs.scores is not None:
+        assert inputs.example_groups is not None and weights is not None
+        features, omega = score_features(inputs.scores, inputs.example_groups, weights)
+    return coupled_kernel(WSTAR_KERNEL, z, features, omega)
+
+
+def incumbent_weights(
+    mean: Tensor, scores: Tensor, ambiguity: AmbiguitySet, reference: Tensor
+) -> Tensor:
+    """``w*`` of the ``coupled-scores-wstar`` kernel: the adversary's weights at the incumbent.
+
+    The incumbent is the evaluated point with the highest ``scores`` (the method's own final-pick
+    criterion); its ``w*`` is the worst case over ``ambiguity`` around ``reference`` of its
+    posterior means. The engine computes it each BO round and keeps it fixed for the next.
+
+    Args:
+        mean: ``n x K`` posterior means at the evaluated points. scores: ``n`` their final-pick
+            scores. reference: ``K`` reference weights.
+
+    Returns:
+        ``K`` weights on the simplex.
+    """
+    best = int(torch.argmax(scores))
+    return ambiguity.worst_case(mean[best : best + 1], reference).weights[0].detach()
 
 
 @register_kernel("coupled-semantic", needs=("embeddings",))

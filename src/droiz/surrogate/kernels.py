@@ -110,6 +110,7 @@ class InstructionCoupledKernel(Kernel):
         self.register_buffer("features", torch.zeros(0, 1))
         self.register_buffer("omega", torch.ones(1))
         self._cache: tuple[Tensor, Tensor] | None = None
+        self._train_cache: tuple[Tensor, Tensor] | None = None
 
     @property
     def coupled_scale(self) -> Tensor:
@@ -129,10 +130,10 @@ class InstructionCoupledKernel(Kernel):
         self.train_z = train_z
         self.features = features
         self.omega = omega
-        self._cache = None
+        self._cache = self._train_cache = None
 
     def train(self, mode: bool = True) -> InstructionCoupledKernel:
-        self._cache = None
+        self._cache = self._train_cache = None
         return super().train(mode)
 
     def _factors(self) -> tuple[Tensor, Tensor]:
@@ -149,15 +150,44 @@ class InstructionCoupledKernel(Kernel):
             self._cache = result
         return result
 
-    def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **kwargs: object) -> Tensor:
+    def _solve(self, x: Tensor) -> Tensor:
+        """``a(x) = (K_ZZ + delta I)^{-1} k_Z(x)``, ``n x b``."""
+        chol, _ = self._factors()
+        return torch.cholesky_solve(self.latent(self.train_z, x).to_dense(), chol)
+
+    def _projections(self) -> tuple[Tensor, Tensor]:
+        """``M1 = a(Z)^T K_F C^{-1}`` and ``M2 = C^{-1} K_F C^{-1}`` (``n x n``, ``C = K_ZZ + delta
+        I``), cached in eval mode: then ``k_c(Z, x) = M1 k_Z(x)`` and ``k_c(x, x) = k_Z(x)^T M2
+        k_Z(x)``, two matrix products per batch of test points instead of two solves."""
+        if self._train_cache is not None and not self.training:
+            return self._train_cache
         chol, kf = self._factors()
-        a1 = torch.cholesky_solve(self.latent(self.train_z, x1).to_dense(), chol)  # n x b1
+        c_inv = torch.cholesky_inverse(chol)
+        m2 = c_inv @ kf @ c_inv
+        m1 = self.latent(self.train_z).to_dense() @ m2
+        if not self.training:
+            self._train_cache = (m1, m2)
+        return m1, m2
+
+    def cross_and_diag(self, train: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``k(train, x)`` (``n x b``) and the prior variance ``k(x, x)`` (``b``) in one pass
+        (cached projections when ``train`` is the kernel's own ``Z``, see :meth:`_projections`)."""
+        if self.training or not torch.equal(train, self.train_z):
+            return self(train, x).to_dense(), self(x, diag=True)
+        m1, m2 = self._projections()
+        kx = self.latent(self.train_z, x).to_dense()  # n x b
+        scale = self.coupled_scale
+        cross = scale * (m1 @ kx) + self.addon(train, x).to_dense()
+        diag = scale * ((m2 @ kx) * kx).sum(-2) + self.addon(x, x, diag=True)
+        return cross, diag
+
+    def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **kwargs: object) -> Tensor:
+        _, kf = self._factors()
+        a1 = self._solve(x1)  # n x b1
         scale = self.coupled_scale
         if diag:
             coupled = (a1 * (kf @ a1)).sum(-2)
             return scale * coupled + self.addon(x1, x2, diag=True)
-        a2 = (
-            a1 if x2 is x1 else torch.cholesky_solve(self.latent(self.train_z, x2).to_dense(), chol)
-        )
+        a2 = a1 if x2 is x1 else self._solve(x2)
         coupled = a1.transpose(-1, -2) @ kf @ a2
         return scale * coupled + self.addon(x1, x2).to_dense()
