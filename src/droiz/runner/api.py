@@ -94,6 +94,7 @@ def dry_run(
     from droiz.runner.backends import check_prices
     from droiz.runner.journal import JOURNAL_NAME, read_journal
     from droiz.runner.problem import Problem
+    from droiz.runner.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     out = Path(out)
@@ -101,7 +102,8 @@ def dry_run(
     check_prices(resolved)
     done = 0
     if resume and (out / JOURNAL_NAME).exists():
-        done = len({r["index"] for r in read_journal(out / JOURNAL_NAME) if r["type"] == "eval"})
+        records = read_journal(out / JOURNAL_NAME)
+        done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
     problem = Problem(resolved)
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
     if not (cache_dir / CACHE_FILENAME).exists():
