@@ -148,11 +148,16 @@ class Study:
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
+        if self.resume:  # the journal is read (once) and checked before any backend is built
+            self._prepare()
         self.backends = backends = build_backends(self.config)
         previous = self._install_sigterm()
         try:
             self.saved["resolved"]["fingerprints"] = self._fingerprints()
-            self._prepare()
+            if self.resume:
+                self._keep_saved_fingerprints()
+            else:
+                self._prepare()
             self._preload_budget()
             self._prior, self._usage0 = dict(self.state.stats), backends.usage()
             if self.announce is not None:
@@ -224,7 +229,6 @@ class Study:
         if self.resume:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
-            self._keep_saved_fingerprints()
             self._contents = load_journal(journal)  # the one read of the journal
             self.state = restore(self.engine, self._contents.records, self.layout)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
@@ -433,15 +437,17 @@ class Study:
     def _final_pick(self, summary: RoundSummary) -> FinalPick:
         """Verify the top instructions on every group (see :mod:`droiz.runner.finalize`)."""
         m, outcomes, book = self.config.finalists, self.state.outcomes, self.state.book
-        if m > 0:
-            ranked = [i for i, _ in rank_instructions(self.engine, outcomes)[:m]]
-            todo = verification(ranked, outcomes, book, self.problem.n_groups)
-            before = self.backends.usage()
-            RoundExecution(self.problem, self.backends.executor, book, self._on_verified).run(todo)
-            if todo:
-                stats = usage_delta(self.backends.usage(), before)
-                self.journal.append(Verified(ranked, stats))
-        return final_pick(m, self.engine, outcomes, book, summary)
+        if m == 0:
+            return final_pick(0, self.engine, outcomes, book, summary)
+        ranked = rank_instructions(self.engine, outcomes)[:m]  # ranked once
+        finalists = [i for i, _ in ranked]
+        todo = verification(finalists, outcomes, book, self.problem.n_groups)
+        before = self.backends.usage()
+        RoundExecution(self.problem, self.backends.executor, book, self._on_verified).run(todo)
+        if todo:
+            stats = usage_delta(self.backends.usage(), before)
+            self.journal.append(Verified(finalists, stats))
+        return final_pick(m, self.engine, outcomes, book, summary, ranked)
 
     def _on_verified(self, outcome: Outcome) -> None:
         self.journal.append(outcome.to_record(self.layout, Verify))
