@@ -43,7 +43,8 @@ def test_a_resume_reads_the_journal_once_and_ranks_the_finalists_once(
 
     monkeypatch.setattr(finalize, "rank_instructions", rank)
     monkeypatch.setattr(study_module, "rank_instructions", rank)
-    droiz.optimize(out=out, resume=True, **{k: settings[k] for k in ("base_url", "cache_dir")})
+    location = {k: settings[k] for k in ("base_url", "cache_dir")}
+    droiz.optimize(out=out, resume=True, max_requests=100_000, **location)
     assert reads == [out / "journal.jsonl"]
     assert len(ranks) == 1
     assert measured(out) == measured(clean_run)  # and the run is still the same run

@@ -53,6 +53,7 @@ from droiz.runner.results import (
     usage_delta,
     usage_sum,
 )
+from droiz.runner.runs import spent
 from droiz.runner.stopped import best_so_far
 
 logger = logging.getLogger(__name__)
@@ -203,18 +204,8 @@ class Study:
     def _preload_budget(self) -> None:
         """Count what earlier sessions spent against the caps: the journal's usage records, or
         the counters the last evaluation record saw when a killed session journaled more."""
-        prior, seen = self.state.stats, self.state.budget
         budget = self.backends.budget
-        requests = prior.get("budget_requests")
-        if requests is None:  # journals written before the caps: the executor's counters
-            requests = prior.get("requests", 0) + prior.get("generator_requests", 0)
-        tokens = prior.get("budget_tokens")
-        if tokens is None:
-            tokens = prior.get("prompt_tokens", 0) + prior.get("completion_tokens", 0)
-        cost = prior.get("budget_cost", prior.get("cost", 0.0))
-        budget.requests = int(max(requests, seen.get("budget_requests", 0)))
-        budget.tokens = int(max(tokens, seen.get("budget_tokens", 0)))
-        budget.cost = float(max(cost, seen.get("budget_cost", 0.0)))
+        budget.requests, budget.tokens, budget.cost = spent(self.state.stats, self.state.budget)
 
     def _fingerprints(self) -> dict[str, str]:
         """What identifies the generator and the executor (model content hashes, settings)."""
