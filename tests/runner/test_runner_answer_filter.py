@@ -75,6 +75,9 @@ def test_optimize_second_run_with_another_filter_sends_no_request(
         assert other.stats["requests"] == 0 and other.stats["cache_hits"] > 0
         assert other.best["answer_filter"] == "after-is"
         assert other.test.per_group == filtered.test.per_group
+        mine, theirs = filtered.best["fingerprints"], other.best["fingerprints"]
+        assert mine["executor"] == theirs["executor"] and mine["scoring"] != theirs["scoring"]
+        assert mine["scoring"].startswith("score:em#")
     best = read_best(tmp_path / "chat")
     assert best["answer_filter"] == "chat-answer"
     fingerprints = best["fingerprints"]

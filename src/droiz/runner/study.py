@@ -19,6 +19,7 @@ from typing import Any
 
 from droiz import __version__
 from droiz.exceptions import BackendError, ConfigError
+from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
 from droiz.optim import RobustBO
 from droiz.runner.backends import build_backends
@@ -208,11 +209,15 @@ class Study:
         budget.requests, budget.tokens, budget.cost = spent(self.state.stats, self.state.budget)
 
     def _fingerprints(self) -> dict[str, str]:
-        """What identifies the generator and the executor (model content hashes, settings)."""
+        """What identifies the generator, the executor (model content hashes, settings) and the
+        scoring (metrics and answer filter; not part of any response cache key)."""
         generator = self.backends.generator
+        metrics = self.problem.metric
+        scoring = {"metrics": metrics, "answer_filter": self.config.answer_filter}
         return {
             "generator": generator.fingerprint if generator is not None else "",
             "executor": self.backends.executor.fingerprint,
+            "scoring": make_fingerprint("score", ",".join(sorted(set(metrics.values()))), scoring),
         }
 
     def _prepare(self) -> None:
