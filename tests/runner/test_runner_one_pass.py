@@ -7,13 +7,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from runner_helpers import matern_settings, measured
+from runner_helpers import matern_settings, measured, read_best, same_run_result
 
 import droiz
 import droiz.runner.finalize as finalize
 import droiz.runner.journal as journal_module
 import droiz.runner.problem as problem_module
 import droiz.runner.study as study_module
+from droiz.cli import main
 from droiz.llm import ResponseCache
 from droiz.llm.stats import COUNTERS, LLMStats, StatsSnapshot
 from droiz.runner import CapReached, JournalError, resolve_config
@@ -43,11 +44,13 @@ def test_a_resume_reads_the_journal_once_and_ranks_the_finalists_once(
 
     monkeypatch.setattr(finalize, "rank_instructions", rank)
     monkeypatch.setattr(study_module, "rank_instructions", rank)
-    location = {k: settings[k] for k in ("base_url", "cache_dir")}
-    droiz.optimize(out=out, resume=True, max_requests=100_000, **location)
+    location = ["--base-url", settings["base_url"], "--cache-dir", settings["cache_dir"]]
+    # droiz resume DIR: the alias of droiz optimize --out DIR --resume
+    assert main(["resume", str(out), *location, "--max-requests", "100000", "--no-progress"]) == 0
     assert reads == [out / "journal.jsonl"]
     assert len(ranks) == 1
     assert measured(out) == measured(clean_run)  # and the run is still the same run
+    assert same_run_result(read_best(out), read_best(clean_run))
 
 
 def test_a_refused_resume_builds_no_backend(tmp_path: Path, world_files, world_server, monkeypatch):

@@ -126,4 +126,3 @@ class RoundExecution:
         queries = sum(len(self.problem.dev[k]) for k in o.pending)
         o.reused = queries - o.sent - o.cache_hits
         self.on_done(o)
-
