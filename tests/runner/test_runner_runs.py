@@ -47,6 +47,8 @@ def test_runs_list_tells_every_status(
     aborted = _copy(crashed, root / "c-aborted")
     with (aborted / "journal.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(dump_record(Abort(1, "interrupted (SIGINT)")) + "\n")
+    with (crashed / "journal.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"type": "eval", "rou')  # killed in the middle of a write
     capped = root / "d-capped"
     settings = matern_settings(world_files, world_server, cache_dir=str(tmp_path / "cache"))
     with pytest.raises(CapReached):
@@ -85,6 +87,7 @@ def test_runs_list_tells_every_status(
     assert done.requests == int((clean_run / "sent").read_text())  # what the server saw
     assert done.best == read_best(clean_run)["robust_value"] and done.cost == 0.0
     assert infos["b-crashed"].evaluations == 5 and infos["b-crashed"].best is None
+    assert infos["b-crashed"].detail == "a torn last line (20 bytes) is dropped"
     assert infos["c-aborted"].detail == "interrupted (SIGINT)"
     cap = infos["d-capped"]
     assert cap.requests == 50 and "--max-requests cap of 50" in cap.detail

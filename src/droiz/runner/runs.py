@@ -42,7 +42,8 @@ class RunInfo:
         requests: HTTP requests sent so far (all sessions, retries included). cost: USD so far.
         best: The best robust value so far: the verified one of a finished run, else the
             engine's estimate after the last finished round (``None`` before it).
-        detail: The abort or cap message, or why the run is unreadable (``""`` otherwise).
+        detail: The abort or cap message, or why the run is unreadable, and a torn last line of
+            the journal (``""`` otherwise).
     """
 
     path: Path
@@ -103,9 +104,10 @@ def run_info(run_dir: str | Path) -> RunInfo:
     run_dir = Path(run_dir)
     running = is_locked(run_dir)
     try:
-        records = load_journal(run_dir / JOURNAL_NAME).records
+        contents = load_journal(run_dir / JOURNAL_NAME)
     except (DataError, OSError) as exc:
         return RunInfo(run_dir, "running" if running else "unreadable", detail=str(exc))
+    records = contents.records
     stats: dict[str, float] = {}
     seen: dict[str, float] = {}
     evaluations: set[int] = set()
@@ -124,6 +126,9 @@ def run_info(run_dir: str | Path) -> RunInfo:
         if isinstance(rec, Start | Resume | Abort | Cap | End):
             last = rec
     status, detail = _status(last, running)
+    if contents.torn:
+        torn = f"a torn last line ({contents.torn} bytes) is dropped"
+        detail = f"{detail}; {torn}" if detail else torn
     if status == "finished":
         best = _best_value(run_dir, best)
     requests, _, cost = spent(stats, seen)

@@ -28,7 +28,14 @@ from droiz.runner.engine import engine_config, engine_snapshot, saved_config, te
 from droiz.runner.evaluate import score_instances
 from droiz.runner.execution import RoundExecution
 from droiz.runner.finalize import final_pick, rank_instructions, verification
-from droiz.runner.journal import JOURNAL_NAME, Journal, JournalError, load_journal, write_json
+from droiz.runner.journal import (
+    JOURNAL_NAME,
+    Journal,
+    JournalError,
+    JournalFile,
+    load_journal,
+    write_json,
+)
 from droiz.runner.outcomes import Layout, Outcome, group_mean
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
@@ -145,7 +152,7 @@ class Study:
         self._completed: list[Outcome] = []  # evaluations of the round in progress
         self._aborted = False
         self._sigterm = False
-        self._contents: Any = None  # the journal as read on resume (read once)
+        self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
