@@ -87,7 +87,7 @@ def test_runs_list_tells_every_status(
     assert done.requests == int((clean_run / "sent").read_text())  # what the server saw
     assert done.best == read_best(clean_run)["robust_value"] and done.cost == 0.0
     assert infos["b-crashed"].evaluations == 5 and infos["b-crashed"].best is None
-    assert infos["b-crashed"].detail == "a torn last line (20 bytes) is dropped"
+    assert infos["b-crashed"].detail == "a torn last line (21 bytes) is dropped"
     assert infos["c-aborted"].detail == "interrupted (SIGINT)"
     cap = infos["d-capped"]
     assert cap.requests == 50 and "--max-requests cap of 50" in cap.detail
