@@ -58,6 +58,9 @@ def test_runs_list_tells_every_status(
     broken.mkdir()
     (broken / "journal.jsonl").write_text("not json\n{}\n")
     (root / "not-a-run").mkdir()
+    early = root / "g-early"  # killed before its first journal record
+    early.mkdir()
+    shutil.copy(clean_run / "config.json", early / "config.json")
 
     fd = os.open(running / "run.lock", os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live droiz process holds it
@@ -72,6 +75,7 @@ def test_runs_list_tells_every_status(
         "d-capped",
         "e-running",
         "f-broken",
+        "g-early",
     ]
     status = {name: info.status for name, info in infos.items()}
     assert status == {
@@ -81,6 +85,7 @@ def test_runs_list_tells_every_status(
         "d-capped": "stopped at cap",
         "e-running": "running",
         "f-broken": "unreadable",
+        "g-early": "crashed",
     }
     done = infos["a-finished"]
     assert (done.evaluations, done.budget) == (30, 30)
@@ -89,6 +94,7 @@ def test_runs_list_tells_every_status(
     assert infos["b-crashed"].evaluations == 5 and infos["b-crashed"].best is None
     assert infos["b-crashed"].detail == "a torn last line (21 bytes) is dropped"
     assert infos["c-aborted"].detail == "interrupted (SIGINT)"
+    assert (infos["g-early"].evaluations, infos["g-early"].budget) == (0, 30)
     cap = infos["d-capped"]
     assert cap.requests == 50 and "--max-requests cap of 50" in cap.detail
     assert "line 1 is not valid JSON" in infos["f-broken"].detail
@@ -96,7 +102,7 @@ def test_runs_list_tells_every_status(
 
     assert main(["runs", "list", str(root)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:2] == ["run", "status"] and len(lines) == 7
+    assert lines[0].split()[:2] == ["run", "status"] and len(lines) == 8
     assert "finished" in lines[1] and "30/30" in lines[1] and f"{done.best:.4f}" in lines[1]
     assert main(["runs", "list", str(root), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

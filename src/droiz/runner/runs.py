@@ -103,6 +103,9 @@ def run_info(run_dir: str | Path) -> RunInfo:
     """Where the run in ``run_dir`` stands (never raises for a damaged run: ``unreadable``)."""
     run_dir = Path(run_dir)
     running = is_locked(run_dir)
+    if not (run_dir / JOURNAL_NAME).exists() and (run_dir / CONFIG_NAME).is_file():
+        # stopped between writing config.json and the first journal record
+        return RunInfo(run_dir, "running" if running else "crashed", budget=_saved_budget(run_dir))
     try:
         contents = load_journal(run_dir / JOURNAL_NAME)
     except (DataError, OSError) as exc:
@@ -164,19 +167,23 @@ def _best_value(run_dir: Path, fallback: float | None) -> float | None:
 
 
 def find_runs(root: str | Path) -> list[Path]:
-    """``root`` if it is a run directory, else every run directory below it (sorted; a run's own
-    subdirectories are not searched)."""
+    """``root`` if it is a run directory (it holds ``journal.jsonl`` or ``config.json``), else every
+    run directory below it (sorted; a run's own subdirectories are not searched)."""
     root = Path(root)
-    if (root / JOURNAL_NAME).is_file():
+    if _is_run(set(os.listdir(root)) if root.is_dir() else set()):
         return [root]
     found = []
     for current, dirs, files in os.walk(root):
-        if JOURNAL_NAME in files:
+        if _is_run(set(files)):
             found.append(Path(current))
             dirs.clear()
         else:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
     return sorted(found)
+
+
+def _is_run(files: set[str]) -> bool:
+    return JOURNAL_NAME in files or CONFIG_NAME in files
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:
