@@ -39,17 +39,14 @@ def _observe(z: torch.Tensor, groups: torch.Tensor, k: int) -> tuple[torch.Tenso
 
 def one_round(k: int, kernel: str, seed: int) -> float:
     bo = RobustBO(dim=10, n_groups=k, method="dro", budget=175, seed=seed, kernel=kernel)
-    last = None
-    while bo.n_evaluations < 150:
-        z = bo.ask(25)
-        y, scores, emb = _observe(z, bo.pending_groups, k)
+    while True:
+        proposal = bo.ask(25)
+        y, scores, emb = _observe(proposal.z, proposal.groups, k)
         if bo.n_evaluations == 125:
-            last = (z, y, bo.pending_groups, scores, emb)
             break
-        bo.tell(z, y, bo.pending_groups, scores=scores, embeddings=emb)
-    z, y, groups, scores, emb = last
+        bo.tell(proposal, y, scores=scores, embeddings=emb)
     start = time.perf_counter()
-    bo.tell(z, y, groups, scores=scores, embeddings=emb)
+    bo.tell(proposal, y, scores=scores, embeddings=emb)
     bo.ask(25)
     return time.perf_counter() - start
 

@@ -25,6 +25,7 @@ _LAZY = {
     "parse_ambiguity": "droiz.ambiguity",
     "Best": "droiz.optim",
     "EngineConfig": "droiz.optim",
+    "Proposal": "droiz.optim",
     "RobustBO": "droiz.optim",
     "EvaluationResult": "droiz.runner",
     "OptimizeResult": "droiz.runner",

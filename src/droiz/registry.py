@@ -1,12 +1,14 @@
-"""A tiny name registry with "did you mean" errors (methods, sets, metrics, backends)."""
+"""A tiny name registry with "did you mean" errors (methods, kernels, sets, metrics, backends)."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
-from droiz.exceptions import UnknownNameError
+from droiz.exceptions import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -16,11 +18,15 @@ class Registry(Generic[T]):
 
     Args:
         kind: What the registry holds, used in error messages (e.g. ``"ambiguity set"``).
+        entry_points: An entry-point group (e.g. ``"droiz.methods"``) whose entries are imported
+            the first time a name is not found, so installed plugins register themselves.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, entry_points: str | None = None) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._group = entry_points
+        self._loaded = entry_points is None
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator that registers ``obj`` under ``name``; a duplicate name raises."""
@@ -37,19 +43,50 @@ class Registry(Generic[T]):
         self._items[name] = obj
 
     def get(self, name: str) -> T:
+        if name not in self._items:
+            self.load_entry_points()
         try:
             return self._items[name]
         except KeyError:
             raise UnknownNameError(unknown_name_message(self.kind, name, self._items)) from None
 
     def names(self) -> list[str]:
+        self.load_entry_points()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            self.load_entry_points()
         return name in self._items
+
+    def load_entry_points(self) -> None:
+        """Import every entry point of the registry's group (once)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for ep in entry_points(group=str(self._group)):
+            try:
+                ep.load()
+            except Exception as exc:
+                raise ConfigError(
+                    f"the {self._group} entry point {ep.name!r} ({ep.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import the modules that register methods, kernels or selections (``--plugin MODULE``)."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigError(
+                f"--plugin {name}: importing it failed ({type(exc).__name__}: {exc}); put the "
+                "module on PYTHONPATH (or install its package) and fix its errors"
+            ) from None
 
 
 def unknown_name_message(kind: str, name: str, known: object) -> str:

@@ -24,10 +24,10 @@ def objective(z: torch.Tensor) -> torch.Tensor:
 
 def run(bo: RobustBO, rounds: int | None = None) -> list[torch.Tensor]:
     asked = []
-    while not bo.done and (rounds is None or len(asked) < rounds):
-        z = bo.ask()
-        asked.append(z)
-        bo.tell(z, objective(z), bo.pending_groups)
+    while not bo.stop() and (rounds is None or len(asked) < rounds):
+        proposal = bo.ask()
+        asked.append(proposal.z)
+        bo.tell(proposal, objective(proposal.z))
     return asked
 
 
@@ -38,11 +38,11 @@ def make(method: str = "dro", **kw: object) -> RobustBO:
 
 def test_first_points_are_sobol_then_distinct_bo_candidates_in_bounds() -> None:
     bo = make()
-    first = bo.ask(8)
+    first = bo.ask(8).z
     engine = torch.quasirandom.SobolEngine(3, scramble=True, seed=7)
     torch.testing.assert_close(first, engine.draw(8, dtype=torch.float64) * 2 - 1)
-    bo.tell(first, objective(first), bo.pending_groups)
-    z = bo.ask(6)
+    bo.tell(first, objective(first))
+    z = bo.ask(6).z
     assert z.shape == (6, 3) and z.abs().max() <= 1.0
     assert (torch.cdist(z, first, p=float("inf")) > 1e-6).all()
     pairwise = torch.cdist(z, z, p=float("inf")) + torch.eye(6)
@@ -58,16 +58,13 @@ def test_random_method_continues_the_sobol_sequence() -> None:
 
 def test_group_subsampling_rules() -> None:
     bo = make(groups_per_round=2)
-    bo.ask(8)
-    init = bo.pending_groups
+    init = bo.ask(8).groups
     assert (init.sum(-1) == 2).all()
     assert init.sum(0).tolist() in ([6, 5, 5], [5, 6, 5], [5, 5, 6])  # balanced rotation
     bo.tell(_sobol(8), objective(_sobol(8)), init)
-    bo.ask(6)
-    assert (bo.pending_groups.sum(-1) == 2).all()
+    assert (bo.ask(6).groups.sum(-1) == 2).all()
     everything = make(groups_per_round=5)
-    everything.ask(4)
-    assert everything.pending_groups.all()
+    assert everything.ask(4).groups.all()
 
 
 def _sobol(n: int) -> torch.Tensor:
@@ -81,20 +78,22 @@ def test_adversarial_groups_pick_the_lowest_lower_confidence_bounds() -> None:
 
     bo = make("dro")
     run(bo, rounds=2)  # 12 Sobol points
-    z = bo.ask(6)  # a BO round
-    mean, var = bo.posterior(z)
-    lcb = mean - beta_schedule(bo.round) * var.sqrt()
+    proposal = bo.ask(6)  # a BO round
+    assert proposal.round == 1
+    mean, var = bo.posterior(proposal.z)
+    lcb = mean - beta_schedule(proposal.round) * var.sqrt()
     worst_two = torch.argsort(lcb, -1)[:, :2]
-    expected = torch.zeros_like(bo.pending_groups).scatter(-1, worst_two, True)
-    assert torch.equal(bo.pending_groups, expected)
+    expected = torch.zeros_like(proposal.groups).scatter(-1, worst_two, True)
+    assert torch.equal(proposal.groups, expected)
 
 
 def test_reference_weights_follow_the_ema_by_hand() -> None:
     bo = make("dro", eta=0.2, delta=0.05)
-    z = bo.ask(3)
+    z = _sobol(3)
     y = torch.tensor([[0.9, 0.5, 0.0], [0.7, 0.3, 0.0], [0.0, 0.0, 0.2]], dtype=torch.float64)
     mask = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.bool)
-    bo.tell(z, y, mask)
+    bo.tell(z, y, mask, external=True)
+    bo.ask(1)  # external rows form a round of their own, which ends at the next ask
     ybar = torch.tensor([0.8, 0.4, 0.2], dtype=torch.float64)
     inv = 1 / (ybar + 0.05)
     expected = 0.8 * torch.full((3,), 1 / 3, dtype=torch.float64) + 0.2 * inv / inv.sum()
@@ -120,11 +119,11 @@ def test_best_uses_each_methods_own_criterion() -> None:
     )
     mask = torch.tensor([[1, 1, 0], [1, 0, 1], [1, 1, 0], [0, 1, 1]], dtype=torch.bool)
     random = make("random")
-    random.tell(z, y, mask)
+    random.tell(z, y, mask, external=True)
     # observed-nominal: uniform reference renormalised over the observed groups
     assert random.best().index == 2 and random.best().value == pytest.approx(0.7)
     nobo = make("dro-nobo", reference_update="none", ambiguity="cvar:0.5")
-    nobo.tell(z, y, mask)
+    nobo.tell(z, y, mask, external=True)
     # observed-robust with CVaR(0.5) over two equally weighted groups = their minimum
     best = nobo.best()
     assert best.index == 1 and best.value == pytest.approx(0.6)
@@ -138,8 +137,9 @@ def test_same_seed_same_run_and_state_dict_round_trip() -> None:
     state = json.loads(json.dumps(a.state_dict()))
     restored = RobustBO.from_state_dict(state)
     next_a, next_r = a.ask(), restored.ask()
-    assert torch.equal(next_a, next_r)
-    assert torch.equal(a.pending_groups, restored.pending_groups)
+    assert torch.equal(next_a.z, next_r.z)
+    assert torch.equal(next_a.groups, next_r.groups)
+    assert (next_a.id, next_a.round) == (next_r.id, next_r.round)
     assert torch.equal(a.reference, restored.reference)
 
 
@@ -148,7 +148,7 @@ def test_state_round_trip_after_best_was_called() -> None:
     run(a, rounds=2)
     a.best()  # fits the GP at the current data; a restored engine must redo that fit exactly
     restored = RobustBO.from_state_dict(json.loads(json.dumps(a.state_dict())))
-    assert torch.equal(a.ask(), restored.ask())
+    assert torch.equal(a.ask().z, restored.ask().z)
 
 
 def test_state_round_trip_when_best_was_called_before_new_data() -> None:
@@ -157,44 +157,41 @@ def test_state_round_trip_when_best_was_called_before_new_data() -> None:
     a.best()  # a fit at 12 points; the next fit (at 18) must start from its result
     restored = RobustBO.from_state_dict(json.loads(json.dumps(a.state_dict())))
     for bo in (a, restored):
-        z = bo.ask()  # still Sobol
-        bo.tell(z, objective(z), bo.pending_groups)
-    assert torch.equal(a.ask(), restored.ask())
+        z = bo.ask().z  # still Sobol
+        bo.tell(z, objective(z))
+    assert torch.equal(a.ask().z, restored.ask().z)
 
 
 def test_budget_is_enforced() -> None:
     bo = make("random")
     run(bo)
-    assert bo.done and bo.n_evaluations == 20
+    assert bo.done and bo.n_evaluations == 20 and bo.stop() == {"budget": 20}
     with pytest.raises(ConfigError, match="budget"):
         bo.ask()
     short = make("random")
-    z = short.ask(30)
-    assert len(z) == 20  # clipped to the budget
+    z = _sobol(21)
     with pytest.raises(ConfigError, match="only 20 remain"):
-        short.tell(
-            torch.cat([z, z[:1]]),
-            objective(torch.cat([z, z[:1]])),
-            torch.ones(21, 3, dtype=torch.bool),
-        )
+        short.tell(z, objective(z), torch.ones(21, 3, dtype=torch.bool), external=True)
+    assert len(short.ask(30)) == 20  # clipped to the budget
 
 
 def test_tell_validates_its_inputs() -> None:
     bo = make()
-    z = bo.ask(2)
+    z = bo.ask(2).z
     ok = torch.ones(2, 3, dtype=torch.bool)
     with pytest.raises(ShapeError, match="2 x 3"):
         bo.tell(z, torch.zeros(2, 2), ok)
     with pytest.raises(ConfigError, match="inside"):
-        bo.tell(z * 3, torch.zeros(2, 3), ok)
+        bo.tell(z * 3, torch.zeros(2, 3), ok, external=True)
     with pytest.raises(ConfigError, match="finite wherever"):
         bo.tell(z, torch.full((2, 3), math.nan), ok)
     with pytest.raises(ConfigError, match="at least one group"):
-        bo.tell(z, torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool))
+        bo.tell(z, torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool), external=True)
     bo.tell(
         z,
         torch.tensor([[0.5, math.nan, 7.0], [0.1, 0.2, 0.3]]),
         torch.tensor([[1, 0, 0], [1, 1, 1]], dtype=torch.bool),
+        external=True,
     )
     assert math.isnan(bo.obs.y[0, 2].item())  # values outside the mask are ignored
 
@@ -220,20 +217,20 @@ def test_every_method_runs_and_finds_a_good_point() -> None:
 
 def test_coupled_kernels_need_and_use_their_features() -> None:
     bo = make("dro", kernel="coupled-scores")
-    z = bo.ask()
+    p = bo.ask()
     with pytest.raises(ConfigError, match="scores"):
-        bo.tell(z, objective(z), bo.pending_groups)
+        bo.tell(p, objective(p.z))
     scores = torch.rand(6, 9, dtype=torch.float64)
     for _ in range(2):
-        bo.tell(z, objective(z), bo.pending_groups, scores=scores)
-        z = bo.ask()
-    assert z.shape == (6, 3)
+        bo.tell(p, objective(p.z), scores=scores)
+        p = bo.ask()
+    assert p.z.shape == (6, 3)
     sem = make("ucb", kernel="coupled-semantic")
     for _ in range(2):
-        z = sem.ask()
-        emb = torch.nn.functional.normalize(torch.cat([z, z**2], -1), dim=-1)
-        sem.tell(z, objective(z), sem.pending_groups, embeddings=emb)
-    assert sem.ask().shape == (6, 3)
+        p = sem.ask()
+        emb = torch.nn.functional.normalize(torch.cat([p.z, p.z**2], -1), dim=-1)
+        sem.tell(p, objective(p.z), embeddings=emb)
+    assert sem.ask().z.shape == (6, 3)
 
 
 def test_numpy_global_state_is_untouched() -> None:

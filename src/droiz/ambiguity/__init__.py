@@ -17,7 +17,7 @@ from droiz.ambiguity.chi2 import Chi2Ball
 from droiz.ambiguity.cvar import CVaR
 from droiz.ambiguity.kl import KLBall
 from droiz.ambiguity.nominal import Nominal
-from droiz.ambiguity.parse import parse_ambiguity
+from droiz.ambiguity.parse import ambiguity_from_config, ambiguity_to_config, parse_ambiguity
 from droiz.ambiguity.tv import TVBall
 from droiz.ambiguity.wasserstein import WassersteinBall
 
@@ -31,5 +31,7 @@ __all__ = [
     "TVBall",
     "WassersteinBall",
     "WorstCase",
+    "ambiguity_from_config",
+    "ambiguity_to_config",
     "parse_ambiguity",
 ]

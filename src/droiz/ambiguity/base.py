@@ -92,6 +92,16 @@ class AmbiguitySet(ABC):
             ) from None
         return cls(radius)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description; :func:`~droiz.ambiguity.ambiguity_from_config` inverts it.
+        Subclasses with more parameters than the radius extend it (and :meth:`from_dict`)."""
+        return {"name": self.name, "radius": self._radius}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AmbiguitySet:
+        """The set described by :meth:`to_dict`."""
+        return cls(data["radius"])  # type: ignore[call-arg]
+
     def _key(self) -> tuple[Any, ...]:
         return (type(self), self._radius)
 

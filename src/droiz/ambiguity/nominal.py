@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor
 
 from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet
@@ -34,6 +36,10 @@ class Nominal(AmbiguitySet):
             raise AmbiguitySetError(
                 f"ambiguity spec {spec!r}: 'nominal' takes no radius; write just 'nominal'"
             )
+        return cls()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AmbiguitySet:
         return cls()
 
     def _solve(self, u: Tensor, ref: Tensor) -> tuple[Tensor, None]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet
 from droiz.exceptions import AmbiguitySetError
 
@@ -35,3 +38,33 @@ def parse_ambiguity(spec: str) -> AmbiguitySet:
         if str(exc).startswith("ambiguity spec"):
             raise
         raise AmbiguitySetError(f"ambiguity spec {spec!r}: {exc}") from None
+
+
+def ambiguity_to_config(ambiguity: AmbiguitySet) -> str | dict[str, Any]:
+    """A JSON-ready description: the spec string when it rebuilds the set exactly (``"kl:0.1"``),
+    else :meth:`~droiz.ambiguity.AmbiguitySet.to_dict` (e.g. a W1 ball with a cost matrix)."""
+    try:
+        spec = ambiguity.to_spec()
+        if parse_ambiguity(spec) == ambiguity:
+            return spec
+    except AmbiguitySetError:
+        pass
+    data = ambiguity.to_dict()
+    if ambiguity_from_config(data) != ambiguity:
+        raise AmbiguitySetError(
+            f"{ambiguity!r} does not survive to_dict()/from_dict(); override both in "
+            f"{type(ambiguity).__name__} so that the engine can save its state"
+        )
+    return data
+
+
+def ambiguity_from_config(value: str | Mapping[str, Any] | AmbiguitySet) -> AmbiguitySet:
+    """The set described by a spec string, a :meth:`~droiz.ambiguity.AmbiguitySet.to_dict`
+    mapping, or the set itself."""
+    if isinstance(value, AmbiguitySet):
+        return value
+    if isinstance(value, Mapping):
+        if "name" not in value:
+            raise AmbiguitySetError(f"an ambiguity-set mapping needs a 'name', got {dict(value)}")
+        return AMBIGUITY_SETS.get(str(value["name"])).from_dict(dict(value))
+    return parse_ambiguity(value)

@@ -78,6 +78,14 @@ class WassersteinBall(AmbiguitySet):
             )
         return super().to_spec()
 
+    def to_dict(self) -> dict[str, Any]:
+        cost = DISCRETE if self._cost is None else self._cost.tolist()
+        return {**super().to_dict(), "cost": cost}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AmbiguitySet:
+        return cls(data["radius"], data.get("cost", DISCRETE))
+
     def _key(self) -> tuple[Any, ...]:
         cost = None if self._cost is None else tuple(self._cost.flatten().tolist())
         return (*super()._key(), cost)

@@ -16,7 +16,8 @@ HELP = {
     "executor": "the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
     "base_url": "endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)",
     "api_key_env": "NAME of the environment variable holding the API key (default OPENAI_API_KEY)",
-    "method": "dro, ei, ucb, hybrid, random or dro-nobo (default dro)",
+    "method": "dro, ei, ucb, hybrid, random, dro-nobo, or a method registered by a --plugin "
+    "module or a droiz.methods entry point (default dro)",
     "budget": "instruction evaluations (default 150)",
     "seed": "run seed (default 0)",
     "ambiguity": "ambiguity set: kl:0.1 (default), chi2:R, tv:R, cvar:A or w1:R",
@@ -93,13 +94,23 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, so that the methods, kernels or selections it registers can be "
+        "named (repeatable; pass it again with --resume)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.registry import load_plugins
     from droiz.runner import CapReached, dry_run, optimize
     from droiz.runner.study import Terminated
 
+    load_plugins(args.plugin)
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)

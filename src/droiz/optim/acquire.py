@@ -1,50 +1,20 @@
-"""One BO round of the engine: build the method's acquisition and search it with CMA-ES."""
+"""One BO round's search: maximise the method's acquisition with CMA-ES, pick distinct points."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import torch
 from botorch.acquisition import AcquisitionFunction
 from torch import Tensor
 
-from droiz.acquisition import (
-    HybridAcquisition,
-    RobustUCB,
-    beta_schedule,
-    hybrid_weight,
-    mixture_ei,
-    mixture_ucb,
-)
+from droiz.acquisition import HybridAcquisition, RobustUCB
 from droiz.optim.cmaes import CMAOptions, maximize_cmaes
-from droiz.optim.selection import posterior_scores
-from droiz.surrogate.model import GroupGP
-
-if TYPE_CHECKING:
-    from droiz.optim.engine import RobustBO
+from droiz.optim.context import RoundContext
 
 _DISTINCT = 1e-6  # two soft prompts closer than this (max-norm) count as the same point
 
 
-def build(engine: RobustBO, gp: GroupGP) -> AcquisitionFunction:
-    """The acquisition of ``engine.method`` for the current round."""
-    beta = beta_schedule(engine.round)
-    ref, amb, method = engine.reference, engine.ambiguity, engine.method
-    if method == "ei":
-        best_f = float(posterior_scores("nominal", gp, engine.obs.z, amb, ref).max())
-        return mixture_ei(gp, best_f, ref)
-    if method == "ucb":
-        return mixture_ucb(gp, beta, ref)
-    robust = RobustUCB(gp, beta, amb, ref)
-    if method == "hybrid":
-        cfg = engine.config
-        lam = hybrid_weight(engine.n_evaluations / cfg.budget, cfg.hybrid_start, cfg.hybrid_end)
-        return HybridAcquisition(robust, mixture_ucb(gp, beta, ref), lam)
-    return robust
-
-
 def search(
-    engine: RobustBO, acq: AcquisitionFunction, starts: Tensor, n: int
+    ctx: RoundContext, acq: AcquisitionFunction, starts: Tensor, n: int, options: CMAOptions
 ) -> tuple[Tensor, Tensor | None]:
     """Run CMA-ES from ``starts`` and pick ``n`` distinct, not yet evaluated candidates.
 
@@ -53,19 +23,16 @@ def search(
         evaluated points) and, for robust acquisitions, the adversary's weights at them
         (``n x K``, else ``None``).
     """
-    from droiz.optim.engine import derive_seed
-
-    cfg = engine.config
-    seeds = [derive_seed(cfg.seed, engine.round, 2, i) for i in range(len(starts))]
-    opts = CMAOptions(cfg.cma_popsize, cfg.cma_sigma0, cfg.cma_generations)
-    result = maximize_cmaes(lambda x: acq(x.unsqueeze(-2)), starts, seeds, opts)
+    seeds = [ctx.seed_for(2, i) for i in range(len(starts))]
+    result = maximize_cmaes(lambda x: acq(x.unsqueeze(-2)), starts, seeds, options)
     order_best = torch.argsort(result.best_values, descending=True, stable=True)
     order_all = torch.argsort(result.values, descending=True, stable=True)
     pool = torch.cat([result.best_points[order_best], result.points[order_all]])
-    z = pick_distinct(pool, engine.obs.z, n)
+    z = pick_distinct(pool, ctx.z, n)
     if len(z) < n:  # the searches collapsed: fill with fresh uniform points (seeded)
-        gen = torch.Generator().manual_seed(derive_seed(cfg.seed, engine.round, 3))
-        extra = torch.rand(n - len(z), cfg.dim, generator=gen, dtype=torch.float64) * 2 - 1
+        gen = torch.Generator().manual_seed(ctx.seed_for(3))
+        dim = ctx.z.shape[-1]
+        extra = torch.rand(n - len(z), dim, generator=gen, dtype=torch.float64) * 2 - 1
         z = torch.cat([z, extra])
     return z, _adversary_weights(acq, z)
 

@@ -9,21 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from droiz.exceptions import ConfigError, UnknownNameError
-from droiz.optim.reference import floor_weights
-from droiz.registry import unknown_name_message
-from droiz.surrogate.build import KERNELS
-
-METHODS = ("dro", "ei", "ucb", "hybrid", "random", "dro-nobo")
-GROUP_SELECTIONS = ("auto", "adversarial", "reference")
-_FINAL = {
-    "dro": "robust",
-    "hybrid": "robust",
-    "ei": "nominal",
-    "ucb": "nominal",
-    "random": "observed-nominal",
-    "dro-nobo": "observed-robust",
-}
+from droiz.exceptions import ConfigError
+from droiz.optim.methods import METHODS, Method
+from droiz.optim.reference import GROUP_RULES, floor_weights
+from droiz.surrogate.build import KERNELS, SURROGATES
 
 
 @dataclass(frozen=True)
@@ -32,16 +21,21 @@ class EngineConfig:
 
     Attributes:
         reference: Initial reference weights (``None``: uniform).
-        reference_update: ``"ema"`` (inverse-score EMA after every tell), ``"none"``, or
-            ``"auto"`` (EMA for the robust methods, fixed for the nominal ones).
+        method: A registered method (:data:`~droiz.optim.methods.METHODS`).
+        ambiguity: The ambiguity set as a spec string (``"kl:0.1"``) or, for sets without one
+            (a W1 ball with a cost matrix), its ``to_dict()`` mapping.
+        reference_update: ``"ema"`` (inverse-score EMA once per completed round), ``"none"``,
+            or ``"auto"`` (EMA for the methods with a robust final pick, fixed for the others).
         eta, delta: EMA step and offset of the reference update.
         n_init: Sobol points before the first BO round. batch_size: default ``n`` of ``ask``.
         groups_per_round: Groups each evaluation observes.
-        group_selection: Which groups a BO-round evaluation observes: ``"adversarial"`` (the
-            groups with the lowest lower confidence bound at that point), ``"reference"``
-            (sampled in proportion to the reference weights) or ``"auto"`` (adversarial for
-            ``dro`` and ``hybrid``, reference for the others).
-        kernel: ``"matern"``, ``"coupled-scores"`` or ``"coupled-semantic"``.
+        group_selection: Which groups a BO-round evaluation observes: a registered group rule
+            (``"adversarial"``: the groups with the lowest lower confidence bound at that point;
+            ``"reference"``: sampled in proportion to the reference weights) or ``"auto"`` (the
+            method's own rule: adversarial for ``dro`` and ``hybrid``).
+        kernel: A registered kernel: ``"matern"``, ``"coupled-scores"`` or
+            ``"coupled-semantic"``.
+        surrogate: A registered surrogate model (``"independent"``: groups independent a priori).
         example_groups: Group index of each per-example score (``coupled-scores``); default:
             the ``E`` examples split into K equal consecutive blocks.
         hybrid_start, hybrid_end: The hybrid's ``lam`` is 1 until ``hybrid_start`` of the budget,
@@ -53,7 +47,7 @@ class EngineConfig:
     dim: int = 10
     n_groups: int = 2
     method: str = "dro"
-    ambiguity: str = "kl:0.1"
+    ambiguity: Any = "kl:0.1"
     budget: int = 150
     seed: int = 0
     reference: tuple[float, ...] | None = None
@@ -65,6 +59,7 @@ class EngineConfig:
     groups_per_round: int = 2
     group_selection: str = "auto"
     kernel: str = "matern"
+    surrogate: str = "independent"
     example_groups: tuple[int, ...] | None = None
     hybrid_start: float = 0.6
     hybrid_end: float = 0.5
@@ -83,14 +78,11 @@ class EngineConfig:
                 int(v) for v in torch.as_tensor(self.example_groups).reshape(-1).tolist()
             )
             object.__setattr__(self, "example_groups", groups)
-        if self.method not in METHODS:
-            raise UnknownNameError(unknown_name_message("method", self.method, METHODS))
-        if self.kernel not in KERNELS:
-            raise UnknownNameError(unknown_name_message("kernel", self.kernel, KERNELS))
-        if self.group_selection not in GROUP_SELECTIONS:
-            raise UnknownNameError(
-                unknown_name_message("group selection", self.group_selection, GROUP_SELECTIONS)
-            )
+        METHODS.get(self.method)  # unknown names raise UnknownNameError with a "did you mean"
+        KERNELS.get(self.kernel)
+        SURROGATES.get(self.surrogate)
+        if self.group_selection != "auto":
+            GROUP_RULES.get(self.group_selection)
         if self.reference_update not in ("auto", "ema", "none"):
             raise ConfigError(
                 f"reference_update must be 'auto', 'ema' or 'none', got {self.reference_update!r}"
@@ -125,20 +117,26 @@ class EngineConfig:
             return torch.full((self.n_groups,), 1.0 / self.n_groups, dtype=torch.float64)
         return floor_weights(torch.tensor(self.reference, dtype=torch.float64))
 
+    def method_spec(self) -> Method:
+        """The registered :class:`~droiz.optim.methods.Method`."""
+        return METHODS.get(self.method)
+
     def updates_reference(self) -> bool:
-        """Whether the reference follows the EMA (``auto``: robust methods only; for ``ei``,
-        ``ucb`` and ``random`` the reference mixture is the objective itself and stays fixed)."""
+        """Whether the reference follows the EMA (``auto``: methods with a robust final pick
+        only; for ``ei``, ``ucb`` and ``random`` the reference mixture is the objective itself
+        and stays fixed)."""
         if self.reference_update == "auto":
-            return self.method in ("dro", "hybrid", "dro-nobo")
+            return self.method_spec().robust
         return self.reference_update == "ema"
 
     def final_selection(self) -> str:
         """The method's own final-pick criterion (see ``droiz.optim.selection``)."""
-        return _FINAL[self.method]
+        return self.method_spec().final_pick
 
-    def search_selection(self) -> str:
-        """The criterion that ranks evaluated points as CMA-ES starts."""
-        return "robust" if self.method in ("dro", "hybrid") else "nominal"
+    def group_rule(self) -> str:
+        """The group rule of the BO rounds (``auto``: the method's own)."""
+        rule = self.group_selection
+        return self.method_spec().group_rule if rule == "auto" else rule
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -151,6 +149,9 @@ class EngineConfig:
         if unknown:
             raise ConfigError(f"unknown engine settings {sorted(unknown)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def __hash__(self) -> int:  # the ambiguity may be a mapping (a W1 cost matrix)
+        return hash(repr(self.to_dict()))
 
     def constructor_kwargs(self) -> dict[str, Any]:
         return self.to_dict()

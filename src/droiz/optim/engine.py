@@ -1,20 +1,16 @@
 """``RobustBO``: the ask/tell engine of DRO-InstructZero and its baselines.
 
 One *evaluation* is one soft prompt told with the groups it was evaluated on; ``budget`` counts
-evaluations. One *round* is one :meth:`RobustBO.ask` call, counted from 1.
+evaluations. One *round* is one :class:`~droiz.optim.proposal.Proposal` (one ``ask``): round 0 is
+the initial design, BO rounds count from 1. The rules are in ``docs/engine.md``:
 
-Rules (all documented in ``docs/engine.md``):
-
-* the first ``n_init`` (25) asked points are scrambled Sobol points; ``random`` and ``dro-nobo``
-  continue the same Sobol sequence for the whole budget;
-* afterwards every round fits the shared-hyperparameter GP over the K groups, builds the method's
-  acquisition, and runs CMA-ES from the best evaluated points (by the method's own final-pick
-  criterion), returning ``n`` distinct candidates not yet evaluated;
-* group subsampling: each evaluation observes ``groups_per_round`` groups. In the initial design the
-  groups rotate so that each is covered equally often; later each evaluation draws its groups
-  without replacement with probabilities proportional to the current reference weights (seeded by
-  run seed and round). :attr:`RobustBO.pending_groups` holds the mask for the last ``ask``;
-* after every ``tell`` the reference weights follow the EMA of ``droiz.optim.reference``.
+* the initial design (``n_init`` points, scrambled Sobol, plus any ``external=True`` tells) is
+  round 0; model-free methods (``random``, ``dro-nobo``) continue the Sobol sequence throughout;
+* a BO round fits the surrogate, builds the method's acquisition from the fitted model and the
+  round's frozen :class:`~droiz.optim.context.RoundContext`, runs CMA-ES from the best evaluated
+  points by the method's final-pick criterion, and picks the groups by the method's group rule;
+* beta and every derived seed depend on the round only; the reference EMA moves once per
+  completed round, however its rows were split over ``tell`` calls.
 """
 
 from __future__ import annotations
@@ -22,21 +18,31 @@ from __future__ import annotations
 import logging
 from typing import Any, NamedTuple
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from droiz.acquisition import beta_schedule
-from droiz.ambiguity import AmbiguitySet, KLBall, parse_ambiguity
+from droiz.ambiguity import AmbiguitySet, KLBall, ambiguity_from_config, ambiguity_to_config
 from droiz.exceptions import ConfigError
 from droiz.optim import acquire
+from droiz.optim.cmaes import CMAOptions
 from droiz.optim.config import EngineConfig
+from droiz.optim.context import RoundContext, derive_seed
+from droiz.optim.methods import Method
 from droiz.optim.observations import Observations
-from droiz.optim.reference import initial_groups, round_ybar, sampled_groups, update_reference
-from droiz.optim.selection import observed_scores, posterior_scores
+from droiz.optim.proposal import Proposal, resolve_rows
+from droiz.optim.reference import (
+    GROUP_RULES,
+    initial_groups,
+    normalise_scores,
+    reference_groups,
+    round_ybar,
+    update_reference,
+)
+from droiz.optim.selection import SELECTIONS
 from droiz.optim.sobol import sobol_points
-from droiz.surrogate.build import hyperparameters, make_gp
-from droiz.surrogate.model import GroupGP
+from droiz.optim.state import load_state, save_state
+from droiz.surrogate.build import KERNELS, hyperparameters, make_gp
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,8 @@ class Best(NamedTuple):
     """The final pick among the evaluated soft prompts.
 
     Attributes:
-        index: Row of the pick in the order of ``tell``. z: ``d`` the soft prompt.
+        index: Row of the pick in the order of ``tell`` (a completed round's rows in the order of
+            its proposal). z: ``d`` the soft prompt.
         value: Its score under ``selection``. selection: The criterion used.
         scores: ``n`` the score of every evaluated point under ``selection``.
     """
@@ -57,33 +64,26 @@ class Best(NamedTuple):
     scores: Tensor
 
 
-def derive_seed(*parts: int) -> int:
-    """A 63-bit seed derived from the run seed and counters (round, search index, ...)."""
-    state = np.random.SeedSequence([int(p) for p in parts]).generate_state(1, np.uint64)
-    return int(state[0]) >> 1
-
-
 class RobustBO:
     r"""Distributionally robust Bayesian optimisation over a soft prompt, ask/tell.
 
     Args:
         dim: Soft-prompt dimension ``d``.
         n_groups: Number of groups ``K``.
-        method: ``"dro"``, ``"ei"``, ``"ucb"``, ``"hybrid"``, ``"random"`` or ``"dro-nobo"``.
-        ambiguity: An :class:`~droiz.ambiguity.AmbiguitySet` or a spec such as ``"kl:0.1"``.
+        method: A registered method: ``"dro"``, ``"ei"``, ``"ucb"``, ``"hybrid"``, ``"random"``,
+            ``"dro-nobo"`` or one of your own (:func:`~droiz.optim.register_method`).
+        ambiguity: An :class:`~droiz.ambiguity.AmbiguitySet`, a spec such as ``"kl:0.1"``, or a
+            ``to_dict()`` mapping.
         budget: Number of evaluations.
         seed: Run seed; every random component derives its seed from it.
-        **options: Any other field of :class:`~droiz.optim.config.EngineConfig` (``reference``,
-            ``reference_update``, ``eta``, ``delta``, ``n_init``, ``groups_per_round``,
-            ``kernel``, ``example_groups``, ``hybrid_start``, ``hybrid_end``, CMA-ES settings).
+        **options: Any other field of :class:`~droiz.optim.config.EngineConfig`.
 
     Example:
         >>> bo = RobustBO(dim=10, n_groups=4, method="dro", ambiguity=KLBall(0.1), budget=150)
-        >>> while not bo.done:
-        ...     z = bo.ask(25)
-        ...     y = evaluate(z, bo.pending_groups)  # n x K, NaN where not evaluated
-        ...     bo.tell(z, y, bo.pending_groups)
-        >>> bo.best().z
+        >>> while not bo.stop():
+        ...     p = bo.ask(25)
+        ...     bo.tell(p, evaluate(p.z, p.groups))  # n x K, NaN where not evaluated
+        >>> bo.result.z
     """
 
     def __init__(
@@ -91,161 +91,238 @@ class RobustBO:
         dim: int = 10,
         n_groups: int = 2,
         method: str = "dro",
-        ambiguity: AmbiguitySet | str | None = None,
+        ambiguity: AmbiguitySet | str | dict[str, Any] | None = None,
         budget: int = 150,
         seed: int = 0,
         **options: Any,
     ) -> None:
-        amb = ambiguity if ambiguity is not None else KLBall(0.1)
-        self.ambiguity = parse_ambiguity(amb) if isinstance(amb, str) else amb
+        self.ambiguity = ambiguity_from_config(ambiguity if ambiguity is not None else KLBall(0.1))
         self.config = EngineConfig(
             dim=dim,
             n_groups=n_groups,
             method=method,
-            ambiguity=self.ambiguity.to_spec(),
+            ambiguity=ambiguity_to_config(self.ambiguity),
             budget=budget,
             seed=seed,
             **options,
         )
         self.obs = Observations(dim, n_groups)
         self.reference = self.config.initial_reference()
-        self.round = 0
-        self.n_asked = 0
+        self.round = 0  # round of the last proposal (0: the initial design)
+        self.n_proposals = 0
+        self.n_design = 0  # points of the initial design: asked in round 0, or told external
         self.n_sobol = 0
-        self.pending_groups = torch.zeros(0, n_groups, dtype=torch.bool)
+        self._open: Proposal | None = None
+        self._untold = torch.zeros(0, dtype=torch.bool)
+        self._buffer: list[int] = []  # told since the last EMA step: proposal row, -1 external
         self._last_ybar = torch.full((n_groups,), float("nan"), dtype=torch.float64)
         self._hyper: dict[str, Tensor] = {}  # result of the last fit: a fit on new data starts here
         self._warm: dict[str, Tensor] = {}  # where the last fit started
         self._fit_n = -1  # number of evaluations the last fit saw
-        self._gp: tuple[int, GroupGP] | None = None
+        self._gp: tuple[int, Any] | None = None
         self.last_acquisition_weights: Tensor | None = None
 
     # ------------------------------------------------------------------ state
+    @property
+    def method(self) -> str:
+        return self.config.method
+
+    @property
+    def method_spec(self) -> Method:
+        return self.config.method_spec()
+
     @property
     def n_evaluations(self) -> int:
         """Evaluations told so far."""
         return len(self.obs)
 
     @property
+    def n_untold(self) -> int:
+        """Rows of the open proposal not told yet."""
+        return int(self._untold.sum())
+
+    @property
     def remaining(self) -> int:
-        return self.config.budget - self.n_evaluations
+        """Evaluations that can still be asked (or told as external)."""
+        return self.config.budget - self.n_evaluations - self.n_untold
+
+    def stop(self) -> dict[str, Any]:
+        """Why the run is over, as in pycma (``{"budget": 150}``); empty while it is not."""
+        if self.n_evaluations >= self.config.budget:
+            return {"budget": self.config.budget}
+        return {}
 
     @property
     def done(self) -> bool:
-        return self.remaining <= 0
+        return bool(self.stop())
 
     @property
-    def method(self) -> str:
-        return self.config.method
+    def result(self) -> Best:
+        """The final pick by the method's own criterion (:meth:`best`)."""
+        return self.best()
+
+    @property
+    def pending(self) -> Proposal | None:
+        """The open proposal (``None`` when every asked row was told or abandoned)."""
+        return self._open
+
+    def context(self) -> RoundContext:
+        """The frozen context of the current round."""
+        return RoundContext(
+            round=self.round,
+            beta=beta_schedule(self.round) if self.round >= 1 else 0.0,
+            reference=self.reference.clone(),
+            ambiguity=self.ambiguity,
+            z=self.obs.z,
+            y=self.obs.y,
+            mask=self.obs.mask,
+            budget=self.config.budget,
+            seed=self.config.seed,
+            groups_per_round=self.config.groups_per_round,
+            settings=self.config.to_dict(),
+        )
 
     # -------------------------------------------------------------------- ask
-    def ask(self, n: int | None = None) -> Tensor:
-        """Propose ``n`` (default ``batch_size``) distinct soft prompts, ``n x d`` in ``[-1, 1]``.
+    def ask(self, n: int | None = None) -> Proposal:
+        """Propose ``n`` (default ``batch_size``) distinct soft prompts: one round.
 
-        ``n`` is clipped to the remaining budget. The groups to evaluate each point on are in
-        :attr:`pending_groups` afterwards.
+        Returns at most the remaining budget. Raises when the budget is used up, or while the
+        last proposal has untold rows (tell them, or :meth:`abandon` them).
         """
         n = self.config.batch_size if n is None else int(n)
         if n < 1:
             raise ConfigError(f"ask(n) needs n >= 1, got {n}")
-        if self.done:
+        if self._open is not None:
+            raise ConfigError(
+                f"proposal {self._open.id} (round {self._open.round}) still has {self.n_untold} "
+                f"of {len(self._open)} rows untold; tell them, or call abandon() to drop them"
+            )
+        self._close_round()
+        if self.remaining <= 0:
             raise ConfigError(
                 f"the budget of {self.config.budget} evaluations is used up; call best() or "
                 f"create a RobustBO with a larger budget"
             )
         n = min(n, self.remaining)
-        self.round += 1
-        if self._use_sobol():
+        spec = self.method_spec
+        design = self.n_design < self.config.n_init
+        sobol = spec.acquisition is None or design or self.n_evaluations == 0
+        self.round = 0 if design else self.round + 1
+        ctx = self.context()
+        weights: Tensor | None = None
+        if sobol:
             z = sobol_points(self.config.dim, n, self.config.seed, skip=self.n_sobol)
             self.n_sobol += n
-            groups = self._initial_groups(n) if self.n_asked < self.config.n_init else None
+            groups = self._initial_groups(n) if design else reference_groups(None, ctx, z)
         else:
-            z = self._ask_bo(n)
-            groups = self._adversarial_groups(z) if self._adversarial() else None
-        if groups is None:
-            seed = derive_seed(self.config.seed, self.round, 1)
-            groups = sampled_groups(n, self.reference, self.config.groups_per_round, seed)
-        self.n_asked += n
-        self.pending_groups = groups
-        return z
+            z, weights, groups = self._ask_bo(spec, ctx, n)
+        if design:
+            self.n_design += n
+        self.last_acquisition_weights = weights
+        proposal = Proposal(z, groups, self.round, ctx.reference, self._proposal_id())
+        self.n_proposals += 1
+        self._open, self._untold = proposal, torch.ones(n, dtype=torch.bool)
+        return proposal
 
-    def _use_sobol(self) -> bool:
-        if self.method in ("random", "dro-nobo"):
-            return True
-        return self.n_asked < self.config.n_init or self.n_evaluations == 0
+    def _proposal_id(self) -> str:
+        tag = derive_seed(self.config.seed, self.n_proposals, 5) % 16**8
+        return f"p{self.n_proposals}-{tag:08x}"
 
     def _initial_groups(self, n: int) -> Tensor:
         offset = derive_seed(self.config.seed, 0) % self.config.n_groups
         per = self.config.groups_per_round
-        return initial_groups(self.n_asked + n, self.config.n_groups, per, offset)[-n:]
+        return initial_groups(self.n_design + n, self.config.n_groups, per, offset)[-n:]
 
-    def _adversarial(self) -> bool:
-        rule = self.config.group_selection
-        return rule == "adversarial" or (rule == "auto" and self.method in ("dro", "hybrid"))
-
-    def _adversarial_groups(self, z: Tensor) -> Tensor:
-        """Per candidate, the groups with the lowest lower confidence bound ``mu - beta sigma``:
-        those where it is most likely weak (largest worst-case weight of the pessimistic bound)."""
-        mean, var = self._fitted_gp().predict(z)
-        lcb = mean - beta_schedule(self.round) * var.sqrt()
-        per = min(self.config.groups_per_round, self.config.n_groups)
-        idx = torch.argsort(lcb, dim=-1, stable=True)[:, :per]
-        return torch.zeros_like(lcb, dtype=torch.bool).scatter(-1, idx, True)
-
-    def _ask_bo(self, n: int) -> Tensor:
-        gp = self._fitted_gp()
-        acq = acquire.build(self, gp)
-        starts = self._starts(gp)
-        z, weights = acquire.search(self, acq, starts, n)
-        self.last_acquisition_weights = weights
-        return z
-
-    def _starts(self, gp: GroupGP) -> Tensor:
-        scores = self._scores(self.config.search_selection(), gp)
+    def _ask_bo(self, spec: Method, ctx: RoundContext, n: int) -> tuple[Tensor, Any, Tensor]:
+        assert spec.acquisition is not None
+        model = self._fitted_gp()
+        acq = spec.acquisition(model, ctx)
+        scores = SELECTIONS.get(spec.final_pick).score(model, ctx)
         k = min(self.config.cma_starts, len(scores))
-        return self.obs.z[torch.argsort(scores, descending=True, stable=True)[:k]]
+        starts = self.obs.z[torch.argsort(scores, descending=True, stable=True)[:k]]
+        cfg = self.config
+        opts = CMAOptions(cfg.cma_popsize, cfg.cma_sigma0, cfg.cma_generations)
+        z, weights = acquire.search(ctx, acq, starts, n, opts)
+        rule = GROUP_RULES.get(cfg.group_rule())
+        groups = rule.fn(model if rule.needs_model else None, ctx, z)
+        return z, weights, groups
+
+    def abandon(self) -> int:
+        """Drop the open proposal's untold rows (they cost no budget); returns how many."""
+        if self._open is None:
+            return 0
+        dropped = self.n_untold
+        if self._open.round == 0:
+            self.n_design -= dropped
+        self._untold[:] = False
+        self._complete()
+        return dropped
 
     # ------------------------------------------------------------------- tell
     def tell(
         self,
-        z: Tensor,
-        y: Tensor,
-        groups: Tensor,
-        scores: Tensor | None = None,
-        *,
-        embeddings: Tensor | None = None,
+        z_or_proposal: Proposal | Tensor | Any,
+        y: Any,
+        groups: Any = None,
+        scores: Any = None,
+        embeddings: Any = None,
+        external: bool = False,
     ) -> None:
-        """Record evaluations and update the reference weights.
+        """Record evaluations of asked points (any split of a proposal's rows, in any order).
 
         Args:
-            z: ``n x d`` evaluated soft prompts in ``[-1, 1]^d``.
+            z_or_proposal: The :class:`Proposal` (or ``proposal[rows]``), or ``n x d`` points it
+                holds (float32 or float64; they are matched to the asked rows).
             y: ``n x K`` observed per-group means; NaN (or any value) where not observed.
-            groups: ``n x K`` boolean mask of the evaluated groups (at least one per row).
-            scores: ``n x E`` per-example scores (NaN for examples of unevaluated groups), needed
-                by ``kernel="coupled-scores"``; examples map to groups by ``example_groups``.
-            embeddings: ``n x D`` instruction embeddings, needed by ``kernel="coupled-semantic"``.
+            groups: ``n x K`` bool mask of the evaluated groups; default: the asked ones. It must
+                cover every asked group.
+            scores: ``n x E`` per-example scores, needed by kernels that need ``"scores"``.
+            embeddings: ``n x D`` instruction embeddings, for kernels that need them.
+            external: The points were never asked (your own design): accepted only then, and
+                they count toward the initial design.
         """
-        if len(z) > self.remaining:
+        z, rows, mask = resolve_rows(
+            z_or_proposal, groups, self._open, self._untold, external, self.config, self.remaining
+        )
+        needs = KERNELS.get(self.config.kernel).needs
+        if "scores" in needs and scores is None:
             raise ConfigError(
-                f"tell() got {len(z)} evaluations but only {self.remaining} remain in the budget "
-                f"of {self.config.budget}; tell fewer or use a larger budget"
+                f"kernel {self.config.kernel!r} needs the per-example scores: tell(..., scores=)"
             )
-        if self.config.kernel == "coupled-scores" and scores is None:
-            raise ConfigError(
-                "kernel 'coupled-scores' needs the per-example scores: tell(..., scores=)"
-            )
-        if self.config.kernel == "coupled-semantic" and embeddings is None:
-            raise ConfigError("kernel 'coupled-semantic' needs tell(..., embeddings=...)")
-        added = self.obs.add(z, y, groups, scores=scores, embeddings=embeddings)
-        self._update_reference(added.y, added.mask)
+        if "embeddings" in needs and embeddings is None:
+            raise ConfigError(f"kernel {self.config.kernel!r} needs tell(..., embeddings=...)")
+        self.obs.add(z, y, mask, scores=scores, embeddings=embeddings)
+        if rows is None:
+            self.n_design += len(z)
+            self._buffer += [-1] * len(z)
+            return
+        self._untold[rows] = False
+        self._buffer += rows.tolist()
+        if not self._untold.any():
+            self._complete()
 
-    def _update_reference(self, y: Tensor, mask: Tensor) -> None:
+    def _complete(self) -> None:
+        """The open proposal is told in full (or abandoned): the round ends."""
+        self._open, self._untold = None, torch.zeros(0, dtype=torch.bool)
+        self._close_round()
+
+    def _close_round(self) -> None:
+        """Store the round's rows in proposal order, then one EMA step on them."""
+        if not self._buffer:
+            return
+        start = self.n_evaluations - len(self._buffer)
+        key = {i: (p < 0, p if p >= 0 else i) for i, p in enumerate(self._buffer)}
+        self.obs.permute_tail(start, sorted(key, key=key.__getitem__))
+        self._buffer = []
+        self._gp = None  # the rows moved (and the reference changes): refit
+        y, mask = self.obs.y[start:], self.obs.mask[start:]
         fallback = torch.where(torch.isnan(self._last_ybar), self.obs.y_mean(), self._last_ybar)
         ybar = round_ybar(y, mask, fallback)
         self._last_ybar = torch.where(mask.any(0), ybar, self._last_ybar)
         if self.config.updates_reference():
+            v = normalise_scores(ybar, self.obs.y[self.obs.mask])
             self.reference = update_reference(
-                self.reference, ybar, eta=self.config.eta, delta=self.config.delta
+                self.reference, v, eta=self.config.eta, delta=self.config.delta
             )
 
     # ------------------------------------------------------------------- best
@@ -253,37 +330,35 @@ class RobustBO:
         """The method's own final pick among the evaluated points (or by ``selection``)."""
         if self.n_evaluations == 0:
             raise ConfigError("best() needs at least one evaluation; tell() some first")
-        selection = selection or self.config.final_selection()
-        scores = self._scores(selection, None)
+        name = selection or self.config.final_selection()
+        criterion = SELECTIONS.get(name)
+        model = self._fitted_gp() if criterion.needs_model else None
+        scores = criterion.score(model, self.context())
         index = int(torch.argmax(scores))
-        return Best(index, self.obs.z[index].clone(), float(scores[index]), selection, scores)
+        return Best(index, self.obs.z[index].clone(), float(scores[index]), name, scores)
 
-    def _scores(self, selection: str, gp: GroupGP | None) -> Tensor:
-        if selection.startswith("observed"):
-            return observed_scores(
-                selection, self.obs.y, self.obs.mask, self.ambiguity, self.reference
-            )
-        gp = gp or self._fitted_gp()
-        return posterior_scores(selection, gp, self.obs.z, self.ambiguity, self.reference)
+    def surrogate(self) -> Any:
+        """The surrogate fitted to every evaluation told so far (refitted only on new data)."""
+        return self._fitted_gp()
 
     def posterior(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and variance (``b x K`` each) of every group at ``z`` (``b x d``)."""
         return self._fitted_gp().predict(z)
 
-    def _fitted_gp(self) -> GroupGP:
+    def _fitted_gp(self) -> Any:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
-        features, omega = self.obs.features(self.config, self.reference)
+        inputs = self.obs.kernel_inputs(self.config, self.reference)
         if self._fit_n != self.n_evaluations:  # new data; else redo the last fit (after a restore)
             self._warm = self._hyper
         gp = make_gp(
             self.config.kernel,
             self.obs.z,
-            self.obs.y_nan(),
-            features=features,
-            omega=omega,
+            self.obs.y,
+            inputs=inputs,
             warm_start=self._warm,
             maxiter=self.config.fit_maxiter,
+            surrogate=self.config.surrogate,
         )
         self._hyper = hyperparameters(gp)
         self._fit_n = self.n_evaluations
@@ -293,44 +368,11 @@ class RobustBO:
     # ---------------------------------------------------------- serialisation
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot; a restored engine asks exactly what this one would."""
-        return {
-            "config": self.config.to_dict(),
-            "observations": self.obs.to_dict(),
-            "reference": self.reference.tolist(),
-            "round": self.round,
-            "n_asked": self.n_asked,
-            "n_sobol": self.n_sobol,
-            "last_ybar": [None if np.isnan(v) else v for v in self._last_ybar.tolist()],
-            "fit": {
-                "n": self._fit_n,
-                "start": {k: v.tolist() for k, v in self._warm.items()},
-                "result": {k: v.tolist() for k, v in self._hyper.items()},
-            },
-            "pending_groups": self.pending_groups.tolist(),
-        }
+        return save_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a snapshot from :meth:`state_dict` (the configuration must match)."""
-        config = EngineConfig.from_dict(state["config"])
-        if config != self.config:
-            raise ConfigError(
-                "the saved state was made with a different configuration; create the RobustBO "
-                "with the saved config (RobustBO.from_state_dict(state)) instead"
-            )
-        self.obs = Observations.from_dict(state["observations"], self.config)
-        self.reference = torch.tensor(state["reference"], dtype=torch.float64)
-        self.round, self.n_asked = int(state["round"]), int(state["n_asked"])
-        self.n_sobol = int(state["n_sobol"])
-        last = [float("nan") if v is None else v for v in state["last_ybar"]]
-        self._last_ybar = torch.tensor(last, dtype=torch.float64)
-        fit = state["fit"]
-        self._fit_n = int(fit["n"])
-        self._warm = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["start"].items()}
-        self._hyper = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["result"].items()}
-        k = self.config.n_groups
-        groups = torch.tensor(state["pending_groups"], dtype=torch.bool).reshape(-1, k)
-        self.pending_groups = groups
-        self._gp = None
+        load_state(self, state)
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> RobustBO:

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from droiz.exceptions import ConfigError, ShapeError
 from droiz.optim.config import EngineConfig
-from droiz.surrogate.build import score_features
+from droiz.surrogate.build import KERNELS, KernelInputs
 
 
 class Added(NamedTuple):
@@ -118,19 +118,29 @@ class Observations:
         obs = self.y[self.mask]
         return obs.mean() if len(obs) else torch.tensor(0.5, dtype=torch.float64)
 
-    def features(
-        self, config: EngineConfig, reference: Tensor
-    ) -> tuple[Tensor | None, Tensor | None]:
-        """Instruction features and their weights for the configured kernel."""
-        if config.kernel == "matern":
-            return None, None
-        if config.kernel == "coupled-semantic":
-            if self.embeddings is None:
-                raise ConfigError("kernel 'coupled-semantic' needs tell(..., embeddings=...)")
-            return self.embeddings, None
-        if self.scores is None:
-            raise ConfigError("kernel 'coupled-scores' needs tell(..., scores=...)")
-        return score_features(self.scores, self._example_groups(config), reference)
+    def kernel_inputs(self, config: EngineConfig, reference: Tensor) -> KernelInputs:
+        """What the configured kernel needs this round (scores, embeddings, weights)."""
+        needs = KERNELS.get(config.kernel).needs
+        if "embeddings" in needs and self.embeddings is None:
+            raise ConfigError(f"kernel {config.kernel!r} needs tell(..., embeddings=...)")
+        if "scores" in needs and self.scores is None:
+            raise ConfigError(f"kernel {config.kernel!r} needs tell(..., scores=...)")
+        groups = self._example_groups(config) if self.scores is not None else None
+        return KernelInputs(
+            scores=self.scores,
+            example_groups=groups,
+            embeddings=self.embeddings,
+            weights=reference,
+        )
+
+    def permute_tail(self, start: int, order: list[int]) -> None:
+        """Reorder the rows from ``start`` on: row ``start + i`` becomes ``start + order[i]``'s."""
+        idx = torch.cat([torch.arange(start), start + torch.tensor(order, dtype=torch.long)])
+        self.z, self.y, self.mask = self.z[idx], self.y[idx], self.mask[idx]
+        if self.scores is not None:
+            self.scores = self.scores[idx]
+        if self.embeddings is not None:
+            self.embeddings = self.embeddings[idx]
 
     def _example_groups(self, config: EngineConfig) -> Tensor:
         e = self.scores.shape[-1]  # type: ignore[union-attr]

@@ -1,12 +1,68 @@
-"""Reference weights: the centre of the ambiguity set, and which groups each evaluation observes."""
+"""Reference weights: the centre of the ambiguity set, and which groups each evaluation observes.
+
+Group rules (which groups a BO-round candidate is evaluated on) are registered by name in
+:data:`GROUP_RULES`: ``rule(model, ctx, z) -> n x K`` bool mask for the ``n x d`` candidates.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from droiz.optim.context import RoundContext
+from droiz.registry import Registry
 from droiz.surrogate.model import masked_mean
+
+GroupRuleFn = Callable[[Any, RoundContext, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """A registered group rule: ``fn(model, ctx, z)``; ``model`` is ``None`` unless
+    ``needs_model``."""
+
+    name: str
+    fn: GroupRuleFn
+    needs_model: bool
+
+
+GROUP_RULES: Registry[GroupRule] = Registry("group rule")
+"""Group rules by name: ``adversarial`` and ``reference``."""
+
+
+def register_group_rule(name: str, *, needs_model: bool) -> Callable[[GroupRuleFn], GroupRuleFn]:
+    """Decorator registering ``fn(model, ctx, z) -> n x K`` as the group rule ``name``."""
+
+    def deco(fn: GroupRuleFn) -> GroupRuleFn:
+        GROUP_RULES.add(name, GroupRule(name, fn, needs_model))
+        return fn
+
+    return deco
+
+
+@register_group_rule("adversarial", needs_model=True)
+def adversarial_groups(model: Any, ctx: RoundContext, z: Tensor) -> Tensor:
+    """Per candidate, the groups with the lowest lower confidence bound ``mu - beta sigma``:
+    those where it is most likely weak (unobserved groups have a large sigma, so they get
+    checked)."""
+    with torch.no_grad():
+        mean, var = model.predict(z)
+    lcb = mean - ctx.beta * var.sqrt()
+    per = min(ctx.groups_per_round, lcb.shape[-1])
+    idx = torch.argsort(lcb, dim=-1, stable=True)[:, :per]
+    return torch.zeros_like(lcb, dtype=torch.bool).scatter(-1, idx, True)
+
+
+@register_group_rule("reference", needs_model=False)
+def reference_groups(model: Any, ctx: RoundContext, z: Tensor) -> Tensor:
+    """Groups drawn without replacement in proportion to the reference weights (seeded by the
+    run seed and the round)."""
+    return sampled_groups(len(z), ctx.reference, ctx.groups_per_round, ctx.seed_for(1))
 
 
 def update_reference(
@@ -18,12 +74,28 @@ def update_reference(
     renormalised (KL and chi-square balls cannot move mass to groups with zero weight).
 
     Args:
-        weights: ``K`` current reference weights. ybar: ``K`` mean observed score per group.
+        weights: ``K`` current reference weights. ybar: ``K`` mean observed score per group,
+            normalised to ``[0, 1]`` (see :func:`normalise_scores`).
         eta: EMA step in ``[0, 1]``. delta: Offset keeping ``1 / (ybar + delta)`` finite.
     """
-    inverse = 1.0 / (ybar.clamp_min(0.0) + delta)
+    inverse = 1.0 / (ybar.clamp(0.0, 1.0) + delta)
     new = (1.0 - eta) * weights + eta * inverse / inverse.sum()
     return floor_weights(new)
+
+
+def normalise_scores(ybar: Tensor, observed: Tensor) -> Tensor:
+    """Map per-group means to ``[0, 1]`` by the run's range of scores, widened to ``[0, 1]``.
+
+    ``v = (ybar - lo) / (hi - lo)`` with ``lo = min(0, min observed)`` and ``hi = max(1, max
+    observed)`` over every score told so far: scores in ``[0, 1]`` (accuracies) are unchanged,
+    and scores on any other scale (negative, or larger than 1) keep their order and spacing.
+
+    Args:
+        ybar: ``K`` per-group means. observed: every observed score of the run (any shape).
+    """
+    lo = min(0.0, float(observed.min())) if observed.numel() else 0.0
+    hi = max(1.0, float(observed.max())) if observed.numel() else 1.0
+    return (ybar - lo) / (hi - lo)
 
 
 def floor_weights(weights: Tensor) -> Tensor:

@@ -1,4 +1,6 @@
-"""Final-pick criteria: how each method ranks the soft prompts it has evaluated.
+"""Final-pick criteria: how a method ranks the soft prompts it has evaluated.
+
+Registered by name in :data:`SELECTIONS` (add one with :func:`register_selection`):
 
 * ``robust``: the worst case, over the ambiguity set, of the GP posterior mean of every group
   (``dro``, ``hybrid``, and ``ei-robust-select``);
@@ -7,23 +9,87 @@
   groups that point was evaluated on (``random``);
 * ``observed-robust``: the worst case over the ambiguity set restricted to the observed groups,
   with the reference renormalised on them (``dro-nobo``).
+
+A criterion is a function ``score(model, ctx) -> n`` scores of the evaluated points ``ctx.z``
+(higher is better); ``model`` is the fitted surrogate, or ``None`` when ``needs_model`` is false.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from droiz.ambiguity import AmbiguitySet, WassersteinBall
-from droiz.surrogate.model import GroupGP
+from droiz.optim.context import RoundContext
+from droiz.registry import Registry
+
+ScoreFn = Callable[[Any, RoundContext], Tensor]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A registered final-pick criterion.
+
+    Attributes:
+        name: Its name. score: ``score(model, ctx) -> n`` (see the module docstring).
+        needs_model: Whether ``score`` reads the fitted surrogate.
+        robust: Whether it is a worst case over the ambiguity set (the runner's verified final
+            pick then compares finalists by their robust value, and ``reference_update="auto"``
+            makes the reference follow the weak groups).
+    """
+
+    name: str
+    score: ScoreFn
+    needs_model: bool
+    robust: bool
+
+
+SELECTIONS: Registry[Selection] = Registry("selection")
+"""Final-pick criteria by name."""
+
+
+def register_selection(
+    name: str, *, needs_model: bool, robust: bool
+) -> Callable[[ScoreFn], ScoreFn]:
+    """Decorator registering ``score(model, ctx)`` as the criterion ``name``."""
+
+    def deco(fn: ScoreFn) -> ScoreFn:
+        SELECTIONS.add(name, Selection(name, fn, needs_model, robust))
+        return fn
+
+    return deco
+
+
+@register_selection("robust", needs_model=True, robust=True)
+def _robust(model: Any, ctx: RoundContext) -> Tensor:
+    return posterior_scores("robust", model, ctx.z, ctx.ambiguity, ctx.reference)
+
+
+@register_selection("nominal", needs_model=True, robust=False)
+def _nominal(model: Any, ctx: RoundContext) -> Tensor:
+    return posterior_scores("nominal", model, ctx.z, ctx.ambiguity, ctx.reference)
+
+
+@register_selection("observed-nominal", needs_model=False, robust=False)
+def _observed_nominal(model: Any, ctx: RoundContext) -> Tensor:
+    return observed_scores("observed-nominal", ctx.y, ctx.mask, ctx.ambiguity, ctx.reference)
+
+
+@register_selection("observed-robust", needs_model=False, robust=True)
+def _observed_robust(model: Any, ctx: RoundContext) -> Tensor:
+    return observed_scores("observed-robust", ctx.y, ctx.mask, ctx.ambiguity, ctx.reference)
 
 
 def posterior_scores(
-    selection: str, gp: GroupGP, z: Tensor, ambiguity: AmbiguitySet, reference: Tensor
+    selection: str, model: Any, z: Tensor, ambiguity: AmbiguitySet, reference: Tensor
 ) -> Tensor:
     """``robust`` or ``nominal`` score of each of the ``n x d`` points ``z`` (``n``)."""
     with torch.no_grad():
-        mean, _ = gp.predict(z)
+        mean, _ = model.predict(z)
     if selection == "robust":
         return ambiguity.worst_case(mean, reference).value
     return mean @ reference

@@ -29,6 +29,7 @@ from droiz.llm import (
 from droiz.llm.budget import Budget
 from droiz.llm.stats import Pricing, find_pricing
 from droiz.runner.config import RunConfig, redact_url
+from droiz.surrogate.build import KERNELS
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backend
         cache.close()
         raise
     embedder = None
-    if config.kernel == "coupled-semantic":
+    if "embeddings" in KERNELS.get(str(config.kernel)).needs:
         try:
             require("sentence_transformers", "semantic")  # fail before anything is paid for
         except BaseException:

@@ -10,6 +10,7 @@ from droiz.optim import EngineConfig, RobustBO
 from droiz.runner.config import RunConfig
 from droiz.runner.outcomes import Layout, Outcome, engine_inputs
 from droiz.runner.problem import Problem
+from droiz.surrogate.build import KERNELS
 
 
 def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
@@ -46,16 +47,20 @@ def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[
     }
 
 
-def tell_engine(engine: RobustBO, outcomes: Sequence[Outcome], layout: Layout) -> None:
-    """Tell the engine completed outcomes (with what its kernel needs)."""
+def tell_engine(
+    engine: RobustBO, outcomes: Sequence[Outcome], layout: Layout, *, external: bool = False
+) -> None:
+    """Tell the engine completed outcomes (with what its kernel needs); ``external``: outcomes
+    of earlier rounds told to a fresh engine (restoring a run)."""
     z, y, mask, scores, emb = engine_inputs(outcomes, layout, engine.config.n_groups)
-    kernel = engine.config.kernel
+    needs = KERNELS.get(engine.config.kernel).needs
     engine.tell(
         z,
         y,
         mask,
-        scores=scores if kernel == "coupled-scores" else None,
-        embeddings=emb if kernel == "coupled-semantic" else None,
+        scores=scores if "scores" in needs else None,
+        embeddings=emb if "embeddings" in needs else None,
+        external=external,
     )
 
 

@@ -18,11 +18,9 @@ from collections.abc import Sequence
 
 import torch
 
-from droiz.optim import RobustBO
+from droiz.optim import SELECTIONS, RobustBO
 from droiz.runner.outcomes import Outcome, ScoreBook, group_mean
 from droiz.runner.results import FinalPick, RoundSummary
-
-_ROBUST = ("robust", "observed-robust")
 
 
 def rank_instructions(engine: RobustBO, outcomes: Sequence[Outcome]) -> list[tuple[int, float]]:
@@ -53,7 +51,7 @@ def choose(
     ranked: Sequence[tuple[int, float]],
 ) -> FinalPick:
     """The finalist with the best measured value (every finalist measured on every group)."""
-    criterion = "robust" if engine.config.final_selection() in _ROBUST else "nominal"
+    criterion = "robust" if SELECTIONS.get(engine.config.final_selection()).robust else "nominal"
     k = engine.config.n_groups
     rows = []
     for index, model_value in ranked:
@@ -89,7 +87,7 @@ def choose(
 
 def engine_pick(summary: RoundSummary, outcomes: Sequence[Outcome]) -> FinalPick:
     """The engine's own pick as a :class:`FinalPick` (``finalists = 0``)."""
-    criterion = "robust" if summary.selection in _ROBUST else "nominal"
+    criterion = "robust" if SELECTIONS.get(summary.selection).robust else "nominal"
     dev = outcomes[summary.index].group_means()
     return FinalPick(summary.index, criterion, summary.robust_value, dev, list(summary.weights))
 

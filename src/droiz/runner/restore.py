@@ -132,7 +132,7 @@ def _round_outcomes(evals: list[Outcome], ask: Ask | None, r: int) -> list[Outco
 def _load_engine(
     engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
 ) -> None:
-    tell_engine(engine, outcomes, layout)
+    tell_engine(engine, outcomes, layout, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)

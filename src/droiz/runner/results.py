@@ -14,13 +14,11 @@ from typing import Any
 
 import torch
 
-from droiz.optim import RobustBO
+from droiz.optim import SELECTIONS, RobustBO
 from droiz.optim.selection import restrict
 from droiz.runner.outcomes import Layout, Outcome
 from droiz.runner.records import Test
 from droiz.tasks import GroupReport
-
-_POSTERIOR = ("robust", "nominal")
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSumma
     best = engine.best()
     index = instruction_pick(best.scores, outcomes)
     ref = engine.reference
-    if best.selection in _POSTERIOR:
+    if SELECTIONS.get(best.selection).needs_model:
         robust = best if best.selection == "robust" else engine.best("robust")
         z = torch.tensor([outcomes[index].z], dtype=torch.float64)
         mean, _ = engine.posterior(z)
@@ -72,7 +70,7 @@ def summarize_round(engine: RobustBO, outcomes: Sequence[Outcome]) -> RoundSumma
     else:
         robust_value, weights = observed_worst(engine, outcomes[index])
     return RoundSummary(
-        round=engine.round,
+        round=engine.n_proposals,
         n_evaluations=engine.n_evaluations,
         index=index,
         value=float(best.scores[index]),

@@ -10,16 +10,14 @@ names the cap, and ``test`` is ``null``. Resuming with a higher cap replaces it 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from droiz.runner.results import observed_worst
 
-if TYPE_CHECKING:
-    from droiz.runner.study import Study
 
-
-def best_so_far(study: Study, cap: str) -> dict[str, Any]:
-    """The ``best.json`` payload of ``study`` stopped at ``cap``."""
+def best_so_far(study: Any, cap: str) -> dict[str, Any]:
+    """The ``best.json`` payload of ``study`` (a :class:`~droiz.runner.study.Study`, not
+    imported here: ``study`` imports this module) stopped at ``cap``."""
     settings, names = study.saved["settings"], study.layout.names
     done = [*study.state.outcomes, *study.state.partial.values(), *study._completed]
     payload: dict[str, Any] = {

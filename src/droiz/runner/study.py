@@ -293,7 +293,7 @@ class Study:
             message = str(exc)
         else:
             message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
-        self.journal.append(Abort(self.engine.round, message, stats))
+        self.journal.append(Abort(self.engine.n_proposals, message, stats))
         self._aborted = True
         return message
 
@@ -302,7 +302,7 @@ class Study:
         usage = self.backends.usage()
         self.journal.append(
             Cap(
-                round=self.engine.round,
+                round=self.engine.n_proposals,
                 cap=exc.cap,
                 error=str(exc),
                 limit=getattr(self.config, exc.cap),
@@ -330,7 +330,7 @@ class Study:
         assert self.summary is not None
         self.journal.append(
             Tell(
-                round=self.engine.round,
+                round=self.engine.n_proposals,
                 summary=self.summary.to_dict(),
                 told=[[self.layout.names[k] for k in o.told] for o in self._told],
                 engine=self._snapshot,
@@ -362,20 +362,19 @@ class Study:
 
     def _ask(self) -> Ask:
         """Ask the engine, generate the instructions; the round's ``ask`` record."""
-        old_weights = self.engine.last_acquisition_weights
-        z = self.engine.ask()
+        proposal = self.engine.ask()
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
-        instructions = self.backends.generator.generate(z, self.demos)
+        instructions = self.backends.generator.generate(proposal.z, self.demos)
         return Ask(
-            round=self.engine.round,
-            z=z.tolist(),
+            round=self.engine.n_proposals,
+            z=proposal.z.tolist(),
             pending=[
                 [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
-                for row in self.engine.pending_groups
+                for row in proposal.groups
             ],
             instructions=instructions,
-            acquisition_weights=None if weights is old_weights else weights.tolist(),
+            acquisition_weights=None if weights is None else weights.tolist(),
         )
 
     def _check_or_write_ask(self, ask: Ask) -> None:
@@ -414,7 +413,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.round,
+            self.engine.n_proposals,
             self._done,
             self.config.budget,
             value,

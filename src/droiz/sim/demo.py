@@ -86,10 +86,10 @@ def run_method(
 def search(bo: RobustBO, env: SimulatedPromptEnv) -> list[int]:
     """Run ``bo`` to its budget on ``env``; the instruction id of every evaluation, in order."""
     ids: list[int] = []
-    while not bo.done:
-        z = bo.ask()
-        ev = env.evaluate(z, bo.pending_groups)
-        bo.tell(z, ev.y, bo.pending_groups, scores=ev.scores)
+    while not bo.stop():
+        proposal = bo.ask()
+        ev = env.evaluate(proposal.z, proposal.groups)
+        bo.tell(proposal, ev.y, scores=ev.scores)
         ids += ev.instructions
     return ids
 

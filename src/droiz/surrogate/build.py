@@ -1,18 +1,121 @@
-"""Build the per-round surrogate: kernel choice, instruction features, warm-started fit."""
+"""Build the per-round surrogate: kernel choice, instruction features, warm-started fit.
+
+Kernels and surrogates are registered by name (:data:`KERNELS`, :data:`SURROGATES`):
+
+* a kernel is ``build(z, inputs) -> gpytorch Kernel`` on the unit cube, given the ``n x d``
+  training soft prompts and the round's :class:`KernelInputs`; ``needs`` names what every
+  ``tell`` must then give (``"scores"`` or ``"embeddings"``);
+* a surrogate is ``build(z, y, kernel) -> model``: an unfitted model with ``fit(maxiter)``,
+  ``predict(z) -> (mean, var)`` (``b x K`` each), BoTorch's ``posterior`` and
+  ``named_parameters`` (for warm starts), e.g. :class:`~droiz.surrogate.model.GroupGP`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import torch
+from gpytorch.kernels import Kernel
 from torch import Tensor
 
-from droiz.exceptions import ShapeError, UnknownNameError
-from droiz.registry import unknown_name_message
+from droiz.exceptions import ConfigError, ShapeError
+from droiz.registry import Registry
 from droiz.surrogate.kernels import InstructionCoupledKernel, matern_kernel
 from droiz.surrogate.model import GroupGP, masked_mean, to_unit
 
-KERNELS = ("matern", "coupled-scores", "coupled-semantic")
+
+@dataclass(frozen=True)
+class KernelInputs:
+    """What a kernel may use besides the soft prompts (fixed for the round).
+
+    Attributes:
+        scores: ``n x E`` per-example scores, NaN where not evaluated. example_groups: ``E``
+            group of each example. embeddings: ``n x D`` instruction embeddings.
+        weights: ``K`` weights fixed for the round (the reference weights).
+        features, omega: Precomputed ``n x p`` instruction features and their ``p`` weights
+            (bypass ``scores``/``embeddings``).
+    """
+
+    scores: Tensor | None = None
+    example_groups: Tensor | None = None
+    embeddings: Tensor | None = None
+    weights: Tensor | None = None
+    features: Tensor | None = None
+    omega: Tensor | None = None
+
+
+KernelBuilder = Callable[[Tensor, KernelInputs], Kernel]
+SurrogateBuilder = Callable[[Tensor, Tensor, Kernel], Any]
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A registered kernel: ``build(z, inputs)`` and what it ``needs`` from each tell."""
+
+    name: str
+    build: KernelBuilder
+    needs: tuple[str, ...] = ()
+
+
+KERNELS: Registry[KernelSpec] = Registry("kernel")
+"""Kernels by name: ``matern``, ``coupled-scores``, ``coupled-semantic``."""
+
+SURROGATES: Registry[SurrogateBuilder] = Registry("surrogate")
+"""Surrogate models by name: ``independent`` (:class:`GroupGP`, groups independent a priori)."""
+
+
+def register_kernel(
+    name: str, *, needs: tuple[str, ...] = ()
+) -> Callable[[KernelBuilder], KernelBuilder]:
+    """Decorator registering ``build(z, inputs) -> Kernel`` as the kernel ``name``."""
+    bad = set(needs) - {"scores", "embeddings"}
+    if bad:
+        raise ConfigError(f"a kernel can need 'scores' or 'embeddings', not {sorted(bad)}")
+
+    def deco(fn: KernelBuilder) -> KernelBuilder:
+        KERNELS.add(name, KernelSpec(name, fn, tuple(needs)))
+        return fn
+
+    return deco
+
+
+SURROGATES.add("independent", lambda z, y, kernel: GroupGP(z, y, kernel=kernel))
+
+
+@register_kernel("matern")
+def _matern(z: Tensor, inputs: KernelInputs) -> Kernel:
+    return matern_kernel(z.shape[-1])
+
+
+@register_kernel("coupled-scores", needs=("scores",))
+def _coupled_scores(z: Tensor, inputs: KernelInputs) -> Kernel:
+    features, omega = inputs.features, inputs.omega
+    if features is None and inputs.scores is not None:
+        assert inputs.example_groups is not None and inputs.weights is not None
+        features, omega = score_features(inputs.scores, inputs.example_groups, inputs.weights)
+    return coupled_kernel("coupled-scores", z, features, omega)
+
+
+@register_kernel("coupled-semantic", needs=("embeddings",))
+def _coupled_semantic(z: Tensor, inputs: KernelInputs) -> Kernel:
+    features = inputs.features if inputs.features is not None else inputs.embeddings
+    return coupled_kernel("coupled-semantic", z, features, inputs.omega)
+
+
+def coupled_kernel(
+    kind: str, z: Tensor, features: Tensor | None, omega: Tensor | None
+) -> InstructionCoupledKernel:
+    """The instruction-coupled kernel fixed to the round's ``n x p`` features."""
+    if features is None or len(features) != len(z):
+        got = None if features is None else tuple(features.shape)
+        raise ShapeError(f"kernel {kind!r} needs n x p instruction features, got {got}")
+    kernel = InstructionCoupledKernel(z.shape[-1])
+    p = features.shape[-1]
+    w = omega if omega is not None else torch.full((p,), 1.0 / p, dtype=torch.float64)
+    kernel.set_data(to_unit(z.to(torch.float64)), features.to(torch.float64), w)
+    return kernel
 
 
 def score_features(
@@ -47,46 +150,42 @@ def make_gp(
     z: Tensor,
     y: Tensor,
     *,
+    inputs: KernelInputs | None = None,
     features: Tensor | None = None,
     omega: Tensor | None = None,
     warm_start: Mapping[str, Tensor] | None = None,
     maxiter: int = 200,
-) -> GroupGP:
-    """Build and fit the GP of one round.
+    surrogate: str = "independent",
+) -> Any:
+    """Build and fit the surrogate of one round.
 
     Args:
-        kind: ``"matern"``, ``"coupled-scores"`` or ``"coupled-semantic"``.
+        kind: A registered kernel (``"matern"``, ``"coupled-scores"``, ``"coupled-semantic"``).
         z: ``n x d`` soft prompts. y: ``n x K`` observed means, NaN where unobserved.
-        features: ``n x p`` instruction features (scores or embeddings) for coupled kernels.
+        inputs: The round's kernel inputs (scores, embeddings, weights).
+        features: ``n x p`` precomputed instruction features (instead of ``inputs``).
         omega: ``p`` feature weights (default: ``1 / p`` each).
-        warm_start: Hyperparameters of the previous round (``named_parameters`` of a GP with the
-            same kernel kind), used as the starting point of the fit.
+        warm_start: Hyperparameters of the previous round (``named_parameters`` of a model with
+            the same kernel and surrogate), used as the starting point of the fit.
         maxiter: L-BFGS-B iterations.
+        surrogate: A registered surrogate (default ``"independent"``, :class:`GroupGP`).
     """
-    if kind not in KERNELS:
-        raise UnknownNameError(unknown_name_message("kernel", kind, KERNELS))
-    if kind == "matern":
-        kernel = matern_kernel(z.shape[-1])
-    else:
-        if features is None or len(features) != len(z):
-            got = None if features is None else tuple(features.shape)
-            raise ShapeError(f"kernel {kind!r} needs n x p instruction features, got {got}")
-        kernel = InstructionCoupledKernel(z.shape[-1])
-        p = features.shape[-1]
-        w = omega if omega is not None else torch.full((p,), 1.0 / p, dtype=torch.float64)
-        kernel.set_data(to_unit(z.to(torch.float64)), features.to(torch.float64), w)
-    gp = GroupGP(z, y, kernel=kernel)
+    spec = KERNELS.get(kind)
+    build = SURROGATES.get(surrogate)
+    if inputs is None or features is not None:
+        inputs = KernelInputs(features=features, omega=omega)
+    model = build(z, y, spec.build(z, inputs))
     if warm_start:
-        _load_hyperparameters(gp, warm_start)
-    return gp.fit(maxiter=maxiter)
+        _load_hyperparameters(model, warm_start)
+    return model.fit(maxiter=maxiter)
 
 
-def hyperparameters(gp: GroupGP) -> dict[str, Tensor]:
+def hyperparameters(gp: Any) -> dict[str, Tensor]:
     """The fitted raw hyperparameters, for warm starts and state dicts."""
     return {k: p.detach().clone() for k, p in gp.named_parameters()}
 
 
-def _load_hyperparameters(gp: GroupGP, values: Mapping[str, Tensor]) -> None:
+def _load_hyperparameters(gp: Any, values: Mapping[str, Tensor]) -> None:
     with torch.no_grad():
         for name, param in gp.named_parameters():
             if name in values and values[name].shape == param.shape:

@@ -37,6 +37,7 @@ from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.priors import LogNormalPrior
 from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.cholesky import psd_safe_cholesky
+from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from droiz.exceptions import ShapeError, SurrogateFitError
@@ -45,6 +46,10 @@ from droiz.surrogate.kernels import matern_kernel
 logger = logging.getLogger(__name__)
 
 _MIN_VAR = 1e-10
+_NUMERICAL = (NotPSDError, NanError, torch.linalg.LinAlgError, SurrogateFitError)
+"""The fit failures that fall back to the previous hyperparameters (everything else raises): a
+Cholesky factor that is not positive definite after jitter, or of a matrix with NaN (diverged
+hyperparameters), and a non-finite likelihood."""
 
 
 def to_unit(z: Tensor) -> Tensor:
@@ -125,8 +130,10 @@ class GroupGP(Model):
     def fit(self, maxiter: int = 200) -> GroupGP:
         """Fit the shared hyperparameters by L-BFGS-B on the log posterior (BoTorch's scipy loop).
 
-        Starts from the current hyperparameters (warm start); on a numerical failure the previous
-        values are restored and a warning is logged.
+        Starts from the current hyperparameters (warm start). Only the numerical failures it
+        expects (a Cholesky factor that is not positive definite even after jitter or has NaN
+        entries, a non-finite likelihood) restore the previous values with a warning; anything
+        else (a bug) raises.
         """
         self.train()
         params = {k: p for k, p in self.named_parameters() if p.requires_grad}
@@ -139,7 +146,7 @@ class GroupGP(Model):
                 loss = self.loss()
             if not torch.isfinite(loss):
                 raise SurrogateFitError("the GP fit produced a non-finite log likelihood")
-        except (RuntimeError, ValueError) as exc:  # numerical failures: fall back, keep going
+        except _NUMERICAL as exc:  # expected numerical failures: fall back, keep going
             logger.warning("GP hyperparameter fit failed (%s); keeping previous values", exc)
             with torch.no_grad():
                 for k, p in params.items():

@@ -1,0 +1,71 @@
+"""Methods registered by a package's ``droiz.methods`` entry point, and "did you mean" errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from droiz import RobustBO
+from droiz.exceptions import ConfigError, UnknownNameError
+from droiz.optim import METHODS, Method, register_method
+from droiz.surrogate import KERNELS
+
+PLUGIN = """
+from droiz.optim import register_method
+from droiz.optim.methods import ucb
+
+register_method("ep-ucb", final_pick="nominal")(ucb)
+"""
+
+
+@pytest.fixture
+def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package installed the way pip does: a module and a dist-info with an entry point."""
+    (tmp_path / "droiz_ep_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "droiz_ep_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: droiz-ep-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[droiz.methods]\nep-ucb = droiz_ep_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(METHODS, "_loaded", False)  # entry points load once per process
+    yield "ep-ucb"
+    METHODS._items.pop("ep-ucb", None)
+    sys.modules.pop("droiz_ep_plugin", None)
+
+
+def test_an_entry_point_makes_its_method_available(installed_plugin: str) -> None:
+    bo = RobustBO(dim=2, n_groups=2, method=installed_plugin, budget=8, n_init=4, batch_size=4)
+    p = bo.ask()
+    bo.tell(p, torch.full((4, 2), 0.5, dtype=torch.float64))
+    assert bo.ask().round == 1 and installed_plugin in METHODS.names()
+
+
+def test_a_broken_entry_point_is_reported_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = tmp_path / "droiz_broken-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: droiz-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[droiz.methods]\nbroken = droiz_missing_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(METHODS, "_loaded", False)
+    with pytest.raises(ConfigError, match="entry point 'broken'"):
+        METHODS.get("nope")
+
+
+def test_unknown_names_suggest_the_closest_and_registration_checks_its_parts() -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'hybrid'"):
+        RobustBO(method="hybird")
+    with pytest.raises(UnknownNameError, match="did you mean 'coupled-scores'"):
+        RobustBO(kernel="coupled-score")
+    with pytest.raises(UnknownNameError, match="did you mean 'adversarial'"):
+        RobustBO(group_selection="adversarail")
+    with pytest.raises(UnknownNameError, match="selection 'robst'; did you mean 'robust'"):
+        Method("bad", None, final_pick="robst")
+    with pytest.raises(ValueError, match="already registered"):
+        register_method("dro")(lambda model, ctx: None)
+    assert {"matern", "coupled-scores", "coupled-semantic"} <= set(KERNELS.names())
