@@ -49,6 +49,9 @@ def test_demo_writes_exactly_the_json_schema_and_the_plot(tmp_path: Path, capsys
     printed = capsys.readouterr().out
     assert "[SIMULATED]" in printed and "cost of robustness" in printed
     assert "EI + robust final selection" in printed
+    paired = [line for line in printed.splitlines() if line.strip().startswith("DRO - EI:")]
+    assert len(paired) == 1 and "95% CI [" in paired[0] and "over 2 seed(s)" in paired[0]
+    assert "wins/ties/losses" in paired[0]
 
 
 @pytest.mark.parametrize(

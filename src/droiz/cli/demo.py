@@ -57,6 +57,19 @@ def _validate(args: argparse.Namespace) -> None:
     parse_ambiguity(args.ambiguity)
 
 
+def paired_lines(rows: dict, n_seeds: int) -> str:
+    """Worst-group test accuracy, DRO minus EI and minus UCB: difference, 95% bootstrap interval
+    and wins/ties/losses over the seeds (as ``droiz bench sim`` prints them)."""
+    from droiz.bench.paired import paired, paired_line
+
+    dro = [r.worst_group_acc for r in rows["dro"]]
+    lines = ["worst-group test accuracy, DRO minus the other method:"]
+    for other, title in (("ei", "EI"), ("ucb", "UCB")):
+        stats = paired(dro, [r.worst_group_acc for r in rows[other]])
+        lines.append("  " + paired_line(f"DRO - {title}", stats, n_seeds))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     _validate(args)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -77,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     rows = run_demo(seeds, args.scenario, args.budget, args.ambiguity, args.workers, progress)
     payload = to_json(rows, args.budget, seeds)
     print(format_table(rows, args.scenario, args.budget))
+    print(paired_lines(rows, len(seeds)))
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -106,7 +106,7 @@ def floor_weights(weights: Tensor) -> Tensor:
     w = weights / weights.sum()
     low = w < floor
     for _ in range(k):  # taking mass from the others can push more of them under the floor
-        free = 1.0 - floor * low.sum()
+        free = 1.0 - floor * int(low.sum())  # an int: a 0-d int tensor would promote to float32
         rest = torch.where(low, 0.0, w)
         w = torch.where(low, floor, rest * free / rest.sum())
         if not (w < floor - 1e-15).any():

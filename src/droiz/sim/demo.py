@@ -29,6 +29,8 @@ ROW_TITLES = {
     "random": "random search",
     "dro-nobo": "DRO without BO",
     "ei-robust-select": "EI + robust final selection",
+    "hybrid": "hybrid (robust -> nominal UCB)",
+    "dro-r0": "robust UCB, radius 0",
 }
 
 
@@ -83,14 +85,21 @@ def run_method(
     return rows
 
 
-def search(bo: RobustBO, env: SimulatedPromptEnv) -> list[int]:
-    """Run ``bo`` to its budget on ``env``; the instruction id of every evaluation, in order."""
+def search(
+    bo: RobustBO, env: SimulatedPromptEnv, on_tell: Callable[[list[int]], None] | None = None
+) -> list[int]:
+    """Run ``bo`` to its budget on ``env``; the instruction id of every evaluation, in order.
+
+    ``on_tell(ids)``, if given, is called after every ``tell`` with the ids evaluated so far.
+    """
     ids: list[int] = []
     while not bo.stop():
         proposal = bo.ask()
         ev = env.evaluate(proposal.z, proposal.groups)
         bo.tell(proposal, ev.y, scores=ev.scores)
         ids += ev.instructions
+        if on_tell is not None:
+            on_tell(ids)
     return ids
 
 

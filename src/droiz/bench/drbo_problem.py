@@ -1,0 +1,140 @@
+"""The synthetic DRBO problem of ``dro-math.md`` §5: a GP-sampled function on a 20 x 20 grid.
+
+* Actions ``x`` and contexts ``c`` are 20 evenly spaced points of ``[0, 1]`` each.
+* The objective is sampled from a GP prior as in Tay et al.'s ``sample_GP_prior``: an SE kernel
+  (lengthscale 0.05, variance 1) on 100 uniform support points of ``[0, 1]^2``, values drawn with
+  jitter ``1e-3`` and interpolated by the kernel (the posterior mean through them).
+* The reference distribution is the discretised ``N(0, 0.02)`` on the contexts (mean 0, variance
+  0.02: shifted to the low end), floored at ``1e-3 / K`` and renormalised; the true distribution
+  (the one contexts are drawn from) is uniform.
+* The radius of each ball is the divergence of the true distribution from the reference as that
+  ball measures it, so the true distribution lies on the boundary of the ball.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from droiz.ambiguity import AmbiguitySet, Chi2Ball, KLBall, TVBall, WassersteinBall
+from droiz.optim.reference import floor_weights
+
+GRID = 20
+LENGTHSCALE = 0.05
+NOISE_VAR = 1e-3
+SUPPORT_POINTS = 100
+REF_MEAN, REF_VAR = 0.0, 0.02
+SETS = ("kl", "tv", "chi2", "w1")
+
+
+def se_kernel(a: Tensor, b: Tensor, lengthscale: float = LENGTHSCALE) -> Tensor:
+    """Squared-exponential kernel with unit variance between the rows of ``a`` and ``b``."""
+    return torch.exp(-torch.cdist(a, b).square() / (2.0 * lengthscale**2))
+
+
+@dataclass(frozen=True)
+class DRBOProblem:
+    """One seed's problem.
+
+    Attributes:
+        f: ``A x C`` true objective. inputs: ``(A C) x 2`` grid points ``(x, c)``, row ``a C + c``.
+        contexts: ``C`` context positions. ref: ``C`` reference. true: ``C`` true distribution.
+        prior: ``(A C) x (A C)`` prior covariance of the model (the known kernel).
+    """
+
+    f: Tensor
+    inputs: Tensor
+    contexts: Tensor
+    ref: Tensor
+    true: Tensor
+    prior: Tensor
+
+    @property
+    def n_actions(self) -> int:
+        return self.f.shape[0]
+
+    @property
+    def n_contexts(self) -> int:
+        return self.f.shape[1]
+
+
+def make_problem(seed: int, grid: int = GRID) -> DRBOProblem:
+    """The objective, distributions and prior of one seed (deterministic given ``seed``)."""
+    gen = torch.Generator().manual_seed(int(seed))
+    axis = torch.linspace(0.0, 1.0, grid, dtype=torch.float64)
+    inputs = torch.cartesian_prod(axis, axis)  # (x, c), action-major
+    support = torch.rand(SUPPORT_POINTS, 2, generator=gen, dtype=torch.float64)
+    cov = se_kernel(support, support) + 1e-3 * torch.eye(SUPPORT_POINTS, dtype=torch.float64)
+    chol = torch.linalg.cholesky(cov)
+    values = chol @ torch.randn(SUPPORT_POINTS, generator=gen, dtype=torch.float64)
+    f = se_kernel(inputs, support) @ torch.cholesky_solve(values[:, None], chol).squeeze(-1)
+    density = torch.exp(-((axis - REF_MEAN) ** 2) / (2.0 * REF_VAR))
+    ref = floor_weights(density / density.sum())
+    true = torch.full((grid,), 1.0 / grid, dtype=torch.float64)
+    return DRBOProblem(f.reshape(grid, grid), inputs, axis, ref, true, se_kernel(inputs, inputs))
+
+
+def ground_cost(contexts: Tensor) -> Tensor:
+    """The W1 ground cost ``|c - c'|`` between contexts."""
+    return (contexts[:, None] - contexts[None, :]).abs()
+
+
+def radius(name: str, true: Tensor, ref: Tensor, contexts: Tensor) -> float:
+    """``D(true || ref)`` in the convention of droiz's ball ``name`` (dro-math §0)."""
+    if name == "kl":
+        return float((true * torch.log(true / ref)).sum())
+    if name == "chi2":  # Pearson
+        return float(((true - ref) ** 2 / ref).sum())
+    if name == "tv":  # half the L1 distance
+        return float(0.5 * (true - ref).abs().sum())
+    if name == "w1":  # 1-d: the area between the two CDFs
+        gaps = torch.diff(contexts)
+        return float(((torch.cumsum(true - ref, 0)[:-1]).abs() * gaps).sum())
+    raise KeyError(name)
+
+
+def ambiguity_set(name: str, problem: DRBOProblem) -> AmbiguitySet:
+    """The ball ``name`` around the reference whose boundary holds the true distribution."""
+    eps = radius(name, problem.true, problem.ref, problem.contexts)
+    if name == "kl":
+        return KLBall(eps)
+    if name == "chi2":
+        return Chi2Ball(eps)
+    if name == "tv":
+        return TVBall(eps)
+    return WassersteinBall(eps, ground_cost(problem.contexts))
+
+
+def has_wcs(name: str) -> bool:
+    """Whether the worst-case-sensitivity approximation is defined for the set ``name``."""
+    return name in ("tv", "chi2", "w1")
+
+
+def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) -> Tensor:
+    """The worst-case-sensitivity approximation ``E_ref u - eps-term * S(u)`` per row of ``u``.
+
+    Tay et al.'s sensitivities, in droiz's conventions (dro-math §0, §5):
+
+    * TV (``delta`` = half the L1 radius): ``S = max u - min u``, term ``delta``
+      (Tay: ``eps_L1 * (max - min) / 2``);
+    * chi-square (Pearson ``eps``): ``S = sd_ref(u)``, term ``sqrt(eps)`` (Tay's modified
+      chi-square ``sqrt(eps_mod) sqrt(2 Var)`` with ``eps = 2 eps_mod``); exact while no weight
+      hits zero;
+    * W1 (ground cost ``|c - c'|``): ``S`` = the Lipschitz constant of ``u`` over the contexts (the
+      largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``, dro-math §1.2).
+
+    KL has no sensitivity term in §5; :func:`has_wcs` is False for it and this raises.
+    """
+    mean = u @ ref
+    if name == "tv":
+        return mean - eps * (u.amax(-1) - u.amin(-1))
+    if name == "chi2":
+        sd = ((u - mean[..., None]) ** 2 @ ref).clamp_min(0.0).sqrt()
+        return mean - math.sqrt(eps) * sd
+    if name == "w1":
+        slope = (torch.diff(u, dim=-1) / torch.diff(contexts)).abs().amax(-1)
+        return mean - eps * slope
+    raise ValueError(f"the worst-case-sensitivity approximation is not defined for {name!r}")

@@ -1,0 +1,205 @@
+"""``droiz bench drbo`` and ``droiz bench sim``: the paper's comparisons without an LLM.
+
+``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
+runs the seed paper's ablation on the SIMULATED prompt environment. Each sub-command is one
+``_register_*`` function below (``grid`` is planned to join them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import ConfigError
+
+DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
+SIM_AMBIGUITY = "kl:1.0"
+SCENARIOS = ("tradeoff", "neutral")
+GROUP_RULES = ("reference", "auto")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="the paper's comparisons: DRBO robust regret, the simulated ablation (offline)",
+        description="Benchmarks that reproduce the paper's comparisons; see README 'Results'.",
+    )
+    bench = p.add_subparsers(dest="bench_command", metavar="BENCHMARK")
+    _register_drbo(bench)
+    _register_sim(bench)
+    p.set_defaults(func=lambda args: _no_benchmark(p))
+
+
+def _no_benchmark(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _outputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write results.json and plots here")
+
+
+def _register_drbo(bench: argparse._SubParsersAction) -> None:
+    p = bench.add_parser(
+        "drbo",
+        help="DRBO's robust-regret experiment: GP-UCB vs DRO-UCB vs WCS (synthetic, no LLM)",
+        description=(
+            "Cumulative robust regret of stochastic GP-UCB, exact DRO-UCB and the "
+            "worst-case-sensitivity approximation on a GP-sampled 20 x 20 action x context grid "
+            "with a shifted reference distribution (dro-math.md section 5)."
+        ),
+    )
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
+    p.add_argument("--steps", type=int, default=200, help="steps T after 10 initial points")
+    p.add_argument(
+        "--sets",
+        default=",".join(DRBO_SETS),
+        help=f"comma-separated ambiguity sets (default {','.join(DRBO_SETS)})",
+    )
+    _outputs(p)
+    p.set_defaults(func=run_drbo)
+
+
+def _register_sim(bench: argparse._SubParsersAction) -> None:
+    p = bench.add_parser(
+        "sim",
+        help="the ablation (EI, UCB, DRO w/o BO, DRO, hybrid, radius 0, ...), SIMULATED",
+        description=(
+            "The seed paper's ablation on the SIMULATED prompt environment (no LLM): every "
+            "method with the same budget, seeds and group rule; paired differences and sample "
+            "efficiency."
+        ),
+    )
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..N-1 (default 20)")
+    p.add_argument("--scenario", default="tradeoff", help="tradeoff (default) or neutral")
+    p.add_argument("--budget", type=int, default=150, help="evaluations per run (default 150)")
+    p.add_argument(
+        "--ambiguity",
+        default=SIM_AMBIGUITY,
+        help=f"ambiguity set of the robust methods (default {SIM_AMBIGUITY})",
+    )
+    p.add_argument(
+        "--group-rule",
+        default="reference",
+        help="reference (default: every method samples groups by the reference weights) or auto "
+        "(lowest-LCB groups for the dro-type methods)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default 2)")
+    _outputs(p)
+    p.set_defaults(func=run_sim)
+
+
+def _check_common(args: argparse.Namespace) -> None:
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.json is not None and args.json.is_dir():
+        raise ConfigError(f"--json {args.json} is a directory; give a file path")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} exists and is not a directory")
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write --json {path}: {exc.strerror or exc}") from None
+    print(f"wrote {path}")
+
+
+def parse_sets(text: str) -> list[str]:
+    """The ``--sets`` list: known names, no repeats, at least one."""
+    names = [s.strip().lower() for s in text.split(",") if s.strip()]
+    unknown = [s for s in names if s not in DRBO_SETS]
+    if not names or unknown or len(set(names)) != len(names):
+        what = f"unknown set(s) {', '.join(unknown)}" if unknown else "an empty or repeated list"
+        raise ConfigError(f"--sets got {what}; choose from {','.join(DRBO_SETS)}")
+    return names
+
+
+def run_drbo(args: argparse.Namespace) -> int:
+    _check_common(args)
+    sets = parse_sets(args.sets)
+    if args.steps < 1:
+        raise ConfigError(f"--steps must be at least 1, got {args.steps}")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    from droiz.bench import drbo, drbo_problem, drbo_report
+
+    torch.set_num_threads(1)
+    seeds = list(range(args.seeds))
+    print(f"droiz bench drbo: seeds {seeds}, {args.steps} steps, sets {sets} ...", file=sys.stderr)
+    start = time.perf_counter()
+    results = drbo.run_drbo(seeds, args.steps, sets)
+    payload = drbo.to_json(results, args.steps, seeds)
+    problem = drbo_problem.make_problem(0)
+    radii = {n: drbo_problem.ambiguity_set(n, problem).radius for n in sets}
+    print(drbo_report.format_table(payload, radii))
+    print(f"({time.perf_counter() - start:.0f} s)")
+    if args.json:
+        _write_json(args.json, payload)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        full = {**payload, "radii": radii, "flattens": drbo_report.flattening(payload)}
+        (args.out / "results.json").write_text(json.dumps(full, indent=2) + "\n")
+        print(f"wrote {args.out / 'results.json'}")
+        print(f"wrote {drbo_report.plot(args.out / 'drbo_regret.png', payload)}")
+    return 0
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    _check_common(args)
+    if args.scenario not in SCENARIOS:
+        raise ConfigError(
+            f"--scenario must be one of {', '.join(SCENARIOS)}, got {args.scenario!r}"
+        )
+    if args.group_rule not in GROUP_RULES:
+        raise ConfigError(f"--group-rule must be reference or auto, got {args.group_rule!r}")
+    if args.budget < 30:
+        raise ConfigError(
+            f"--budget must be at least 30 (25 Sobol points + a round), got {args.budget}"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    from droiz.ambiguity import parse_ambiguity
+
+    parse_ambiguity(args.ambiguity)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.bench.sim import ablation_json, run_ablation
+    from droiz.bench.sim_report import format_report, write_outputs
+
+    seeds = list(range(args.seeds))
+    print(
+        f"droiz bench sim: SIMULATED environment (no LLM), scenario {args.scenario!r}, "
+        f"seeds 0..{seeds[-1]}, budget {args.budget}, group rule {args.group_rule!r} ...",
+        file=sys.stderr,
+    )
+    start = time.perf_counter()
+
+    def progress(r: Any) -> None:
+        print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)
+
+    rows = run_ablation(
+        seeds, args.scenario, args.budget, args.ambiguity, args.group_rule, args.workers, progress
+    )
+    payload = ablation_json(rows, args.budget, seeds)
+    print(format_report(rows, payload, args.scenario, args.budget, args.ambiguity, args.group_rule))
+    print(f"({time.perf_counter() - start:.0f} s)")
+    if args.json:
+        _write_json(args.json, payload)
+    if args.out:
+        settings = {
+            "scenario": args.scenario,
+            "ambiguity": args.ambiguity,
+            "group_rule": args.group_rule,
+        }
+        for path in write_outputs(args.out, rows, payload, settings):
+            print(f"wrote {path}")
+    return 0
