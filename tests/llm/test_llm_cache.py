@@ -129,3 +129,30 @@ def test_cache_path_is_a_plain_file(tmp_path: Path):
     cache = ResponseCache(tmp_path / "nested" / "dir")
     assert cache.path.parent.is_dir() and "ResponseCache(path=" in repr(cache)
     cache.close()
+
+
+STRESS = (
+    "import sys\n"
+    "from droiz.llm.cache import ResponseCache\n"
+    "with ResponseCache(sys.argv[1]) as cache:\n"
+    "    for i in range(1500):\n"
+    "        cache.put(f'k{i}', f'v{i}')\n"
+    "        if i % 10 == 0:\n"
+    "            assert cache.get(f'k{i}') == f'v{i}'\n"
+    "print('done')\n"
+)
+
+
+def test_three_processes_write_the_same_keys_at_once(tmp_path) -> None:
+    """A fresh database (its switch to WAL included) and the same 1500 keys, three writers."""
+    cmd = [sys.executable, "-c", STRESS, str(tmp_path / "shared")]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    procs = [subprocess.Popen(cmd, **pipes) for _ in range(3)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and out.strip() == "done", err
+        assert "locked" not in err
+    with ResponseCache(tmp_path / "shared") as cache:
+        assert cache.count() == 1500
+        values = cache.get_many([f"k{i}" for i in range(1500)])
+    assert values == {f"k{i}": f"v{i}" for i in range(1500)}

@@ -65,3 +65,27 @@ def test_key_echoed_in_a_malformed_answer_is_redacted_in_logs_and_errors(monkeyp
     assert "missing 'choices'" in caplog.text and "key ***" in caplog.text  # retried, logged
     assert "key ***" in str(info.value)
     assert SECRET not in caplog.text and SECRET not in str(info.value)
+
+
+def test_urls_are_masked_and_their_credentials_become_secrets() -> None:
+    from droiz.redact import redact, redact_url
+
+    key = "sk-url-0123456789"
+    url = f"https://bob:{key}@api.example.com:8443/v1?api_key={key}&api-version=2024-06-01"
+    masked = redact_url(url)
+    assert masked == "https://***@api.example.com:8443/v1?api_key=***&api-version=2024-06-01"
+    assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    assert redact(f"the key is {key}.") == "the key is ***."  # registered by redact_url
+    text = redact("POST http://u:pw-secret@h/v1?token=abc123456 Authorization: Bearer zzzzzzzz1")
+    assert "pw-secret" not in text and "abc123456" not in text and "zzzzzzzz1" not in text
+
+
+def test_http_loggers_are_redacted_at_any_level(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("DROIZ_TEST_KEY", SECRET)
+    caplog.set_level(logging.DEBUG)
+    OpenAIExecutor("m", base_url="http://127.0.0.1:9/v1", api_key_env="DROIZ_TEST_KEY")
+    for name in ("httpx", "httpx2", "httpcore2.http11", "openai._base_client"):
+        logging.getLogger(name).info("GET http://x:%s@h/v1?api_key=%s", SECRET, SECRET)
+        logging.getLogger(name).debug("headers %s", {"authorization": f"Bearer {SECRET}"})
+    assert caplog.text.count("http://***@h/v1?api_key=***") == 4
+    assert SECRET not in caplog.text

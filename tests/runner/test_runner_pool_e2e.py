@@ -62,6 +62,7 @@ def test_run_directory_contents(
         "best.json",
         "report.md",
         "best_so_far.png",
+        "run.lock",
     }
     best = read_best(out)
     assert best["instruction"] == result.instruction and best["evaluation"] >= 0

@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
 
 from droiz import __version__
+from droiz.cli._errors import (
+    BUG_EXIT,
+    USAGE_EXIT,
+    OneLineParser,
+    describe_bug,
+    describe_os_error,
+    say,
+    setup_logging,
+)
 from droiz.exceptions import DroizError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="droiz",
         description="Distributionally robust instruction optimisation for black-box LLMs.",
     )
     parser.add_argument("--version", action="version", version=f"droiz {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -40,20 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``droiz`` console script; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error
+        return exc.code if isinstance(exc.code, int) else USAGE_EXIT
+    setup_logging(args.verbose)
     if not hasattr(args, "func"):
         parser.print_help()
-        return 2
+        return USAGE_EXIT
+    prog = f"droiz {args.command}"
     try:
         return int(args.func(args) or 0)
-    except DroizError as exc:
-        print(f"droiz {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print(f"droiz {args.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except (DroizError, OSError) as exc:
+        if args.debug:
+            raise
+        say(prog, describe_os_error(exc) if isinstance(exc, OSError) else str(exc))
+        return USAGE_EXIT
+    except Exception as exc:
+        if args.debug:
+            raise
+        say(prog, describe_bug(exc))
+        return BUG_EXIT
 
 
 if __name__ == "__main__":  # pragma: no cover

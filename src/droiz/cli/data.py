@@ -43,7 +43,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_download(args: argparse.Namespace) -> int:
     """Download and verify every data file."""
     from droiz.tasks.download import DEFAULT_BASE_URL, download
+    from droiz.validate import check_dir_path, check_positive_number
 
+    check_positive_number("--timeout", args.timeout, 3600)
+    if args.dest is not None:
+        check_dir_path(args.dest, "--dest")
     result = download(args.dest, args.base_url or DEFAULT_BASE_URL, timeout=args.timeout)
     mb = result.bytes / 1e6
     print(

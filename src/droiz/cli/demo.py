@@ -7,8 +7,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
+from droiz.cli._errors import path_arg
 from droiz.exceptions import ConfigError
 
 
@@ -29,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEMO_AMBIGUITY,
         help=f"ambiguity set of the robust methods (default {DEMO_AMBIGUITY})",
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="write the per-seed results as JSON")
-    p.add_argument("--out", type=Path, metavar="DIR", help="write results.json and a plot here")
+    p.add_argument(
+        "--json", type=path_arg, metavar="PATH", help="write the per-seed results as JSON"
+    )
+    p.add_argument("--out", type=path_arg, metavar="DIR", help="write results.json and a plot here")
     p.add_argument(
         "--workers",
         type=int,
@@ -52,6 +54,14 @@ def _validate(args: argparse.Namespace) -> None:
         )
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    from droiz.validate import check_count, check_dir_path, check_file_path
+
+    check_count("--seeds", args.seeds, 1, 10_000)
+    check_count("--budget", args.budget, 30, 100_000)
+    if args.out is not None:
+        check_dir_path(args.out, "--out")
+    if args.json is not None:
+        check_file_path(args.json, "--json")
     from droiz.ambiguity import parse_ambiguity
 
     parse_ambiguity(args.ambiguity)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from droiz.cli._report import print_groups, print_usage
@@ -46,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="answer length limit of the executor (default: 256 for openai:, 64 for hf:)",
     )
-    p.add_argument("--json", type=Path, metavar="PATH", help="write every number as JSON here")
+    p.add_argument("--json", metavar="PATH", help="write every number as JSON here")
     p.set_defaults(func=run)
 
 
@@ -54,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.exceptions import ConfigError
     from droiz.runner import evaluate
+    from droiz.validate import check_file_path
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"-n must be at least 1, got {args.n}")
-    if args.max_answer_tokens is not None and args.max_answer_tokens < 1:
-        raise ConfigError(f"--max-answer-tokens must be at least 1, got {args.max_answer_tokens}")
+    json_path = None if args.json is None else check_file_path(args.json, "--json")
     result = evaluate(
         args.task,
         args.instruction,
@@ -77,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
         max_answer_tokens=args.max_answer_tokens,
     )
     print_summary(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {args.json}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {json_path}")
     return 0
 
 

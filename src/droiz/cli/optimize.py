@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
 
 HELP = {
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_run_flags(p)
-    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=run)
     r = sub.add_parser(
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "the same flags (only location settings and the caps may change)."
         ),
     )
-    r.add_argument("out", type=Path, metavar="RUN_DIR", help="the run directory")
+    r.add_argument("out", metavar="RUN_DIR", help="the run directory")
     add_run_flags(r)
     r.set_defaults(func=run, resume=True)
 
@@ -92,7 +92,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print upper bounds of the requests, tokens and cost of the run; send nothing",
     )
-    p.add_argument("--config", type=Path, metavar="FILE", help="JSON or TOML settings file")
+    p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--plugin",
@@ -101,6 +101,12 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
         metavar="MODULE",
         help="import MODULE first, so that the methods, kernels or selections it registers can be "
         "named (repeatable; pass it again with --resume)",
+    )
+    p.add_argument(
+        "--allow-large-budget",
+        action="store_true",
+        default=None,
+        help="allow a --budget above 100,000 evaluations",
     )
 
 
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
+    settings["allow_large_budget"] = args.allow_large_budget
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
         print_plan(plan, dry=True)

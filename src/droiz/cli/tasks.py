@@ -86,9 +86,11 @@ def run_show(args: argparse.Namespace) -> int:
     """Print a task's splits, notes, the share of examples each group changes and examples."""
     from droiz.exceptions import ConfigError
     from droiz.tasks import load_task
+    from droiz.validate import check_seed
 
     if args.num < 0:
         raise ConfigError(f"--num must be >= 0, got {args.num}")
+    check_seed(args.seed)
     task = load_task(args.name, args.data_dir, seed=args.seed, metric=args.metric)
     info = _details(task, args.split, args.num)
     if args.json:

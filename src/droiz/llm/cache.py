@@ -94,6 +94,18 @@ def instruction_key(fingerprint: str, demos: Sequence[tuple[str, str]], z_row: b
     return hash_key(payload)
 
 
+def _retry_locked(step: Any, deadline: float) -> Any:
+    """Run ``step``, retrying while another process holds the database (switching a new
+    database to WAL mode can report "locked" without waiting on the busy timeout)."""
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class ResponseCache:
     """SQLite key-value store for answers (``kind="response"``) and instructions.
 
@@ -117,9 +129,10 @@ class ResponseCache:
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+        self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        deadline = time.monotonic() + timeout
+        for sql in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", _SCHEMA):
+            _retry_locked(lambda sql=sql: self._conn.execute(sql), deadline)
 
     def __repr__(self) -> str:
         return f"ResponseCache(path={str(self.path)!r})"

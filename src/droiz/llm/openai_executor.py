@@ -22,6 +22,7 @@ from droiz.llm.faults import Transient, is_retryable, parse_completion, permanen
 from droiz.llm.limiter import AdaptiveConcurrency
 from droiz.llm.retry import RetryPolicy, parse_retry_after
 from droiz.llm.stats import LLMStats, PriceTable, Pricing, find_pricing, resolve_pricing
+from droiz.redact import protect_logs, redact, redact_known, redact_url, register_env_secret
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,9 @@ class OpenAIExecutor(Executor):
         self.pricing = resolve_pricing(model, prices)
         self.namespace = cache_namespace or endpoint_namespace(base_url)
         self.stats = stats if stats is not None else LLMStats()
+        protect_logs()  # the key and URL credentials are masked in every log record
+        register_env_secret(api_key_env)
+        redact_url(base_url)  # registers credentials in the URL as secrets
         self.budget = budget if budget is not None else Budget()
         self.limiter = AdaptiveConcurrency(self.concurrency, model)
         self.reached = False  # a connection succeeded once: later refusals are transient
@@ -317,7 +321,7 @@ class OpenAIExecutor(Executor):
         except openai.APIError as exc:  # anything else the SDK reports about a response
             raise Transient(f"API error ({type(exc).__name__})") from None
         self.reached = True
-        return parse_completion(text, self.flavour)
+        return parse_completion(redact_known(text), self.flavour)  # a server may echo the key
 
     async def _models(self, client: Any) -> list[str] | None:
         """The model ids the endpoint's ``/models`` lists, or ``None`` when it has none (or the
@@ -357,7 +361,7 @@ class OpenAIExecutor(Executor):
     def _redact(self, text: str) -> str:
         """``text`` with the API key replaced by ``***`` (server text can echo it back)."""
         key = os.environ.get(self.api_key_env)
-        return text.replace(key, "***") if key else text
+        return redact(text.replace(key, "***") if key else text)
 
 
 def _host(url: str) -> str:

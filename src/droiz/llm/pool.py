@@ -23,10 +23,9 @@ def load_pool(path: str | Path) -> list[str]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the instruction pool {str(path)!r}: {exc.strerror}"
-        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: {reason}") from None
     if path.suffix == ".json" or text.lstrip().startswith("["):
         try:
             items = json.loads(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -54,12 +55,18 @@ def find_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing | N
         return None
     if isinstance(entry, Pricing):
         return entry
-    try:
-        return Pricing(*entry)
-    except TypeError:
+    numbers = isinstance(entry, list | tuple) and len(entry) == 2
+    if not numbers or not all(_is_price(v) for v in entry):
         raise ConfigError(
-            f"the price of {model!r} must be [input_per_1M, output_per_1M], got {entry!r}"
-        ) from None
+            f"the price of {model!r} must be [input_per_1M, output_per_1M], two numbers >= 0, "
+            f"got {entry!r}"
+        )
+    return Pricing(*entry)
+
+
+def _is_price(value: object) -> bool:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return ok and math.isfinite(value) and value >= 0  # type: ignore[arg-type]
 
 
 def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:

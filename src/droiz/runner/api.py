@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import ConfigError
+from droiz.redact import MASK
+from droiz.runner.backends import check_backends
 from droiz.runner.config import (
     RESUMABLE,
     RunConfig,
@@ -20,6 +22,7 @@ from droiz.runner.config import (
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.restore import load_saved_config
 from droiz.runner.results import OptimizeResult
+from droiz.runner.rundir import RunLock, check_dir_path, check_run_dir
 from droiz.runner.study import ProgressFn, Study
 
 
@@ -70,10 +73,20 @@ def optimize(
             (``best.json`` holds the best so far); resume with a higher cap.
     """
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    out = Path(out)
-    resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
-    study = Study(resolved, out, resume=resume, progress=progress, announce=announce)
-    return study.run()
+    run_dir = check_dir_path(out, "--out")
+    if resume:
+        check_run_dir(run_dir, resume=True)
+        resolved = resume_config(run_dir, explicit, config)
+    else:
+        resolved = resolve_config(explicit, config)
+        check_run_dir(run_dir, resume=False)
+    if resolved.cache_dir is not None:
+        check_dir_path(resolved.cache_dir, "--cache-dir")
+    study = Study(resolved, run_dir, resume=resume, progress=progress, announce=announce)
+    check_backends(resolved)
+    with RunLock(run_dir):
+        check_run_dir(run_dir, resume=resume)  # again: another process may have started
+        return study.run()
 
 
 def dry_run(
@@ -91,18 +104,25 @@ def dry_run(
     nothing, loads no model and writes nothing (see :mod:`droiz.runner.plan`)."""
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
-    from droiz.runner.backends import check_prices
     from droiz.runner.journal import JOURNAL_NAME, read_journal
     from droiz.runner.problem import Problem
     from droiz.runner.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    out = Path(out)
-    resolved = resume_config(out, explicit, config) if resume else resolve_config(explicit, config)
-    check_prices(resolved)
+    run_dir = check_dir_path(out, "--out")
+    if resume:
+        check_run_dir(run_dir, resume=True)
+        resolved = resume_config(run_dir, explicit, config)
+    else:
+        resolved = resolve_config(explicit, config)
+        check_run_dir(run_dir, resume=False)
+    if resolved.cache_dir is not None:
+        check_dir_path(resolved.cache_dir, "--cache-dir")
+    check_backends(resolved)  # with the prices --max-cost needs
     done = 0
-    if resume and (out / JOURNAL_NAME).exists():
-        records = read_journal(out / JOURNAL_NAME)
+    journal = run_dir / JOURNAL_NAME
+    if resume and journal.exists():
+        records = read_journal(journal)
         done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
     problem = Problem(resolved)
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
@@ -129,6 +149,11 @@ def resume_config(
     elif config is not None:
         given.update(load_config_file(config))
     given.update(normalise_keys({k: v for k, v in explicit.items() if v is not None}))
+    if saved.base_url and MASK in saved.base_url and given.get("base_url") is None:
+        raise ConfigError(
+            f"the run in {out} used a --base-url with credentials, which are not saved; pass "
+            "the same --base-url again to resume"
+        )
     differ = saved.explicit_diff(given)
     if differ:
         detail = ", ".join(f"{k}: saved {getattr(saved, k)!r}" for k in differ)

@@ -10,7 +10,6 @@ import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,8 +26,11 @@ from droiz.llm import (
     parse_spec,
 )
 from droiz.llm.budget import Budget
+from droiz.llm.pool import load_pool
 from droiz.llm.stats import Pricing, find_pricing
-from droiz.runner.config import RunConfig, redact_url
+from droiz.redact import redact_url
+from droiz.runner.checks import check_backend_options, check_model_name
+from droiz.runner.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,42 @@ class Backends:
         if inner is not None:
             out["generator_requests"] = inner.stats.snapshot().requests
         return out | self.budget.usage()
+
+
+def check_backends(config: RunConfig, *, with_generator: bool = True) -> None:
+    """The local checks of a run's backends, before anything is loaded or probed: option names,
+    types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
+    hub), and the prices ``--max-cost`` needs."""
+    check_prices(config)
+    check_executor(config.executor or "", config.executor_options)
+    if with_generator:
+        check_generator(config.generator or "", config.generator_options)
+    if config.kernel == "coupled-semantic":
+        if config.embedder:  # before the (slow) import of sentence-transformers
+            check_model_name("--embedder", config.embedder)
+        require("sentence_transformers", "semantic")
+
+
+def check_executor(spec: str, options: Mapping[str, Any]) -> None:
+    """The executor's spec and options (see :func:`check_backends`)."""
+    from droiz.llm.factory import EXECUTORS
+
+    kind, value = parse_spec(spec, "executor")
+    check_backend_options("executor_options", EXECUTORS.get(kind)(), options)
+    if kind == "hf":
+        check_model_name("--executor", value)
+
+
+def check_generator(spec: str, options: Mapping[str, Any]) -> None:
+    """The generator's spec and options (see :func:`check_backends`)."""
+    from droiz.llm.factory import GENERATORS
+
+    kind, value = parse_spec(spec, "generator")
+    check_backend_options("generator_options", GENERATORS.get(kind)(), options)
+    if kind == "pool":
+        load_pool(value)
+    elif kind == "hf":
+        check_model_name("--generator", value)
 
 
 def build_backends(config: RunConfig, *, with_generator: bool = True) -> Backends:
@@ -174,10 +212,8 @@ def build_generator(
 ) -> Generator:
     """The run's generator, cached, with ``dim`` and the run seed unless options say otherwise."""
     spec = config.generator or ""
-    kind, value = parse_spec(spec, "generator")
+    kind, _ = parse_spec(spec, "generator")
     opts: dict[str, Any] = {"dim": config.dim, "seed": config.seed}
-    if kind == "hf":
-        check_local_model(value)
     if kind == "api":
         opts.update(base_url=config.base_url, api_key_env=config.api_key_env)
         if budget is not None:
@@ -199,15 +235,6 @@ def _with_retry(options: Mapping[str, Any]) -> dict[str, Any]:
         except TypeError as exc:
             raise ConfigError(f"bad retry settings {dict(retry)}: {exc}") from None
     return out
-
-
-def check_local_model(value: str) -> None:
-    """A path-like ``hf:`` model (``/``, ``./``, ``../``, ``~``) must exist."""
-    if value.startswith(("/", "./", "../", "~")) and not Path(value).expanduser().exists():
-        raise ConfigError(
-            f"the generator model directory {value!r} does not exist; give a local model "
-            "directory or a Hugging Face model name"
-        )
 
 
 def check_endpoint(base_url: str, timeout: float = _ENDPOINT_TIMEOUT) -> None:

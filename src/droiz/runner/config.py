@@ -16,10 +16,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from droiz.exceptions import ConfigError
+from droiz.redact import redact_url
 from droiz.registry import unknown_name_message
+from droiz.runner import checks
 
 if TYPE_CHECKING:
     from droiz.llm.budget import Limits
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 REFERENCES = ("train-mix", "uniform")
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
+RESUMABLE += ("allow_large_budget",)
 """Settings a resumed run may change: where things are, not what is computed."""
 RESUMABLE += ("max_requests", "max_tokens", "max_cost", "prices")  # caps: resume with higher ones
 
@@ -70,6 +72,7 @@ class RunConfig:
             ``max_new_tokens`` of ``hf:``); ``None``: the executor's default.
         generator_options, executor_options: Further constructor options of the backends.
         engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
+        allow_large_budget: Allow a ``budget`` above 100,000 evaluations.
         max_requests, max_tokens, max_cost: Hard caps of the whole run (all sessions): HTTP
             requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
         prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
@@ -106,6 +109,7 @@ class RunConfig:
     generator_options: dict[str, Any] = field(default_factory=dict)
     executor_options: dict[str, Any] = field(default_factory=dict)
     engine: dict[str, Any] = field(default_factory=dict)
+    allow_large_budget: bool = False
     max_requests: int | None = None
     max_tokens: int | None = None
     max_cost: float | None = None
@@ -115,14 +119,19 @@ class RunConfig:
         task = self.task
         if isinstance(task, str):
             task = tuple(t.strip() for t in task.split(",") if t.strip())
-        object.__setattr__(self, "task", tuple(str(t) for t in task))
+        if not isinstance(task, list | tuple):
+            raise ConfigError(f"task must be a name or a list of names, got {task!r}")
+        object.__setattr__(self, "task", tuple(task))
         for name in ("data_dir", "cache_dir"):  # paths are kept as strings (JSON-ready)
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
         if self.answer_filter is not None:  # a list (Python API) becomes its "a,b" spelling
             from droiz.tasks.filters import parse_filter
 
+            checks.check_type("answer_filter", self.answer_filter, "str | list")
+            for name in [] if isinstance(self.answer_filter, str) else self.answer_filter:
+                checks.check_type("answer_filter", name, "str")
             spec = parse_filter(self.answer_filter).spec
             object.__setattr__(self, "answer_filter", spec)
         if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
@@ -135,6 +144,9 @@ class RunConfig:
         from droiz.optim import METHODS
         from droiz.surrogate.build import KERNELS
 
+        checks.check_fields(self)
+        for name in self.task:
+            checks.check_type("task", name, "str")
         if not self.task:
             raise ConfigError("no task given: pass --task NAME (or several: --task a,b,c)")
         if len(set(self.task)) != len(self.task):
@@ -157,8 +169,7 @@ class RunConfig:
             _check_positive("n_test", self.n_test)
         if self.concurrency is not None:
             _check_positive("concurrency", self.concurrency)
-        if self.max_answer_tokens is not None:
-            _check_positive("max_answer_tokens", self.max_answer_tokens)
+        self._check_ranges()
         self._check_options()
         self._check_caps()
 
@@ -166,11 +177,7 @@ class RunConfig:
         from droiz.llm.stats import find_pricing
 
         self.limits()
-        if not isinstance(self.prices, dict):
-            raise ConfigError(
-                f"prices must be a table of model = [input, output], not {self.prices!r}"
-            )
-        for model in self.prices:
+        for model in self.prices:  # a table (checked with the other field types)
             find_pricing(str(model), self.prices)
 
     def limits(self) -> Limits:
@@ -179,13 +186,38 @@ class RunConfig:
 
         return Limits(self.max_requests, self.max_tokens, self.max_cost)
 
+    def _check_ranges(self) -> None:
+        checks.check_seed(self.seed, "seed")
+        checks.check_budget(self.budget, self.allow_large_budget)
+        for name in ("groups_per_round", "n_dev", "n_demos", "n_test", "batch_size", "n_init"):
+            if getattr(self, name) is not None:
+                checks.check_count(name, getattr(self, name), 0 if name == "n_init" else 1)
+        checks.check_count("finalists", self.finalists, 0, 1000)
+        checks.check_count("dim", self.dim, 1, 100_000)
+        if self.concurrency is not None:
+            checks.check_count("concurrency", self.concurrency, 1, 4096)
+        if self.max_answer_tokens is not None:
+            checks.check_count("max_answer_tokens", self.max_answer_tokens, 1, 1_000_000)
+        if not self.groups.strip():
+            raise ConfigError(
+                "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
+            )
+        if self.shift_groups is not None:
+            checks.check_names("--groups", [g.strip() for g in self.groups.split(",")])
+        checks.check_env_name(self.api_key_env)
+        checks.check_base_url(self.base_url)
+        if self.cache_namespace is not None and not self.cache_namespace.strip():
+            raise ConfigError("--cache-namespace is empty; give a name or leave it out")
+
     def _check_options(self) -> None:
         from droiz.optim import EngineConfig
 
-        known = {f.name for f in dataclasses.fields(EngineConfig)} - set(_RUNNER_OWNED)
-        for key in self.engine:
+        types = {f.name: f.type for f in dataclasses.fields(EngineConfig)}
+        known = set(types) - set(_RUNNER_OWNED)
+        for key, value in self.engine.items():
             if key not in known:
                 raise ConfigError(unknown_name_message("engine setting", key, known))
+            checks.check_type(f"engine.{key}", value, types[key])
         for section in ("generator_options", "executor_options"):
             for key in getattr(self, section):
                 if key.lower().replace("-", "_") in _SECRET_KEYS:
@@ -265,17 +297,6 @@ def parse_reference(spec: str, n_groups: int | None = None) -> tuple[float, ...]
     return tuple(w / total for w in weights)
 
 
-def redact_url(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` part replaced by ``***@``."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
-
-
 def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     """Keys with ``-`` spelled ``_``; unknown keys raise with a "did you mean"."""
     known = {f.name for f in dataclasses.fields(RunConfig)}
@@ -295,6 +316,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the config file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
@@ -324,4 +347,6 @@ def resolve_config(
 
 def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
     """Rebuild a :class:`RunConfig` saved by :meth:`RunConfig.to_dict`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the saved settings are not a table of settings")
     return RunConfig(**normalise_keys(data))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from droiz.llm import Executor, ResponseCache
-from droiz.runner.problem import exec_request
+from droiz.runner.problem import checked_score, exec_request
 from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
 from droiz.tasks.filters import AnswerFilter
 
@@ -114,15 +114,40 @@ def evaluate(
             or a list (see :mod:`droiz.tasks.filters`); default none (the raw answer is scored).
         max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
-    from droiz.runner.backends import build_executor
+    from droiz.runner.backends import build_executor, check_executor
+    from droiz.runner.checks import (
+        check_base_url,
+        check_count,
+        check_env_name,
+        check_names,
+        check_seed,
+        check_type,
+    )
+    from droiz.runner.rundir import check_dir_path
     from droiz.tasks.filters import parse_filter
 
+    check_seed(seed)
+    if n is not None:
+        check_count("-n", n)
+    if concurrency is not None:
+        check_count("--concurrency", concurrency, 1, 4096)
+    if max_answer_tokens is not None:
+        check_count("--max-answer-tokens", max_answer_tokens, 1, 1_000_000)
+    check_env_name(api_key_env)
+    check_base_url(base_url)
+    if cache_dir is not None:
+        check_dir_path(cache_dir, "--cache-dir")
+    if answer_filter is not None:
+        check_type("--answer-filter", answer_filter, "str | list")
     chain = parse_filter(answer_filter)  # bad names fail before anything loads
     loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)
     names = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else groups
+    if names is not None:
+        check_names("--groups", list(names))
     dataset = loaded.dataset(split, groups=names or None, n=n, seed=seed)
     if not isinstance(executor, str):
         return _evaluate_with(dataset, instruction, executor, chain)
+    check_executor(executor, executor_options or {})
     cache = ResponseCache(cache_dir)
     try:
         backend = build_executor(
@@ -148,7 +173,8 @@ def _evaluate_with(
     before = executor.stats.snapshot()
 
     def score_fn(inst: Instance, prediction: str) -> float:
-        return score(dataset.metric, chain(prediction), list(inst.answers))
+        value = score(dataset.metric, chain(prediction), list(inst.answers))
+        return checked_score(dataset.metric, value, inst)
 
     predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
     examples = []

@@ -13,10 +13,12 @@ per-example score vector of an instruction has fixed, aligned columns, group aft
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from droiz.exceptions import ConfigError
+from droiz.exceptions import ConfigError, DataError
 from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
 from droiz.runner.config import RunConfig, parse_reference
 from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
@@ -60,6 +62,11 @@ class Problem:
         self.mode = config.group_mode
         self.groups = build_groups(self.tasks, self.mode, config.shift_groups)
         self.names = [g.name for g in self.groups]
+        if config.groups_per_round > self.n_groups:
+            raise ConfigError(
+                f"--groups-per-round {config.groups_per_round} is more than the run's "
+                f"{self.n_groups} groups ({', '.join(self.names)})"
+            )
         self.dev = [self._instances(g, "dev", config.n_dev) for g in self.groups]
         self.example_groups = [k for k, insts in enumerate(self.dev) for _ in insts]
         self.reference = self._reference(config.reference)
@@ -90,8 +97,9 @@ class Problem:
     def score(self, instance: Instance, prediction: str) -> float:
         """The instance's score of one raw prediction: the run's answer filter, then its task's
         metric."""
+        metric = self.metric[instance.task]
         answer = self.answer_filter(prediction)
-        return score(self.metric[instance.task], answer, list(instance.answers))
+        return checked_score(metric, score(metric, answer, list(instance.answers)), instance)
 
     def mixtures(self) -> tuple[dict[str, float], dict[str, float]]:
         """Train and test mixes over the groups (see :mod:`droiz.tasks.evaluation`)."""
@@ -129,6 +137,20 @@ class Problem:
             {"name": g.name, "parts": [list(p) for p in g.parts], "n_dev": len(d)}
             for g, d in zip(self.groups, self.dev, strict=True)
         ]
+
+
+def checked_score(metric: str, value: Any, instance: Instance) -> float:
+    """``value`` as a float; a metric score that is not a number in [0, 1] raises."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0.0 <= number <= 1.0:  # NaN fails too
+        raise DataError(
+            f"metric {metric!r} scored example {instance.example_id!r} of task {instance.task!r} "
+            f"{value!r}; the runner needs scores in [0, 1] (fix the metric)"
+        )
+    return number
 
 
 def composite_report(

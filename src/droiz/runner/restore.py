@@ -62,14 +62,20 @@ def load_saved_config(run_dir: Path) -> dict[str, Any]:
     """The ``config.json`` of a run directory."""
     path = Path(run_dir) / CONFIG_NAME
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        saved = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise JournalError(
             f"nothing to resume or replay in {run_dir}: it has no {CONFIG_NAME} (is it a droiz "
             "run directory?)"
         ) from None
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
         raise JournalError(f"{path} is not valid JSON") from None
+    parts = ("settings", "resolved")
+    if not isinstance(saved, dict) or not all(isinstance(saved.get(k), dict) for k in parts):
+        raise JournalError(
+            f"{path} is not the configuration of a droiz run (it lacks 'settings' or 'resolved')"
+        )
+    return saved
 
 
 def restore(engine: RobustBO, records: list[Record], layout: Layout) -> Restored:

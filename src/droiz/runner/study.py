@@ -22,6 +22,7 @@ from droiz.exceptions import BackendError, ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
 from droiz.optim import RobustBO
+from droiz.redact import redact
 from droiz.runner.backends import build_backends
 from droiz.runner.config import RunConfig
 from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
@@ -290,7 +291,7 @@ class Study:
     def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
         """Journal an ``abort`` record (once); returns its message."""
         if isinstance(exc, BackendError):
-            message = str(exc)
+            message = redact(str(exc))  # executors redact already; a journal never holds a key
         else:
             message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
         self.journal.append(Abort(self.engine.n_proposals, message, stats))
@@ -304,7 +305,7 @@ class Study:
             Cap(
                 round=self.engine.n_proposals,
                 cap=exc.cap,
-                error=str(exc),
+                error=redact(str(exc)),
                 limit=getattr(self.config, exc.cap),
                 used=self.backends.budget.usage(),
                 stats=usage_delta(usage, before),

@@ -108,6 +108,9 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
         raise DataError(f"{path}: the file is empty (expected a header with input and output)")
     if len(set(header)) != len(header):
         raise DataError(f"{path}: the header repeats a column name: {header}")
+    missing = [c for c in ("input", "output") if c not in header]
+    if missing:
+        raise DataError(f"{path}: the header has no {' or '.join(missing)} column: {header}")
     for values in reader:
         rowno = reader.line_num
         if not any(v.strip() for v in values):
@@ -157,6 +160,8 @@ def _example(path: Path, lineno: int, row: Mapping[str, Any]) -> tuple[Example, 
     group = row.get("group")
     if group is not None and not isinstance(group, str):
         raise DataError(f"{where}: field 'group' must be a string")
+    if isinstance(group, str) and not group.strip():
+        raise DataError(f"{where}: field 'group' is empty; name the example's group or drop it")
     split = str(row.get("split") or "induce")
     if split not in ("induce", "test"):
         raise DataError(f"{where}: field 'split' must be 'induce' or 'test', got {split!r}")

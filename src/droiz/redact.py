@@ -1,0 +1,143 @@
+"""Keep API keys out of everything droiz writes or prints.
+
+Three layers:
+
+* :func:`redact_url` masks the credentials of a URL (``user:key@host`` and secret-looking query
+  parameters such as ``?api_key=sk-...``) before it is stored in ``config.json``, the journal or
+  ``report.md``, or shown in a message; the masked values are also registered as secrets;
+* :func:`register_secret` / :func:`register_env_secret` record the literal secrets of this
+  process (the value of the ``--api-key-env`` variable, credentials found in URLs);
+  :func:`redact_known` replaces them, and :func:`redact` also scrubs anything that looks like a
+  credential (URL user-info, ``Bearer`` tokens, ``sk-...`` keys, ``api_key=...``);
+* :class:`RedactingFilter`, installed by :func:`protect_logs` on the loggers of the HTTP stack
+  (``httpx``, ``httpcore``, ``openai``) and on the root logger's handlers, applies :func:`redact`
+  to every log record at any verbosity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+MASK = "***"
+_CORE_PARTS = ("connection", "http11", "http2", "proxy", "socks")
+HTTP_PACKAGES = ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "urllib3")
+"""Top-level packages of the HTTP stack, whose loggers can print request URLs or headers."""
+HTTP_LOGGERS = (
+    "httpx",
+    "httpx2",
+    *(f"{core}.{part}" for core in ("httpcore", "httpcore2") for part in _CORE_PARTS),
+    "openai",
+    "openai._base_client",
+    "openai._response",
+    "openai._legacy_response",
+    "urllib3.connectionpool",
+)
+"""The loggers of the HTTP stack that log records themselves (a filter on a logger does not see
+its children's records)."""
+
+_SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|auth|signature|sig|credential", re.I)
+_PATTERNS = (
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@"), rf"\1{MASK}@"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {MASK}"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), f"sk-{MASK}"),
+    (
+        re.compile(r"(?i)([?&;\s\"'](?:[a-z_-]*(?:key|token|secret|password|sig))=)[^&\s\"'<>]+"),
+        rf"\1{MASK}",
+    ),
+)
+_MIN_SECRET = 4  # shorter values would mask ordinary text
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` as a secret of this process (ignored when empty or very short)."""
+    if value and len(value) >= _MIN_SECRET:
+        with _lock:
+            _secrets.add(value)
+            _secrets.add(quote(value, safe=""))
+
+
+def register_env_secret(name: str | None) -> None:
+    """Remember the value of the environment variable ``name`` (an API key) as a secret."""
+    if name:
+        register_secret(os.environ.get(name))
+
+
+def redact_known(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***`` (nothing else changes)."""
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact(text: str) -> str:
+    """``text`` with registered secrets and anything credential-like masked."""
+    text = redact_known(text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its user-info replaced by ``***@`` and the values of secret-looking query
+    parameters (``api_key``, ``token``, ``sig``, ...) by ``***``; the masked values are
+    registered as secrets."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        for piece in (userinfo, *userinfo.split(":", 1)):
+            register_secret(piece)
+        netloc = f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pieces = []
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if value and _SECRET_PARAM.search(name):
+                register_secret(value)
+                value = MASK
+            pieces.append(f"{name}={value}" if value or "=" in query else name)
+        query = "&".join(pieces)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+class RedactingFilter(logging.Filter):
+    """Applies :func:`redact` to a record's message (and its formatted exception)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler's error path
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def protect_logs() -> None:
+    """Install :class:`RedactingFilter` on the HTTP stack's loggers and the root handlers
+    (idempotent)."""
+    targets: list[logging.Filterer] = [logging.getLogger(n) for n in HTTP_LOGGERS]
+    targets += logging.getLogger().handlers
+    for target in targets:
+        target.addFilter(_FILTER)  # a no-op when it is already there

@@ -1,0 +1,74 @@
+"""Light checks of plain inputs (seeds, counts, paths), importable without torch.
+
+Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the flag.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import ConfigError
+
+MAX_SEED = 2**63
+MAX_COUNT = 10_000_000
+"""The largest value a count setting may take (the budget has its own cap)."""
+
+
+def check_seed(value: Any, flag: str = "--seed") -> None:
+    """Seeds are integers in ``[0, 2**63)``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:
+        raise ConfigError(f"{flag} must be an integer in [0, 2**63), got {value!r}")
+
+
+def check_count(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> None:
+    """An integer count in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
+
+
+def check_positive_number(flag: str, value: Any, maximum: float = math.inf) -> None:
+    """A finite number in ``(0, maximum]``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not 0 < value <= maximum:
+        raise ConfigError(f"{flag} must be a number in (0, {maximum:g}], got {value!r}")
+
+
+def check_dir_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
+    """A directory that exists or can be created and written: not ``''``, not a file, not below
+    a file, and its first existing ancestor writable."""
+    if path is None or not os.fspath(path).strip():
+        raise ConfigError(f"{flag} is empty; give a directory")
+    target = Path(os.fspath(path)).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{flag} {str(target)!r} is a file, not a directory")
+    _check_ancestors(target, flag)
+    return target
+
+
+def check_file_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
+    """A file that can be written: not ``''``, not a directory, not below a file."""
+    if path is None or not os.fspath(path).strip():
+        raise ConfigError(f"{flag} is empty; give a file name")
+    target = Path(os.fspath(path)).expanduser()
+    if target.is_dir():
+        raise ConfigError(f"{flag} {str(target)!r} is a directory; give a file name")
+    _check_ancestors(target.parent if str(target.parent) else Path("."), flag, target)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ConfigError(f"{flag} {str(target)!r} cannot be written (permission denied)")
+    return target
+
+
+def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> None:
+    shown = shown or directory
+    ancestor = directory
+    while not ancestor.exists():
+        if ancestor.parent == ancestor:
+            break
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")

@@ -1,0 +1,411 @@
+"""Bad input through the ``droiz`` command line, every command: exit 2 (1 for a bug), one line on
+stderr naming the flag, file or field, no traceback, and nothing loaded or sent first."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from runner_helpers import run_settings
+
+import droiz
+from droiz.cli import main
+from droiz.llm.testing import FakeOpenAIServer
+
+NON_UTF8 = b"\xff\xfe\xfa not utf-8\n"
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:  # a free port; nothing listens there once it is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+class Inputs:
+    """Turns ``@token`` values into files and folders under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.n = root, 0
+        root.mkdir()
+        (root / "afile").write_text("x\n")
+        (root / "adir").mkdir()
+
+    def new(self, suffix: str, data: bytes) -> str:
+        self.n += 1
+        path = self.root / f"in{self.n}{suffix}"
+        path.write_bytes(data)
+        return str(path)
+
+    def value(self, value: str) -> str:
+        prefix, sep, token = value.partition("@")
+        if not sep:
+            return value
+        kind = token.split(":", 1)[0].split("/", 1)[0]
+        text = token[len(kind) + 1 :] if token[len(kind) :].startswith(":") else token[len(kind) :]
+        if kind in ("file", "dir"):
+            return prefix + str(self.root / ("afile" if kind == "file" else "adir")) + text
+        if kind == "closed":
+            return prefix + _closed_port_url()
+        if kind == "bytes":
+            return prefix + self.new(text, NON_UTF8)
+        return prefix + self.new(f".{kind}", text.encode())  # toml, json, csv, jsonl, txt
+
+
+def check(code: int, err: str, message: str, expected: int = 2) -> None:
+    assert code == expected, err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err and message in err, err
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Inputs:
+    return Inputs(tmp_path / "in")
+
+
+@pytest.fixture
+def base(world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path) -> dict:
+    return {
+        "--task": str(world_files["task"]),
+        "--generator": f"pool:{world_files['pool']}",
+        "--executor": "openai:m",
+        "--base-url": world_server.base_url,
+        "--out": str(tmp_path / "run"),
+        "--cache-dir": str(tmp_path / "cache"),
+        "--kernel": "matern",
+        "--budget": "4",
+        "--n-init": "2",
+    }
+
+
+def argv_of(command: str, args: dict, inputs: Inputs) -> list[str]:
+    argv = [command]
+    for flag, value in args.items():
+        if value is not None:
+            argv += [flag, inputs.value(value)]
+    return argv
+
+
+OPTIMIZE = [
+    ({"--out": "@file"}, "is a file, not a directory"),
+    ({"--out": "@file/x"}, "lies below the file"),
+    ({"--cache-dir": "@file"}, "--cache-dir"),
+    ({"--cache-dir": "@file/sub"}, "lies below the file"),
+    ({"--out": ""}, "--out is empty"),
+    ({"--out": "/proc/droiz-run"}, "--out '/proc/droiz-run'"),
+    ({"--seed": "-1"}, "seed must be an integer in [0, 2**63)"),
+    ({"--seed": "99999999999999999999"}, "seed must be an integer in [0, 2**63)"),
+    ({"--seed": str(2**63)}, "seed must be an integer in [0, 2**63)"),
+    ({"--seed": "1.5"}, "argument --seed: invalid int value"),
+    ({"--config": "@toml:seed = 1.5"}, "seed must be an integer, got 1.5"),
+    ({"--config": '@toml:[engine]\neta = "big"'}, "engine.eta must be a number"),
+    ({"--config": '@toml:executor_options = "x"'}, "executor_options must be a table"),
+    ({"--config": "@toml:n_init = true", "--n-init": None}, "n_init must be an integer, got True"),
+    ({"--groups": ""}, "--groups is empty"),
+    ({"--groups": "clean,,case"}, "--groups has an empty name"),
+    ({"--groups": "clean,clean"}, "names a group twice"),
+    ({"--groups-per-round": "99"}, "--groups-per-round 99 is more than the run's 4 groups"),
+    ({"--groups-per-round": "0"}, "groups_per_round must be a positive integer"),
+    ({"--task": "@csv:input,output,group\na,b,x\nc,d,\n"}, "line 3: field 'group' is empty"),
+    ({"--budget": "1000000000000"}, "--allow-large-budget"),
+    ({"--budget": "100001"}, "more than 100,000"),
+    ({"--budget": "0"}, "budget must be a positive integer"),
+    ({"--budget": "ten"}, "argument --budget: invalid int value"),
+    ({"--config": '@toml:budget = "ten"', "--budget": None}, "budget must be an integer, got"),
+    ({"--config": "@toml:budget = [\n"}, "is not valid TOML"),
+    ({"--config": "@json:{bad"}, "is not valid JSON"),
+    ({"--config": "@json:[1, 2]"}, "must hold a table"),
+    ({"--config": "@toml:budgett = 3"}, "did you mean 'budget'"),
+    ({"--config": "@toml:[engine]\nettta = 0.1"}, "did you mean 'eta'"),
+    ({"--config": "@toml:task = 3", "--task": None}, "task must be a name or a list"),
+    ({"--config": "@toml:generator_options = [1]"}, "generator_options must be a table"),
+    ({"--config": '@toml:[executor_options]\ntemperature = "hot"'}, "temperature must be a num"),
+    ({"--config": "@toml:[executor_options]\ntempreature = 0"}, "did you mean 'temperature'"),
+    ({"--config": "@toml:[executor_options.retry]\nmax_retriez = 1"}, "mean 'max_retries'"),
+    ({"--config": '@toml:[executor_options.retry]\nmax_retries = "x"'}, "retry.max_retries must"),
+    ({"--config": "@dir"}, "cannot read the config file"),
+    ({"--config": "@bytes:.toml"}, "is not UTF-8 text"),
+    ({"--config": "/nonexistent/c.toml"}, "cannot read the config file"),
+    ({"--config": ""}, "argument --config: an empty path is not allowed"),
+    ({"--config": "@toml:[executor_options]\napi_key = 'sk-x'"}, "must not hold secrets"),
+    ({"--api-key-env": "sk-live-abc123"}, "must be the NAME of an environment variable"),
+    ({"--task": "antonymz"}, "did you mean 'antonyms'"),
+    ({"--task": "/nonexistent/t.jsonl"}, "task file not found"),
+    ({"--task": "@jsonl:"}, "has no examples"),
+    ({"--task": "@bytes:.jsonl"}, "cannot read the file"),
+    ({"--task": "@csv:input,answer\na,b\n"}, "the header has no output column"),
+    ({"--task": "@jsonl:{bad\n{}\n"}, "line 1: malformed JSON"),
+    ({"--task": "@csv:"}, "the file is empty"),
+    ({"--task": "@dir"}, "task"),
+    ({"--method": "droo"}, "did you mean 'dro'"),
+    ({"--kernel": "rbf"}, "unknown kernel"),
+    ({"--ambiguity": "kll:0.1"}, "did you mean"),
+    ({"--ambiguity": "kl:-1"}, "kl"),
+    ({"--reference": "0.5,0.5"}, "has 2 weights but the run has 4 groups"),
+    ({"--generator": "pool:/nonexistent/p.txt"}, "cannot read the instruction pool"),
+    ({"--generator": "pool:@bytes:.txt"}, "it is not UTF-8 text"),
+    ({"--generator": "pool:@dir"}, "cannot read the instruction pool"),
+    ({"--generator": "gpt:x"}, "unknown generator"),
+    ({"--generator": "hf:/nonexistent/model"}, "does not exist"),
+    ({"--executor": "openai:"}, "nothing after 'openai:'"),
+    ({"--executor": "foo:bar"}, "unknown executor"),
+    ({"--executor": "hf:/nonexistent"}, "cannot load the --executor model"),
+    ({"--base-url": "ftp://x"}, "must be an http(s) URL"),
+    ({"--base-url": ""}, "must be an http(s) URL"),
+    ({"--base-url": "http://u:sk-live-abc123@[::1"}, "is not a valid URL"),
+    ({"--base-url": "http://127.0.0.1:99999/v1"}, "Port out of range"),
+    ({"--cache-namespace": ""}, "--cache-namespace is empty"),
+    ({"--n-demos": "0"}, "n_demos must be a positive integer"),
+    ({"--generator": "pool:@txt:\n"}, "is empty"),
+    ({"--ambiguity": "kl:nan"}, "finite"),
+    ({"--reference": "nan,1,1,1"}, ">= 0"),
+    ({"--base-url": "@closed"}, "cannot reach the endpoint"),
+    ({"--n-dev": "0"}, "n_dev must be a positive integer"),
+    ({"--concurrency": "0"}, "concurrency must be a positive integer"),
+    ({"--concurrency": "100000"}, "concurrency must be an integer in [1, 4096]"),
+    ({"--finalists": "-1"}, "finalists must be an integer >= 0"),
+    ({"--batch-size": "0"}, "batch_size must be a positive integer"),
+    ({"--n-test": "0"}, "n_test must be a positive integer"),
+    ({"--data-dir": "@file", "--task": "antonyms"}, "data directory"),
+    ({"--budgt": "3"}, "unrecognized arguments: --budgt"),
+    ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
+    ({"--answer-filter": "regex:("}, "--answer-filter regex:( is not a valid regex"),
+    ({"--answer-filter": "first-line,,strip"}, "has an empty entry"),
+    ({"--config": "@toml:answer_filter = 3"}, "answer_filter must be a string or a list"),
+    ({"--max-answer-tokens": "0"}, "max_answer_tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "many"}, "argument --max-answer-tokens: invalid int value"),
+    ({"--max-requests": "-1"}, "--max-requests must be an integer >= 1, got -1"),
+    ({"--max-requests": "2.5"}, "argument --max-requests: invalid int value"),
+    ({"--max-tokens": "0"}, "--max-tokens must be an integer >= 1, got 0"),
+    ({"--max-cost": "abc"}, "argument --max-cost: invalid float value: 'abc'"),
+    ({"--max-cost": "0"}, "--max-cost must be a number of USD > 0"),
+    ({"--max-cost": "nan"}, "max_cost must be a number, got nan"),
+    ({"--max-cost": "1"}, "--max-cost needs the price of the model 'm'"),
+    ({"--config": '@toml:max_cost = "1"'}, "max_cost must be a number, got '1'"),
+    ({"--config": "@toml:max_requests = true"}, "max_requests must be an integer"),
+    ({"--config": "@toml:prices = 3"}, "prices must be a table"),
+    ({"--config": '@toml:[prices]\nm = ["a", 1]'}, "the price of 'm' must be"),
+    ({"--config": "@toml:[prices]\nm = [-1, 1]"}, "two numbers >= 0"),
+    ({"--config": "@toml:allow_large_budget = 1"}, "allow_large_budget must be true or false"),
+    ({"--executor": "hf:/nonexistent/model.gguf"}, "the GGUF model file"),
+    ({"--out": None}, "the following arguments are required: --out"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), OPTIMIZE, ids=[m for _, m in OPTIMIZE])
+def test_optimize_bad_input(base, inputs, change, message, world_server, capsys) -> None:
+    code, err = run_main(
+        [*argv_of("optimize", {**base, **change}, inputs), "--no-progress"], capsys
+    )
+    check(code, err, message)
+    assert err.startswith(("droiz optimize: error:", "droiz: error:"))
+    assert "sk-live-abc123" not in err
+    if "@closed" not in change.values():
+        assert world_server.n_requests == 0  # local checks come before any request
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_device_on_a_cpu_only_torch(base, inputs, capsys) -> None:
+    change = {"--generator": "hf:@dir", "--config": '@toml:[generator_options]\ndevice = "cuda"'}
+    code, err = run_main(argv_of("optimize", {**base, **change}, inputs), capsys)
+    check(code, err, "generator_options.device = 'cuda', but this torch")
+
+
+def test_unknown_embedder_fails_before_loading_anything(base, inputs, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delitem(sys.modules, "sentence_transformers", raising=False)
+    change = {"--kernel": "coupled-semantic", "--embedder": "nosuch/model"}
+    code, err = run_main(argv_of("optimize", {**base, **change}, inputs), capsys)
+    check(code, err, "--embedder 'nosuch/model' is not a local path")
+    assert "sentence_transformers" not in sys.modules  # nothing was even imported to load it
+
+
+def test_run_directory_states(base, inputs, world_files, world_server, tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    args = {**base}
+    check(*run_main(argv_of("optimize", args, inputs), capsys), "is not empty (it holds notes.txt)")
+    resume = ["optimize", "--out", str(tmp_path / "nothing"), "--resume"]
+    check(*run_main(resume, capsys), "nothing to resume")
+    check(*run_main(["optimize", "--out", str(run), "--resume"], capsys), "nothing to resume")
+    (run / "config.json").write_text("{garbage")
+    check(*run_main(argv_of("optimize", args, inputs), capsys), "already holds a run")
+    check(*run_main(["optimize", "--out", str(run), "--resume"], capsys), "is not valid JSON")
+    (run / "config.json").write_text('{"a": 1}')
+    message = "is not the configuration of a droiz run"
+    check(*run_main(["optimize", "--out", str(run), "--resume"], capsys), message)
+    settings = run_settings(world_files, world_server, budget=4, n_init=2, kernel="matern")
+    droiz.optimize(out=tmp_path / "done", **settings)
+    capsys.readouterr()
+    journal = tmp_path / "done" / "journal.jsonl"
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join([lines[0], "{torn", *lines[1:]]) + "\n")
+    n = world_server.n_requests
+    resume = ["optimize", "--out", str(tmp_path / "done"), "--resume", "--base-url", "@closed"]
+    check(*run_main([inputs.value(a) for a in resume], capsys), "line 2 is not valid JSON")
+    assert world_server.n_requests == n  # refused from the journal alone: no probe, no request
+    assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--max-requests": "0"}, "--max-requests must be an integer >= 1"),
+        ({"--max-cost": "2"}, "--max-cost needs the price of the model 'm'"),
+        ({"--out": "@file"}, "is a file, not a directory"),
+        ({"--answer-filter": "nosuch"}, "unknown answer filter"),
+    ],
+)
+def test_dry_run_bad_input(base, inputs, change, message, world_server, tmp_path, capsys) -> None:
+    argv = [*argv_of("optimize", {**base, **change}, inputs), "--dry-run"]
+    check(*run_main(argv, capsys), message)
+    assert world_server.n_requests == 0 and not (tmp_path / "run").exists()
+
+
+EVALUATE = [
+    ({"--json": "@dir"}, "--json"),
+    ({"--json": "@file/x"}, "lies below the file"),
+    ({"--json": ""}, "--json is empty"),
+    ({"--seed": "-1"}, "--seed must be an integer in [0, 2**63)"),
+    ({"--seed": "99999999999999999999"}, "--seed must be an integer in [0, 2**63)"),
+    ({"--groups": ""}, "--groups has an empty name"),
+    ({"--groups": "clean,nope"}, "invalid groups"),
+    ({"-n": "0"}, "-n must be at least 1"),
+    ({"--split": "train"}, "argument --split: invalid choice"),
+    ({"--cache-dir": "@file"}, "--cache-dir"),
+    ({"--task": "antonymz"}, "did you mean 'antonyms'"),
+    ({"--executor": "hf:/nonexistent"}, "cannot load"),
+    ({"--concurrency": "0"}, "--concurrency must be an integer in [1, 4096]"),
+    ({"--api-key-env": "has space"}, "must be the NAME of an environment variable"),
+    ({"--instruction": None}, "the following arguments are required: --instruction"),
+    ({"--base-url": "@closed"}, "cannot reach the endpoint"),
+    ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
+    ({"--max-answer-tokens": "0"}, "--max-answer-tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "x"}, "argument --max-answer-tokens: invalid int value"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), EVALUATE, ids=[m for _, m in EVALUATE])
+def test_evaluate_bad_input(base, inputs, change, message, world_server, capsys) -> None:
+    args = {k: base[k] for k in ("--task", "--executor", "--base-url", "--cache-dir")}
+    args["--instruction"] = "Reverse the word."
+    code, err = run_main(argv_of("evaluate", {**args, **change}, inputs), capsys)
+    check(code, err, message)
+    if "@closed" not in change.values():
+        assert world_server.n_requests == 0
+
+
+OTHERS = [
+    (["tasks", "show", "antonymz"], "did you mean 'antonyms'"),
+    (["tasks", "show", "@csv:input,output\na,b\n", "--seed", "-1"], "--seed must be an integer"),
+    (["tasks", "show", "@csv:input,output\na,b\n", "--metric", "nosuch"], "unknown metric"),
+    (["tasks", "show", "@csv:input,output,group\na,b,\n"], "field 'group' is empty"),
+    (["tasks", "show", "antonyms", "-n", "x"], "argument -n/--num: invalid int value"),
+    (["demo", "--seeds", "0"], "--seeds must be at least 1"),
+    (["demo", "--out", "@file"], "--out"),
+    (["demo", "--json", "@dir"], "--json"),
+    (["demo", "--out", ""], "argument --out: an empty path is not allowed"),
+    (["data", "verify", "--data-dir", "@file"], "data directory"),
+    (["data", "download", "--timeout", "-1"], "--timeout must be a number in (0, 3600]"),
+    (["data", "download", "--timeout", "nan"], "--timeout must be a number in (0, 3600]"),
+    (["data", "download", "--dest", "@file"], "--dest"),
+    (["data", "download", "--dest", ""], "--dest is empty"),
+    (["nosuchcommand"], "argument COMMAND: invalid choice"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), OTHERS, ids=[m for _, m in OTHERS])
+def test_other_commands_bad_input(inputs, argv, message, capsys) -> None:
+    check(*run_main([inputs.value(a) for a in argv], capsys), message)
+
+
+def test_unexpected_errors_are_one_line_with_a_debug_hint(monkeypatch, capsys) -> None:
+    import droiz.cli.tasks as tasks_cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setattr(tasks_cli, "run_list", broken)
+    check(*run_main(["tasks", "list"], capsys), "run with `droiz --debug ...`", expected=1)
+    with pytest.raises(RuntimeError):
+        main(["--debug", "tasks", "list"])
+
+    def no_access(args: object) -> int:
+        raise PermissionError(13, "Permission denied", "/some/where")
+
+    monkeypatch.setattr(tasks_cli, "run_list", no_access)
+    check(*run_main(["tasks", "list"], capsys), "'/some/where': Permission denied")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["optimize", "--out", "", "--task", "x"], "--out is empty"),
+        (
+            [
+                "evaluate",
+                "--task",
+                "x",
+                "--instruction",
+                "i",
+                "--executor",
+                "openai:m",
+                "--json",
+                "@dir",
+            ],
+            "--json",
+        ),
+        (["tasks", "show", "x", "--seed", "99999999999999999999"], "--seed must be an integer"),
+    ],
+)
+def test_bad_input_in_a_real_process(inputs, argv, message, tmp_path) -> None:
+    argv = [inputs.value(a) for a in argv]
+    proc = subprocess.run(
+        [sys.executable, "-m", "droiz", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    check(proc.returncode, proc.stderr.strip(), message)
+    assert list(tmp_path.iterdir()) == [tmp_path / "in"]  # nothing written in the cwd
+
+
+def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Path) -> None:
+    from droiz.exceptions import DataError
+    from droiz.llm.testing import FakeOpenAIServer as Server
+    from droiz.tasks import load_task
+    from droiz.tasks.metrics import METRICS
+
+    path = tmp_path / "t.csv"
+    path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))
+    for name, value in [("nan_metric", float("nan")), ("big_metric", 1.5), ("neg_metric", -0.1)]:
+        METRICS.add(name, lambda prediction, gold, v=value: v)
+        try:
+            task = load_task(path, metric=name)
+            with Server() as server, pytest.raises(DataError, match=r"needs scores in \[0, 1\]"):
+                droiz.evaluate(task, "x", executor="openai:m", base_url=server.base_url)
+        finally:
+            METRICS._items.pop(name)
+
+
+def test_a_large_budget_needs_the_flag() -> None:
+    from droiz.exceptions import ConfigError
+    from droiz.runner import RunConfig
+
+    base = {"task": "a", "generator": "pool:p", "executor": "openai:m", "budget": 200_000}
+    with pytest.raises(ConfigError, match="--allow-large-budget"):
+        RunConfig(**base)
+    assert RunConfig(**base, allow_large_budget=True).budget == 200_000
+    with pytest.raises(ConfigError, match="allow_large_budget must be true or false"):
+        RunConfig(**base, allow_large_budget="yes")
