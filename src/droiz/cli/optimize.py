@@ -65,6 +65,25 @@ def register(sub: argparse._SubParsersAction) -> None:
             "report.md and best_so_far.png. Flags override --config, which overrides defaults."
         ),
     )
+    add_run_flags(p)
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.set_defaults(func=run)
+    r = sub.add_parser(
+        "resume",
+        help="continue a run: droiz optimize --out RUN_DIR --resume",
+        description=(
+            "Continues the run in RUN_DIR, as droiz optimize --out RUN_DIR --resume does, with "
+            "the same flags (only location settings and the caps may change)."
+        ),
+    )
+    r.add_argument("out", metavar="RUN_DIR", help="the run directory")
+    add_run_flags(r)
+    r.set_defaults(func=run, resume=True)
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """The flags ``droiz optimize`` and ``droiz resume`` share."""
     for name, text in HELP.items():
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
@@ -75,9 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print upper bounds of the requests, tokens and cost of the run; send nothing",
     )
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--plugin",
@@ -93,7 +110,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="allow a --budget above 100,000 evaluations",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

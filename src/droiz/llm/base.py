@@ -52,11 +52,16 @@ class ExecRequest:
 
 @dataclass(frozen=True)
 class Completion:
-    """One answer with the token usage the backend reported (0 when it reported none)."""
+    """One answer with the token usage the backend reported (0 when it reported none).
+
+    ``cached`` is set by :class:`~droiz.llm.cached.CachedExecutor` on an answer that was not
+    sent: served from the response cache, or by an identical request earlier in the batch.
+    """
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached: bool = False
 
 
 OnResult = Callable[[int, Completion], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -26,11 +27,13 @@ logger = logging.getLogger(__name__)
 class CachedExecutor(Executor):
     """Serves answers from a :class:`ResponseCache` and sends only the misses to ``executor``.
 
-    Identical requests within one batch are sent once. Every answer is written to the cache the
-    moment it arrives, so answers obtained before a :class:`~droiz.exceptions.BackendError` are
-    kept. At temperature > 0 only requests with a ``sample`` index are cached (the index is part
-    of the key); others always go to the model. Hits and misses are counted on the executor's own
-    :class:`LLMStats`, which this wrapper shares (``cached.stats is executor.stats``).
+    Identical requests within one batch are sent once. Each request costs one cache lookup, and
+    an answer that was not sent says so (``Completion.cached``). Every answer is written to the
+    cache the moment it arrives, so answers obtained before a
+    :class:`~droiz.exceptions.BackendError` are kept. At temperature > 0 only requests with a
+    ``sample`` index are cached (the index is part of the key); others always go to the model.
+    Hits and misses are counted on the executor's own :class:`LLMStats`, which this wrapper
+    shares (``cached.stats is executor.stats``).
 
     Args:
         executor: The executor to wrap.
@@ -68,7 +71,7 @@ class CachedExecutor(Executor):
         groups: dict[object, list[int]] = {}
         for i, key in enumerate(keys):
             if key is not None and key in found:
-                results[i] = Completion(found[key])
+                results[i] = Completion(found[key], cached=True)
                 if on_result is not None:
                     on_result(i, results[i])
             else:
@@ -102,10 +105,11 @@ class CachedExecutor(Executor):
                     "completion_tokens": completion.completion_tokens,
                 }
                 self.cache.put(keys[j], completion.text, meta=meta)
-            for i in members[j]:
-                results[i] = completion
+            for n, i in enumerate(members[j]):
+                answer = completion if n == 0 else dataclasses.replace(completion, cached=True)
+                results[i] = answer
                 if on_result is not None:
-                    on_result(i, completion)
+                    on_result(i, answer)
 
         sent = [requests[m[0]] for m in members]
         answers = self.inner.complete(sent, store)

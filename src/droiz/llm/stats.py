@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 from droiz.exceptions import ConfigError
 
@@ -107,28 +107,42 @@ class StatsSnapshot:
         return asdict(self)
 
 
-@dataclass
+COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(StatsSnapshot))
+"""The usage counters: the fields of :class:`StatsSnapshot`, their one declaration."""
+
+
 class LLMStats:
     """Thread-safe, mutable usage counters shared by an executor and its cache wrapper.
 
-    The fields are those of :class:`StatsSnapshot`; read them directly or take a
-    :meth:`snapshot` to compute the usage of one evaluation as a difference.
+    The counters are those :class:`StatsSnapshot` declares (:data:`COUNTERS`); read them as
+    attributes (``stats.requests``) or take a :meth:`snapshot` to compute the usage of one
+    evaluation as a difference.
+
+    Args:
+        **counts: Initial values of counters, by name (0 otherwise).
     """
 
-    requests: int = 0
-    retries: int = 0
-    cache_hits: int = 0
-    cache_misses: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    def __init__(self, **counts: float) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, float] = asdict(StatsSnapshot(**counts))  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> float:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"LLMStats({inner})"
 
     def add(self, **counts: float) -> None:
         """Add to counters by name, e.g. ``stats.add(requests=1, retries=1)``."""
         with self._lock:
             for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
+                if name not in self._values:
+                    raise AttributeError(f"LLMStats has no counter {name!r}")
+                self._values[name] += value
 
     def add_usage(self, prompt_tokens: int, completion_tokens: int, pricing: Pricing) -> None:
         """Count the tokens of one answered call and its cost."""
@@ -138,4 +152,4 @@ class LLMStats:
     def snapshot(self) -> StatsSnapshot:
         """An immutable copy of the counters."""
         with self._lock:
-            return StatsSnapshot(**{f.name: getattr(self, f.name) for f in fields(StatsSnapshot)})
+            return StatsSnapshot(**self._values)  # type: ignore[arg-type]

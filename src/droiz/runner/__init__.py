@@ -13,7 +13,7 @@ from __future__ import annotations
 from droiz.runner.api import dry_run, optimize, resume_config
 from droiz.runner.config import RunConfig, load_config_file, parse_reference, resolve_config
 from droiz.runner.evaluate import EvaluationResult, evaluate
-from droiz.runner.journal import Journal, JournalError, read_journal
+from droiz.runner.journal import Journal, JournalError, load_journal, read_journal
 from droiz.runner.plan import RunPlan
 from droiz.runner.restore import replay
 from droiz.runner.results import OptimizeResult, RoundSummary
@@ -34,6 +34,7 @@ __all__ = [
     "dry_run",
     "evaluate",
     "load_config_file",
+    "load_journal",
     "optimize",
     "parse_reference",
     "read_journal",

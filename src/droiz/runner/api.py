@@ -106,6 +106,7 @@ def dry_run(
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.journal import JOURNAL_NAME, read_journal
     from droiz.runner.problem import Problem
+    from droiz.runner.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir = check_dir_path(out, "--out")
@@ -121,7 +122,8 @@ def dry_run(
     done = 0
     journal = run_dir / JOURNAL_NAME
     if resume and journal.exists():
-        done = len({r["index"] for r in read_journal(journal) if r["type"] == "eval"})
+        records = read_journal(journal)
+        done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
     problem = Problem(resolved)
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
     if not (cache_dir / CACHE_FILENAME).exists():

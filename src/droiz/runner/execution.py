@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from droiz.llm import CachedExecutor, Completion, ExecRequest, Executor
+from droiz.llm import Completion, ExecRequest, Executor
 from droiz.runner.outcomes import Outcome, ScoreBook
 from droiz.runner.problem import Problem, exec_request
 from droiz.tasks import Instance
@@ -57,7 +57,6 @@ class RoundExecution:
         self._outcomes: dict[int, Outcome] = {}
         self._needs: dict[int, set[Measurement]] = {}
         self._pending: dict[Measurement, _Pending] = {}
-        self._hits: list[bool] = []
         self._owner: list[tuple[Measurement, int]] = []
 
     def run(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -67,8 +66,7 @@ class RoundExecution:
         requests = self._requests()
         for slot in [s for s, needs in self._needs.items() if not needs]:
             self._finish(slot)
-        if requests:
-            self._hits = cache_hits(self.executor, requests)
+        if requests:  # one cache lookup per request, in the (cached) executor
             self.executor.complete(requests, self._on_result)
         return [self._outcomes[o.slot] for o in outcomes]
 
@@ -98,7 +96,7 @@ class RoundExecution:
         m, i = self._owner[index]
         p = self._pending[m]
         payer = self._outcomes[p.payer]
-        if self._hits[index]:
+        if completion.cached:
             payer.cache_hits += 1
         else:
             payer.sent += 1
@@ -128,18 +126,3 @@ class RoundExecution:
         queries = sum(len(self.problem.dev[k]) for k in o.pending)
         o.reused = queries - o.sent - o.cache_hits
         self.on_done(o)
-
-
-def cache_hits(executor: Executor, requests: Sequence[ExecRequest]) -> list[bool]:
-    """Whether each request will be served from the cache (or by an identical earlier one)."""
-    if not isinstance(executor, CachedExecutor):
-        return [False] * len(requests)
-    keys = [executor.key_for(r) for r in requests]
-    found = executor.cache.get_many(k for k in keys if k is not None)
-    seen: set[str] = set()
-    out = []
-    for key in keys:
-        out.append(key is not None and (key in found or key in seen))
-        if key is not None:
-            seen.add(key)
-    return out

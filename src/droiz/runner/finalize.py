@@ -98,8 +98,15 @@ def final_pick(
     outcomes: Sequence[Outcome],
     book: ScoreBook,
     summary: RoundSummary,
+    ranked: Sequence[tuple[int, float]] | None = None,
 ) -> FinalPick:
-    """The reported pick once the top ``m`` instructions are verified (``m = 0``: the engine's)."""
+    """The reported pick once the top ``m`` instructions are verified (``m = 0``: the engine's).
+
+    ``ranked``: the finalists as :func:`rank_instructions` ranked them (its top ``m``), when the
+    caller already has them; they are ranked here otherwise (once either way).
+    """
     if m == 0:
         return engine_pick(summary, outcomes)
-    return choose(engine, outcomes, book, rank_instructions(engine, outcomes)[:m])
+    if ranked is None:
+        ranked = rank_instructions(engine, outcomes)[:m]
+    return choose(engine, outcomes, book, ranked)

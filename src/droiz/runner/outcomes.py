@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from droiz.runner.records import Eval
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -94,47 +96,44 @@ class Outcome:
         groups = set(self.pending) | book.known_through(self.instruction, self.round)
         self.told = {k: list(book.get(self.instruction, k) or []) for k in sorted(groups)}
 
-    def to_record(self, layout: Layout) -> dict[str, Any]:
+    def to_record(self, layout: Layout, kind: type[Eval] = Eval) -> Eval:
+        """The journal record of this evaluation (``kind``: :class:`Eval` or :class:`Verify`)."""
         names = layout.names
-        record: dict[str, Any] = {
-            "type": "eval",
-            "round": self.round,
-            "slot": self.slot,
-            "index": self.index,
-            "z": self.z,
-            "instruction": self.instruction,
-            "groups": [names[k] for k in self.pending],
-            "group_scores": {names[k]: group_mean(s) for k, s in sorted(self.scores.items())},
-            "scores": {names[k]: self.scores[k] for k in sorted(self.scores)},
-            "paid": [names[k] for k in self.paid],
-            "requests": {"sent": self.sent, "cache_hits": self.cache_hits, "reused": self.reused},
-            "tokens": self.tokens,
-        }
-        if self.answers:
-            record["answers"] = {names[k]: self.answers[k] for k in sorted(self.answers)}
-        if self.embedding is not None:
-            record["embedding"] = self.embedding
-        return record
+        return kind(
+            round=self.round,
+            slot=self.slot,
+            index=self.index,
+            z=self.z,
+            instruction=self.instruction,
+            groups=[names[k] for k in self.pending],
+            group_scores={names[k]: group_mean(s) for k, s in sorted(self.scores.items())},
+            scores={names[k]: self.scores[k] for k in sorted(self.scores)},
+            paid=[names[k] for k in self.paid],
+            requests={"sent": self.sent, "cache_hits": self.cache_hits, "reused": self.reused},
+            tokens=self.tokens,
+            answers={names[k]: self.answers[k] for k in sorted(self.answers)} or None,
+            embedding=self.embedding,
+        )
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], layout: Layout) -> Outcome:
+    def from_record(cls, record: Eval, layout: Layout) -> Outcome:
         idx = {name: k for k, name in enumerate(layout.names)}
-        req = record.get("requests", {})
+        req = record.requests
         return cls(
-            round=int(record["round"]),
-            slot=int(record["slot"]),
-            index=int(record["index"]),
-            z=[float(v) for v in record["z"]],
-            instruction=str(record["instruction"]),
-            pending=[idx[g] for g in record["groups"]],
-            scores={idx[g]: [float(v) for v in s] for g, s in record["scores"].items()},
-            paid=[idx[g] for g in record.get("paid", [])],
+            round=int(record.round),
+            slot=int(record.slot),
+            index=int(record.index),
+            z=[float(v) for v in record.z],
+            instruction=str(record.instruction),
+            pending=[idx[g] for g in record.groups],
+            scores={idx[g]: [float(v) for v in s] for g, s in record.scores.items()},
+            paid=[idx[g] for g in record.paid],
             sent=int(req.get("sent", 0)),
             cache_hits=int(req.get("cache_hits", 0)),
             reused=int(req.get("reused", 0)),
-            tokens=int(record.get("tokens", 0)),
-            embedding=record.get("embedding"),
-            answers={idx[g]: [str(a) for a in v] for g, v in record.get("answers", {}).items()},
+            tokens=int(record.tokens),
+            embedding=record.embedding,
+            answers={idx[g]: [str(a) for a in v] for g, v in (record.answers or {}).items()},
         )
 
 

@@ -22,7 +22,7 @@ from droiz.exceptions import ConfigError, DataError
 from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
 from droiz.runner.config import RunConfig, parse_reference
 from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
-from droiz.tasks.evaluation import DEFAULT_RADII, kl_worst_cases, test_mix, train_mix
+from droiz.tasks.evaluation import test_mix, train_mix
 from droiz.tasks.filters import parse_filter
 
 
@@ -157,21 +157,7 @@ def composite_report(
     per_group: Mapping[str, float], train: Mapping[str, float], test: Mapping[str, float]
 ) -> GroupReport:
     """A :class:`GroupReport` with given train and test mixes (``--groups both``)."""
-    names = list(per_group)
-    acc = {g: float(per_group[g]) for g in names}
-    worst = min(names, key=lambda g: acc[g])
-    p_total = sum(train[g] for g in names)
-    q_total = sum(test[g] for g in names)
-    p = [train[g] / p_total for g in names]
-    return GroupReport(
-        per_group=acc,
-        mean=sum(acc.values()) / len(acc),
-        worst_group=acc[worst],
-        worst_group_name=worst,
-        shifted=sum(test[g] * acc[g] for g in names) / q_total,
-        train_mix=sum(pi * acc[g] for pi, g in zip(p, names, strict=True)),
-        kl_worst=kl_worst_cases([acc[g] for g in names], p, DEFAULT_RADII),
-    )
+    return summarize(per_group, train=train, test=test)
 
 
 def load_tasks(config: RunConfig) -> list[Task]:

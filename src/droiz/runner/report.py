@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from droiz.runner.journal import JOURNAL_NAME, read_journal, write_atomic, write_json
+from droiz.runner.journal import JOURNAL_NAME, write_atomic, write_json
+from droiz.runner.records import Eval, Record, Tell, Verify
 from droiz.runner.results import OptimizeResult, RoundSummary
 
 BEST_NAME = "best.json"
@@ -14,12 +15,20 @@ REPORT_NAME = "report.md"
 PLOT_NAME = "best_so_far.png"
 
 
-def write_outputs(out: Path, saved: Mapping[str, Any], result: OptimizeResult) -> list[Path]:
+def write_outputs(
+    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+) -> list[Path]:
     """Write ``best.json``, ``report.md`` and the plot; return their paths."""
     write_json(out / BEST_NAME, result.best)
-    records = read_journal(out / JOURNAL_NAME)
+    return [out / BEST_NAME, *write_report(out, saved, result, records)]
+
+
+def write_report(
+    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+) -> list[Path]:
+    """Write ``report.md`` and the plot (from the journal's ``records``); return their paths."""
     write_atomic(out / REPORT_NAME, render_report(saved, result, records))
-    return [out / BEST_NAME, out / REPORT_NAME, plot_progress(out / PLOT_NAME, result.rounds)]
+    return [out / REPORT_NAME, plot_progress(out / PLOT_NAME, result.rounds)]
 
 
 def _pct(value: float | None) -> str:
@@ -27,7 +36,7 @@ def _pct(value: float | None) -> str:
 
 
 def render_report(
-    saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Mapping[str, Any]]
+    saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> str:
     """The Markdown report of a finished run."""
     best = result.best
@@ -121,16 +130,16 @@ def _group_table(best: Mapping[str, Any], rounds: Sequence[RoundSummary]) -> lis
 
 
 def _round_table(
-    rounds: Sequence[RoundSummary], records: Sequence[Mapping[str, Any]], names: Sequence[str]
+    rounds: Sequence[RoundSummary], records: Sequence[Record], names: Sequence[str]
 ) -> list[str]:
-    tells = [r for r in records if r["type"] == "tell"]
-    requests = {int(r["round"]): r.get("stats", {}).get("requests", 0) for r in tells}
+    tells = [r for r in records if isinstance(r, Tell)]
+    requests = {int(r.round): r.stats.get("requests", 0) for r in tells}
     instructions: set[str] = set()
     distinct: dict[int, int] = {}
     for rec in records:
-        if rec["type"] == "eval":
-            instructions.add(rec["instruction"])
-            distinct[int(rec["round"])] = len(instructions)
+        if isinstance(rec, Eval) and not isinstance(rec, Verify):
+            instructions.add(rec.instruction)
+            distinct[int(rec.round)] = len(instructions)
     out = [
         "## Rounds",
         "",

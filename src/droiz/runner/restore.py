@@ -19,6 +19,7 @@ from droiz.runner.engine import engine_from_saved, tell_engine
 from droiz.runner.finalize import final_pick
 from droiz.runner.journal import JOURNAL_NAME, JournalError, read_journal
 from droiz.runner.outcomes import Layout, Outcome, ScoreBook
+from droiz.runner.records import Ask, End, Eval, Record, Tell, Test, Verify
 from droiz.runner.results import (
     FinalPick,
     OptimizeResult,
@@ -48,10 +49,10 @@ class Restored:
 
     outcomes: list[Outcome] = field(default_factory=list)
     partial: dict[int, Outcome] = field(default_factory=dict)
-    ask: dict[str, Any] | None = None
+    ask: Ask | None = None
     summaries: list[RoundSummary] = field(default_factory=list)
     book: ScoreBook = field(default_factory=ScoreBook)
-    test: dict[str, Any] | None = None
+    test: Test | None = None
     finished: bool = False
     stats: dict[str, float] = field(default_factory=dict)
     budget: dict[str, float] = field(default_factory=dict)
@@ -77,30 +78,31 @@ def load_saved_config(run_dir: Path) -> dict[str, Any]:
     return saved
 
 
-def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> Restored:
+def restore(engine: RobustBO, records: list[Record], layout: Layout) -> Restored:
     """Bring a fresh ``engine`` to the journal's last finished round and organise the records."""
     out = Restored()
     evals: dict[int, list[Outcome]] = defaultdict(list)
-    asks: dict[int, dict[str, Any]] = {}
-    tells: dict[int, dict[str, Any]] = {}
+    asks: dict[int, Ask] = {}
+    tells: dict[int, Tell] = {}
     for rec in records:
-        kind = rec["type"]
-        if kind in ("eval", "verify"):
+        if isinstance(rec, Eval):
             o = Outcome.from_record(rec, layout)
-            if kind == "eval":
+            if not isinstance(rec, Verify):
                 evals[o.round].append(o)
+                out.budget = rec.budget or out.budget
             out.book.add_outcome(o)
-        elif kind in ("ask", "tell"):
-            (asks if kind == "ask" else tells)[int(rec["round"])] = rec
-        elif kind == "test":
+        elif isinstance(rec, Ask):
+            asks[int(rec.round)] = rec
+        elif isinstance(rec, Tell):
+            tells[int(rec.round)] = rec
+        elif isinstance(rec, Test):
             out.test = rec
-        elif kind == "end":
+        elif isinstance(rec, End):
             out.finished = True
-        out.stats = usage_sum(out.stats, rec.get("stats", {}))
-        out.budget = rec.get("budget", out.budget)
+        out.stats = usage_sum(out.stats, getattr(rec, "stats", {}))
     for r in sorted(tells):
         out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
-        out.summaries.append(RoundSummary.from_dict(tells[r]["summary"]))
+        out.summaries.append(RoundSummary.from_dict(tells[r].summary))
     unfinished = [r for r in asks if r not in tells]
     if unfinished:
         r = max(unfinished)
@@ -108,7 +110,7 @@ def restore(engine: RobustBO, records: list[dict[str, Any]], layout: Layout) -> 
     for o in out.outcomes:
         o.complete(out.book)
     if tells:
-        _load_engine(engine, out.outcomes, layout, tells[max(tells)]["engine"])
+        _load_engine(engine, out.outcomes, layout, tells[max(tells)].engine)
         _check_summary(engine, out)
     return out
 
@@ -125,9 +127,9 @@ def _check_summary(engine: RobustBO, out: Restored) -> None:
         )
 
 
-def _round_outcomes(evals: list[Outcome], ask: dict[str, Any] | None, r: int) -> list[Outcome]:
+def _round_outcomes(evals: list[Outcome], ask: Ask | None, r: int) -> list[Outcome]:
     by_slot = {o.slot: o for o in evals}
-    n = len(ask["z"]) if ask else len(by_slot)
+    n = len(ask.z) if ask else len(by_slot)
     if sorted(by_slot) != list(range(n)):
         raise JournalError(f"round {r} is marked finished but has evaluations {sorted(by_slot)}")
     return [by_slot[s] for s in range(n)]
@@ -152,11 +154,27 @@ def replay(run_dir: str | Path) -> OptimizeResult:
     Raises:
         JournalError: The directory holds no run, or the run has not finished (resume it).
     """
+    return replay_run(run_dir).result
+
+
+@dataclass
+class Replayed:
+    """A finished run rebuilt from its directory: its result, ``config.json`` and journal."""
+
+    result: OptimizeResult
+    saved: dict[str, Any]
+    records: list[Record]
+
+
+def replay_run(run_dir: str | Path) -> Replayed:
+    """:func:`replay`, also returning the saved configuration and the journal's records (read
+    once)."""
     run_dir = Path(run_dir)
     saved = load_saved_config(run_dir)
     layout = Layout.from_groups(saved["resolved"]["groups"])
     engine = engine_from_saved(saved)
-    restored = restore(engine, read_journal(run_dir / JOURNAL_NAME), layout)
+    records = read_journal(run_dir / JOURNAL_NAME)
+    restored = restore(engine, records, layout)
     if not engine.done or restored.test is None:
         raise JournalError(
             f"the run in {run_dir} has not finished; finish it with droiz optimize --out "
@@ -171,12 +189,13 @@ def replay(run_dir: str | Path) -> OptimizeResult:
             f"the run in {run_dir} stopped while verifying its finalists; finish it with "
             f"droiz optimize --out {run_dir} --resume"
         ) from None
-    if restored.test.get("index") != final.index:
+    if restored.test.index != final.index:
         raise JournalError(
-            f"the journal's test evaluation is of evaluation {restored.test.get('index')} but the "
+            f"the journal's test evaluation is of evaluation {restored.test.index} but the "
             f"restored run picks evaluation {final.index}; the run is not reproducible here"
         )
-    return result_from(saved, layout, restored, summary, final, run_dir)
+    result = result_from(saved, layout, restored, summary, final, run_dir)
+    return Replayed(result, saved, records)
 
 
 def result_from(
@@ -189,13 +208,14 @@ def result_from(
 ) -> OptimizeResult:
     """The :class:`OptimizeResult` of a finished run."""
     outcome = restored.outcomes[final.index]
-    test = restored.test or {}
+    test = restored.test
+    assert test is not None
     fingerprints = saved.get("resolved", {}).get("fingerprints")
     best = build_best(saved["settings"], layout, outcome, summary, final, test, fingerprints)
     return OptimizeResult(
         instruction=outcome.instruction,
         robust_value=final.robust_value,
-        test=GroupReport.from_dict(test["report"]),
+        test=GroupReport.from_dict(test.report),
         run_dir=run_dir,
         best=best,
         stats=restored.stats,

@@ -17,6 +17,7 @@ import torch
 from droiz.optim import SELECTIONS, RobustBO
 from droiz.optim.selection import restrict
 from droiz.runner.outcomes import Layout, Outcome
+from droiz.runner.records import Test
 from droiz.tasks import GroupReport
 
 
@@ -106,7 +107,7 @@ def build_best(
     outcome: Outcome,
     summary: RoundSummary,
     final: FinalPick,
-    test: Mapping[str, Any],
+    test: Test,
     fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
@@ -137,7 +138,7 @@ def build_best(
             "robust_value": summary.robust_value,
         },
         "finalists": list(final.finalists),
-        "test": dict(test["report"]) | {"n_examples": dict(test["n_examples"])},
+        "test": dict(test.report) | {"n_examples": dict(test.n_examples)},
         "fingerprints": dict(fingerprints or {}),
     }
 

@@ -31,15 +31,27 @@ from droiz.runner.execution import RoundExecution
 from droiz.runner.finalize import final_pick, rank_instructions, verification
 from droiz.runner.journal import (
     JOURNAL_NAME,
-    JOURNAL_VERSION,
     Journal,
     JournalError,
-    read_journal,
+    JournalFile,
+    load_journal,
     write_json,
 )
 from droiz.runner.outcomes import Layout, Outcome, group_mean
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
+from droiz.runner.records import (
+    Abort,
+    Ask,
+    Cap,
+    End,
+    Resume,
+    Start,
+    Tell,
+    Test,
+    Verified,
+    Verify,
+)
 from droiz.runner.report import BEST_NAME, write_outputs
 from droiz.runner.restore import CONFIG_NAME, Restored, load_saved_config, restore, result_from
 from droiz.runner.results import (
@@ -50,6 +62,7 @@ from droiz.runner.results import (
     usage_delta,
     usage_sum,
 )
+from droiz.runner.runs import spent
 from droiz.runner.stopped import best_so_far
 
 logger = logging.getLogger(__name__)
@@ -140,11 +153,12 @@ class Study:
         self._completed: list[Outcome] = []  # evaluations of the round in progress
         self._aborted = False
         self._sigterm = False
+        self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
-        if self.resume:  # the journal is read and checked before any backend is built
+        if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
         self.backends = backends = build_backends(self.config)
         previous = self._install_sigterm()
@@ -159,7 +173,7 @@ class Study:
             if self.announce is not None:
                 done = len(self.state.outcomes) + len(self.state.partial)
                 self.announce(plan_run(self.config, self.problem, backends.cache, done))
-            with Journal.open(self.out / JOURNAL_NAME) as journal:
+            with Journal.open(self.out / JOURNAL_NAME, self._contents) as journal:
                 self.journal = journal
                 try:
                     self._start_record()
@@ -199,18 +213,8 @@ class Study:
     def _preload_budget(self) -> None:
         """Count what earlier sessions spent against the caps: the journal's usage records, or
         the counters the last evaluation record saw when a killed session journaled more."""
-        prior, seen = self.state.stats, self.state.budget
         budget = self.backends.budget
-        requests = prior.get("budget_requests")
-        if requests is None:  # journals written before the caps: the executor's counters
-            requests = prior.get("requests", 0) + prior.get("generator_requests", 0)
-        tokens = prior.get("budget_tokens")
-        if tokens is None:
-            tokens = prior.get("prompt_tokens", 0) + prior.get("completion_tokens", 0)
-        cost = prior.get("budget_cost", prior.get("cost", 0.0))
-        budget.requests = int(max(requests, seen.get("budget_requests", 0)))
-        budget.tokens = int(max(tokens, seen.get("budget_tokens", 0)))
-        budget.cost = float(max(cost, seen.get("budget_cost", 0.0)))
+        budget.requests, budget.tokens, budget.cost = spent(self.state.stats, self.state.budget)
 
     def _fingerprints(self) -> dict[str, str]:
         """What identifies the generator, the executor (model content hashes, settings) and the
@@ -229,7 +233,8 @@ class Study:
         if self.resume:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
-            self.state = restore(self.engine, read_journal(journal), self.layout)
+            self._contents = load_journal(journal)  # the one read of the journal
+            self.state = restore(self.engine, self._contents.records, self.layout)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
             return
@@ -256,11 +261,10 @@ class Study:
         self.saved["resolved"]["fingerprints"] = saved
 
     def _start_record(self) -> None:
-        record: dict[str, Any] = {"type": "resume" if self.resume else "start"}
-        record.update(version=JOURNAL_VERSION, droiz_version=__version__)
-        if not self.resume:
-            record["settings"] = self.saved["settings"]
-        self.journal.append(record)
+        if self.resume:
+            self.journal.append(Resume(droiz_version=__version__))
+        else:
+            self.journal.append(Start(droiz_version=__version__, settings=self.saved["settings"]))
 
     def total_usage(self) -> dict[str, float]:
         """LLM usage of the whole run: earlier sessions plus this one."""
@@ -290,19 +294,23 @@ class Study:
             message = redact(str(exc))  # executors redact already; a journal never holds a key
         else:
             message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
-        record = {"type": "abort", "round": self.engine.n_proposals, "error": message}
-        self.journal.append({**record, "stats": stats})
+        self.journal.append(Abort(self.engine.n_proposals, message, stats))
         self._aborted = True
         return message
 
     def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
         """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
         usage = self.backends.usage()
-        record: dict[str, Any] = {"type": "cap", "round": self.engine.n_proposals, "cap": exc.cap}
-        record["error"] = redact(str(exc))
-        record["limit"] = getattr(self.config, exc.cap)
-        record["used"] = self.backends.budget.usage()
-        self.journal.append({**record, "stats": usage_delta(usage, before)})
+        self.journal.append(
+            Cap(
+                round=self.engine.n_proposals,
+                cap=exc.cap,
+                error=redact(str(exc)),
+                limit=getattr(self.config, exc.cap),
+                used=self.backends.budget.usage(),
+                stats=usage_delta(usage, before),
+            )
+        )
         stats = self.total_usage()
         best = best_so_far(self, exc.cap)
         write_json(self.out / BEST_NAME, best)
@@ -322,14 +330,13 @@ class Study:
         self._guarded(self._round)
         assert self.summary is not None
         self.journal.append(
-            {
-                "type": "tell",
-                "round": self.engine.n_proposals,
-                "summary": self.summary.to_dict(),
-                "told": [[self.layout.names[k] for k in o.told] for o in self._told],
-                "engine": self._snapshot,
-                "stats": usage_delta(self.backends.usage(), before),
-            }
+            Tell(
+                round=self.engine.n_proposals,
+                summary=self.summary.to_dict(),
+                told=[[self.layout.names[k] for k in o.told] for o in self._told],
+                engine=self._snapshot,
+                stats=usage_delta(self.backends.usage(), before),
+            )
         )
         self._report_progress()
 
@@ -339,11 +346,11 @@ class Study:
         ask = self._ask()
         self._check_or_write_ask(ask)
         embedder = self.backends.embedder
-        texts = ask["instructions"]
+        texts = ask.instructions
         emb = embedder.embed(texts).tolist() if embedder else [None] * len(texts)
-        pending = [[self.layout.names.index(g) for g in row] for row in ask["pending"]]
+        pending = [[self.layout.names.index(g) for g in row] for row in ask.pending]
         outcomes = [
-            Outcome(ask["round"], j, n_before + j, ask["z"][j], text, pending[j], embedding=e)
+            Outcome(ask.round, j, n_before + j, ask.z[j], text, pending[j], embedding=e)
             for j, (text, e) in enumerate(zip(texts, emb, strict=True))
         ]
         done = self.state.partial
@@ -354,39 +361,39 @@ class Study:
         self._completed = []
         self._tell(sorted([*done.values(), *todo], key=lambda o: o.slot))
 
-    def _ask(self) -> dict[str, Any]:
+    def _ask(self) -> Ask:
         """Ask the engine, generate the instructions; the round's ``ask`` record."""
         proposal = self.engine.ask()
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
         instructions = self.backends.generator.generate(proposal.z, self.demos)
-        return {
-            "type": "ask",
-            "round": self.engine.n_proposals,
-            "z": proposal.z.tolist(),
-            "pending": [
+        return Ask(
+            round=self.engine.n_proposals,
+            z=proposal.z.tolist(),
+            pending=[
                 [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
                 for row in proposal.groups
             ],
-            "instructions": instructions,
-            "acquisition_weights": None if weights is None else weights.tolist(),
-        }
+            instructions=instructions,
+            acquisition_weights=None if weights is None else weights.tolist(),
+        )
 
-    def _check_or_write_ask(self, ask: dict[str, Any]) -> None:
+    def _check_or_write_ask(self, ask: Ask) -> None:
         old = self.state.ask
         if old is None:
             self.state.partial = {}
             self.journal.append(ask)
-        elif old["z"] != ask["z"] or old["instructions"] != ask["instructions"]:
+        elif old.z != ask.z or old.instructions != ask.instructions:
             raise JournalError(
-                f"cannot resume round {ask['round']}: the engine or the generator now proposes "
+                f"cannot resume round {ask.round}: the engine or the generator now proposes "
                 "other points or instructions than the journal holds (another droiz version or "
                 "machine?); start a new run directory"
             )
 
     def _on_done(self, outcome: Outcome) -> None:
-        budget = self.backends.budget.usage()  # the whole run's, in case this session dies
-        self.journal.append(outcome.to_record(self.layout) | {"budget": budget})
+        record = outcome.to_record(self.layout)
+        record.budget = self.backends.budget.usage()  # the whole run's, in case this session dies
+        self.journal.append(record)
         self._completed.append(outcome)
         self._done += 1
         self._report_progress()
@@ -421,32 +428,34 @@ class Study:
         summary = self.summary
         assert summary is not None
         final = self._guarded(lambda: self._final_pick(summary))
-        if self.state.test is None or self.state.test.get("index") != final.index:
+        if self.state.test is None or self.state.test.index != final.index:
             self.state.test = self._guarded(lambda: self._test(final.index))
         if not self.state.finished:
-            self.journal.append({"type": "end"})
+            self.journal.append(End())
         self.state.stats = self.total_usage()
         result = result_from(self.saved, self.layout, self.state, summary, final, self.out)
-        write_outputs(self.out, self.saved, result)
+        write_outputs(self.out, self.saved, result, self.journal.records)
         return result
 
     def _final_pick(self, summary: RoundSummary) -> FinalPick:
         """Verify the top instructions on every group (see :mod:`droiz.runner.finalize`)."""
         m, outcomes, book = self.config.finalists, self.state.outcomes, self.state.book
-        if m > 0:
-            ranked = [i for i, _ in rank_instructions(self.engine, outcomes)[:m]]
-            todo = verification(ranked, outcomes, book, self.problem.n_groups)
-            before = self.backends.usage()
-            RoundExecution(self.problem, self.backends.executor, book, self._on_verified).run(todo)
-            if todo:
-                stats = usage_delta(self.backends.usage(), before)
-                self.journal.append({"type": "verified", "finalists": ranked, "stats": stats})
-        return final_pick(m, self.engine, outcomes, book, summary)
+        if m == 0:
+            return final_pick(0, self.engine, outcomes, book, summary)
+        ranked = rank_instructions(self.engine, outcomes)[:m]  # ranked once
+        finalists = [i for i, _ in ranked]
+        todo = verification(finalists, outcomes, book, self.problem.n_groups)
+        before = self.backends.usage()
+        RoundExecution(self.problem, self.backends.executor, book, self._on_verified).run(todo)
+        if todo:
+            stats = usage_delta(self.backends.usage(), before)
+            self.journal.append(Verified(finalists, stats))
+        return final_pick(m, self.engine, outcomes, book, summary, ranked)
 
     def _on_verified(self, outcome: Outcome) -> None:
-        self.journal.append(outcome.to_record(self.layout) | {"type": "verify"})
+        self.journal.append(outcome.to_record(self.layout, Verify))
 
-    def _test(self, index: int) -> dict[str, Any]:
+    def _test(self, index: int) -> Test:
         outcome = self.state.outcomes[index]
         before = self.backends.usage()
         groups = self.problem.test_instances()
@@ -462,15 +471,14 @@ class Study:
             scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
             start = end
         report = self.problem.report({g: group_mean(s) for g, s in scores.items()})
-        record = {
-            "type": "test",
-            "index": index,
-            "instruction": outcome.instruction,
-            "scores": scores,
-            "answers": answers,
-            "n_examples": {g: len(s) for g, s in scores.items()},
-            "report": report.to_dict(),
-            "stats": usage_delta(self.backends.usage(), before),
-        }
+        record = Test(
+            index=index,
+            instruction=outcome.instruction,
+            scores=scores,
+            answers=answers,
+            n_examples={g: len(s) for g, s in scores.items()},
+            report=report.to_dict(),
+            stats=usage_delta(self.backends.usage(), before),
+        )
         self.journal.append(record)
         return record

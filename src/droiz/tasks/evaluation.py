@@ -174,6 +174,8 @@ def summarize(
     *,
     clean: str = CLEAN,
     radii: Sequence[float] = DEFAULT_RADII,
+    train: Mapping[str, float] | None = None,
+    test: Mapping[str, float] | None = None,
 ) -> GroupReport:
     """All evaluation quantities from per-group accuracies.
 
@@ -181,6 +183,8 @@ def summarize(
         per_group: ``{group: accuracy}`` (finite values; at least one group).
         clean: Name of the clean group (the mixes are uniform when it is absent).
         radii: KL radii (nats, ``>= 0``) of the worst cases around the train mix.
+        train, test: Other train and test mixes (weights by group, renormalised over the groups
+            of ``per_group``), instead of :func:`train_mix` and :func:`test_mix`.
 
     Returns:
         The :class:`GroupReport`.
@@ -191,14 +195,19 @@ def summarize(
         if not math.isfinite(v):
             raise ConfigError(f"group accuracy must be finite, got {v!r} for group {g!r}")
     worst_name = min(names, key=lambda g: acc[g])
-    p = train_mix(names, clean)
-    q = test_mix(names, clean)
+    if train is None:
+        p = train_mix(names, clean)
+    else:
+        p_total = sum(train[g] for g in names)
+        p = {g: train[g] / p_total for g in names}
+    q = test_mix(names, clean) if test is None else {g: test[g] for g in names}
+    q_total = 1.0 if test is None else sum(q.values())
     return GroupReport(
         per_group=acc,
         mean=sum(acc.values()) / len(acc),
         worst_group=acc[worst_name],
         worst_group_name=worst_name,
-        shifted=sum(q[g] * acc[g] for g in names),
+        shifted=sum(q[g] * acc[g] for g in names) / q_total,
         train_mix=sum(p[g] * acc[g] for g in names),
         kl_worst=kl_worst_cases([acc[g] for g in names], [p[g] for g in names], radii),
     )

@@ -1,0 +1,191 @@
+"""The runs under a directory and where each stands (``droiz runs list``), read from their files.
+
+Nothing here loads a model, sends a request or writes a file. A run's status comes from its lock
+and its journal:
+
+- ``running``: another process holds the run's lock (``run.lock``, see ``droiz.runner.rundir``);
+- ``finished``: the journal has an ``end`` record;
+- ``stopped at cap``: the last session ended with a ``cap`` record (resume with a higher cap);
+- ``aborted``: the last session ended with an ``abort`` record (a backend failure, Ctrl-C or
+  SIGTERM; resume it);
+- ``crashed``: the last session ended without a record (killed, or the machine went down;
+  resume it);
+- ``unreadable``: the journal or ``config.json`` cannot be read (the reason is in ``detail``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import DataError
+from droiz.runner.journal import JOURNAL_NAME, load_journal
+from droiz.runner.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
+from droiz.runner.results import usage_sum
+
+LOCK_NAME = "run.lock"
+BEST_NAME = "best.json"
+CONFIG_NAME = "config.json"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where one run stands.
+
+    Attributes:
+        path: The run directory. status: See the module docstring.
+        evaluations: Evaluations journaled. budget: The run's ``--budget`` (``None``: unknown).
+        requests: HTTP requests sent so far (all sessions, retries included). cost: USD so far.
+        best: The best robust value so far: the verified one of a finished run, else the
+            engine's estimate after the last finished round (``None`` before it).
+        detail: The abort or cap message, or why the run is unreadable, and a torn last line of
+            the journal (``""`` otherwise).
+    """
+
+    path: Path
+    status: str
+    evaluations: int = 0
+    budget: int | None = None
+    requests: int = 0
+    cost: float = 0.0
+    best: float | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"path": str(self.path)}
+
+
+def spent(stats: Mapping[str, float], seen: Mapping[str, float]) -> tuple[int, int, float]:
+    """Requests, tokens and cost the run spent: from the journal's usage records (``stats``,
+    summed) or from the ``budget`` counters the last evaluation record saw (``seen``), whichever
+    is larger (a killed session journals the latter only)."""
+    requests = stats.get("budget_requests")
+    if requests is None:  # journals written before the caps: the executor's counters
+        requests = stats.get("requests", 0) + stats.get("generator_requests", 0)
+    tokens = stats.get("budget_tokens")
+    if tokens is None:
+        tokens = stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0)
+    cost = stats.get("budget_cost", stats.get("cost", 0.0))
+    return (
+        int(max(requests, seen.get("budget_requests", 0))),
+        int(max(tokens, seen.get("budget_tokens", 0))),
+        float(max(cost, seen.get("budget_cost", 0.0))),
+    )
+
+
+def is_locked(run_dir: Path) -> bool:
+    """Whether a live process holds the run's lock (no lock file: no)."""
+    path = Path(run_dir) / LOCK_NAME
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locks
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def run_info(run_dir: str | Path) -> RunInfo:
+    """Where the run in ``run_dir`` stands (never raises for a damaged run: ``unreadable``)."""
+    run_dir = Path(run_dir)
+    running = is_locked(run_dir)
+    if not (run_dir / JOURNAL_NAME).exists() and (run_dir / CONFIG_NAME).is_file():
+        # stopped between writing config.json and the first journal record
+        return RunInfo(run_dir, "running" if running else "crashed", budget=_saved_budget(run_dir))
+    try:
+        contents = load_journal(run_dir / JOURNAL_NAME)
+    except (DataError, OSError) as exc:
+        return RunInfo(run_dir, "running" if running else "unreadable", detail=str(exc))
+    records = contents.records
+    stats: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    evaluations: set[int] = set()
+    budget = _saved_budget(run_dir)
+    best: float | None = None
+    last: Record | None = None
+    for rec in records:
+        stats = usage_sum(stats, getattr(rec, "stats", {}))
+        if isinstance(rec, Start):
+            budget = rec.settings.get("budget", budget)
+        elif isinstance(rec, Eval) and not isinstance(rec, Verify):
+            evaluations.add(rec.index)
+            seen = rec.budget or seen
+        elif isinstance(rec, Tell):
+            best = rec.summary.get("robust_value", best)
+        if isinstance(rec, Start | Resume | Abort | Cap | End):
+            last = rec
+    status, detail = _status(last, running)
+    if contents.torn:
+        torn = f"a torn last line ({contents.torn} bytes) is dropped"
+        detail = f"{detail}; {torn}" if detail else torn
+    if status == "finished":
+        best = _best_value(run_dir, best)
+    requests, _, cost = spent(stats, seen)
+    return RunInfo(run_dir, status, len(evaluations), budget, requests, cost, best, detail)
+
+
+def _status(last: Record | None, running: bool) -> tuple[str, str]:
+    if running:
+        return "running", ""
+    if isinstance(last, End):
+        return "finished", ""
+    if isinstance(last, Cap):
+        return "stopped at cap", last.error
+    if isinstance(last, Abort):
+        return "aborted", last.error
+    return "crashed", ""
+
+
+def _saved_budget(run_dir: Path) -> int | None:
+    try:
+        saved = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+        return int(saved["settings"]["budget"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _best_value(run_dir: Path, fallback: float | None) -> float | None:
+    try:
+        value = json.loads((run_dir / BEST_NAME).read_text(encoding="utf-8"))["robust_value"]
+        return float(value) if value is not None else fallback
+    except (OSError, ValueError, KeyError, TypeError):
+        return fallback
+
+
+def find_runs(root: str | Path) -> list[Path]:
+    """``root`` if it is a run directory (it holds ``journal.jsonl`` or ``config.json``), else every
+    run directory below it (sorted; a run's own subdirectories are not searched)."""
+    root = Path(root)
+    if _is_run(set(os.listdir(root)) if root.is_dir() else set()):
+        return [root]
+    found = []
+    for current, dirs, files in os.walk(root):
+        if _is_run(set(files)):
+            found.append(Path(current))
+            dirs.clear()
+        else:
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    return sorted(found)
+
+
+def _is_run(files: set[str]) -> bool:
+    return JOURNAL_NAME in files or CONFIG_NAME in files
+
+
+def list_runs(root: str | Path) -> list[RunInfo]:
+    """:func:`run_info` of every run under ``root`` (see :func:`find_runs`)."""
+    return [run_info(path) for path in find_runs(root)]
