@@ -114,3 +114,24 @@ def test_evaluate_rejects_bad_input_in_one_line(
     assert main([*argv, *[str(a) for a in args]]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_closed_pipe_ends_quietly(data_dir: Path) -> None:
+    """`droiz tasks list | head -0`: the reader is gone before the first write; no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DROIZ_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "droiz", "tasks", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the interpreter has even started writing
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert code == 1
