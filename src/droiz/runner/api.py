@@ -73,15 +73,7 @@ def optimize(
             (``best.json`` holds the best so far); resume with a higher cap.
     """
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    run_dir = check_dir_path(out, "--out")
-    if resume:
-        check_run_dir(run_dir, resume=True)
-        resolved = resume_config(run_dir, explicit, config)
-    else:
-        resolved = resolve_config(explicit, config)
-        check_run_dir(run_dir, resume=False)
-    if resolved.cache_dir is not None:
-        check_dir_path(resolved.cache_dir, "--cache-dir")
+    run_dir, resolved = _resolve(out, explicit, config, resume)
     study = Study(resolved, run_dir, resume=resume, progress=progress, announce=announce)
     check_backends(resolved)
     with RunLock(run_dir):
@@ -109,15 +101,7 @@ def dry_run(
     from droiz.runner.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    run_dir = check_dir_path(out, "--out")
-    if resume:
-        check_run_dir(run_dir, resume=True)
-        resolved = resume_config(run_dir, explicit, config)
-    else:
-        resolved = resolve_config(explicit, config)
-        check_run_dir(run_dir, resume=False)
-    if resolved.cache_dir is not None:
-        check_dir_path(resolved.cache_dir, "--cache-dir")
+    run_dir, resolved = _resolve(out, explicit, config, resume)
     check_backends(resolved)  # with the prices --max-cost needs
     done = 0
     journal = run_dir / JOURNAL_NAME
@@ -162,3 +146,22 @@ def resume_config(
             "continue the run, or start a new run with another --out"
         )
     return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUMABLE})
+
+
+def _resolve(
+    out: str | os.PathLike[str],
+    explicit: dict[str, Any],
+    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    resume: bool,
+) -> tuple[Path, RunConfig]:
+    """The cheap local checks of a run directory and its settings, then the resolved config."""
+    run_dir = check_dir_path(out, "--out")
+    if resume:
+        check_run_dir(run_dir, resume=True)
+        resolved = resume_config(run_dir, explicit, config)
+    else:
+        resolved = resolve_config(explicit, config)
+        check_run_dir(run_dir, resume=False)
+    if resolved.cache_dir is not None:
+        check_dir_path(resolved.cache_dir, "--cache-dir")
+    return run_dir, resolved
