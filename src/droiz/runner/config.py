@@ -31,6 +31,7 @@ RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurr
 RESUMABLE += ("allow_large_budget",)
 """Settings a resumed run may change: where things are, not what is computed."""
 RESUMABLE += ("max_requests", "max_tokens", "max_cost", "prices")  # caps: resume with higher ones
+RESUMABLE += ("track",)  # where the run is logged
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
 DEFAULT_KERNEL = "coupled-semantic"
@@ -77,6 +78,7 @@ class RunConfig:
             requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
         prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
             built-in table (:data:`droiz.llm.stats.DEFAULT_PRICES`) for executor and generator.
+        track: Experiment tracker: ``none`` or ``mlflow`` (see :mod:`droiz.runner.tracking`).
     """
 
     task: tuple[str, ...] = ()
@@ -114,6 +116,7 @@ class RunConfig:
     max_tokens: int | None = None
     max_cost: float | None = None
     prices: dict[str, Any] = field(default_factory=dict)
+    track: str = "none"
 
     def __post_init__(self) -> None:
         task = self.task
@@ -142,9 +145,11 @@ class RunConfig:
         from droiz.ambiguity import parse_ambiguity
         from droiz.llm import parse_spec
         from droiz.optim import METHODS
+        from droiz.runner.tracking import check_track
         from droiz.surrogate.build import KERNELS
 
         checks.check_fields(self)
+        check_track(self.track)
         for name in self.task:
             checks.check_type("task", name, "str")
         if not self.task:
