@@ -24,7 +24,7 @@ from droiz.runner.restore import load_saved_config
 from droiz.runner.results import OptimizeResult
 from droiz.runner.rundir import RunLock, check_dir_path, check_run_dir
 from droiz.runner.study import ProgressFn, Study
-from droiz.runner.tracking import Tracker, make_tracker, tracking
+from droiz.runner.tracking import Tracker, tracking
 
 
 def optimize(
@@ -79,7 +79,7 @@ def optimize(
         settings["track"] = track.name
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
-    tracker = make_tracker(track if isinstance(track, Tracker) else resolved.track)
+    tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
     hooks = [tracker] if tracker is not None else []
     study = Study(
         resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
@@ -88,6 +88,21 @@ def optimize(
     with RunLock(run_dir), tracking(tracker):
         check_run_dir(run_dir, resume=resume)  # again: another process may have started
         return study.run()
+
+
+def _make_tracker(track: str | Tracker) -> Tracker | None:
+    """The tracker of a ``track`` setting (``None`` for ``none``), its dependencies imported
+    now, before anything is written or sent (a missing extra raises MissingDependencyError)."""
+    if track == "none":
+        return None
+    if isinstance(track, Tracker):
+        tracker = track
+    else:
+        from droiz.runner.mlflow_tracker import MlflowTracker
+
+        tracker = MlflowTracker()
+    tracker.require()
+    return tracker
 
 
 def dry_run(

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from droiz.llm.budget import Limits
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
+TRACKERS = ("none", "mlflow")
+"""The values of ``--track`` (see :mod:`droiz.runner.tracking`)."""
 REFERENCES = ("train-mix", "uniform")
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
 RESUMABLE += ("allow_large_budget",)
@@ -145,11 +147,11 @@ class RunConfig:
         from droiz.ambiguity import parse_ambiguity
         from droiz.llm import parse_spec
         from droiz.optim import METHODS
-        from droiz.runner.tracking import check_track
         from droiz.surrogate.build import KERNELS
 
         checks.check_fields(self)
-        check_track(self.track)
+        if self.track not in TRACKERS:
+            raise ConfigError(unknown_name_message("--track value", str(self.track), TRACKERS))
         for name in self.task:
             checks.check_type("task", name, "str")
         if not self.task:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from droiz import __version__
 from droiz.exceptions import BackendError, ConfigError
@@ -64,7 +64,6 @@ from droiz.runner.results import (
 )
 from droiz.runner.runs import spent
 from droiz.runner.stopped import best_so_far
-from droiz.runner.tracking import RunHooks
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +113,18 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+
+
+class RunHooks(Protocol):
+    """What a :class:`Study` calls during a run (a tracker; see :mod:`droiz.runner.tracking`):
+    at the start (journal open, before the first request), after each round's ``tell`` record,
+    and after the outputs are written."""
+
+    def on_start(self, study: Study) -> None: ...
+
+    def on_round(self, study: Study, tell: Tell) -> None: ...
+
+    def on_finish(self, study: Study, result: OptimizeResult, outputs: list[Path]) -> None: ...
 
 
 class Study:

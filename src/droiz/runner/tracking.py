@@ -1,10 +1,11 @@
 """Experiment tracking of ``droiz optimize`` runs (``--track``, ``track=``).
 
-A tracker is a set of run hooks that :class:`~droiz.runner.study.Study` calls:
+A tracker is a set of run hooks (:class:`~droiz.runner.study.RunHooks`) that
+:class:`~droiz.runner.study.Study` calls:
 
-* :meth:`RunHooks.on_start` once the journal is open (before the first request), also on resume;
-* :meth:`RunHooks.on_round` after each round's ``tell`` record is journaled;
-* :meth:`RunHooks.on_finish` after ``best.json``, ``report.md`` and the plot are written;
+* ``on_start`` once the journal is open (before the first request), also on resume;
+* ``on_round`` after each round's ``tell`` record is journaled;
+* ``on_finish`` after ``best.json``, ``report.md`` and the plot are written;
 
 and :func:`tracking` calls :meth:`Tracker.close` when the run ends, however it ends. Everything
 a tracker logs is derived from the run directory (``config.json`` and the journal's records), so
@@ -23,32 +24,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from droiz.exceptions import ConfigError
-from droiz.registry import unknown_name_message
+from droiz.runner.study import RunHooks
 
 if TYPE_CHECKING:
     from droiz.runner.records import Record, Tell
     from droiz.runner.results import OptimizeResult
-    from droiz.runner.study import Study
-
-TRACKERS = ("none", "mlflow")
-"""The values of ``--track``."""
 
 TRACKING_NAME = "tracking.json"
 """The run directory's record of where the run is tracked (tracker, run id, masked URI)."""
 
 USAGE_METRICS = {"requests": "requests", "cache_hits": "cache_hits", "cost": "cost"}
 """Usage counters logged per round (cumulative over the run), by metric name."""
-
-
-class RunHooks(Protocol):
-    """What a :class:`~droiz.runner.study.Study` calls during a run (each may be a no-op)."""
-
-    def on_start(self, study: Study) -> None: ...
-
-    def on_round(self, study: Study, tell: Tell) -> None: ...
-
-    def on_finish(self, study: Study, result: OptimizeResult, outputs: Sequence[Path]) -> None: ...
 
 
 @runtime_checkable
@@ -63,35 +49,6 @@ class Tracker(RunHooks, Protocol):
 
     def close(self, error: BaseException | None) -> None:
         """End the tracked run: finished (``error`` is ``None``), stopped or failed."""
-
-
-def check_track(value: Any) -> None:
-    """``value`` is a ``--track`` name.
-
-    Raises:
-        ConfigError: Not one of :data:`TRACKERS` (with a "did you mean").
-    """
-    if value not in TRACKERS:
-        raise ConfigError(unknown_name_message("--track value", str(value), TRACKERS))
-
-
-def make_tracker(track: str | Tracker | None) -> Tracker | None:
-    """The tracker of a ``track`` setting: ``None`` for ``none``; a tracker object as is.
-
-    Raises:
-        ConfigError: An unknown name. MissingDependencyError: ``mlflow`` without MLflow.
-    """
-    if track is None or track == "none":
-        return None
-    if isinstance(track, Tracker):
-        tracker = track
-    else:
-        check_track(track)
-        from droiz.runner.mlflow_tracker import MlflowTracker
-
-        tracker = MlflowTracker()
-    tracker.require()  # a missing extra fails now, before anything is written or sent
-    return tracker
 
 
 @contextmanager
