@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflow import MlflowClient
 from runner_helpers import matern_settings, read_best, read_records
 
 import droiz
@@ -53,21 +52,29 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", connect)
 
 
-def _tracked_run(out: Path) -> tuple[MlflowClient, Any]:
+def _client() -> Any:
+    """An ``MlflowClient`` of the test's store (MLflow is imported here, inside a test, once
+    the fixtures have turned its telemetry off: its telemetry client starts at import)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def _tracked_run(out: Path) -> tuple[Any, Any]:
     data = json.loads((out / "tracking.json").read_text())
     assert data["tracker"] == "mlflow"
-    client = MlflowClient()
+    client = _client()
     return client, client.get_run(data["run_id"])
 
 
-def _history(client: MlflowClient, run_id: str, key: str) -> dict[int, float]:
+def _history(client: Any, run_id: str, key: str) -> dict[int, float]:
     points = client.get_metric_history(run_id, key)
     steps = [m.step for m in points]
     assert len(steps) == len(set(steps)), f"{key} logged twice at a step: {steps}"
     return {m.step: m.value for m in points}
 
 
-def _assert_rounds_match_journal(client: MlflowClient, run_id: str, out: Path) -> None:
+def _assert_rounds_match_journal(client: Any, run_id: str, out: Path) -> None:
     """Every round's metrics equal the values recomputed from ``journal.jsonl``."""
     records = read_records(out)
     saved = json.loads((out / "config.json").read_text())
@@ -127,7 +134,7 @@ def test_a_capped_run_resumes_into_the_same_mlflow_run(world, world_files, tmp_p
     on resume; resuming the finished run again logs nothing twice."""
     assert MlflowTracker().prepare_store() == f"sqlite:///{tmp_path}/mlflow.db"
     assert (tmp_path / "mlflow.db").is_file()
-    parent = MlflowClient().create_run("0", run_name="grid").info.run_id
+    parent = _client().create_run("0", run_name="grid").info.run_id
     tracker = pickle.loads(pickle.dumps(MlflowTracker(parent_run_id=parent, tags={"cell": "c1"})))
     out = tmp_path / "run"
     with FakeOpenAIServer(answer=world.answer) as server:
