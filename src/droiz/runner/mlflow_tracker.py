@@ -32,6 +32,7 @@ from droiz.redact import redact, redact_url
 from droiz.runner.journal import write_json
 from droiz.runner.tracking import (
     TRACKING_NAME,
+    add_stats,
     final_metrics,
     flat_params,
     journal_rounds,
@@ -74,6 +75,8 @@ class MlflowTracker:
     _client: Any = field(default=None, init=False, repr=False)
     _uri: str = field(default="", init=False, repr=False)
     _broken: bool = field(default=False, init=False, repr=False)
+    _usage: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _seen: int = field(default=0, init=False, repr=False)  # journal records added to _usage
 
     def require(self) -> Any:
         """Import MLflow (telemetry off unless the user set it). Raises
@@ -108,8 +111,12 @@ class MlflowTracker:
             ) from None
 
     def on_round(self, study: Study, tell: Tell) -> None:
-        rounds = journal_rounds(study.journal.records)
-        self._guarded(lambda: self._log_round(tell, rounds[-1][1], study.layout.names))
+        records = study.journal.records  # only appended to: the new ones are added up
+        for record in records[self._seen :]:
+            add_stats(self._usage, record)
+        self._seen = len(records)
+        usage = dict(self._usage)
+        self._guarded(lambda: self._log_round(tell, usage, study.layout.names))
 
     def on_finish(self, study: Study, result: OptimizeResult, outputs: Sequence[Path]) -> None:
         def log() -> None:
@@ -228,9 +235,14 @@ class MlflowTracker:
         """Log the journal's rounds this MLflow run lacks (a resume, or a new run of an old one)."""
         history = self._client.get_metric_history(self.run_id, _PROBE)
         last = max((m.step for m in history), default=0)
-        for tell, usage in journal_rounds(study.journal.records):
+        records = study.journal.records
+        for tell, usage in journal_rounds(records):
             if tell.round > last:
                 self._log_round(tell, usage, study.layout.names)
+        self._usage = {}  # the running totals on_round continues
+        for record in records:
+            add_stats(self._usage, record)
+        self._seen = len(records)
 
     def _log_round(self, tell: Tell, usage: Mapping[str, float], groups: Sequence[str]) -> None:
         self._log_metrics(round_metrics(tell, usage, groups), tell.round)

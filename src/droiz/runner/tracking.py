@@ -103,14 +103,19 @@ def journal_rounds(records: Sequence[Record]) -> list[tuple[Tell, dict[str, floa
     usage: dict[str, float] = {}
     out = []
     for record in records:
-        stats = getattr(record, "stats", None)
-        if isinstance(stats, dict):
-            for key, value in stats.items():
-                if isinstance(value, int | float):
-                    usage[key] = usage.get(key, 0) + value
+        add_stats(usage, record)
         if isinstance(record, Tell):
             out.append((record, dict(usage)))
     return out
+
+
+def add_stats(usage: dict[str, float], record: Record) -> None:
+    """Add a record's usage ``stats`` (if it has any) to the running totals ``usage``."""
+    stats = getattr(record, "stats", None)
+    if isinstance(stats, dict):
+        for key, value in stats.items():
+            if isinstance(value, int | float):
+                usage[key] = usage.get(key, 0) + value
 
 
 def final_metrics(result: OptimizeResult) -> dict[str, float]:
