@@ -112,6 +112,8 @@ def redact_url(url: str | None) -> str | None:
                 value = MASK
             pieces.append(f"{name}={value}" if value or "=" in query else name)
         query = "&".join(pieces)
+    if netloc == parts.netloc and query == parts.query:  # nothing masked: keep it verbatim
+        return url  # (urlunsplit would turn sqlite:////abs/path into sqlite://abs/path)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

@@ -1,6 +1,6 @@
 """No API key reaches anything a run writes or prints: the key in the environment, in the base
 URL's user-info and in its query, echoed back by the server in answers and error bodies, with
-third-party HTTP loggers at ``-vv``."""
+third-party HTTP loggers at ``-vv``, and the MLflow store of ``--track mlflow``."""
 
 from __future__ import annotations
 
@@ -48,14 +48,17 @@ def test_no_key_in_any_file_or_output_of_a_verbose_run(
         argv += ["--base-url", url, "--api-key-env", "DROIZ_SECRET_KEY", "--config", str(config)]
         argv += ["--out", str(run), "--cache-dir", str(cache), "--kernel", "matern"]
         argv += ["--budget", "4", "--n-init", "2", "--batch-size", "2", "--n-dev", "3"]
-        argv += ["--n-test", "3", "--finalists", "1", "--no-progress"]
-        env = {**os.environ, "DROIZ_SECRET_KEY": SECRET}
+        argv += ["--n-test", "3", "--finalists", "1", "--no-progress", "--track", "mlflow"]
+        store = tmp_path / "mlflow"  # the tracking store and its artifacts (cwd/mlruns)
+        env = {**os.environ, "DROIZ_SECRET_KEY": SECRET, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
+        store.mkdir()
         proc = subprocess.run(
             [sys.executable, "-m", "droiz", *argv],
             capture_output=True,
             env=env,
             timeout=300,
-            cwd=tmp_path,
+            cwd=store,
         )
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         assert server.n_requests > 0 and _key_from(server.auth_headers[0]) == SECRET
@@ -64,8 +67,10 @@ def test_no_key_in_any_file_or_output_of_a_verbose_run(
     assert "missing 'choices'" in stderr  # the echoing error body was logged, redacted
     settings = (run / "config.json").read_text()
     assert f'"base_url": "http://***@127.0.0.1:{server.port}/v1?api_key=***"' in settings
-    written = [p for p in [*run.rglob("*"), *cache.rglob("*")] if p.is_file()]
+    written = [p for p in [*run.rglob("*"), *cache.rglob("*"), *store.rglob("*")] if p.is_file()]
     assert {p.name for p in written} >= {"journal.jsonl", "report.md", "droiz-cache.sqlite3"}
+    assert len([p for p in written if p.is_relative_to(store / "mlruns")]) >= 4  # artifacts
+    assert b"TOPSECRET" not in (store / "mlflow.db").read_bytes()  # params, tags and metrics
     needles = [SECRET.encode(), SECRET.encode("utf-16-le")]
     for blob in [proc.stdout, proc.stderr, *(p.read_bytes() for p in written)]:
         assert not any(n in blob for n in needles)

@@ -94,6 +94,12 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print upper bounds of the requests, tokens and cost of the run; send nothing",
     )
+    p.add_argument(
+        "--track",
+        metavar="{none,mlflow}",
+        help="log the run to an experiment tracker: none (default) or mlflow (pip install "
+        "'droiz[track]'; MLFLOW_TRACKING_URI sets the store, else MLflow's local default)",
+    )
     p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -121,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
     settings["allow_large_budget"] = args.allow_large_budget
+    settings["track"] = args.track
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
         print_plan(plan, dry=True)
@@ -191,6 +198,7 @@ def print_stop(stop: Any) -> None:
         )
     print_usage(stats)
     print(f"run directory: {stop.run_dir} (best.json holds the best so far)")
+    print_tracking(stop.run_dir)
 
 
 class ProgressBar:
@@ -241,3 +249,13 @@ def print_result(result: Any) -> None:
     print_groups(test)
     print_usage(result.stats)
     print(f"run directory: {result.run_dir} (best.json, report.md, best_so_far.png)")
+    print_tracking(result.run_dir)
+
+
+def print_tracking(run_dir: Any) -> None:
+    """Where the run is tracked (``--track``), with the URI's credentials masked."""
+    from droiz.runner.tracking import describe
+
+    line = describe(run_dir)
+    if line is not None:
+        print(f"tracked: {line}")

@@ -24,6 +24,7 @@ from droiz.runner.restore import load_saved_config
 from droiz.runner.results import OptimizeResult
 from droiz.runner.rundir import RunLock, check_dir_path, check_run_dir
 from droiz.runner.study import ProgressFn, Study
+from droiz.runner.tracking import Tracker, tracking
 
 
 def optimize(
@@ -61,7 +62,8 @@ def optimize(
         **settings: Any field of :class:`~droiz.runner.config.RunConfig` (``method``, ``budget``,
             ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
             ``answer_filter`` (``"chat-answer"`` or a list of filter names),
-            ``max_answer_tokens``, ...).
+            ``max_answer_tokens``, ``track`` (``"mlflow"``, or a tracker object such as
+            :class:`~droiz.runner.mlflow_tracker.MlflowTracker` with a parent run), ...).
 
     Returns:
         The :class:`~droiz.runner.results.OptimizeResult`.
@@ -72,13 +74,35 @@ def optimize(
         CapReached: A ``max_requests``, ``max_tokens`` or ``max_cost`` cap stopped the run
             (``best.json`` holds the best so far); resume with a higher cap.
     """
+    track = settings.get("track")
+    if isinstance(track, Tracker):  # the setting is its name; the object does the logging
+        settings["track"] = track.name
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
-    study = Study(resolved, run_dir, resume=resume, progress=progress, announce=announce)
+    tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
+    hooks = [tracker] if tracker is not None else []
+    study = Study(
+        resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
+    )
     check_backends(resolved)
-    with RunLock(run_dir):
+    with RunLock(run_dir), tracking(tracker):
         check_run_dir(run_dir, resume=resume)  # again: another process may have started
         return study.run()
+
+
+def _make_tracker(track: str | Tracker) -> Tracker | None:
+    """The tracker of a ``track`` setting (``None`` for ``none``), its dependencies imported
+    now, before anything is written or sent (a missing extra raises MissingDependencyError)."""
+    if track == "none":
+        return None
+    if isinstance(track, Tracker):
+        tracker = track
+    else:
+        from droiz.runner.mlflow_tracker import MlflowTracker
+
+        tracker = MlflowTracker()
+    tracker.require()
+    return tracker
 
 
 def dry_run(

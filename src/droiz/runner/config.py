@@ -26,11 +26,14 @@ if TYPE_CHECKING:
     from droiz.llm.budget import Limits
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
+TRACKERS = ("none", "mlflow")
+"""The values of ``--track`` (see :mod:`droiz.runner.tracking`)."""
 REFERENCES = ("train-mix", "uniform")
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
 RESUMABLE += ("allow_large_budget",)
 """Settings a resumed run may change: where things are, not what is computed."""
 RESUMABLE += ("max_requests", "max_tokens", "max_cost", "prices")  # caps: resume with higher ones
+RESUMABLE += ("track",)  # where the run is logged
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
 DEFAULT_KERNEL = "coupled-semantic"
@@ -77,6 +80,7 @@ class RunConfig:
             requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
         prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
             built-in table (:data:`droiz.llm.stats.DEFAULT_PRICES`) for executor and generator.
+        track: Experiment tracker: ``none`` or ``mlflow`` (see :mod:`droiz.runner.tracking`).
     """
 
     task: tuple[str, ...] = ()
@@ -114,6 +118,7 @@ class RunConfig:
     max_tokens: int | None = None
     max_cost: float | None = None
     prices: dict[str, Any] = field(default_factory=dict)
+    track: str = "none"
 
     def __post_init__(self) -> None:
         task = self.task
@@ -145,6 +150,8 @@ class RunConfig:
         from droiz.surrogate.build import KERNELS
 
         checks.check_fields(self)
+        if self.track not in TRACKERS:
+            raise ConfigError(unknown_name_message("--track value", str(self.track), TRACKERS))
         for name in self.task:
             checks.check_type("task", name, "str")
         if not self.task:

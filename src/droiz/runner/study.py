@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from droiz import __version__
 from droiz.exceptions import BackendError, ConfigError
@@ -115,6 +115,18 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
+class RunHooks(Protocol):
+    """What a :class:`Study` calls during a run (a tracker; see :mod:`droiz.runner.tracking`):
+    at the start (journal open, before the first request), after each round's ``tell`` record,
+    and after the outputs are written."""
+
+    def on_start(self, study: Study) -> None: ...
+
+    def on_round(self, study: Study, tell: Tell) -> None: ...
+
+    def on_finish(self, study: Study, result: OptimizeResult, outputs: list[Path]) -> None: ...
+
+
 class Study:
     """One run: its problem, engine, backends, journal and run directory.
 
@@ -125,6 +137,8 @@ class Study:
         progress: Called with :class:`Progress` reports (from the executor's thread too).
         announce: Called once before the first request with the :class:`~droiz.runner.plan.RunPlan`
             of what the run will send at most.
+        hooks: Run hooks (a tracker): called at the start, after each round's ``tell`` and at
+            the finish (see :mod:`droiz.runner.tracking`).
     """
 
     def __init__(
@@ -135,9 +149,10 @@ class Study:
         resume: bool = False,
         progress: ProgressFn | None = None,
         announce: Callable[[RunPlan], None] | None = None,
+        hooks: Sequence[RunHooks] = (),
     ) -> None:
         self.config, self.out, self.resume, self.progress = config, Path(out), resume, progress
-        self.announce = announce
+        self.announce, self.hooks = announce, tuple(hooks)
         self.problem = Problem(config)
         self.demos = self.problem.demos()
         self.layout = Layout(tuple(self.problem.names), tuple(len(d) for d in self.problem.dev))
@@ -177,6 +192,8 @@ class Study:
                 self.journal = journal
                 try:
                     self._start_record()
+                    for hook in self.hooks:
+                        hook.on_start(self)
                     while not self.engine.done:
                         self._guarded_round()
                     return self._finish()
@@ -329,15 +346,16 @@ class Study:
         before = self.backends.usage()
         self._guarded(self._round)
         assert self.summary is not None
-        self.journal.append(
-            Tell(
-                round=self.engine.n_proposals,
-                summary=self.summary.to_dict(),
-                told=[[self.layout.names[k] for k in o.told] for o in self._told],
-                engine=self._snapshot,
-                stats=usage_delta(self.backends.usage(), before),
-            )
+        tell = Tell(
+            round=self.engine.n_proposals,
+            summary=self.summary.to_dict(),
+            told=[[self.layout.names[k] for k in o.told] for o in self._told],
+            engine=self._snapshot,
+            stats=usage_delta(self.backends.usage(), before),
         )
+        self.journal.append(tell)
+        for hook in self.hooks:
+            hook.on_round(self, tell)
         self._report_progress()
 
     # ---------------------------------------------------------------- round
@@ -434,7 +452,9 @@ class Study:
             self.journal.append(End())
         self.state.stats = self.total_usage()
         result = result_from(self.saved, self.layout, self.state, summary, final, self.out)
-        write_outputs(self.out, self.saved, result, self.journal.records)
+        outputs = write_outputs(self.out, self.saved, result, self.journal.records)
+        for hook in self.hooks:
+            hook.on_finish(self, result, outputs)
         return result
 
     def _final_pick(self, summary: RoundSummary) -> FinalPick:
