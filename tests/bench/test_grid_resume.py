@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
-from droiz.bench.grid import FINISHED, CellOutcome, run_grid
+from droiz.bench.grid import FINISHED, CellOutcome
+from droiz.bench.grid_api import run_grid
 from droiz.cli import main
 from droiz.runner.config import load_config_file
 from droiz.runner.runs import run_info

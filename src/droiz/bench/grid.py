@@ -8,7 +8,8 @@ safe for concurrent writers). The grid is resumable: a finished cell (its journa
 no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings; a
 rerun with different settings is refused.
 
-The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray).
+The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray);
+:func:`droiz.bench.grid_api.run_grid` ties the parts together.
 """
 
 from __future__ import annotations
@@ -257,64 +258,3 @@ def run_cell(cell: Cell, track: str | None = None) -> CellOutcome:
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT of the worker: the journal has an abort
         return CellOutcome(cell.name, FAILED, f"interrupted ({type(exc).__name__})")
     return CellOutcome(cell.name, FINISHED, "", time.perf_counter() - start, state == "started")
-
-
-@dataclass(frozen=True)
-class GridResult:
-    """The outcome of every cell (in grid order) and the report files written."""
-
-    outcomes: list[CellOutcome]
-    paths: list[Path]
-
-    @property
-    def unfinished(self) -> list[CellOutcome]:
-        return [o for o in self.outcomes if o.status not in (FINISHED, SKIPPED)]
-
-
-def run_grid(
-    out: str | os.PathLike[str],
-    tasks: Sequence[str],
-    methods: Sequence[str],
-    seeds: int,
-    *,
-    config: Mapping[str, Any] | None = None,
-    plugins: Sequence[str] = (),
-    backend: str = "pool",
-    workers: int = 2,
-    ray_address: str | None = None,
-    track: str | None = None,
-    tie_margin: float = 1.0,
-    on_done: Any = None,
-    **settings: Any,
-) -> GridResult:
-    """Run (or resume) the grid in ``out`` and write its report.
-
-    Args:
-        tasks, methods: Names (checked, with a "did you mean"). seeds: Seeds ``0..seeds-1``.
-        config: Settings of every cell under ``settings`` (a ``--config`` file's contents).
-        backend, workers, ray_address: Where the cells run (:mod:`droiz.bench.grid_backends`).
-        track: Forwarded to each cell's :func:`droiz.optimize` as ``track=`` when given.
-        tie_margin: Points of accuracy within which two methods tie in the report.
-        on_done: Called with each :class:`CellOutcome` as it arrives.
-        **settings: :func:`droiz.optimize` settings of every cell (``generator``, ``executor``,
-            ``budget``, ``base_url``, ``cache_dir``, ...).
-
-    Raises:
-        ConfigError: Bad settings, or ``out`` holds a grid with other settings.
-    """
-    from droiz.bench.grid_backends import run_cells
-    from droiz.bench.grid_report import write_outputs
-    from droiz.validate import check_dir_path
-
-    root = check_dir_path(out, "--out")
-    check_workers(workers)
-    check_tie_margin(tie_margin)
-    tasks, methods = check_tasks(",".join(tasks)), check_methods(",".join(methods))
-    cells = plan_cells(root, tasks, methods, seeds, settings, dict(config or {}), plugins)
-    saved = manifest(cells, tasks, methods)
-    check_manifest(root, saved)
-    outcomes = run_cells(
-        cells, backend=backend, workers=workers, ray_address=ray_address, track=track,
-        on_done=on_done,
-    )  # fmt: skip
-    return GridResult(outcomes, write_outputs(root, cells, outcomes, saved, tie_margin))

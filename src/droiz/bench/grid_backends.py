@@ -37,8 +37,7 @@ def run_cells(
     on_done: OnDone | None = None,
 ) -> list[CellOutcome]:
     """Run ``cells`` on ``backend``; return their outcomes in the order of ``cells``."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"--backend must be pool or ray, got {backend!r}")
+    check_backend(backend)
     report = on_done or (lambda outcome: None)
     call = functools.partial(run_cell, track=track)
     done: dict[str, CellOutcome] = {}
@@ -52,6 +51,14 @@ def run_cells(
     elif todo:
         done |= run_pool(todo, call, report, workers)
     return [done[c.name] for c in cells]
+
+
+def check_backend(backend: str) -> None:
+    """A known backend, and Ray importable for ``ray``."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend must be pool or ray, got {backend!r}")
+    if backend == "ray":
+        _ray()
 
 
 def _unexpected(cell: Cell, exc: BaseException) -> CellOutcome:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from droiz.bench.grid_report import CellResult
+from droiz.bench.grid_results import CellResult
 
 MAX_PANELS = 6
 

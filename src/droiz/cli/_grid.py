@@ -65,7 +65,8 @@ def register_grid(bench: argparse._SubParsersAction) -> None:
 
 def run_grid_cli(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers, run_grid
+    from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
+    from droiz.bench.grid_api import run_grid
     from droiz.registry import load_plugins
     from droiz.runner.config import load_config_file
 
