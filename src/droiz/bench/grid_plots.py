@@ -50,7 +50,7 @@ def per_task_bars(
     path: Path, results: Sequence[CellResult], tasks: Sequence[str], methods: Sequence[str]
 ) -> Path:
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(tasks) * max(1, len(methods)) / 3), 4))
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.2 * len(tasks) * max(1, len(methods)) / 3), 4.4))
     width = 0.8 / len(methods)
     x = np.arange(len(tasks))
     for j, m in enumerate(methods):
@@ -63,7 +63,8 @@ def per_task_bars(
     ax.set_xticks(x, tasks, rotation=30 if len(tasks) > 4 else 0, ha="right")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("test accuracy per task (mean ± std over seeds)")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=min(len(methods), 6), loc="upper center",
+              bbox_to_anchor=(0.5, -0.12))  # fmt: skip
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
