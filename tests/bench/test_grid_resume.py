@@ -45,7 +45,7 @@ def test_an_interrupted_grid_resumes_without_rerunning_finished_cells(
         for name, data in _journals(out).items()
         if run_info(out / name).status == "finished"
     }
-    assert 1 <= len(finished) < 4  # the driver stopped the pool before the last cells
+    assert len(finished) == 1  # one worker, one cell in flight: nothing else was started
     args = grid_args(grid_world, grid_server, out, tasks=1, methods="random,dro-nobo")
     assert main(args) == 0
     err = capsys.readouterr().err

@@ -69,28 +69,16 @@ def _unexpected(cell: Cell, exc: BaseException) -> CellOutcome:
 def run_pool(
     cells: Sequence[Cell], call: Callable[[Cell], CellOutcome], report: OnDone, workers: int
 ) -> dict[str, CellOutcome]:
-    """The cells on a ``spawn`` process pool of ``workers``; a broken pool (a worker died) is
-    replaced and its unfinished cells are run again (at most :data:`RETRIES` times)."""
+    """The cells on a ``spawn`` process pool of ``workers``, at most ``workers`` in flight; a
+    broken pool (a worker died) is replaced and its unfinished cells are run again (at most
+    :data:`RETRIES` times)."""
     done: dict[str, CellOutcome] = {}
     todo = list(cells)
     for _attempt in range(RETRIES + 1):
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
         try:
-            futures: dict[Future, Cell] = {pool.submit(call, c): c for c in todo}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    cell = futures[future]
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        continue  # run again with a new pool
-                    except Exception as exc:
-                        outcome = _unexpected(cell, exc)
-                    done[cell.name] = outcome
-                    report(outcome)
+            _drain(pool, todo, call, workers, done, report)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -103,6 +91,44 @@ def run_pool(
         done[cell.name] = outcome = CellOutcome(cell.name, LOST, message)
         report(outcome)
     return done
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    cells: Sequence[Cell],
+    call: Callable[[Cell], CellOutcome],
+    workers: int,
+    done: dict[str, CellOutcome],
+    report: OnDone,
+) -> None:
+    """Run ``cells`` on ``pool`` with at most ``workers`` in flight (so an interrupted grid has
+    no queued cells), until they are done or the pool breaks (a worker died)."""
+    queue = iter(cells)
+    futures: dict[Future, Cell] = {}
+    broken = False
+    while True:
+        while not broken and len(futures) < workers:
+            cell = next(queue, None)
+            if cell is None:
+                break
+            try:
+                futures[pool.submit(call, cell)] = cell
+            except BrokenProcessPool:  # a worker died since the last result
+                broken = True
+        if not futures:
+            return
+        finished, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+        for future in finished:
+            cell = futures.pop(future)
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                broken = True  # the rest runs again with a new pool
+                continue
+            except Exception as exc:
+                outcome = _unexpected(cell, exc)
+            done[cell.name] = outcome
+            report(outcome)
 
 
 def _ray() -> Any:
