@@ -135,7 +135,14 @@ def render(
         lines += [f"| {o.name} | {o.status} | {o.message.replace('|', '/')} |" for o in missing]
         lines += ["", "Rerun the same `droiz bench grid` command to resume them.", ""]
     if plots:
-        lines += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+        lines += [
+            "## Plots",
+            "",
+            "Convergence: the engine's robust value of its pick after each round (dev); for "
+            "`random` and `dro-nobo` it is measured on the groups observed so far only.",
+            "",
+        ]
+        lines += [f"![{p}]({p})" for p in plots] + [""]
     lines += [
         "## Files",
         "",
