@@ -1,8 +1,9 @@
 """``droiz bench drbo`` and ``droiz bench sim``: the paper's comparisons without an LLM.
 
 ``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
-runs the seed paper's ablation on the SIMULATED prompt environment. Each sub-command is one
-``_register_*`` function below (``grid`` is planned to join them).
+runs the seed paper's ablation on the SIMULATED prompt environment; ``grid`` runs the
+(task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`). Each
+sub-command is one ``_register_*`` function below.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from droiz.cli._grid import register_grid
 from droiz.exceptions import ConfigError
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
@@ -26,12 +28,13 @@ GROUP_RULES = ("reference", "auto")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="the paper's comparisons: DRBO robust regret, the simulated ablation (offline)",
+        help="the paper's comparisons: DRBO robust regret, the simulated ablation, the grid",
         description="Benchmarks that reproduce the paper's comparisons; see README 'Results'.",
     )
     bench = p.add_subparsers(dest="bench_command", metavar="BENCHMARK")
     _register_drbo(bench)
     _register_sim(bench)
+    register_grid(bench)
     p.set_defaults(func=lambda args: _no_benchmark(p))
 
 

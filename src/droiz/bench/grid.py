@@ -1,0 +1,260 @@
+"""``droiz bench grid``: the (task, method, seed) grid of ordinary ``droiz optimize`` runs.
+
+Each cell is a run directory ``OUT/cells/TASK/METHOD/seed-N`` written by :func:`droiz.optimize`,
+so ``droiz report``, ``droiz resume`` and ``droiz runs list`` work on it as on any run. Every cell
+shares one response cache (``OUT/cache`` unless ``cache_dir`` says otherwise; SQLite in WAL mode,
+safe for concurrent writers). The grid is resumable: a finished cell (its journal ends with an
+``end`` record and ``best.json`` exists) is skipped, a started one is resumed from its journal, so
+no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings; a
+rerun with different settings is refused.
+
+The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray);
+:func:`droiz.bench.grid_api.run_grid` ties the parts together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import ConfigError, DroizError
+from droiz.registry import unknown_name_message
+
+MANIFEST_NAME = "grid.json"
+CELLS_DIR = "cells"
+CACHE_DIR = "cache"
+GRID_VERSION = 1
+FINISHED, SKIPPED, FAILED, CAPPED, LOST = "finished", "skipped", "failed", "stopped at cap", "lost"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (task, method, seed) run of the grid; picklable, so it can travel to a worker.
+
+    Attributes:
+        task: The task name or file, as given. slug: Its directory name. method, seed: The run's.
+        run_dir: The cell's run directory. settings: The keyword arguments of
+            :func:`droiz.optimize` other than ``task``, ``method``, ``seed`` and ``out``.
+        config: The ``--config`` file's settings (applied under ``settings``).
+        plugins: Modules to import first (``--plugin``).
+    """
+
+    task: str
+    slug: str
+    method: str
+    seed: int
+    run_dir: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.slug}/{self.method}/seed-{self.seed}"
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of the cell's :func:`droiz.optimize` call."""
+        return {"task": self.task, "method": self.method, "seed": self.seed, **self.settings}
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What running a cell came to: ``status`` is finished, skipped (already finished), failed,
+    stopped at cap or lost (its worker died, retries used up); ``message`` says why."""
+
+    name: str
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+    resumed: bool = False
+
+
+def task_slug(task: str) -> str:
+    """The directory name of a task: a file's stem, a built-in name with ``/`` spelled ``-``."""
+    from droiz.tasks.custom import is_task_file
+
+    return Path(task).stem if is_task_file(task) else task.replace("/", "-")
+
+
+def check_tasks(spec: str) -> list[str]:
+    """``--tasks``: comma-separated built-in names or task files, or ``all`` (every built-in)."""
+    from droiz.tasks.catalog import builtin_names, get_spec
+    from droiz.tasks.custom import is_task_file
+
+    if spec.strip() == "all":
+        return builtin_names()
+    tasks = [t.strip() for t in spec.split(",") if t.strip()]
+    if not tasks:
+        raise ConfigError("--tasks is empty; give task names or files (a,b,c) or all")
+    for task in tasks:
+        if is_task_file(task):
+            if not Path(task).is_file():
+                raise ConfigError(f"--tasks: the task file {task!r} does not exist")
+        else:
+            try:
+                get_spec(task)
+            except DroizError as exc:
+                raise ConfigError(f"--tasks: {exc}") from None
+    slugs = [task_slug(t) for t in tasks]
+    repeated = sorted({s for s in slugs if slugs.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"--tasks names {repeated[0]!r} twice (tasks or files with one name)")
+    return tasks
+
+
+def check_methods(spec: str) -> list[str]:
+    """``--methods``: comma-separated names of registered methods, no repeats."""
+    from droiz.optim import METHODS
+
+    methods = [m.strip() for m in spec.split(",") if m.strip()]
+    if not methods or len(set(methods)) != len(methods):
+        raise ConfigError(f"--methods needs distinct method names, got {spec!r}")
+    for method in methods:
+        if method not in METHODS:
+            raise ConfigError("--methods: " + unknown_name_message("method", method, METHODS))
+    return methods
+
+
+def check_workers(workers: int) -> None:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError(f"--workers must be an integer >= 1, got {workers!r}")
+
+
+def check_tie_margin(margin: float) -> None:
+    if not isinstance(margin, int | float) or not 0 <= margin <= 100:
+        raise ConfigError(f"--tie-margin must be a number of points in [0, 100], got {margin!r}")
+
+
+def plan_cells(
+    out: Path,
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: int,
+    settings: Mapping[str, Any],
+    config: Mapping[str, Any],
+    plugins: Sequence[str] = (),
+) -> list[Cell]:
+    """Every cell of the grid, task-major; ``cache_dir`` defaults to ``out/cache``."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    if given.get("cache_dir") is None and config.get("cache_dir") is None:
+        given["cache_dir"] = str(out / CACHE_DIR)
+    cells = []
+    for task in tasks:
+        slug = task_slug(task)
+        for method in methods:
+            for seed in range(seeds):
+                run_dir = out / CELLS_DIR / slug / method / f"seed-{seed}"
+                cells.append(
+                    Cell(task, slug, method, seed, str(run_dir), given, config, tuple(plugins))
+                )
+    return cells
+
+
+def manifest(cells: Sequence[Cell], tasks: Sequence[str], methods: Sequence[str]) -> dict:
+    """The grid's settings: its axes and the resolved settings every cell shares (checked here:
+    bad settings raise before anything runs)."""
+    from droiz.runner.backends import check_backends
+    from droiz.runner.config import resolve_config
+
+    resolved = resolve_config(cells[0].kwargs(), cells[0].config)
+    check_backends(resolved)  # pool files, model names, prices: before anything runs
+    for cell in cells[1:]:  # validates every cell (cheap: no model, no request)
+        resolve_config(cell.kwargs(), cell.config)
+    shared = {k: v for k, v in resolved.to_dict().items() if k not in ("task", "method", "seed")}
+    seeds = sorted({c.seed for c in cells})
+    return {
+        "version": GRID_VERSION,
+        "tasks": list(tasks),
+        "methods": list(methods),
+        "seeds": seeds,
+        "settings": shared,
+        "plugins": list(cells[0].plugins),
+    }
+
+
+def check_manifest(out: Path, new: Mapping[str, Any]) -> None:
+    """Write ``out/grid.json``, or check that the grid already there has the same settings
+    (the location settings of ``droiz resume`` may change)."""
+    from droiz.runner.config import RESUMABLE
+    from droiz.runner.journal import write_json
+
+    path = out / MANIFEST_NAME
+    if not path.exists():
+        stray = out.exists() and any(p.name != MANIFEST_NAME for p in out.iterdir())
+        if stray and not (out / CELLS_DIR).is_dir():
+            raise ConfigError(f"--out {str(out)!r} is not empty and holds no droiz grid")
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(path, dict(new))
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the grid settings {str(path)!r}: {exc}") from None
+    differ = [k for k in ("tasks", "methods", "seeds", "plugins") if saved.get(k) != new.get(k)]
+    old, now = saved.get("settings", {}), new["settings"]
+    differ += [
+        k for k in sorted(set(old) | set(now)) if k not in RESUMABLE and old.get(k) != now.get(k)
+    ]
+    if differ:
+        detail = ", ".join(f"{k}: saved {saved.get(k, old.get(k))!r}" for k in differ[:4]) + (
+            ", ..." if len(differ) > 4 else ""
+        )
+        raise ConfigError(
+            f"--out {str(out)!r} holds a grid with other settings ({detail}); rerun with the same "
+            "settings to resume it, or choose another --out"
+        )
+
+
+def cell_state(run_dir: Path) -> str:
+    """``finished`` (an ``end`` record and ``best.json``), ``started`` or ``new``."""
+    from droiz.runner.rundir import holds_run
+    from droiz.runner.runs import run_info
+
+    if not holds_run(run_dir):
+        return "new"
+    info = run_info(run_dir)
+    return (
+        "finished"
+        if info.status == "finished" and (run_dir / "best.json").is_file()
+        else ("started")
+    )
+
+
+def run_cell(cell: Cell, track: str | None = None) -> CellOutcome:
+    """Run, resume or skip one cell (in a worker process); never raises for a failed run."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    from droiz.registry import load_plugins
+    from droiz.runner import CapReached, optimize
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    run_dir = Path(cell.run_dir)
+    state = cell_state(run_dir)
+    if state == "finished":
+        return CellOutcome(cell.name, SKIPPED)
+    extra: dict[str, Any] = {} if track is None else {"track": track}
+    try:
+        load_plugins(cell.plugins)
+        optimize(
+            out=run_dir,
+            config=dict(cell.config),
+            resume=state == "started",
+            **cell.kwargs(),
+            **extra,
+        )
+    except CapReached as exc:
+        return CellOutcome(cell.name, CAPPED, str(exc), time.perf_counter() - start)
+    except (DroizError, OSError) as exc:
+        return CellOutcome(cell.name, FAILED, str(exc), time.perf_counter() - start)
+    except KeyboardInterrupt as exc:  # SIGTERM/SIGINT of the worker: the journal has an abort
+        return CellOutcome(cell.name, FAILED, f"interrupted ({type(exc).__name__})")
+    return CellOutcome(cell.name, FINISHED, "", time.perf_counter() - start, state == "started")

@@ -1,0 +1,83 @@
+"""The results of finished grid cells, read from their files (``best.json``, the journal), and
+``results.csv``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from droiz.bench.grid import Cell
+
+CSV_NAME = "results.csv"
+CSV_FIELDS = (
+    "task", "method", "seed", "test_mean", "worst_group", "worst_group_name", "shifted",
+    "dev_robust_value", "evaluations", "instruction", "run_dir",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One finished cell: its ``best.json`` values and its best-so-far curve.
+
+    Attributes:
+        curve: ``(evaluations, robust value of the pick)`` after each round, from the journal.
+    """
+
+    task: str
+    method: str
+    seed: int
+    best: Mapping[str, Any]
+    run_dir: str
+    curve: Sequence[tuple[int, float]] = field(default_factory=list)
+
+    def metric(self, name: str) -> float:
+        test = self.best["test"]
+        return float({"test_mean": test["mean"]}.get(name, test.get(name)))
+
+
+def read_cell(cell: Cell) -> CellResult | None:
+    """The result of a finished cell (``None`` without ``best.json``)."""
+    run_dir = Path(cell.run_dir)
+    try:
+        best = json.loads((run_dir / "best.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    curve = []
+    for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines():
+        if '"type": "tell"' not in line:
+            continue
+        try:
+            summary = json.loads(line)["summary"]
+        except (ValueError, KeyError):
+            continue
+        curve.append((int(summary["n_evaluations"]), float(summary["robust_value"])))
+    return CellResult(cell.slug, cell.method, cell.seed, best, cell.run_dir, curve)
+
+
+def write_csv(path: Path, results: Sequence[CellResult]) -> Path:
+    """One row per finished cell."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for r in results:
+            test = r.best["test"]
+            writer.writerow(
+                {
+                    "task": r.task,
+                    "method": r.method,
+                    "seed": r.seed,
+                    "test_mean": test["mean"],
+                    "worst_group": test["worst_group"],
+                    "worst_group_name": test["worst_group_name"],
+                    "shifted": test["shifted"],
+                    "dev_robust_value": r.best["robust_value"],
+                    "evaluations": r.best["budget"],
+                    "instruction": r.best["instruction"],
+                    "run_dir": r.run_dir,
+                }
+            )
+    return path

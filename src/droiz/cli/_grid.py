@@ -1,0 +1,122 @@
+"""``droiz bench grid``: the (task, method, seed) grid of ``droiz optimize`` runs (see
+:mod:`droiz.bench.grid`); registered by :mod:`droiz.cli.bench`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from droiz.cli._errors import path_arg
+from droiz.cli.optimize import _INTS, CAPS, HELP
+from droiz.exceptions import ConfigError
+
+METHODS = "dro,ei,ucb,hybrid,dro-nobo,random"
+TRACKERS = ("none", "mlflow")
+_PER_CELL = ("task", "method", "seed")  # the grid's axes, not pass-through settings
+_GRID_HELP = {"cache_dir": "response cache shared by every cell (default OUT/cache)"}
+
+
+def register_grid(bench: argparse._SubParsersAction) -> None:
+    p = bench.add_parser(
+        "grid",
+        help="the paper's table: a resumable (task, method, seed) grid of droiz optimize runs",
+        description=(
+            "Runs every (task, method, seed) cell as an ordinary droiz optimize run directory "
+            "under OUT/cells/, on a local process pool or Ray, sharing one response cache; "
+            "finished cells are skipped and started ones resumed on a rerun. Writes "
+            "OUT/report.md, OUT/results.csv and PNGs. Every other flag is passed to each cell."
+        ),
+    )
+    p.add_argument("--tasks", required=True, help="task names or files (a,b,c), or all")
+    p.add_argument("--methods", default=METHODS, help=f"comma-separated (default {METHODS})")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per cell (default 3)")
+    p.add_argument("--out", required=True, type=path_arg, metavar="DIR", help="grid directory")
+    p.add_argument("--workers", type=int, default=2, help="cells run at once (default 2)")
+    p.add_argument("--backend", default="pool", help="pool (default: local processes) or ray")
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="address of an existing Ray cluster (default: RAY_ADDRESS, else a local Ray on "
+        "127.0.0.1)",
+    )
+    p.add_argument(
+        "--tie-margin",
+        type=float,
+        default=1.0,
+        help="points of accuracy within which two methods tie (default 1)",
+    )
+    p.add_argument("--track", default="none", help="none (default) or mlflow, for every cell")
+    for name, text in HELP.items():
+        if name in _PER_CELL:
+            continue
+        flag = "--" + name.replace("_", "-")
+        kind = int if name in _INTS else str
+        p.add_argument(flag, dest=name, type=kind, help=_GRID_HELP.get(name, text))
+    for name, (kind, text) in CAPS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text + " per cell")
+    p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML cell settings")
+    p.add_argument(
+        "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first"
+    )
+    p.set_defaults(func=run_grid_cli)
+
+
+def run_grid_cli(args: argparse.Namespace) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
+    from droiz.bench.grid_api import run_grid
+    from droiz.registry import load_plugins
+    from droiz.runner.config import load_config_file
+
+    check_workers(args.workers)
+    check_tie_margin(args.tie_margin)
+    if args.track not in TRACKERS:
+        raise ConfigError(f"--track must be none or mlflow, got {args.track!r}")
+    if args.backend not in ("pool", "ray"):
+        raise ConfigError(f"--backend must be pool or ray, got {args.backend!r}")
+    load_plugins(args.plugin)
+    config = load_config_file(args.config) if args.config else {}
+    settings: dict[str, Any] = {
+        name: getattr(args, name) for name in (*HELP, *CAPS) if name not in _PER_CELL
+    }
+
+    def on_done(outcome: Any) -> None:
+        took = f" in {outcome.seconds:.0f} s" if outcome.seconds else ""
+        why = f": {outcome.message}" if outcome.message else ""
+        resumed = " (resumed)" if outcome.resumed else ""
+        print(f"  {outcome.name}: {outcome.status}{resumed}{took}{why}", file=sys.stderr)
+
+    try:
+        result = run_grid(
+            args.out,
+            args.tasks.split(","),
+            args.methods.split(","),
+            args.seeds,
+            config=config,
+            plugins=args.plugin,
+            backend=args.backend,
+            workers=args.workers,
+            ray_address=args.ray_address,
+            track=None if args.track == "none" else args.track,
+            tie_margin=args.tie_margin,
+            on_done=on_done,
+            **settings,
+        )
+    except KeyboardInterrupt:
+        print("droiz bench grid: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    for path in result.paths:
+        print(f"wrote {path}")
+    done = sum(o.status in (FINISHED, SKIPPED) for o in result.outcomes)
+    print(f"{done} of {len(result.outcomes)} cells finished")
+    if result.unfinished:
+        first = result.unfinished[0]
+        print(
+            f"droiz bench grid: {len(result.unfinished)} cell(s) not finished ({first.name}: "
+            f"{first.status}); rerun the same command to resume them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,81 @@
+"""The grid survives a killed worker: SIGKILL a pool worker whose cell has journaled evaluations
+but no end; the grid replaces the pool, resumes the cell from its journal and completes, and no
+request of the journaled evaluations reaches the (request-recording) server again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from grid_helpers import GatedServer, GridWorld, grid_args
+
+from droiz.cli import main
+from droiz.runner.journal import load_journal
+from droiz.runner.records import Eval, Verify
+from droiz.runner.runs import is_locked, run_info
+from droiz.runner.testing import parse_query
+
+
+def _evals(run_dir: Path) -> list[Eval]:
+    try:
+        records = load_journal(run_dir / "journal.jsonl").records
+    except Exception:  # not written yet
+        return []
+    return [r for r in records if isinstance(r, Eval) and not isinstance(r, Verify)]
+
+
+def _pid(run_dir: Path) -> int:
+    return int((run_dir / "run.lock").read_text().split()[0])
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "grid"
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,ei", seeds=1)
+    done: dict[str, int] = {}
+    driver = threading.Thread(target=lambda: done.setdefault("rc", main(args)))
+    driver.start()
+    victim = out / "cells" / "rev-a" / "dro" / "seed-0"
+    deadline = time.monotonic() + 300
+    while len(_evals(victim)) < 3 and driver.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for the cell to get going, not a timing assertion
+    grid_server.gate.clear()  # answers wait from now on: the cell cannot finish
+    pid = _pid(victim)
+    os.kill(pid, signal.SIGKILL)
+    while is_locked(victim):  # the OS drops the lock when the process is gone
+        time.sleep(0.01)
+    journaled = _evals(victim)
+    assert run_info(victim).status == "crashed" and len(journaled) >= 3
+    answered = list(grid_server.answered)
+    sent_before = grid_server.server.n_requests
+    grid_server.gate.set()
+    driver.join(timeout=600)
+    assert done.get("rc") == 0, capsys.readouterr().err[-2000:]
+
+    measured = {(e.instruction, g) for e in journaled for g in e.groups}
+    theirs = set()
+    for prompt in answered:
+        parsed = parse_query(prompt)
+        if parsed and (parsed[0], parsed[2]) in measured:
+            theirs.add(prompt)
+    assert theirs  # the prompts of the journaled evaluations
+    resent = theirs & set(grid_server.prompts(sent_before))
+    assert not resent, f"{len(resent)} request(s) of journaled evaluations sent again"
+    assert grid_server.server.n_requests > sent_before  # the rest of the grid did run
+    records = load_journal(victim / "journal.jsonl").records
+    assert any(type(r).__name__ == "Resume" for r in records)
+    indices = [e.index for e in _evals(victim)]
+    assert len(indices) == len(set(indices)) == 9  # every evaluation journaled once
+    assert run_info(victim).status == "finished"
+    assert run_info(out / "cells" / "rev-a" / "ei" / "seed-0").status == "finished"
+
+    # and a rerun of the whole grid has nothing left to do
+    before = grid_server.server.n_requests
+    assert main(args) == 0
+    assert grid_server.server.n_requests == before
