@@ -77,6 +77,10 @@ def run_grid(
     cells = plan_cells(root, tasks, methods, seeds, settings, dict(config or {}), plugins)
     saved = manifest(cells, tasks, methods)
     check_manifest(root, saved)
+    if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
+        from droiz.runner.mlflow_tracker import MlflowTracker
+
+        MlflowTracker().prepare_store()
     outcomes = run_cells(
         cells, backend=backend, workers=workers, ray_address=ray_address, track=track,
         on_done=on_done,
