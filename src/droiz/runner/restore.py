@@ -18,6 +18,7 @@ back to refitting the GP from the last warm start, with the same warning. Real i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -219,12 +220,15 @@ def _check_summary(engine: RobustBO, out: Restored) -> None:
     """Redo the round summary of the last tell with the restored engine (its GP conditioned,
     not refitted) and compare it with the journal's: a difference means this machine computes
     other last bits, and the run continues with the journal's summary."""
-    summary = summarize_round(engine, out.outcomes)
-    if summary != out.summaries[-1]:
+    journaled = out.summaries[-1]
+    # restored after the next ask, the engine counts one more proposal than at the tell
+    summary = dataclasses.replace(summarize_round(engine, out.outcomes), round=journaled.round)
+    if summary != journaled:
+        fields = [k for k in journaled.to_dict() if getattr(summary, k) != getattr(journaled, k)]
         out.not_exact(
             "the restored engine does not reproduce the journal's last round summary exactly "
-            f"(pick {summary.index} vs {out.summaries[-1].index}, robust value "
-            f"{summary.robust_value!r} vs {out.summaries[-1].robust_value!r})"
+            f"({', '.join(fields)} differ: pick {summary.index} vs {journaled.index}, robust "
+            f"value {summary.robust_value!r} vs {journaled.robust_value!r})"
         )
 
 
