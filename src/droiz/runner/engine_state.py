@@ -15,13 +15,18 @@ between the journal append and this file's rename loses nothing.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from droiz.optim import RobustBO
+from droiz.optim.state import environment
 from droiz.runner.engine import engine_snapshot
 from droiz.runner.journal import JournalError, write_json
+from droiz.runner.records import Ask, Tell
+
+logger = logging.getLogger(__name__)
 
 STATE_NAME = "engine-state.json"
 STATE_FORMAT = 1
@@ -85,3 +90,56 @@ def read_engine_state(run_dir: Path) -> EngineState | None:
         return EngineState(int(data["n_evaluations"]), int(data["round"]), data["engine"])
     except (KeyError, TypeError, ValueError):
         raise JournalError(f"{path} lacks its journal position (n_evaluations, round)") from None
+
+
+def pick_snapshot(
+    state: EngineState | None, last: Tell | None, n_told: int, ask: Ask | None
+) -> dict[str, Any] | None:
+    """The engine snapshot to restore: ``engine-state.json`` where it is at the journal's
+    position, else the last ``tell`` record's (the journal is the record of what happened: a
+    file behind it, after a kill between the journal append and the file's rename, or one that
+    does not belong to it, is set aside)."""
+    told = last.engine if last is not None else None
+    if state is None:
+        return told
+    last_round = int(last.round) if last is not None else 0
+    expected = last_round + 1 if state.is_open else last_round
+    if state.n_evaluations != n_told or state.round != expected:
+        behind = state.n_evaluations < n_told or state.round < last_round
+        logger.log(
+            logging.DEBUG if behind else logging.INFO,
+            "%s (round %d, %d evaluations) is %s the journal (round %d, %d evaluations told); "
+            "restoring from the journal's last tell record",
+            STATE_NAME,
+            state.round,
+            state.n_evaluations,
+            "behind" if behind else "not at the position of",
+            last_round,
+            n_told,
+        )
+        return told
+    if state.is_open and ask is not None and state.engine["open"]["z"] != ask.z:
+        logger.warning(
+            "the open proposal in %s is not the journal's round %d; set aside (is the file from "
+            "another run?), restoring from the journal's last tell record",
+            STATE_NAME,
+            ask.round,
+        )
+        return told
+    return state.engine
+
+
+def environment_difference(snapshot: dict[str, Any]) -> str | None:
+    """Why restoring ``snapshot`` here may not be bit-exact (``None``: same environment)."""
+    saved, now = snapshot.get("environment"), environment()
+    if saved is None:
+        return f"the run has no {STATE_NAME} (an older droiz wrote it), so the GP is refitted"
+    if saved == now:
+        return None
+    diff = [
+        f"{k} {saved.get(part, {}).get(k)} -> {now[part].get(k)}"
+        for part in ("versions", "platform")
+        for k in sorted(set(saved.get(part, {})) | set(now[part]))
+        if saved.get(part, {}).get(k) != now[part].get(k)
+    ]
+    return f"its engine state was saved elsewhere ({', '.join(diff)})"

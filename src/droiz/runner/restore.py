@@ -27,9 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from droiz.optim import RobustBO
-from droiz.optim.state import environment
 from droiz.runner.engine import engine_from_saved, tell_engine
-from droiz.runner.engine_state import STATE_NAME, EngineState, read_engine_state
+from droiz.runner.engine_state import (
+    EngineState,
+    environment_difference,
+    pick_snapshot,
+    read_engine_state,
+)
 from droiz.runner.finalize import final_pick
 from droiz.runner.journal import JOURNAL_NAME, JournalError, read_journal
 from droiz.runner.outcomes import Layout, Outcome, ScoreBook
@@ -151,69 +155,16 @@ def restore(
     for o in out.outcomes:
         o.complete(out.book)
     last = tells[max(tells)] if tells else None
-    snapshot = _snapshot(state, last, len(out.outcomes), out.ask)
+    snapshot = pick_snapshot(state, last, len(out.outcomes), out.ask)
     if snapshot is None:
         return out
     _load_engine(engine, out.outcomes, layout, snapshot)
-    _check_environment(snapshot, out, state is None)
+    difference = environment_difference(snapshot)
+    if difference is not None:
+        out.not_exact(difference)
     if tells:
         _check_summary(engine, out)
     return out
-
-
-def _snapshot(
-    state: EngineState | None, last: Tell | None, n_told: int, ask: Ask | None
-) -> dict[str, Any] | None:
-    """The engine snapshot to restore: ``engine-state.json`` where it is at the journal's
-    position, else the last ``tell`` record's (the journal is the record of what happened: a
-    file behind it, after a kill between the journal append and the file's rename, or one that
-    does not belong to it, is set aside)."""
-    told = last.engine if last is not None else None
-    if state is None:
-        return told
-    last_round = int(last.round) if last is not None else 0
-    expected = last_round + 1 if state.is_open else last_round
-    if state.n_evaluations != n_told or state.round != expected:
-        behind = state.n_evaluations < n_told or state.round < last_round
-        logger.log(
-            logging.DEBUG if behind else logging.INFO,
-            "%s (round %d, %d evaluations) is %s the journal (round %d, %d evaluations told); "
-            "restoring from the journal's last tell record",
-            STATE_NAME,
-            state.round,
-            state.n_evaluations,
-            "behind" if behind else "not at the position of",
-            last_round,
-            n_told,
-        )
-        return told
-    if state.is_open and ask is not None and state.engine["open"]["z"] != ask.z:
-        logger.warning(
-            "the open proposal in %s is not the journal's round %d; set aside (is the file from "
-            "another run?), restoring from the journal's last tell record",
-            STATE_NAME,
-            ask.round,
-        )
-        return told
-    return state.engine
-
-
-def _check_environment(snapshot: dict[str, Any], out: Restored, missing: bool) -> None:
-    saved, now = snapshot.get("environment"), environment()
-    if saved is None:
-        out.not_exact(
-            f"the run has no {STATE_NAME} (an older droiz wrote it), so the GP is refitted"
-        )
-    elif saved != now:
-        diff = [
-            f"{k} {saved[part].get(k)} -> {now[part].get(k)}"
-            for part in ("versions", "platform")
-            for k in sorted(set(saved.get(part, {})) | set(now[part]))
-            if saved.get(part, {}).get(k) != now[part].get(k)
-        ]
-        out.not_exact(f"its engine state was saved elsewhere ({', '.join(diff)})")
-    elif missing:
-        logger.info("%s missing; restored from the journal's last tell record", STATE_NAME)
 
 
 def _check_summary(engine: RobustBO, out: Restored) -> None:
