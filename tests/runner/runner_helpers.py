@@ -4,6 +4,9 @@ path, as ``--import-mode=importlib`` does not)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +60,13 @@ def matern_settings(world_files: dict, server: FakeOpenAIServer, **extra: Any) -
 def measured(run_dir: Path) -> dict[tuple[str, int], tuple[Any, ...]]:
     """The journal's measurements (eval, verify, test) by index, without usage or timing
     fields; each may be journaled once only."""
+    return measured_records(read_records(run_dir))
+
+
+def measured_records(records: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[Any, ...]]:
+    """:func:`measured` of journal records."""
     out = {}
-    for r in read_records(run_dir):
+    for r in records:
         if r["type"] in ("eval", "verify", "test"):
             key = (r["type"], r["index"])
             assert key not in out, f"{key} journaled twice"
@@ -74,3 +82,41 @@ def same_run_result(best: dict[str, Any], other: dict[str, Any]) -> bool:
     rest_a = {k: v for k, v in best.items() if k != "fingerprints"}
     rest_b = {k: v for k, v in other.items() if k != "fingerprints"}
     return rest_a == rest_b and fa.get("generator") == fb.get("generator")
+
+
+def cli_config(path: Path, budget: int = 30) -> Path:
+    """A TOML config of a small, fast CLI run (``matern`` kernel, millisecond retries)."""
+    engine = "\n".join(f"{k} = {v}" for k, v in FAST_ENGINE.items())
+    path.write_text(
+        f'budget = {budget}\nn_init = 20\nbatch_size = 10\nn_dev = 10\nkernel = "matern"\n'
+        f"[engine]\n{engine}\n"
+        "[executor_options.retry]\nbase_delay = 0.001\nmax_delay = 0.01\nmax_elapsed = 60\n"
+    )
+    return path
+
+
+def cli_args(world_files: dict, server: FakeOpenAIServer, out: Path, config: Path) -> list[str]:
+    """``droiz optimize`` arguments of a run of the world (settings in ``config``)."""
+    return [
+        "optimize",
+        "--task",
+        str(world_files["task"]),
+        "--generator",
+        f"pool:{world_files['pool']}",
+        "--executor",
+        "openai:world",
+        "--base-url",
+        server.base_url,
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+
+
+def droiz_process(args: list[str], **env: str) -> subprocess.Popen[bytes]:
+    """``python -m droiz ARGS`` as a subprocess importing this droiz, with extra environment."""
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env}
+    cmd = [sys.executable, "-m", "droiz", *args]
+    return subprocess.Popen(cmd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -59,6 +59,7 @@ def test_run_directory_contents(
     assert {p.name for p in out.iterdir()} == {
         "config.json",
         "journal.jsonl",
+        "engine-state.json",
         "best.json",
         "report.md",
         "best_so_far.png",

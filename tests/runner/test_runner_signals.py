@@ -3,48 +3,24 @@ with a line that says what to do."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from runner_helpers import FAST_ENGINE, measured, read_best, read_records, same_run_result
+from runner_helpers import (
+    cli_args,
+    cli_config,
+    droiz_process,
+    measured,
+    read_best,
+    read_records,
+    same_run_result,
+)
 
 from droiz.cli import main
 from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
-
-
-def _config(path: Path) -> Path:
-    engine = "\n".join(f"{k} = {v}" for k, v in FAST_ENGINE.items())
-    path.write_text(
-        'budget = 30\nn_init = 20\nbatch_size = 10\nn_dev = 10\nkernel = "matern"\n'
-        f"[engine]\n{engine}\n"
-        "[executor_options.retry]\nbase_delay = 0.001\nmax_delay = 0.01\nmax_elapsed = 60\n"
-    )
-    return path
-
-
-def _args(world_files: dict, server: FakeOpenAIServer, out: Path, config: Path) -> list[str]:
-    return [
-        "optimize",
-        "--task",
-        str(world_files["task"]),
-        "--generator",
-        f"pool:{world_files['pool']}",
-        "--executor",
-        "openai:world",
-        "--base-url",
-        server.base_url,
-        "--config",
-        str(config),
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
 
 
 def _evals(run_dir: Path) -> int:
@@ -60,12 +36,10 @@ def _evals(run_dir: Path) -> int:
 def test_a_signal_leaves_an_abort_record_and_resume_finishes_the_run(
     world: InstructionWorld, world_files: dict, tmp_path: Path, clean_run: Path, sig, code
 ) -> None:
-    out, config = tmp_path / "run", _config(tmp_path / "settings.toml")
+    out, config = tmp_path / "run", cli_config(tmp_path / "settings.toml")
     with FakeOpenAIServer(answer=world.answer, delay=0.01) as server:
-        args = _args(world_files, server, out, config)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        cmd = [sys.executable, "-m", "droiz", *args, "--concurrency", "2"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        args = cli_args(world_files, server, out, config)
+        proc = droiz_process([*args, "--concurrency", "2"])
         deadline = time.monotonic() + 300
         while _evals(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting for the run to get going, not a timing assertion
@@ -92,10 +66,10 @@ def test_a_signal_leaves_an_abort_record_and_resume_finishes_the_run(
 def test_permanent_failures_stop_at_once_with_what_to_do(
     world: InstructionWorld, world_files: dict, tmp_path: Path, capsys, fault: str, expected: str
 ) -> None:
-    config = _config(tmp_path / "settings.toml")
+    config = cli_config(tmp_path / "settings.toml")
     with FakeOpenAIServer(answer=world.answer) as server:
         server.add_fault(fault, times=10**6)
-        assert main(_args(world_files, server, tmp_path / "run", config)) == 2
+        assert main(cli_args(world_files, server, tmp_path / "run", config)) == 2
         sent = server.n_requests
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("droiz optimize: error")]
@@ -107,8 +81,8 @@ def test_permanent_failures_stop_at_once_with_what_to_do(
 def test_an_unknown_model_names_what_the_server_offers(
     world: InstructionWorld, world_files: dict, tmp_path: Path, capsys
 ) -> None:
-    config = _config(tmp_path / "settings.toml")
+    config = cli_config(tmp_path / "settings.toml")
     with FakeOpenAIServer(answer=world.answer, models=["world-7b", "world-70b"]) as server:
-        assert main(_args(world_files, server, tmp_path / "run", config)) == 2
+        assert main(cli_args(world_files, server, tmp_path / "run", config)) == 2
     err = capsys.readouterr().err
     assert "the server has no model 'world'; it offers: world-7b, world-70b" in err

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
+from droiz._killpoint import kill_point
 from droiz.exceptions import BackendError
 from droiz.llm.base import (
     Completion,
@@ -105,6 +106,7 @@ class CachedExecutor(Executor):
                     "completion_tokens": completion.completion_tokens,
                 }
                 self.cache.put(keys[j], completion.text, meta=meta)
+            kill_point("answer")  # test-only crash point (droiz._killpoint)
             for n, i in enumerate(members[j]):
                 answer = completion if n == 0 else dataclasses.replace(completion, cached=True)
                 results[i] = answer

@@ -46,6 +46,7 @@ from droiz.optim.state import load_state, save_state
 from droiz.surrogate.build import (
     KERNELS,
     WSTAR_KERNEL,
+    condition_gp,
     hyperparameters,
     incumbent_weights,
     make_gp,
@@ -126,6 +127,8 @@ class RobustBO:
         self._hyper: dict[str, Tensor] = {}  # result of the last fit: a fit on new data starts here
         self._warm: dict[str, Tensor] = {}  # where the last fit started
         self._fit_n = -1  # number of evaluations the last fit saw
+        self._fit_current = False  # _hyper is the fit of the current data (rows and reference)
+        self._fit_wstar: Tensor | None = None  # the w* the last fit used (coupled-scores-wstar)
         self._gp: tuple[int, Any] | None = None
         self._wstar: Tensor | None = None  # coupled-scores-wstar: w* of the last incumbent
         self.last_acquisition_weights: Tensor | None = None
@@ -326,6 +329,7 @@ class RobustBO:
         self.obs.permute_tail(start, sorted(key, key=key.__getitem__))
         self._buffer = []
         self._gp = None  # the rows moved (and the reference changes): refit
+        self._fit_current = False
         y, mask = self.obs.y[start:], self.obs.mask[start:]
         fallback = torch.where(torch.isnan(self._last_ybar), self.obs.y_mean(), self._last_ybar)
         ybar = round_ybar(y, mask, fallback)
@@ -360,27 +364,51 @@ class RobustBO:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
         inputs = self.obs.kernel_inputs(self.config, self.reference)
-        if self._wstar is not None:  # coupled-scores-wstar
-            inputs = dataclasses.replace(inputs, wstar=self._wstar)
-        if self._fit_n != self.n_evaluations:  # new data; else redo the last fit (after a restore)
-            self._warm = self._hyper
-        gp = make_gp(
-            self.config.kernel,
-            self.obs.z,
-            self.obs.y,
-            inputs=inputs,
-            warm_start=self._warm,
-            maxiter=self.config.fit_maxiter,
-            surrogate=self.config.surrogate,
-        )
-        self._hyper = hyperparameters(gp)
-        self._fit_n = self.n_evaluations
+        exact = self._fit_current and self._fit_n == self.n_evaluations and bool(self._hyper)
+        wstar = self._fit_wstar if exact else self._wstar  # coupled-scores-wstar
+        if wstar is not None:
+            inputs = dataclasses.replace(inputs, wstar=wstar)
+        gp = self._condition(inputs) if exact else None
+        if gp is None:
+            if self._fit_n != self.n_evaluations:  # new data; else redo the last fit
+                self._warm = self._hyper
+            gp = make_gp(
+                self.config.kernel,
+                self.obs.z,
+                self.obs.y,
+                inputs=inputs,
+                warm_start=self._warm,
+                maxiter=self.config.fit_maxiter,
+                surrogate=self.config.surrogate,
+            )
+            self._hyper = hyperparameters(gp)
+            self._fit_n, self._fit_current, self._fit_wstar = self.n_evaluations, True, wstar
         self._gp = (self.n_evaluations, gp)
         return gp
 
+    def _condition(self, inputs: Any) -> Any:
+        """The GP with the last fit's hyperparameters on the current data, without fitting (a
+        restored engine: nothing is re-guessed); ``None`` (refit) when they do not fit it."""
+        try:
+            return condition_gp(
+                self.config.kernel,
+                self.obs.z,
+                self.obs.y,
+                self._hyper,
+                inputs=inputs,
+                surrogate=self.config.surrogate,
+            )
+        except ConfigError as exc:
+            logger.warning("%s; refitting the GP from them instead", exc)
+            return None
+
     # ---------------------------------------------------------- serialisation
     def state_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable snapshot; a restored engine asks exactly what this one would."""
+        """A JSON-serialisable snapshot; a restored engine asks exactly what this one would.
+
+        It holds the last fit's hyperparameters: a restored engine conditions its GP on them
+        (no refit) while no new data arrived, and warm-starts the next fit from them. It also
+        names the library versions and platform it was taken on (``environment``)."""
         return save_state(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -1,13 +1,21 @@
 """``RobustBO.state_dict()`` and ``load_state_dict()``: a JSON-ready snapshot of the engine.
 
-Everything random is derived from the run seed and the counters saved here, and the surrogate
-fit restarts from the saved hyperparameters, so a restored engine asks exactly what the original
-would have asked, mid-round included (the open proposal and its untold rows are saved).
+Everything random is derived from the run seed and the counters saved here. The GP's fitted
+hyperparameters are saved too (``fit.result``): while no new data arrives, a restored engine
+conditions its GP on them instead of refitting, and the next fit starts from them. So a restored
+engine asks exactly what the original would have asked, mid-round included (the open proposal,
+its untold rows and its acquisition weights are saved), and nothing is re-guessed by refitting.
+
+``environment`` names the library versions and the platform the snapshot was taken on: a
+restore elsewhere resumes all the same, but only the same environment guarantees bit-exactness.
 """
 
 from __future__ import annotations
 
 import math
+import platform
+import sys
+from importlib import metadata
 from typing import Any
 
 import torch
@@ -16,6 +24,31 @@ from droiz.exceptions import ConfigError
 from droiz.optim.config import EngineConfig
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
+
+_PACKAGES = ("botorch", "gpytorch", "numpy")
+
+
+def environment() -> dict[str, Any]:
+    """The library versions, platform and torch threads that floating-point results depend on."""
+    from droiz import __version__
+
+    versions: dict[str, str | None] = {"droiz": __version__, "torch": str(torch.__version__)}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    return {
+        "versions": versions,
+        "platform": {
+            "system": platform.system(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "python_implementation": sys.implementation.name,
+            "torch_threads": torch.get_num_threads(),
+        },
+    }
 
 
 def save_state(engine: Any) -> dict[str, Any]:
@@ -34,11 +67,23 @@ def save_state(engine: Any) -> dict[str, Any]:
         "last_ybar": [None if math.isnan(v) else v for v in engine._last_ybar.tolist()],
         "fit": {
             "n": engine._fit_n,
+            "current": engine._fit_current,
             "start": {k: v.tolist() for k, v in engine._warm.items()},
             "result": {k: v.tolist() for k, v in engine._hyper.items()},
+            "wstar": None if engine._fit_wstar is None else engine._fit_wstar.tolist(),
         },
         "wstar": None if engine._wstar is None else engine._wstar.tolist(),
+        "acquisition_weights": _list(engine.last_acquisition_weights),
+        "environment": environment(),
     }
+
+
+def _list(t: Any) -> Any:
+    return None if t is None else t.tolist()
+
+
+def _tensor(v: Any) -> torch.Tensor | None:
+    return None if v is None else torch.tensor(v, dtype=torch.float64)
 
 
 def load_state(engine: Any, state: dict[str, Any]) -> None:
@@ -62,6 +107,8 @@ def load_state(engine: Any, state: dict[str, Any]) -> None:
     engine._fit_n = int(fit["n"])
     engine._warm = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["start"].items()}
     engine._hyper = {k: torch.tensor(v, dtype=torch.float64) for k, v in fit["result"].items()}
-    wstar = state.get("wstar")
-    engine._wstar = None if wstar is None else torch.tensor(wstar, dtype=torch.float64)
+    engine._fit_current = bool(fit.get("current", False))  # older snapshots: refit
+    engine._fit_wstar = _tensor(fit.get("wstar"))
+    engine._wstar = _tensor(state.get("wstar"))
+    engine.last_acquisition_weights = _tensor(state.get("acquisition_weights"))
     engine._gp = None

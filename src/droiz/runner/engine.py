@@ -67,9 +67,9 @@ def tell_engine(
 def engine_snapshot(engine: RobustBO) -> dict[str, Any]:
     """The engine's state without its observations (which the journal's evaluations hold).
 
-    Taken right after ``tell`` and before anything else touches the engine: restoring it and
-    repeating the same calls (the round summary, then ``ask``) reproduces the original engine
-    exactly, including the GP's warm starts.
+    Taken after ``tell`` and the round summary (so it holds the GP's hyperparameters fitted to
+    every evaluation told), or after ``ask``: restoring it and conditioning the GP on the
+    journal's observations reproduces the original engine exactly, with no refit.
     """
     state = engine.state_dict()
     state.pop("observations")

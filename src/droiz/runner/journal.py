@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz import __version__
+from droiz._killpoint import kill_point
 from droiz.exceptions import DataError
 from droiz.runner.records import (
     JOURNAL_VERSION,
@@ -124,6 +125,7 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
             self.records.append(record)
+        kill_point("append")  # test-only crash point (droiz._killpoint)
 
     def close(self) -> None:
         with self._lock:

@@ -1,14 +1,26 @@
 """Rebuild a run's state from its journal: for ``--resume`` and for :func:`replay`.
 
-The engine is restored without recomputing any round: the evaluations of every finished round
-are told to a fresh engine (one ``tell``), and the rest of the engine's state (reference weights,
-counters, the GP's warm start) is loaded from the last ``tell`` record's snapshot. A restored
-engine asks exactly what the original would have asked next.
+The engine is restored without recomputing any round and without refitting the GP: the
+evaluations of every finished round are told to a fresh engine (one ``tell``), and the rest of
+the engine's state (reference weights, counters, the open proposal, the GP's fitted
+hyperparameters) is loaded from ``engine-state.json`` (:mod:`droiz.runner.engine_state`), or
+from the last ``tell`` record's snapshot where that file is behind the journal. The GP is then
+conditioned on the journal's observations with the saved hyperparameters. A restored engine asks
+exactly what the original would have asked next, on the same machine and library versions.
+
+Elsewhere (other versions or platform in the saved state), or where a recomputed value differs
+from the journal's in the last bits, the run resumes all the same, with one warning that
+bit-exactness is not guaranteed there; the journal's evaluations and asks are kept, so no
+completed evaluation is requested again. A run from a droiz that wrote no engine state falls
+back to refitting the GP from the last warm start, with the same warning. Real inconsistencies
+(a state file or journal that is not this run's) stay errors.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +28,12 @@ from typing import Any
 
 from droiz.optim import RobustBO
 from droiz.runner.engine import engine_from_saved, tell_engine
+from droiz.runner.engine_state import (
+    EngineState,
+    environment_difference,
+    pick_snapshot,
+    read_engine_state,
+)
 from droiz.runner.finalize import final_pick
 from droiz.runner.journal import JOURNAL_NAME, JournalError, read_journal
 from droiz.runner.outcomes import Layout, Outcome, ScoreBook
@@ -29,6 +47,8 @@ from droiz.runner.results import (
     usage_sum,
 )
 from droiz.tasks import GroupReport
+
+logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
 
@@ -56,6 +76,20 @@ class Restored:
     finished: bool = False
     stats: dict[str, float] = field(default_factory=dict)
     budget: dict[str, float] = field(default_factory=dict)
+    inexact: list[str] = field(default_factory=list)
+    warned: bool = False
+
+    def not_exact(self, reason: str) -> None:
+        """Warn (once per session) that this resume may not be bit-exact, and why."""
+        self.inexact.append(reason)
+        if not self.warned:
+            self.warned = True
+            logger.warning(
+                "restoring the run without a guarantee of bit-exactness: %s; it continues from "
+                "the journal (no completed evaluation is requested again), but what it asks from "
+                "now on may differ in the last bits from an uninterrupted run",
+                reason,
+            )
 
 
 def load_saved_config(run_dir: Path) -> dict[str, Any]:
@@ -78,8 +112,19 @@ def load_saved_config(run_dir: Path) -> dict[str, Any]:
     return saved
 
 
-def restore(engine: RobustBO, records: list[Record], layout: Layout) -> Restored:
-    """Bring a fresh ``engine`` to the journal's last finished round and organise the records."""
+def restore(
+    engine: RobustBO,
+    records: list[Record],
+    layout: Layout,
+    state: EngineState | None = None,
+) -> Restored:
+    """Bring a fresh ``engine`` to the journal's last finished round (or to the ask after it,
+    from ``state``: the run directory's ``engine-state.json``) and organise the records.
+
+    Warns (once) when the run is restored in another environment than the one that saved it,
+    or when the restored engine's round summary differs from the journal's. The summary is
+    redone either way: the original run computed it first with the GP of its last round.
+    """
     out = Restored()
     evals: dict[int, list[Outcome]] = defaultdict(list)
     asks: dict[int, Ask] = {}
@@ -109,22 +154,44 @@ def restore(engine: RobustBO, records: list[Record], layout: Layout) -> Restored
         out.ask, out.partial = asks[r], {o.slot: o for o in evals[r]}
     for o in out.outcomes:
         o.complete(out.book)
+    last = tells[max(tells)] if tells else None
+    snapshot = pick_snapshot(state, last, len(out.outcomes), out.ask)
+    if snapshot is None:
+        return out
+    _load_engine(engine, out.outcomes, layout, snapshot)
+    difference = environment_difference(snapshot)
+    if difference is not None:
+        out.not_exact(difference)
     if tells:
-        _load_engine(engine, out.outcomes, layout, tells[max(tells)].engine)
         _check_summary(engine, out)
     return out
 
 
 def _check_summary(engine: RobustBO, out: Restored) -> None:
-    """Redo the round summary the original run computed after its last tell (so the engine's
-    fitted state matches the original's) and check that it agrees with the journal."""
-    summary = summarize_round(engine, out.outcomes)
-    if summary != out.summaries[-1]:
-        raise JournalError(
-            "the engine restored from the journal does not reproduce the run's last round "
-            f"(pick {summary.index} vs {out.summaries[-1].index}); another droiz version or "
-            "machine? start a new run directory"
+    """Redo the round summary of the last tell with the restored engine (its GP conditioned,
+    not refitted) and compare it with the journal's: a difference means this machine computes
+    other last bits, and the run continues with the journal's summary."""
+    journaled = out.summaries[-1]
+    # restored after the next ask, the engine counts one more proposal than at the tell
+    summary = dataclasses.replace(summarize_round(engine, out.outcomes), round=journaled.round)
+    if summary != journaled:
+        fields = [k for k in journaled.to_dict() if getattr(summary, k) != getattr(journaled, k)]
+        out.not_exact(
+            "the restored engine does not reproduce the journal's last round summary exactly "
+            f"({', '.join(fields)} differ: pick {summary.index} vs {journaled.index}, robust "
+            f"value {summary.robust_value!r} vs {journaled.robust_value!r})"
         )
+
+
+def adopt_ask(engine: RobustBO, ask: Ask, layout: Layout) -> None:
+    """Make the journal's ``ask`` the engine's open proposal (the engine re-asked other points
+    than the journal holds: the journal's were generated and evaluated, and are kept)."""
+    state = engine.state_dict()
+    groups = [[name in row for name in layout.names] for row in ask.pending]
+    state["open"] = {**state["open"], "z": ask.z, "groups": groups}
+    weights = ask.acquisition_weights
+    state["acquisition_weights"] = weights
+    engine.load_state_dict(state)
 
 
 def _round_outcomes(evals: list[Outcome], ask: Ask | None, r: int) -> list[Outcome]:
@@ -138,7 +205,8 @@ def _round_outcomes(evals: list[Outcome], ask: Ask | None, r: int) -> list[Outco
 def _load_engine(
     engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
 ) -> None:
-    tell_engine(engine, outcomes, layout, external=True)
+    if outcomes:
+        tell_engine(engine, outcomes, layout, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)
@@ -174,7 +242,7 @@ def replay_run(run_dir: str | Path) -> Replayed:
     layout = Layout.from_groups(saved["resolved"]["groups"])
     engine = engine_from_saved(saved)
     records = read_journal(run_dir / JOURNAL_NAME)
-    restored = restore(engine, records, layout)
+    restored = restore(engine, records, layout, read_engine_state(run_dir))
     if not engine.done or restored.test is None:
         raise JournalError(
             f"the run in {run_dir} has not finished; finish it with droiz optimize --out "

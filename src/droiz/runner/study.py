@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from droiz import __version__
+from droiz._killpoint import kill_point
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
@@ -26,13 +27,13 @@ from droiz.redact import redact
 from droiz.runner.backends import build_backends
 from droiz.runner.config import RunConfig
 from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
+from droiz.runner.engine_state import read_engine_state, write_engine_state
 from droiz.runner.evaluate import score_instances
 from droiz.runner.execution import RoundExecution
 from droiz.runner.finalize import final_pick, rank_instructions, verification
 from droiz.runner.journal import (
     JOURNAL_NAME,
     Journal,
-    JournalError,
     JournalFile,
     load_journal,
     write_json,
@@ -53,7 +54,14 @@ from droiz.runner.records import (
     Verify,
 )
 from droiz.runner.report import BEST_NAME, write_outputs
-from droiz.runner.restore import CONFIG_NAME, Restored, load_saved_config, restore, result_from
+from droiz.runner.restore import (
+    CONFIG_NAME,
+    Restored,
+    adopt_ask,
+    load_saved_config,
+    restore,
+    result_from,
+)
 from droiz.runner.results import (
     FinalPick,
     OptimizeResult,
@@ -251,7 +259,8 @@ class Study:
             if not journal.exists():
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
             self._contents = load_journal(journal)  # the one read of the journal
-            self.state = restore(self.engine, self._contents.records, self.layout)
+            saved = read_engine_state(self.out)
+            self.state = restore(self.engine, self._contents.records, self.layout, saved)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
             return
@@ -354,6 +363,7 @@ class Study:
             stats=usage_delta(self.backends.usage(), before),
         )
         self.journal.append(tell)
+        write_engine_state(self.out, self.engine)
         for hook in self.hooks:
             hook.on_round(self, tell)
         self._report_progress()
@@ -362,7 +372,6 @@ class Study:
     def _round(self) -> None:
         n_before = self.engine.n_evaluations
         ask = self._ask()
-        self._check_or_write_ask(ask)
         embedder = self.backends.embedder
         texts = ask.instructions
         emb = embedder.embed(texts).tolist() if embedder else [None] * len(texts)
@@ -380,12 +389,29 @@ class Study:
         self._tell(sorted([*done.values(), *todo], key=lambda o: o.slot))
 
     def _ask(self) -> Ask:
-        """Ask the engine, generate the instructions; the round's ``ask`` record."""
-        proposal = self.engine.ask()
+        """The round's ``ask`` record: the journal's (resuming a round it holds), or a new one
+        (ask the engine, unless it was restored with its proposal open; generate; journal).
+
+        ``engine-state.json`` is written right after the engine asks, before anything else."""
+        proposal = self.engine.pending
+        if proposal is None:
+            proposal = self.engine.ask()
+            write_engine_state(self.out, self.engine)
+        old = self.state.ask
+        if old is not None:  # resuming a round: its instructions were journaled (and evaluated)
+            if old.z != proposal.z.tolist():
+                self.state.not_exact(
+                    f"the engine re-asked round {old.round} with other points than the journal "
+                    "holds; the journal's are kept"
+                )
+                adopt_ask(self.engine, old, self.layout)
+                write_engine_state(self.out, self.engine)
+            return old
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
         instructions = self.backends.generator.generate(proposal.z, self.demos)
-        return Ask(
+        kill_point("generate")
+        ask = Ask(
             round=self.engine.n_proposals,
             z=proposal.z.tolist(),
             pending=[
@@ -395,18 +421,9 @@ class Study:
             instructions=instructions,
             acquisition_weights=None if weights is None else weights.tolist(),
         )
-
-    def _check_or_write_ask(self, ask: Ask) -> None:
-        old = self.state.ask
-        if old is None:
-            self.state.partial = {}
-            self.journal.append(ask)
-        elif old.z != ask.z or old.instructions != ask.instructions:
-            raise JournalError(
-                f"cannot resume round {ask.round}: the engine or the generator now proposes "
-                "other points or instructions than the journal holds (another droiz version or "
-                "machine?); start a new run directory"
-            )
+        self.state.partial = {}
+        self.journal.append(ask)
+        return ask
 
     def _on_done(self, outcome: Outcome) -> None:
         record = outcome.to_record(self.layout)
@@ -422,8 +439,8 @@ class Study:
         tell_engine(self.engine, outcomes, self.layout)
         self.state.outcomes += outcomes
         self._told = outcomes
-        self._snapshot = engine_snapshot(self.engine)
         self.summary = summarize_round(self.engine, self.state.outcomes)
+        self._snapshot = engine_snapshot(self.engine)  # after the summary's fit: no refit later
         self.state.summaries.append(self.summary)
 
     def _report_progress(self) -> None:
@@ -474,6 +491,7 @@ class Study:
 
     def _on_verified(self, outcome: Outcome) -> None:
         self.journal.append(outcome.to_record(self.layout, Verify))
+        kill_point("verify")
 
     def _test(self, index: int) -> Test:
         outcome = self.state.outcomes[index]

@@ -226,6 +226,35 @@ def make_gp(
     return model.fit(maxiter=maxiter)
 
 
+def condition_gp(
+    kind: str,
+    z: Tensor,
+    y: Tensor,
+    fitted: Mapping[str, Tensor],
+    *,
+    inputs: KernelInputs | None = None,
+    surrogate: str = "independent",
+) -> Any:
+    """The surrogate of :func:`make_gp` with given (already fitted) hyperparameters, conditioned
+    on ``z, y`` without fitting: what a restored engine uses instead of refitting.
+
+    Raises:
+        ConfigError: ``fitted`` does not name exactly the model's hyperparameters (with their
+            shapes), e.g. it was saved by a droiz whose surrogate had other parameters.
+    """
+    model = SURROGATES.get(surrogate)(z, y, KERNELS.get(kind).build(z, inputs or KernelInputs()))
+    params = dict(model.named_parameters())
+    shapes = {k: tuple(p.shape) for k, p in params.items()}
+    given = {k: tuple(v.shape) for k, v in fitted.items()}
+    if given != shapes:
+        raise ConfigError(
+            f"the saved hyperparameters {sorted(given)} do not match the {surrogate!r} surrogate's "
+            f"{sorted(shapes)}"
+        )
+    _load_hyperparameters(model, fitted)
+    return model.eval()
+
+
 def hyperparameters(gp: Any) -> dict[str, Tensor]:
     """The fitted raw hyperparameters, for warm starts and state dicts."""
     return {k: p.detach().clone() for k, p in gp.named_parameters()}

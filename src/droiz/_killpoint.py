@@ -1,0 +1,38 @@
+"""TEST-ONLY crash points: ``DROIZ_TEST_KILL_AT=point:count`` makes the process SIGKILL itself.
+
+The crash-safety tests (``tests/runner/test_runner_kill.py``) set it on a ``droiz optimize``
+subprocess to kill it at a chosen, deterministic moment: at the ``count``-th time (from 1) the
+code passes :func:`kill_point` with that name. Points:
+
+* ``generate``: a round's instructions were generated, nothing about them journaled yet;
+* ``answer``: an answer arrived and was cached (in the middle of an evaluation, of the
+  verification or of the test evaluation, by the count);
+* ``append``: a journal record was appended and fsync'd;
+* ``verify``: a finalist's verification record was appended.
+
+Without the variable (every real run) :func:`kill_point` does nothing. Never set it outside
+tests: the process dies at once, as on a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+_SPEC = os.environ.get("DROIZ_TEST_KILL_AT", "")
+_POINT, _, _COUNT = _SPEC.partition(":")
+_AT = int(_COUNT) if _COUNT.isdigit() else 0
+_seen = 0
+_lock = threading.Lock()
+
+
+def kill_point(name: str) -> None:
+    """SIGKILL this process the ``count``-th time ``name`` is passed (test-only, see above)."""
+    global _seen
+    if not _AT or name != _POINT:
+        return
+    with _lock:
+        _seen += 1
+        if _seen == _AT:
+            os.kill(os.getpid(), signal.SIGKILL)
