@@ -87,6 +87,10 @@ def test_secrets_are_refused_and_urls_redacted() -> None:
         ({"task": ()}, "no task"),
         ({"task": "a,a"}, "twice"),
         ({"generator": None}, "generator"),
+        ({"surrogate": "shraed"}, "unknown surrogate 'shraed'; did you mean 'shared'"),
+        ({"engine": {"surrogate": "shared"}}, "engine setting"),
+        ({"plugins": ["no_such_droiz_plugin"]}, "--plugin no_such_droiz_plugin"),
+        ({"plugins": [3]}, "plugins must be a string"),
     ],
 )
 def test_invalid_settings(settings: dict, message: str) -> None:
@@ -98,3 +102,14 @@ def test_resume_may_change_locations_only() -> None:
     cfg = RunConfig(**BASE)
     assert cfg.explicit_diff({"cache_dir": "/x", "base_url": "http://h:1", "budget": 150}) == []
     assert cfg.explicit_diff({"budget": 10, "seed": 1}) == ["budget", "seed"]
+
+
+def test_surrogate_and_plugins_are_saved_and_read_back() -> None:
+    cfg = RunConfig(**BASE)
+    assert cfg.surrogate == "independent" and cfg.plugins == ()
+    cfg = RunConfig(**BASE, surrogate="shared", plugins=["json", "json"])
+    saved = json.loads(json.dumps(cfg.to_dict()))
+    assert saved["surrogate"] == "shared" and saved["plugins"] == ["json"]
+    assert config_from_dict(saved) == cfg
+    assert cfg.explicit_diff({"surrogate": "independent"}) == ["surrogate"]
+    assert cfg.explicit_diff({"plugins": ["json"]}) == []

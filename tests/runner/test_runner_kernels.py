@@ -32,3 +32,34 @@ def test_coupled_kernels_run_and_replay(
     sent = world_server.n_requests
     assert replay(out).best == read_best(out)
     assert world_server.n_requests == sent
+
+
+def test_the_shared_surrogate_runs_end_to_end_from_the_cli(
+    world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    import json
+
+    from runner_helpers import FAST_ENGINE, FAST_RETRY
+
+    from droiz.cli import main
+
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"engine": FAST_ENGINE, "executor_options": FAST_RETRY}))
+    out = tmp_path / "shared"
+    argv = [
+        *("optimize", "--surrogate", "shared", "--kernel", "matern"),
+        *("--task", str(world_files["task"]), "--generator", f"pool:{world_files['pool']}"),
+        *("--executor", "openai:world", "--base-url", world_server.base_url),
+        *("--budget", "30", "--n-init", "20", "--batch-size", "10", "--n-dev", "10"),
+        *("--config", str(config), "--out", str(out), "--no-progress"),
+    ]
+    assert main(argv) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["settings"]["surrogate"] == "shared"
+    assert saved["resolved"]["engine"]["surrogate"] == "shared"
+    tells = [r for r in read_records(out) if r["type"] == "tell"]
+    assert [t["summary"]["n_evaluations"] for t in tells] == [10, 20, 30]
+    assert read_best(out)["instruction"]
+    sent = world_server.n_requests
+    assert replay(out).best == read_best(out)  # the saved setting rebuilds the same surrogate
+    assert world_server.n_requests == sent

@@ -28,6 +28,8 @@ HELP = {
     "kernel": (
         "matern, coupled-scores, coupled-scores-wstar or coupled-semantic (default: the engine's)"
     ),
+    "surrogate": "independent (default: the groups are independent GPs a priori) or shared "
+    "(a shared latent function plus per-group deviations, f_t = g + h_t)",
     "n_dev": "dev examples per group and task (default 20)",
     "n_demos": "demonstrations shown to the generator (default 5)",
     "n_test": "test examples per task for the final evaluation (default: all)",
@@ -108,7 +110,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODULE",
         help="import MODULE first, so that the methods, kernels or selections it registers can be "
-        "named (repeatable; pass it again with --resume)",
+        "named (repeatable; saved with the run, so droiz resume imports it again)",
     )
     p.add_argument(
         "--allow-large-budget",
@@ -128,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
     settings["allow_large_budget"] = args.allow_large_budget
     settings["track"] = args.track
+    settings["plugins"] = args.plugin or None  # None: not given (a resume keeps the saved ones)
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
         print_plan(plan, dry=True)

@@ -1,6 +1,14 @@
-"""One BO round's search: maximise the method's acquisition with CMA-ES, pick distinct points."""
+"""One BO round's search: maximise the method's acquisition with CMA-ES, pick distinct points.
+
+:func:`propose` is the model-based step of a round (what ``RobustBO.ask`` does once the surrogate
+is fitted): the method's acquisition, CMA-ES from the best evaluated points by its final-pick
+criterion, and the groups by its group rule. It sees the fitted model and the frozen round
+context, never the engine.
+"""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import torch
 from botorch.acquisition import AcquisitionFunction
@@ -8,9 +16,48 @@ from torch import Tensor
 
 from droiz.acquisition import HybridAcquisition, RobustUCB
 from droiz.optim.cmaes import CMAOptions, maximize_cmaes
+from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext
+from droiz.optim.methods import Method
+from droiz.optim.reference import GROUP_RULES
+from droiz.optim.selection import SELECTIONS
 
 _DISTINCT = 1e-6  # two soft prompts closer than this (max-norm) count as the same point
+
+
+class Step(NamedTuple):
+    """What a BO round proposes.
+
+    Attributes:
+        z: ``n x d`` candidates. weights: The adversary's weights at them (``n x K``, robust
+            acquisitions only, else ``None``). groups: ``n x K`` bool, the groups to evaluate.
+        scores: The final-pick scores of the evaluated points ``ctx.z`` (the searches start from
+            the best of them).
+    """
+
+    z: Tensor
+    weights: Tensor | None
+    groups: Tensor
+    scores: Tensor
+
+
+def propose(spec: Method, model: Any, ctx: RoundContext, cfg: EngineConfig, n: int) -> Step:
+    """The model-based step of a round: ``n`` candidates of the method ``spec`` and their groups.
+
+    CMA-ES (``cfg.cma_*``) starts from the ``cfg.cma_starts`` best evaluated points by the
+    method's final-pick criterion; the groups follow ``cfg.group_rule()``.
+    """
+    if spec.acquisition is None:
+        raise ValueError(f"method {spec.name!r} is model-free: it has no acquisition to maximise")
+    acq = spec.acquisition(model, ctx)
+    scores = SELECTIONS.get(spec.final_pick).score(model, ctx)
+    k = min(cfg.cma_starts, len(scores))
+    starts = ctx.z[torch.argsort(scores, descending=True, stable=True)[:k]]
+    opts = CMAOptions(cfg.cma_popsize, cfg.cma_sigma0, cfg.cma_generations)
+    z, weights = search(ctx, acq, starts, n, opts)
+    rule = GROUP_RULES.get(cfg.group_rule())
+    groups = rule.fn(model if rule.needs_model else None, ctx, z)
+    return Step(z, weights, groups, scores)
 
 
 def search(

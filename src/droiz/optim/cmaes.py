@@ -1,7 +1,11 @@
 """Maximise an acquisition function with CMA-ES (pycma), many seeded searches run in lockstep.
 
 InstructZero runs one CMA-ES search per start (popsize 50, sigma0 0.8, bounds [-1, 1], at most 10
-generations). Here all searches advance together, so every generation costs one batched
+generations); droiz runs 5 such searches a round by default (``EngineConfig.cma_starts``: pycma's
+Python costs about 1 ms per search and generation plus ~20 us per candidate, so 25 searches cost
+half a second a round; ``docs/engine.md``, "Round time").
+
+Here all searches advance together, so every generation costs one batched
 acquisition call of ``starts x popsize`` candidates instead of ``starts`` small ones. Each search
 draws its mutations from its own seeded generator; pycma's global-RNG use is isolated, so results do
 not depend on (and do not disturb) ``numpy.random``.

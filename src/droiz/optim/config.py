@@ -40,7 +40,9 @@ class EngineConfig:
             the ``E`` examples split into K equal consecutive blocks.
         hybrid_start, hybrid_end: The hybrid's ``lam`` is 1 until ``hybrid_start`` of the budget,
             then linear to ``hybrid_end`` at the end.
-        cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches.
+        cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches: 5 searches
+            of popsize 50 by default, 2,500 acquisition values a round (25 searches until issue 10;
+            the 20-seed demo comparison is in ``docs/engine.md``, "Round time").
         fit_maxiter: L-BFGS-B iterations of the GP fit.
     """
 
@@ -63,7 +65,7 @@ class EngineConfig:
     example_groups: tuple[int, ...] | None = None
     hybrid_start: float = 0.6
     hybrid_end: float = 0.5
-    cma_starts: int = 25
+    cma_starts: int = 5
     cma_popsize: int = 50
     cma_sigma0: float = 0.8
     cma_generations: int = 10

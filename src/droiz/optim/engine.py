@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -26,21 +26,19 @@ from droiz.acquisition import beta_schedule
 from droiz.ambiguity import AmbiguitySet, KLBall, ambiguity_from_config, ambiguity_to_config
 from droiz.exceptions import ConfigError
 from droiz.optim import acquire
-from droiz.optim.cmaes import CMAOptions
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext, derive_seed
 from droiz.optim.methods import Method
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal, resolve_rows
 from droiz.optim.reference import (
-    GROUP_RULES,
     initial_groups,
     normalise_scores,
     reference_groups,
     round_ybar,
     update_reference,
 )
-from droiz.optim.selection import SELECTIONS
+from droiz.optim.selection import SELECTIONS, Best
 from droiz.optim.sobol import sobol_points
 from droiz.optim.state import load_state, save_state
 from droiz.surrogate.build import (
@@ -53,23 +51,6 @@ from droiz.surrogate.build import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class Best(NamedTuple):
-    """The final pick among the evaluated soft prompts.
-
-    Attributes:
-        index: Row of the pick in the order of ``tell`` (a completed round's rows in the order of
-            its proposal). z: ``d`` the soft prompt.
-        value: Its score under ``selection``. selection: The criterion used.
-        scores: ``n`` the score of every evaluated point under ``selection``.
-    """
-
-    index: int
-    z: Tensor
-    value: float
-    selection: str
-    scores: Tensor
 
 
 class RobustBO:
@@ -245,21 +226,12 @@ class RobustBO:
         return initial_groups(self.n_design + n, self.config.n_groups, per, offset)[-n:]
 
     def _ask_bo(self, spec: Method, ctx: RoundContext, n: int) -> tuple[Tensor, Any, Tensor]:
-        assert spec.acquisition is not None
         model = self._fitted_gp()
-        acq = spec.acquisition(model, ctx)
-        scores = SELECTIONS.get(spec.final_pick).score(model, ctx)
+        step = acquire.propose(spec, model, ctx, self.config, n)
         if self.config.kernel == WSTAR_KERNEL:  # w* of this round's incumbent, for the next fit
             mean = model.predict(self.obs.z)[0]
-            self._wstar = incumbent_weights(mean, scores, ctx.ambiguity, ctx.reference)
-        k = min(self.config.cma_starts, len(scores))
-        starts = self.obs.z[torch.argsort(scores, descending=True, stable=True)[:k]]
-        cfg = self.config
-        opts = CMAOptions(cfg.cma_popsize, cfg.cma_sigma0, cfg.cma_generations)
-        z, weights = acquire.search(ctx, acq, starts, n, opts)
-        rule = GROUP_RULES.get(cfg.group_rule())
-        groups = rule.fn(model if rule.needs_model else None, ctx, z)
-        return z, weights, groups
+            self._wstar = incumbent_weights(mean, step.scores, ctx.ambiguity, ctx.reference)
+        return step.z, step.weights, step.groups
 
     def abandon(self) -> int:
         """Drop the open proposal's untold rows (they cost no budget); returns how many."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -26,6 +26,24 @@ from torch import Tensor
 from droiz.ambiguity import AmbiguitySet, WassersteinBall
 from droiz.optim.context import RoundContext
 from droiz.registry import Registry
+
+
+class Best(NamedTuple):
+    """The final pick among the evaluated soft prompts.
+
+    Attributes:
+        index: Row of the pick in the order of ``tell`` (a completed round's rows in the order of
+            its proposal). z: ``d`` the soft prompt.
+        value: Its score under ``selection``. selection: The criterion used.
+        scores: ``n`` the score of every evaluated point under ``selection``.
+    """
+
+    index: int
+    z: Tensor
+    value: float
+    selection: str
+    scores: Tensor
+
 
 ScoreFn = Callable[[Any, RoundContext], Tensor]
 

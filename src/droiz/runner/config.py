@@ -37,7 +37,9 @@ RESUMABLE += ("track",)  # where the run is logged
 
 _RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
 DEFAULT_KERNEL = "coupled-semantic"
+DEFAULT_SURROGATE = "independent"  # measured against "shared" in docs/surrogate.md
 _RUNNER_OWNED += ("groups_per_round", "kernel", "example_groups", "n_init", "batch_size")
+_RUNNER_OWNED += ("surrogate",)
 _SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
 
 
@@ -60,6 +62,11 @@ class RunConfig:
         groups_per_round: Groups each evaluation observes.
         kernel: ``matern``, ``coupled-scores``, ``coupled-scores-wstar`` or ``coupled-semantic``
             (``None``: the engine's default).
+        surrogate: ``independent`` (groups independent a priori) or ``shared`` (a shared latent
+            function plus per-group deviations, ``f_t = g + h_t``); ``None``: ``independent``.
+        plugins: Modules imported before the settings are checked, so that the methods, kernels
+            or selections they register can be named (``--plugin MODULE``); saved with the run,
+            so a resumed run imports them again.
         n_dev: Dev examples per group and task. n_demos: Demonstrations shown to the generator.
         n_test: Test examples per task for the final evaluation (``None``: the whole split).
         batch_size: Instructions per round. n_init: Initial Sobol evaluations.
@@ -96,6 +103,8 @@ class RunConfig:
     groups: str = "auto"
     groups_per_round: int = 2
     kernel: str | None = None
+    surrogate: str | None = None
+    plugins: tuple[str, ...] = ()
     n_dev: int = 20
     n_demos: int = 5
     n_test: int | None = None
@@ -141,13 +150,29 @@ class RunConfig:
             object.__setattr__(self, "answer_filter", spec)
         if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
             object.__setattr__(self, "kernel", DEFAULT_KERNEL)
+        if self.surrogate is None:
+            object.__setattr__(self, "surrogate", DEFAULT_SURROGATE)
+        self._load_plugins()
         self._validate()
+
+    def _load_plugins(self) -> None:
+        """Import the ``plugins`` first: the names they register are checked below."""
+        from droiz.registry import load_plugins
+
+        plugins = self.plugins
+        if isinstance(plugins, str):
+            plugins = (plugins,)
+        checks.check_type("plugins", plugins, "list")
+        for name in plugins:
+            checks.check_type("plugins", name, "str")
+        object.__setattr__(self, "plugins", tuple(dict.fromkeys(plugins)))
+        load_plugins(self.plugins)
 
     def _validate(self) -> None:
         from droiz.ambiguity import parse_ambiguity
         from droiz.llm import parse_spec
         from droiz.optim import METHODS
-        from droiz.surrogate.build import KERNELS
+        from droiz.surrogate.build import KERNELS, SURROGATES
 
         checks.check_fields(self)
         if self.track not in TRACKERS:
@@ -164,6 +189,7 @@ class RunConfig:
             parse_spec(str(getattr(self, role)), role)
         _check_choice("method", self.method, METHODS)
         _check_choice("kernel", str(self.kernel), KERNELS)
+        _check_choice("surrogate", str(self.surrogate), SURROGATES)
         parse_ambiguity(self.ambiguity)
         parse_reference(self.reference)
         for name in ("budget", "groups_per_round", "n_dev", "n_demos", "batch_size", "dim"):
@@ -251,6 +277,7 @@ class RunConfig:
         """JSON-ready settings; credentials inside ``base_url`` are masked when ``redact``."""
         out = dataclasses.asdict(self)
         out["task"] = list(self.task)
+        out["plugins"] = list(self.plugins)
         if redact:
             out["base_url"] = redact_url(self.base_url)
         return out

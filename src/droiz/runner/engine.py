@@ -25,6 +25,7 @@ def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
         reference=problem.reference,
         groups_per_round=config.groups_per_round,
         kernel=str(config.kernel),
+        surrogate=str(config.surrogate),
         example_groups=tuple(problem.example_groups),
         n_init=config.n_init,
         batch_size=config.batch_size,

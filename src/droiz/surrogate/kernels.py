@@ -111,6 +111,7 @@ class InstructionCoupledKernel(Kernel):
         self.register_buffer("omega", torch.ones(1))
         self._cache: tuple[Tensor, Tensor] | None = None
         self._train_cache: tuple[Tensor, Tensor] | None = None
+        self._dist: Tensor | None = None
 
     @property
     def coupled_scale(self) -> Tensor:
@@ -130,7 +131,7 @@ class InstructionCoupledKernel(Kernel):
         self.train_z = train_z
         self.features = features
         self.omega = omega
-        self._cache = self._train_cache = None
+        self._cache = self._train_cache = self._dist = None
 
     def train(self, mode: bool = True) -> InstructionCoupledKernel:
         self._cache = self._train_cache = None
@@ -143,16 +144,22 @@ class InstructionCoupledKernel(Kernel):
         kzz = self.latent(self.train_z).to_dense()
         jitter = _JITTER * kzz.diagonal().mean()
         chol = psd_safe_cholesky(kzz + jitter * torch.eye(len(kzz), dtype=kzz.dtype))
-        dist = weighted_distance(self.features, self.features, self.omega)
-        kf = _matern52(dist / self.feature_lengthscale)
+        kf = _matern52(self._feature_distance() / self.feature_lengthscale)
         result = (chol, kf)
         if not self.training:
             self._cache = result
         return result
 
-    def _solve(self, x: Tensor) -> Tensor:
-        """``a(x) = (K_ZZ + delta I)^{-1} k_Z(x)``, ``n x b``."""
-        chol, _ = self._factors()
+    def _feature_distance(self) -> Tensor:
+        """The weighted feature distances ``n x n``: no hyperparameter enters them, so they are
+        computed once per :meth:`set_data` (not at every step of the fit)."""
+        if self._dist is None:
+            self._dist = weighted_distance(self.features, self.features, self.omega)
+        return self._dist
+
+    def _solve(self, x: Tensor, chol: Tensor) -> Tensor:
+        """``a(x) = (K_ZZ + delta I)^{-1} k_Z(x)``, ``n x b``, given the factor of
+        :meth:`_factors` (in training mode it is not cached, so it is computed once per call)."""
         return torch.cholesky_solve(self.latent(self.train_z, x).to_dense(), chol)
 
     def _projections(self) -> tuple[Tensor, Tensor]:
@@ -182,12 +189,12 @@ class InstructionCoupledKernel(Kernel):
         return cross, diag
 
     def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **kwargs: object) -> Tensor:
-        _, kf = self._factors()
-        a1 = self._solve(x1)  # n x b1
+        chol, kf = self._factors()
+        a1 = self._solve(x1, chol)  # n x b1
         scale = self.coupled_scale
         if diag:
             coupled = (a1 * (kf @ a1)).sum(-2)
             return scale * coupled + self.addon(x1, x2, diag=True)
-        a2 = a1 if x2 is x1 else self._solve(x2)
+        a2 = a1 if x2 is x1 else self._solve(x2, chol)
         coupled = a1.transpose(-1, -2) @ kf @ a2
         return scale * coupled + self.addon(x1, x2).to_dense()
