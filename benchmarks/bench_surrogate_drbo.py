@@ -32,8 +32,8 @@ import warnings
 
 import torch
 
-from droiz.bench.drbo import BETA, N_INIT, GridPosterior, run_method
-from droiz.bench.drbo_problem import NOISE_VAR, ambiguity_set, make_problem
+from droiz.bench.drbo import BETA, N_INIT, GridPosterior, common_draws, run_method
+from droiz.bench.drbo_problem import NOISE_VAR, DRBOProblem, ambiguity_set, make_problem
 from droiz.surrogate import GroupGP
 from droiz.surrogate.shared import SharedGroupGP
 
@@ -75,15 +75,9 @@ def run_surrogate(name: str, seed: int, steps: int, refit_every: int) -> tuple[l
     return regret, (time.process_time() - start) / steps
 
 
-def draws(seed: int, steps: int, problem) -> tuple[list[int], list[float], list[int], list[float]]:
-    """``droiz bench drbo``'s common random numbers of one seed (same generator and order)."""
-    gen = torch.Generator().manual_seed(10_000 + int(seed))
-    n_points = problem.n_actions * problem.n_contexts
-    init = torch.randint(n_points, (N_INIT,), generator=gen)
-    init_noise = torch.randn(N_INIT, generator=gen, dtype=torch.float64) * NOISE_VAR**0.5
-    contexts = torch.multinomial(problem.true, steps, replacement=True, generator=gen)
-    noise = torch.randn(steps, generator=gen, dtype=torch.float64) * NOISE_VAR**0.5
-    return init.tolist(), init_noise.tolist(), contexts.tolist(), noise.tolist()
+def draws(seed: int, steps: int, problem: DRBOProblem) -> tuple[list, ...]:
+    """``droiz bench drbo``'s common random numbers of one seed, as lists."""
+    return tuple(t.tolist() for t in common_draws(seed, steps, problem))
 
 
 def known_kernel(seed: int, steps: int) -> list[float]:

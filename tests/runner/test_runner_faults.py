@@ -10,6 +10,7 @@ import pytest
 from runner_helpers import (
     FAST_ENGINE,
     FAST_RETRY,
+    cli_args,
     read_best,
     read_records,
     run_settings,
@@ -78,27 +79,8 @@ def test_persistent_fault_stops_cleanly_and_resume_matches_an_uninterrupted_run(
     )
 
     def cli(server: FakeOpenAIServer, out: Path, cache: str, *extra: str) -> int:
-        return main(
-            [
-                "optimize",
-                "--task",
-                str(world_files["task"]),
-                "--generator",
-                f"pool:{world_files['pool']}",
-                "--executor",
-                "openai:world",
-                "--base-url",
-                server.base_url,
-                "--config",
-                str(config),
-                "--out",
-                str(out),
-                "--cache-dir",
-                str(tmp_path / cache),
-                "--no-progress",
-                *extra,
-            ]
-        )
+        args = cli_args(world_files, server, out, config)
+        return main([*args, "--cache-dir", str(tmp_path / cache), *extra])
 
     with FakeOpenAIServer(answer=world.answer) as server:
         assert cli(server, tmp_path / "a", "cache-a") == 0

@@ -126,15 +126,22 @@ def run_method(
     return MethodRun(regret, ask / max(1, len(contexts)))
 
 
-def run_seed(seed: int, steps: int, sets: Sequence[str]) -> dict[str, dict[str, MethodRun | None]]:
-    """Every set and method on one seed; ``None`` where WCS is not defined."""
-    problem = make_problem(seed)
+def common_draws(seed: int, steps: int, problem: DRBOProblem) -> tuple[Tensor, ...]:
+    """The common random numbers of one seed: the initial grid points and their noise, then the
+    context and noise of every step (``init``, ``init_noise``, ``contexts``, ``noise``)."""
     gen = torch.Generator().manual_seed(10_000 + int(seed))
     n_points = problem.n_actions * problem.n_contexts
     init = torch.randint(n_points, (N_INIT,), generator=gen)
     init_noise = torch.randn(N_INIT, generator=gen, dtype=torch.float64) * NOISE_VAR**0.5
     contexts = torch.multinomial(problem.true, steps, replacement=True, generator=gen)
     noise = torch.randn(steps, generator=gen, dtype=torch.float64) * NOISE_VAR**0.5
+    return init, init_noise, contexts, noise
+
+
+def run_seed(seed: int, steps: int, sets: Sequence[str]) -> dict[str, dict[str, MethodRun | None]]:
+    """Every set and method on one seed; ``None`` where WCS is not defined."""
+    problem = make_problem(seed)
+    init, init_noise, contexts, noise = common_draws(seed, steps, problem)
     start = GridPosterior(problem.prior, NOISE_VAR, N_INIT + steps)
     flat = problem.f.reshape(-1)
     for j, e in zip(init.tolist(), init_noise.tolist(), strict=True):
