@@ -90,6 +90,16 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "label",
     ),
+    "rhymes": (
+        (
+            "Write a word that rhymes with the input word.",
+            "What word rhymes with the given word?",
+            "Give a rhyme for the word.",
+            "Output a word that rhymes with the input.",
+            "Tell me a word that ends with the same sound as this word.",
+        ),
+        "rhyming word",
+    ),
 }
 
 # The answer filter of each task (``chat-answer`` unless named here): SmolLM2 answers larger_animal

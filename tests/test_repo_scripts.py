@@ -83,8 +83,8 @@ def test_bench_real_filters_per_task_unless_one_is_given():
     from bench_real import parse_args, task_filter
 
     args = parse_args([])
-    assert args.tasks == ["first_word_letter", "singular_to_plural", "larger_animal", "sentiment"]
-    assert task_filter("sentiment", args) == "chat-answer"
+    assert args.tasks == ["first_word_letter", "singular_to_plural", "larger_animal", "rhymes"]
+    assert task_filter("rhymes", args) == "chat-answer"
     assert task_filter("larger_animal", args).startswith("chat-answer,regex:")
     forced = parse_args(["--answer-filter", "first-line"])
     assert task_filter("larger_animal", forced) == "first-line"
