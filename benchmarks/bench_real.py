@@ -355,8 +355,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"baseline {task}: {json.dumps(baselines[task])}", flush=True)
         del executor
     cells = []
-    for task in args.tasks:
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed by seed: an interrupted table has every task
+        for task in args.tasks:
             for method in args.methods:
                 run_dir = args.root / "runs" / task / f"{method}-s{seed}"
                 kwargs = {**common, "answer_filter": task_filter(task, args)}
