@@ -28,9 +28,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from llama_server import LlamaServer
-from make_pools import TASKS, build_pool, make_real_executor
+from make_pools import build_pool, make_real_executor
 
 GROUPS = ("clean", "distractor")
+AGREEMENT_TASKS = ("first_word_letter", "larger_animal", "singular_to_plural", "antonyms")
 
 
 def pairs() -> list[tuple[str, str, Any]]:
@@ -38,7 +39,7 @@ def pairs() -> list[tuple[str, str, Any]]:
     from droiz.tasks import load_task
 
     out = []
-    for name in TASKS:
+    for name in AGREEMENT_TASKS:
         task = load_task(name, seed=0)
         instances = task.dataset("dev", groups=list(GROUPS), n=5, seed=0).instances
         for instruction in build_pool(name)[::12][:5]:
@@ -77,7 +78,7 @@ def compare(items: list[tuple[str, str, Any]], server: list[str], hf: list[str])
     from droiz.tasks.filters import parse_filter
 
     chain = parse_filter("chat-answer")
-    metrics = {name: load_task(name).metric for name in TASKS}
+    metrics = {name: load_task(name).metric for name in AGREEMENT_TASKS}
     kinds: collections.Counter[str] = collections.Counter()
     examples, totals = [], [0.0, 0.0]
     for (task, instruction, inst), a, b in zip(items, server, hf, strict=True):

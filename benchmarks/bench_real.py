@@ -3,10 +3,12 @@
 Run by hand, not in CI. For every task, method and seed, one ordinary ``droiz.optimize`` run
 directory: candidates from the task's ``pool:`` file (``benchmarks/make_pools.py``, 60
 instructions), SmolLM2 as the executor (a running ``llama-server`` given by ``--base-url``, else
-in process through ``hf:smollm2-135m``), the ``chat-answer`` answer filter. Beside the table: a
-hand-written-instruction baseline per task (the pool's first instruction, no directive) and a
-line measuring SmolLM2 as a soft-prompt *generator* (a ``random`` run with ``--generator
-hf:smollm2-135m``: the share of its distinct instructions scoring above zero on dev).
+in process through ``hf:smollm2-135m``), the task's answer filter (``chat-answer``; for
+larger_animal followed by a regex dropping a leading article: ``make_pools.FILTERS``). Beside
+the table: a hand-written-instruction baseline per task (the pool's first instruction, no
+directive) and a line measuring SmolLM2 as a soft-prompt *generator* (a ``random`` run with
+``--generator hf:smollm2-135m``: the share of its distinct instructions scoring above zero on
+dev).
 
 Everything lives under ``--root``: ``pools/``, ``cache/`` (the shared response cache: identical
 prompts are paid once over all cells) and ``runs/TASK/METHOD-sSEED/``. A finished cell writes
@@ -35,14 +37,16 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_pools import TASKS, build_pool, make_real_executor, write_pools
+from make_pools import TASKS, answer_filter, build_pool, make_real_executor, write_pools
 
 METHODS = ("dro", "ei", "ucb", "random")
-FILTER = "chat-answer"
+# The four tasks where SmolLM2-135M scores well above zero with a hand-written instruction.
+# antonyms (8.8 %) and sentiment (always "Positive": the majority class) have pools too.
+DEFAULT_TASKS = ("first_word_letter", "singular_to_plural", "larger_animal", "rhymes")
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``droiz.optimize`` settings shared by every cell."""
+    """The ``droiz.optimize`` settings shared by every cell (``answer_filter``: per task)."""
     out: dict[str, Any] = {
         "executor": args.executor,
         "budget": args.budget,
@@ -53,7 +57,6 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "groups": args.groups,
         "groups_per_round": args.groups_per_round,
         "finalists": args.finalists,
-        "answer_filter": args.answer_filter,
         "cache_dir": str(args.root / "cache"),
         "max_answer_tokens": args.max_tokens,
     }
@@ -62,6 +65,11 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.concurrency:
         out["concurrency"] = args.concurrency
     return out
+
+
+def task_filter(task: str, args: argparse.Namespace) -> str:
+    """``--answer-filter`` if given, else the task's own (``make_pools.answer_filter``)."""
+    return args.answer_filter or answer_filter(task)
 
 
 def distinct_instructions(run_dir: Path) -> list[dict[str, Any]]:
@@ -138,7 +146,7 @@ def baseline(task: str, executor: Any, args: argparse.Namespace) -> dict[str, An
     instruction = build_pool(task)[0]
     result = droiz.evaluate(
         task, instruction, executor=executor, split="test", n=args.n_test,
-        groups=args.groups, answer_filter=args.answer_filter,
+        groups=args.groups, answer_filter=task_filter(task, args),
     )  # fmt: skip
     r = result.report
     return {
@@ -154,6 +162,7 @@ def generator_line(args: argparse.Namespace, common: dict[str, Any]) -> dict[str
     task = args.generator_task
     run_dir = args.root / "runs" / task / "generator-smollm2"
     settings = {**common, "budget": args.generator_budget, "n_init": args.generator_budget}
+    settings["answer_filter"] = task_filter(task, args)
     settings.update(finalists=0, batch_size=args.generator_budget)
     cell = run_cell(run_dir, task, args.generator, "random", 0, settings)
     rows = distinct_instructions(run_dir)
@@ -194,9 +203,67 @@ def print_table(cells: list[dict[str, Any]], baselines: dict[str, dict[str, Any]
     sys.stdout.flush()
 
 
+def paired_lines(cells: list[dict[str, Any]], base: str = "dro") -> list[str]:
+    """Paired worst-group differences ``base`` minus each other method over (task, seed)."""
+    worst = {(c["task"], c["seed"], c["method"]): c["worst_group"] for c in cells}
+    lines = []
+    for other in dict.fromkeys(c["method"] for c in cells if c["method"] != base):
+        keys = sorted({(t, s) for t, s, m in worst if m == other and (t, s, base) in worst})
+        if not keys:
+            continue
+        diffs = [worst[(t, s, base)] - worst[(t, s, other)] for t, s in keys]
+        wins = sum(d > 1e-9 for d in diffs)
+        losses = sum(d < -1e-9 for d in diffs)
+        lines.append(
+            f"{base} - {other}, worst group, over {len(diffs)} (task, seed) pairs: mean "
+            f"{100 * statistics.fmean(diffs):+.1f} points, wins/ties/losses "
+            f"{wins}/{len(diffs) - wins - losses}/{losses}"
+        )
+    return lines
+
+
+def print_paired(cells: list[dict[str, Any]]) -> None:
+    lines = paired_lines(cells)
+    if lines:
+        print()
+        print("\n".join(lines))
+
+
+def dry_run(args: argparse.Namespace, pools: dict[str, Path], common: dict[str, Any]) -> int:
+    """Upper bounds of the requests every unfinished cell still sends (nothing is sent).
+
+    Each cell is bounded alone, less what the shared cache holds now; cells of one seed share
+    their initial design and many answers, so the table sends fewer requests than the sum."""
+    from droiz.runner.api import dry_run as plan_cell
+
+    total = tokens = 0
+    for task in args.tasks:
+        for seed in range(args.seeds):
+            for method in args.methods:
+                run_dir = args.root / "runs" / task / f"{method}-s{seed}"
+                if (run_dir / "cell.json").exists():
+                    continue
+                resume = (run_dir / "journal.jsonl").exists()
+                kwargs = {**common, "answer_filter": task_filter(task, args)}
+                if resume:
+                    plan = plan_cell(out=run_dir, resume=True, **_location(kwargs))
+                else:
+                    plan = plan_cell(
+                        task=task, generator=f"pool:{pools[task]}", method=method, seed=seed,
+                        out=run_dir, **kwargs,
+                    )  # fmt: skip
+                total += plan.requests
+                tokens += plan.tokens
+                print(f"{task} {method}-s{seed}: at most {plan.requests} requests")
+    print(f"unfinished cells: at most {total} requests, {tokens} tokens (before sharing)")
+    return 0
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated (default: all four)")
+    p.add_argument(
+        "--tasks", default=",".join(DEFAULT_TASKS), help=f"default {','.join(DEFAULT_TASKS)}"
+    )
     p.add_argument("--methods", default=",".join(METHODS), help="default dro,ei,ucb,random")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--budget", type=int, default=12, help="evaluations per run (default 12)")
@@ -208,7 +275,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--groups-per-round", type=int, default=2)
     p.add_argument("--finalists", type=int, default=2)
     p.add_argument(
-        "--answer-filter", default=FILTER, help=f"answer filter chain (default {FILTER})"
+        "--answer-filter",
+        help="answer filter chain for every task (default: per task, make_pools.FILTERS)",
     )
     p.add_argument("--max-tokens", type=int, default=20, help="answer limit (default 20)")
     p.add_argument(
@@ -224,6 +292,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write every cell as JSON here")
     p.add_argument(
         "--report-only", action="store_true", help="print the table of the finished cells only"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the request bounds of unfinished cells"
     )
     args = p.parse_args(argv)
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -253,6 +324,7 @@ def report_only(args: argparse.Namespace) -> int:
         if path.exists():
             baselines[task] = json.loads(path.read_text(encoding="utf-8"))
     print_table(cells, baselines)
+    print_paired(cells)
     gen = args.root / "runs" / args.generator_task / "generator-smollm2" / "cell.json"
     if gen.exists():
         print(f"\ngenerator line: {gen.read_text(encoding='utf-8')}")
@@ -266,8 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     common = settings(args)
     print(f"executor {args.executor}" + (f" at {args.base_url}" if args.base_url else ""))
     print(json.dumps({k: v for k, v in common.items() if k != "executor"}))
+    print("answer filters: " + json.dumps({t: task_filter(t, args) for t in args.tasks}))
     if args.report_only:
         return report_only(args)
+    if args.dry_run:
+        return dry_run(args, pools, common)
     baselines: dict[str, dict[str, Any]] = {}
     if not args.no_baseline:
         executor = make_real_executor(
@@ -280,15 +355,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"baseline {task}: {json.dumps(baselines[task])}", flush=True)
         del executor
     cells = []
-    for task in args.tasks:
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed by seed: an interrupted table has every task
+        for task in args.tasks:
             for method in args.methods:
                 run_dir = args.root / "runs" / task / f"{method}-s{seed}"
-                cell = run_cell(run_dir, task, f"pool:{pools[task]}", method, seed, common)
+                kwargs = {**common, "answer_filter": task_filter(task, args)}
+                cell = run_cell(run_dir, task, f"pool:{pools[task]}", method, seed, kwargs)
                 cells.append(cell)
                 print(f"cell {json.dumps(cell)}", flush=True)
     print()
     print_table(cells, baselines)
+    print_paired(cells)
     gen = None
     if args.generator_budget:
         gen = generator_line(args, common)

@@ -80,7 +80,38 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "antonym",
     ),
+    "sentiment": (
+        (
+            "Classify the sentiment of the sentence as positive or negative.",
+            "Is the sentiment of this review positive or negative?",
+            "Decide whether the text expresses a positive or a negative opinion.",
+            "Label the movie review as positive or negative.",
+            "Tell me if the sentence is positive or negative.",
+        ),
+        "label",
+    ),
+    "rhymes": (
+        (
+            "Write a word that rhymes with the input word.",
+            "What word rhymes with the given word?",
+            "Give a rhyme for the word.",
+            "Output a word that rhymes with the input.",
+            "Tell me a word that ends with the same sound as this word.",
+        ),
+        "rhyming word",
+    ),
 }
+
+# The answer filter of each task (``chat-answer`` unless named here): SmolLM2 answers larger_animal
+# with an article ("The larger of the two animals is a donkey."), which exact match rejects.
+FILTERS: dict[str, str] = {"larger_animal": "chat-answer,regex:^(?:(?:a|an|the) )?(.+)"}
+DEFAULT_FILTER = "chat-answer"
+
+
+def answer_filter(task: str) -> str:
+    """The answer filter chain the real-model benchmark uses for ``task``."""
+    return FILTERS.get(task, DEFAULT_FILTER)
+
 
 FORMATS = (
     "",
@@ -154,7 +185,7 @@ def sample_table(task: str, executor: Any, n_sample: int, n_dev: int) -> None:
             executor=executor,
             split="dev",
             n=n_dev,
-            answer_filter="chat-answer",
+            answer_filter=answer_filter(task),
         )
         groups = list(result.report.per_group)
         if number == 0:
@@ -174,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-url", help="endpoint of an openai: executor for --sample")
     p.add_argument("--n-dev", type=int, default=10, help="dev examples per group for --sample")
     p.add_argument("--max-tokens", type=int, default=20, help="answer limit for --sample")
+    p.add_argument("--concurrency", type=int, help="requests in flight for --sample")
+    p.add_argument("--cache-dir", help="response cache for --sample (default: the user cache)")
     args = p.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
@@ -193,9 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path} ({len(path.read_text(encoding='utf-8').splitlines())} instructions)")
     if args.sample:
         executor = make_real_executor(
-            args.executor, base_url=args.base_url, max_tokens=args.max_tokens
-        )
-        print("per-group dev accuracy (%, chat-answer), the worst group, the instruction")
+            args.executor, base_url=args.base_url, max_tokens=args.max_tokens,
+            concurrency=args.concurrency, cache_dir=args.cache_dir,
+        )  # fmt: skip
+        print("per-group dev accuracy (%, the task's filter), the worst group, the instruction")
         for task in tasks:
             sample_table(task, executor, args.sample, args.n_dev)
     return 0

@@ -77,3 +77,31 @@ def test_bench_real_keeps_the_budget_within_a_third_of_the_pool(capsys):
         parse_args(["--budget", "21"])
     assert exc.value.code == 2
     assert "more than a third" in capsys.readouterr().err
+
+
+def test_bench_real_filters_per_task_unless_one_is_given():
+    from bench_real import parse_args, task_filter
+
+    args = parse_args([])
+    assert args.tasks == ["first_word_letter", "singular_to_plural", "larger_animal", "rhymes"]
+    assert task_filter("rhymes", args) == "chat-answer"
+    assert task_filter("larger_animal", args).startswith("chat-answer,regex:")
+    forced = parse_args(["--answer-filter", "first-line"])
+    assert task_filter("larger_animal", forced) == "first-line"
+
+
+def test_bench_real_pairs_dro_with_each_method_over_task_and_seed():
+    from bench_real import paired_lines
+
+    def cell(task, seed, method, worst):
+        return {"task": task, "seed": seed, "method": method, "worst_group": worst}
+
+    cells = [
+        cell("a", 0, "dro", 0.5), cell("a", 0, "ei", 0.3), cell("a", 0, "random", 0.5),
+        cell("a", 1, "dro", 0.2), cell("a", 1, "ei", 0.4), cell("a", 1, "random", 0.1),
+        cell("b", 0, "dro", 0.6), cell("b", 0, "ei", 0.6),  # no random cell: not paired
+    ]  # fmt: skip
+    ei, rnd = paired_lines(cells)
+    assert ei.startswith("dro - ei, worst group, over 3 (task, seed) pairs: mean +0.0 points")
+    assert ei.endswith("wins/ties/losses 1/1/1")
+    assert "over 2 (task, seed) pairs: mean +5.0 points" in rnd and rnd.endswith("1/1/0")
