@@ -64,6 +64,7 @@ def test_run_directory_contents(
         "report.md",
         "best_so_far.png",
         "run.lock",
+        "budget.jsonl",
     }
     best = read_best(out)
     assert best["instruction"] == result.instruction and best["evaluation"] >= 0

@@ -5,7 +5,9 @@ Each HTTP attempt, retries included, first takes a :class:`Reservation`: one req
 attempt's worst-case tokens (an upper bound of the prompt's tokens plus ``max_tokens``) and their
 cost. An attempt is sent only if it fits under every cap together with the attempts in flight and
 their reservations. When its answer arrives the reservation is settled to what the server
-reported (estimated where it reported nothing), so the counters never exceed a cap.
+reported (estimated where it reported nothing), so the counters never exceed a cap. With a
+ledger (:meth:`Budget.open_ledger`, :mod:`droiz.llm.ledger`) each reserve and settle is also
+appended to a file, so a resume after a SIGKILL counts what was sent.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from droiz.exceptions import BackendError, ConfigError
+from droiz.llm.ledger import Ledger
 from droiz.llm.stats import Pricing
 
 CAPS = ("max_requests", "max_tokens", "max_cost")
@@ -99,6 +103,27 @@ class Budget:
         self._held_tokens = 0
         self._held_cost = 0.0
         self._lock = threading.Lock()
+        self._ledger: Ledger | None = None
+
+    def open_ledger(self, path: Path) -> None:
+        """Append the running totals to the ledger at ``path`` from now on (the first line: the
+        totals now, which include what earlier sessions spent)."""
+        with self._lock:
+            self._ledger = Ledger(path)
+            self._record()
+
+    def close_ledger(self) -> None:
+        with self._lock:
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
+
+    def _record(self) -> None:
+        """One ledger line of the totals (under the lock, so lines keep their order)."""
+        if self._ledger is not None:
+            self._ledger.write(
+                self.requests, self.tokens, self.cost, self._held_tokens, self._held_cost
+            )
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +162,7 @@ class Budget:
             self.in_flight += 1
             self._held_tokens += worst_tokens
             self._held_cost += worst_cost
+            self._record()  # before the request is sent
         return Reservation(worst_tokens, worst_cost)
 
     def settle(self, reservation: Reservation, tokens: int, cost: float) -> None:
@@ -147,6 +173,7 @@ class Budget:
             self._held_cost -= reservation.cost
             self.tokens += int(tokens)
             self.cost += float(cost)
+            self._record()
 
     def _exceeded(self, cap: str, detail: str) -> BudgetExceeded:
         limit = getattr(self.limits, cap)

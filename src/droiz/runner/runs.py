@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import DataError
+from droiz.llm.ledger import LEDGER_NAME, read_ledger
 from droiz.runner.journal import JOURNAL_NAME, load_journal
 from droiz.runner.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
 from droiz.runner.results import usage_sum
@@ -59,10 +60,15 @@ class RunInfo:
         return asdict(self) | {"path": str(self.path)}
 
 
-def spent(stats: Mapping[str, float], seen: Mapping[str, float]) -> tuple[int, int, float]:
+def spent(
+    stats: Mapping[str, float],
+    seen: Mapping[str, float],
+    ledger: tuple[int, int, float] | None = None,
+) -> tuple[int, int, float]:
     """Requests, tokens and cost the run spent: from the journal's usage records (``stats``,
-    summed) or from the ``budget`` counters the last evaluation record saw (``seen``), whichever
-    is larger (a killed session journals the latter only)."""
+    summed), from the ``budget`` counters the last evaluation record saw (``seen``) or from the
+    spend ledger (``budget.jsonl``, :func:`~droiz.llm.ledger.read_ledger`), whichever is larger
+    (a killed session journals ``seen`` only, and the ledger counts what it sent after that)."""
     requests = stats.get("budget_requests")
     if requests is None:  # journals written before the caps: the executor's counters
         requests = stats.get("requests", 0) + stats.get("generator_requests", 0)
@@ -70,10 +76,11 @@ def spent(stats: Mapping[str, float], seen: Mapping[str, float]) -> tuple[int, i
     if tokens is None:
         tokens = stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0)
     cost = stats.get("budget_cost", stats.get("cost", 0.0))
+    l_requests, l_tokens, l_cost = ledger or (0, 0, 0.0)
     return (
-        int(max(requests, seen.get("budget_requests", 0))),
-        int(max(tokens, seen.get("budget_tokens", 0))),
-        float(max(cost, seen.get("budget_cost", 0.0))),
+        int(max(requests, seen.get("budget_requests", 0), l_requests)),
+        int(max(tokens, seen.get("budget_tokens", 0), l_tokens)),
+        float(max(cost, seen.get("budget_cost", 0.0), l_cost)),
     )
 
 
@@ -134,7 +141,7 @@ def run_info(run_dir: str | Path) -> RunInfo:
         detail = f"{detail}; {torn}" if detail else torn
     if status == "finished":
         best = _best_value(run_dir, best)
-    requests, _, cost = spent(stats, seen)
+    requests, _, cost = spent(stats, seen, read_ledger(run_dir / LEDGER_NAME))
     return RunInfo(run_dir, status, len(evaluations), budget, requests, cost, best, detail)
 
 

@@ -22,6 +22,7 @@ from droiz._killpoint import kill_point
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
+from droiz.llm.ledger import LEDGER_NAME, read_ledger
 from droiz.optim import RobustBO
 from droiz.redact import redact
 from droiz.runner.backends import build_backends
@@ -214,6 +215,7 @@ class Study:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            backends.budget.close_ledger()
             backends.close()
 
     def _install_sigterm(self) -> Any:
@@ -236,10 +238,16 @@ class Study:
         return signal.signal(signal.SIGTERM, on_sigterm)
 
     def _preload_budget(self) -> None:
-        """Count what earlier sessions spent against the caps: the journal's usage records, or
-        the counters the last evaluation record saw when a killed session journaled more."""
-        budget = self.backends.budget
-        budget.requests, budget.tokens, budget.cost = spent(self.state.stats, self.state.budget)
+        """Count what earlier sessions spent against the caps: the journal's usage records, the
+        counters the last evaluation record saw, or the spend ledger (``budget.jsonl``: what a
+        killed session sent after its last journaled evaluation, unsettled requests at their
+        worst case), whichever is larger; then keep the ledger from here on."""
+        budget, path = self.backends.budget, self.out / LEDGER_NAME
+        ledger = read_ledger(path) if self.resume else None
+        budget.requests, budget.tokens, budget.cost = spent(
+            self.state.stats, self.state.budget, ledger
+        )
+        budget.open_ledger(path)
 
     def _fingerprints(self) -> dict[str, str]:
         """What identifies the generator, the executor (model content hashes, settings) and the
