@@ -25,11 +25,9 @@ from typing import Any
 
 import torch
 
-from droiz.ambiguity import Nominal, parse_ambiguity
+from droiz.ambiguity import Nominal
 from droiz.bench.paired import paired
-from droiz.optim import RobustBO
-from droiz.sim.demo import RunResult, search, to_json, true_robust_values
-from droiz.sim.env import SimulatedPromptEnv
+from droiz.sim.demo import RunResult, make_search, search, to_json, true_robust_values
 
 ROWS = ("dro", "ei", "ucb", "random", "dro-nobo", "hybrid", "dro-r0", "ei-robust-select")
 SEARCHES = ("dro", "hybrid", "dro-r0", "ei", "ucb", "random", "dro-nobo")  # slow GP runs first
@@ -49,18 +47,9 @@ def run_search(
     row: str, seed: int, scenario: str, budget: int, ambiguity: str, group_rule: str
 ) -> list[BenchRun]:
     """One search on one seed; ``ei`` also yields ``ei-robust-select``."""
-    torch.set_num_threads(1)
-    env = SimulatedPromptEnv(scenario, seed=seed)
-    amb = parse_ambiguity(ambiguity)
-    method, search_amb = ("dro", Nominal()) if row == "dro-r0" else (row, amb)
-    bo = RobustBO(
-        dim=env.dim,
-        n_groups=env.n_groups,
-        method=method,
-        ambiguity=search_amb,
-        budget=budget,
-        seed=seed,
-        group_selection=group_rule,
+    method, search_amb = ("dro", Nominal()) if row == "dro-r0" else (row, None)
+    env, amb, bo = make_search(
+        method, seed, scenario, budget, ambiguity, search_amb, group_selection=group_rule
     )
     picks: dict[str, str | None] = {row: None}
     if row == "ei":

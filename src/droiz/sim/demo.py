@@ -64,18 +64,7 @@ def run_method(
     **options: Any,
 ) -> list[RunResult]:
     """Run one search method on one seed; EI also yields the ``ei-robust-select`` row."""
-    torch.set_num_threads(1)
-    env = SimulatedPromptEnv(scenario, seed=seed)
-    amb = parse_ambiguity(ambiguity)
-    bo = RobustBO(
-        dim=env.dim,
-        n_groups=env.n_groups,
-        method=method,
-        ambiguity=amb,
-        budget=budget,
-        seed=seed,
-        **options,
-    )
+    env, amb, bo = make_search(method, seed, scenario, budget, ambiguity, **options)
     ids = search(bo, env)
     curve = torch.cummax(true_robust_values(env, ids, amb), 0).values.tolist()
     rows = [_result(method, seed, env, ids[bo.best().index], len(ids), curve)]
@@ -83,6 +72,32 @@ def run_method(
         pick = ids[bo.best(selection="robust").index]
         rows.append(_result("ei-robust-select", seed, env, pick, len(ids), curve))
     return rows
+
+
+def make_search(
+    method: str,
+    seed: int,
+    scenario: str,
+    budget: int,
+    ambiguity: str,
+    search_ambiguity: AmbiguitySet | None = None,
+    **options: Any,
+) -> tuple[SimulatedPromptEnv, AmbiguitySet, RobustBO]:
+    """The environment of ``seed``, the parsed ``ambiguity`` (what the picks are scored under)
+    and the engine, which searches under ``search_ambiguity`` if given, else ``ambiguity``."""
+    torch.set_num_threads(1)
+    env = SimulatedPromptEnv(scenario, seed=seed)
+    amb = parse_ambiguity(ambiguity)
+    bo = RobustBO(
+        dim=env.dim,
+        n_groups=env.n_groups,
+        method=method,
+        ambiguity=amb if search_ambiguity is None else search_ambiguity,
+        budget=budget,
+        seed=seed,
+        **options,
+    )
+    return env, amb, bo
 
 
 def search(
