@@ -23,31 +23,39 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "optim"
 SRC = Path(droiz.__file__).resolve().parents[1]
 
 
+def _world_args(
+    world_files: dict, server: FakeOpenAIServer, tmp_path: Path, *extra: str
+) -> list[str]:
+    """``droiz optimize`` arguments of a budget-30 run of the world (no ``--out``)."""
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"engine": FAST_ENGINE, "executor_options": FAST_RETRY}))
+    return [
+        *("--task", str(world_files["task"]), "--generator", f"pool:{world_files['pool']}"),
+        *("--executor", "openai:world", "--base-url", server.base_url, *extra),
+        *("--budget", "30", "--n-init", "20", "--batch-size", "10", "--n-dev", "10"),
+        *("--config", str(config), "--no-progress"),
+    ]
+
+
+def _droiz(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m droiz ARGS`` in a fresh interpreter that can import the example plugin."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(EXAMPLES)])}
+    cmd = [sys.executable, "-m", "droiz", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def test_optimize_runs_a_plugin_method(
     world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    config = tmp_path / "settings.json"
-    config.write_text(json.dumps({"engine": FAST_ENGINE, "executor_options": FAST_RETRY}))
     out = tmp_path / "run"
     argv = [
         *("optimize", "--plugin", "droiz_plugin_example", "--method", "worst-ucb"),
-        *("--task", str(world_files["task"]), "--generator", f"pool:{world_files['pool']}"),
-        *("--executor", "openai:world", "--base-url", world_server.base_url),
-        *("--budget", "30", "--n-init", "20", "--batch-size", "10", "--n-dev", "10"),
-        *("--config", str(config), "--out", str(out), "--no-progress"),
+        *_world_args(world_files, world_server, tmp_path),
+        *("--out", str(out)),
     ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(EXAMPLES)])}
-    without = subprocess.run(  # the same command without --plugin: the name is unknown
-        [sys.executable, "-m", "droiz", "optimize", *argv[3:]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    without = _droiz("optimize", *argv[3:], timeout=300)  # without --plugin: the name is unknown
     assert without.returncode == 2 and "unknown method 'worst-ucb'" in without.stderr
-    done = subprocess.run(
-        [sys.executable, "-m", "droiz", *argv], env=env, capture_output=True, text=True, timeout=600
-    )
+    done = _droiz(*argv)
     assert done.returncode == 0, done.stderr[-2000:]
     best = read_best(out)
     assert best["method"] == "worst-ucb" and best["instruction"]
@@ -67,28 +75,15 @@ def test_a_plugin_that_cannot_be_imported_is_one_line_and_exit_2(
 def test_resume_imports_the_saved_plugin_again(
     world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    config = tmp_path / "settings.json"
-    config.write_text(json.dumps({"engine": FAST_ENGINE, "executor_options": FAST_RETRY}))
     out = tmp_path / "run"
-    argv = [
-        *("--task", str(world_files["task"]), "--generator", f"pool:{world_files['pool']}"),
-        *("--executor", "openai:world", "--base-url", world_server.base_url, "--kernel", "matern"),
-        *("--budget", "30", "--n-init", "20", "--batch-size", "10", "--n-dev", "10"),
-        *("--config", str(config), "--no-progress"),
-    ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(EXAMPLES)])}
-
-    def droiz_cli(*args: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "droiz", *args]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-
+    argv = _world_args(world_files, world_server, tmp_path, "--kernel", "matern")
     plugin = ("--plugin", "droiz_plugin_example", "--method", "worst-ucb")
-    stopped = droiz_cli("optimize", *plugin, *argv, "--out", str(out), "--max-requests", "250")
+    stopped = _droiz("optimize", *plugin, *argv, "--out", str(out), "--max-requests", "250")
     assert stopped.returncode == 3, stopped.stderr[-2000:]
     saved = json.loads((out / "config.json").read_text())["settings"]
     assert saved["plugins"] == ["droiz_plugin_example"] and saved["method"] == "worst-ucb"
     # a fresh interpreter, no --plugin: the saved module is imported again
-    done = droiz_cli("resume", str(out), "--no-progress", "--max-requests", "100000")
+    done = _droiz("resume", str(out), "--no-progress", "--max-requests", "100000")
     assert done.returncode == 0, done.stderr[-2000:]
     best = read_best(out)
     assert best["method"] == "worst-ucb" and best["instruction"] and best["test"] is not None
