@@ -28,6 +28,7 @@ from droiz.registry import unknown_name_message
 MANIFEST_NAME = "grid.json"
 CELLS_DIR = "cells"
 CACHE_DIR = "cache"
+PER_TASK = "per_task"
 GRID_VERSION = 1
 FINISHED, SKIPPED, FAILED, CAPPED, LOST = "finished", "skipped", "failed", "stopped at cap", "lost"
 
@@ -130,6 +131,42 @@ def check_tie_margin(margin: float) -> None:
         raise ConfigError(f"--tie-margin must be a number of points in [0, 100], got {margin!r}")
 
 
+def split_per_task(
+    config: Mapping[str, Any],
+    tasks: Sequence[str],
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A grid config's shared settings and its ``per_task`` tables (then ``extra``'s, which win),
+    keyed by the task as given.
+
+    ``per_task`` maps a task (its name as given in ``--tasks``, or its directory name) to
+    settings of that task's cells only; they override the shared ones, and explicit settings
+    (command-line flags) override both. Unknown tasks or settings raise with a "did you mean".
+    """
+    from droiz.runner.config import normalise_keys
+
+    shared = dict(config)
+    tables = shared.pop(PER_TASK, None) or {}
+    if not isinstance(tables, Mapping):
+        raise ConfigError(f"the config's {PER_TASK} must be a table of task -> settings")
+    by_name = {t: t for t in tasks} | {task_slug(t): t for t in tasks}
+    per_task: dict[str, dict[str, Any]] = {}
+    for key, table in [*tables.items(), *(extra or {}).items()]:
+        task = by_name.get(str(key))
+        if task is None:
+            raise ConfigError(
+                f"{PER_TASK}: " + unknown_name_message("task of --tasks", str(key), by_name)
+            )
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{PER_TASK}.{key} must be a table of settings, got {table!r}")
+        values = normalise_keys(table)
+        axes = sorted(set(values) & {"task", "method", "seed"})
+        if axes:
+            raise ConfigError(f"{PER_TASK}.{key} cannot set {axes[0]!r}: it is a grid axis")
+        per_task[task] = {**per_task.get(task, {}), **values}
+    return normalise_keys(shared), per_task
+
+
 def plan_cells(
     out: Path,
     tasks: Sequence[str],
@@ -138,8 +175,10 @@ def plan_cells(
     settings: Mapping[str, Any],
     config: Mapping[str, Any],
     plugins: Sequence[str] = (),
+    per_task: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Cell]:
-    """Every cell of the grid, task-major; ``cache_dir`` defaults to ``out/cache``."""
+    """Every cell of the grid, task-major; ``cache_dir`` defaults to ``out/cache``; a task's
+    ``per_task`` settings are applied over ``config`` in its cells."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     given = {k: v for k, v in settings.items() if v is not None}
@@ -148,28 +187,40 @@ def plan_cells(
     cells = []
     for task in tasks:
         slug = task_slug(task)
+        task_config = {**config, **(per_task or {}).get(task, {})}
         for method in methods:
             for seed in range(seeds):
                 run_dir = out / CELLS_DIR / slug / method / f"seed-{seed}"
                 cells.append(
-                    Cell(task, slug, method, seed, str(run_dir), given, config, tuple(plugins))
+                    Cell(task, slug, method, seed, str(run_dir), given, task_config, tuple(plugins))
                 )
     return cells
 
 
-def manifest(cells: Sequence[Cell], tasks: Sequence[str], methods: Sequence[str]) -> dict:
-    """The grid's settings: its axes and the resolved settings every cell shares (checked here:
-    bad settings raise before anything runs)."""
+def manifest(
+    cells: Sequence[Cell],
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    config: Mapping[str, Any] | None = None,
+    per_task: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict:
+    """The grid's settings: its axes, the resolved settings every cell shares (``config`` under
+    the explicit ones) and the ``per_task`` ones, if any. Checked here: bad settings raise
+    before anything runs."""
     from droiz.runner.backends import check_backends
     from droiz.runner.config import resolve_config
 
-    resolved = resolve_config(cells[0].kwargs(), cells[0].config)
-    check_backends(resolved)  # pool files, model names, prices: before anything runs
-    for cell in cells[1:]:  # validates every cell (cheap: no model, no request)
-        resolve_config(cell.kwargs(), cell.config)
+    checked: set[str] = set()
+    for cell in cells:  # validates every cell (cheap: no model, no request)
+        resolved = resolve_config(cell.kwargs(), cell.config)
+        if cell.task not in checked:  # pool files, model names, prices: once per task
+            check_backends(resolved)
+            checked.add(cell.task)
+    base = cells[0].config if config is None else config
+    resolved = resolve_config(cells[0].kwargs(), {**base})
     shared = {k: v for k, v in resolved.to_dict().items() if k not in ("task", "method", "seed")}
     seeds = sorted({c.seed for c in cells})
-    return {
+    saved = {
         "version": GRID_VERSION,
         "tasks": list(tasks),
         "methods": list(methods),
@@ -177,11 +228,14 @@ def manifest(cells: Sequence[Cell], tasks: Sequence[str], methods: Sequence[str]
         "settings": shared,
         "plugins": list(cells[0].plugins),
     }
+    if per_task:
+        saved[PER_TASK] = {t: dict(v) for t, v in per_task.items()}
+    return saved
 
 
-def check_manifest(out: Path, new: Mapping[str, Any]) -> None:
-    """Write ``out/grid.json``, or check that the grid already there has the same settings
-    (the location settings of ``droiz resume`` may change)."""
+def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> None:
+    """Write ``out/grid.json`` (unless ``write`` is false), or check that the grid already
+    there has the same settings (the location settings of ``droiz resume`` may change)."""
     from droiz.runner.config import RESUMABLE
     from droiz.runner.journal import write_json
 
@@ -190,14 +244,16 @@ def check_manifest(out: Path, new: Mapping[str, Any]) -> None:
         stray = out.exists() and any(p.name != MANIFEST_NAME for p in out.iterdir())
         if stray and not (out / CELLS_DIR).is_dir():
             raise ConfigError(f"--out {str(out)!r} is not empty and holds no droiz grid")
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(path, dict(new))
+        if write:
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(path, dict(new))
         return
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the grid settings {str(path)!r}: {exc}") from None
-    differ = [k for k in ("tasks", "methods", "seeds", "plugins") if saved.get(k) != new.get(k)]
+    axes = ("tasks", "methods", "seeds", "plugins", PER_TASK)
+    differ = [k for k in axes if saved.get(k) != new.get(k)]
     old, now = saved.get("settings", {}), new["settings"]
     differ += [
         k for k in sorted(set(old) | set(now)) if k not in RESUMABLE and old.get(k) != now.get(k)

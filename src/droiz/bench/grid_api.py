@@ -12,7 +12,9 @@ from typing import Any
 from droiz.bench.grid import (
     FINISHED,
     SKIPPED,
+    Cell,
     CellOutcome,
+    cell_state,
     check_manifest,
     check_methods,
     check_tasks,
@@ -20,9 +22,11 @@ from droiz.bench.grid import (
     check_workers,
     manifest,
     plan_cells,
+    split_per_task,
 )
 from droiz.bench.grid_backends import check_backend, run_cells
 from droiz.bench.grid_report import write_outputs
+from droiz.runner.plan import RunPlan
 from droiz.validate import check_dir_path
 
 
@@ -38,6 +42,60 @@ class GridResult:
         return [o for o in self.outcomes if o.status not in (FINISHED, SKIPPED)]
 
 
+def _plan(
+    out: str | os.PathLike[str],
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: int,
+    config: Mapping[str, Any] | None,
+    per_task: Mapping[str, Mapping[str, Any]] | None,
+    plugins: Sequence[str],
+    settings: Mapping[str, Any],
+    *,
+    write: bool,
+) -> tuple[Path, list[Cell], dict]:
+    """The grid's directory, cells and manifest, checked against a saved ``grid.json``."""
+    root = check_dir_path(out, "--out")
+    tasks, methods = check_tasks(",".join(tasks)), check_methods(",".join(methods))
+    shared, tables = split_per_task(config or {}, tasks, per_task)
+    cells = plan_cells(root, tasks, methods, seeds, settings, shared, plugins, tables)
+    saved = manifest(cells, tasks, methods, shared, tables)
+    check_manifest(root, saved, write=write)
+    return root, cells, saved
+
+
+def plan_grid(
+    out: str | os.PathLike[str],
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: int,
+    *,
+    config: Mapping[str, Any] | None = None,
+    per_task: Mapping[str, Mapping[str, Any]] | None = None,
+    plugins: Sequence[str] = (),
+    **settings: Any,
+) -> list[tuple[Cell, RunPlan]]:
+    """The dry run of :func:`run_grid`: each unfinished cell with the upper bounds of what it
+    still sends (:func:`droiz.runner.dry_run`, less what the shared cache and its journal
+    hold). Sends nothing, loads no model, writes nothing. Each cell is bounded alone: cells
+    that share prompts (one seed's initial design) send less than the sum."""
+    from droiz.runner.api import dry_run
+
+    _root, cells, _saved = _plan(
+        out, tasks, methods, seeds, config, per_task, plugins, settings, write=False
+    )
+    plans = []
+    for cell in cells:
+        state = cell_state(Path(cell.run_dir))
+        if state == "finished":
+            continue
+        plan = dry_run(
+            out=cell.run_dir, config=dict(cell.config), resume=state == "started", **cell.kwargs()
+        )
+        plans.append((cell, plan))
+    return plans
+
+
 def run_grid(
     out: str | os.PathLike[str],
     tasks: Sequence[str],
@@ -45,6 +103,7 @@ def run_grid(
     seeds: int,
     *,
     config: Mapping[str, Any] | None = None,
+    per_task: Mapping[str, Mapping[str, Any]] | None = None,
     plugins: Sequence[str] = (),
     backend: str = "pool",
     workers: int = 2,
@@ -58,7 +117,10 @@ def run_grid(
 
     Args:
         tasks, methods: Names (checked, with a "did you mean"). seeds: Seeds ``0..seeds-1``.
-        config: Settings of every cell under ``settings`` (a ``--config`` file's contents).
+        config: Settings of every cell under ``settings`` (a ``--config`` file's contents); its
+            ``per_task`` table, if any, is read as ``per_task``.
+        per_task: Task -> settings of that task's cells (over ``config``, under ``settings``),
+            e.g. ``{"larger_animal": {"answer_filter": "chat-answer"}}``.
         backend, workers, ray_address: Where the cells run (:mod:`droiz.bench.grid_backends`).
         track: Forwarded to each cell's :func:`droiz.optimize` as ``track=`` when given.
         tie_margin: Points of accuracy within which two methods tie in the report.
@@ -69,14 +131,12 @@ def run_grid(
     Raises:
         ConfigError: Bad settings, or ``out`` holds a grid with other settings.
     """
-    root = check_dir_path(out, "--out")
     check_workers(workers)
     check_tie_margin(tie_margin)
     check_backend(backend)
-    tasks, methods = check_tasks(",".join(tasks)), check_methods(",".join(methods))
-    cells = plan_cells(root, tasks, methods, seeds, settings, dict(config or {}), plugins)
-    saved = manifest(cells, tasks, methods)
-    check_manifest(root, saved)
+    root, cells, saved = _plan(
+        out, tasks, methods, seeds, config, per_task, plugins, settings, write=True
+    )
     if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
         from droiz.runner.mlflow_tracker import MlflowTracker
 

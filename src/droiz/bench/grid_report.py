@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from droiz.bench.grid import Cell, CellOutcome
+from droiz.bench.grid import Cell, CellOutcome, task_slug
 from droiz.bench.grid_results import CSV_NAME, CellResult, read_cell, write_csv
 from droiz.bench.paired import paired
 
@@ -90,16 +90,20 @@ def render(
     tie_margin: float,
     missing: Sequence[CellOutcome] = (),
     plots: Sequence[str] = (),
+    per_task: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """The Markdown report (``tie_margin`` in points)."""
+    """The Markdown report (``tie_margin`` in points); ``per_task``: the grid's per-task
+    settings, by task as given."""
     tie = tie_margin / 100
     seeds = sorted({r.seed for r in results})
     lines = ["# droiz bench grid", ""]
     lines += [
         f"- tasks: {', '.join(tasks)}; methods: {', '.join(methods)}; seeds: "
         f"{', '.join(map(str, seeds)) or '–'}",
-        f"- generator `{settings.get('generator')}`, executor `{settings.get('executor')}`, "
+        f"- generator `{settings.get('generator') or 'per task'}`, executor "
+        f"`{settings.get('executor') or 'per task'}`, "
         f"budget {settings.get('budget')}, ambiguity `{settings.get('ambiguity')}`",
+        *_per_task_lines(per_task or {}),
         f"- {len(results)} finished cells; accuracies are test accuracy of each cell's picked "
         "instruction, in points (%)",
         "",
@@ -130,6 +134,7 @@ def render(
         lines.append(f"| {m} | " + " | ".join(row) + " |")
     lines += [""]
     lines += _paired_table(results, methods, tie, tie_margin)
+    lines += _spend(results, methods)
     if missing:
         lines += ["## Cells not finished", "", "| cell | status | detail |", "|---|---|---|"]
         lines += [f"| {o.name} | {o.status} | {o.message.replace('|', '/')} |" for o in missing]
@@ -151,6 +156,39 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _per_task_lines(per_task: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    if not per_task:
+        return []
+    tables = "; ".join(
+        f"{task_slug(t)}: " + ", ".join(f"{k} `{v}`" for k, v in sorted(values.items()))
+        for t, values in per_task.items()
+    )
+    return [f"- per-task settings (over the ones above): {tables}"]
+
+
+def _spend(results: Sequence[CellResult], methods: Sequence[str]) -> list[str]:
+    """Requests and cost per method, summed over its finished cells."""
+    if not results:
+        return []
+    lines = [
+        "## Spend",
+        "",
+        "Requests each method's finished cells sent (retries included) and their cost; answers "
+        "from the shared response cache are free, so a method's count depends on the cells "
+        "that ran before it.",
+        "",
+        "| method | cells | requests | cost (USD) |",
+        "|---|---:|---:|---:|",
+    ]
+    for m in [*methods, None]:
+        rows = [r for r in results if m is None or r.method == m]
+        if rows:
+            name = "**all**" if m is None else m
+            requests, cost = sum(r.requests for r in rows), sum(r.cost for r in rows)
+            lines.append(f"| {name} | {len(rows)} | {requests} | {cost:.4f} |")
+    return [*lines, ""]
 
 
 def _dro_vs_ei(
@@ -225,6 +263,6 @@ def write_outputs(
     paths = [write_csv(out / CSV_NAME, results)]
     plots = plot_all(out, results, tasks, methods)
     text = render(results, tasks, methods, saved["settings"], tie_margin, missing,
-                  [p.name for p in plots])  # fmt: skip
+                  [p.name for p in plots], saved.get("per_task"))  # fmt: skip
     write_atomic(out / REPORT_NAME, text)
     return [out / REPORT_NAME, *paths, *plots]

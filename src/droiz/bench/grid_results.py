@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from droiz.bench.grid import Cell
+from droiz.runner.runs import run_info
 
 CSV_NAME = "results.csv"
 CSV_FIELDS = (
     "task", "method", "seed", "test_mean", "worst_group", "worst_group_name", "shifted",
-    "dev_robust_value", "evaluations", "instruction", "run_dir",
+    "dev_robust_value", "evaluations", "requests", "cost_usd", "instruction", "run_dir",
 )  # fmt: skip
 
 
@@ -25,6 +26,8 @@ class CellResult:
 
     Attributes:
         curve: ``(evaluations, robust value of the pick)`` after each round, from the journal.
+        requests, cost: What the cell sent (all its sessions, retries included; answers from
+            the shared cache are free) and its cost in USD (0 where the model has no price).
     """
 
     task: str
@@ -33,6 +36,8 @@ class CellResult:
     best: Mapping[str, Any]
     run_dir: str
     curve: Sequence[tuple[int, float]] = field(default_factory=list)
+    requests: int = 0
+    cost: float = 0.0
 
     def metric(self, name: str) -> float:
         test = self.best["test"]
@@ -55,7 +60,10 @@ def read_cell(cell: Cell) -> CellResult | None:
         except (ValueError, KeyError):
             continue
         curve.append((int(summary["n_evaluations"]), float(summary["robust_value"])))
-    return CellResult(cell.slug, cell.method, cell.seed, best, cell.run_dir, curve)
+    info = run_info(run_dir)
+    return CellResult(
+        cell.slug, cell.method, cell.seed, best, cell.run_dir, curve, info.requests, info.cost
+    )
 
 
 def write_csv(path: Path, results: Sequence[CellResult]) -> Path:
@@ -76,6 +84,8 @@ def write_csv(path: Path, results: Sequence[CellResult]) -> Path:
                     "shifted": test["shifted"],
                     "dev_robust_value": r.best["robust_value"],
                     "evaluations": r.best["budget"],
+                    "requests": r.requests,
+                    "cost_usd": r.cost,
                     "instruction": r.best["instruction"],
                     "run_dir": r.run_dir,
                 }

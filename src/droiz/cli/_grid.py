@@ -48,6 +48,11 @@ def register_grid(bench: argparse._SubParsersAction) -> None:
         help="points of accuracy within which two methods tie (default 1)",
     )
     p.add_argument("--track", default="none", help="none (default) or mlflow, for every cell")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the request, token and cost bounds of every unfinished cell; send nothing",
+    )
     for name, text in HELP.items():
         if name in _PER_CELL:
             continue
@@ -68,7 +73,7 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
     from droiz.bench.grid_api import run_grid
     from droiz.registry import load_plugins
-    from droiz.runner.config import load_config_file
+    from droiz.runner.config import read_config_file
 
     check_workers(args.workers)
     check_tie_margin(args.tie_margin)
@@ -77,10 +82,13 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     if args.backend not in ("pool", "ray"):
         raise ConfigError(f"--backend must be pool or ray, got {args.backend!r}")
     load_plugins(args.plugin)
-    config = load_config_file(args.config) if args.config else {}
+    config = read_config_file(args.config) if args.config else {}
     settings: dict[str, Any] = {
         name: getattr(args, name) for name in (*HELP, *CAPS) if name not in _PER_CELL
     }
+
+    if args.dry_run:
+        return print_grid_plan(args, config, settings)
 
     def on_done(outcome: Any) -> None:
         took = f" in {outcome.seconds:.0f} s" if outcome.seconds else ""
@@ -119,4 +127,34 @@ def run_grid_cli(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def print_grid_plan(args: argparse.Namespace, config: dict, settings: dict[str, Any]) -> int:
+    """``--dry-run``: one line per unfinished cell, then the totals (stdout; nothing is sent)."""
+    from droiz.bench.grid_api import plan_grid
+
+    plans = plan_grid(
+        args.out, args.tasks.split(","), args.methods.split(","), args.seeds,
+        config=config, plugins=args.plugin, **settings,
+    )  # fmt: skip
+    for cell, plan in plans:
+        cached = f"; {plan.cached} answers already cached" if plan.cached else ""
+        print(
+            f"{cell.name}: {plan.remaining} evaluations to run, at most {plan.requests} requests, "
+            f"{plan.tokens} tokens{cached}"
+        )
+    requests = sum(p.requests for _, p in plans)
+    tokens = sum(p.tokens for _, p in plans)
+    costs = [p.cost for _, p in plans]
+    cost = (
+        "unknown (a model has no price)"
+        if None in costs
+        else f"{sum(c or 0.0 for c in costs):.4f} USD"
+    )
+    print(
+        f"dry run: {len(plans)} unfinished cell(s); at most {requests} requests, {tokens} tokens, "
+        f"cost at most {cost}; nothing was sent"
+    )
+    print("cells of one seed share prompts (the initial design), so the grid sends less")
     return 0

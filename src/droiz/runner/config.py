@@ -345,6 +345,11 @@ def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
+    return normalise_keys(read_config_file(path))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The table of a JSON or TOML config file as written (keys not checked)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -360,7 +365,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} is not valid {kind}: {first}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a table/object of settings")
-    return normalise_keys(data)
+    return data
 
 
 def resolve_config(
