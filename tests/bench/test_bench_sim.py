@@ -84,7 +84,9 @@ def test_cli_writes_exactly_the_schema(tmp_path: Path, capsys) -> None:
     ("args", "message"),
     [
         (["--group-rule", "lcb"], "--group-rule must be reference or auto"),
-        (["--scenario", "easy"], "--scenario must be one of tradeoff, neutral"),
+        (["--scenario", "easy"], "argument --scenario: invalid choice: 'easy'"),
+        (["--json", ""], "argument --json: an empty path is not allowed"),
+        (["--out", ""], "argument --out: an empty path is not allowed"),
         (["--budget", "10"], "--budget must be at least 30"),
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),

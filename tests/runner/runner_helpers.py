@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from droiz.llm.testing import FakeOpenAIServer
+from droiz.runner.testing import InstructionWorld
 
 FAST_ENGINE = {"cma_starts": 5, "cma_popsize": 20, "cma_generations": 5}
 """Smaller CMA-ES searches: the loop's logic is what these tests check, not the optimiser's."""
@@ -120,3 +123,49 @@ def droiz_process(args: list[str], **env: str) -> subprocess.Popen[bytes]:
     full = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env}
     cmd = [sys.executable, "-m", "droiz", *args]
     return subprocess.Popen(cmd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def closed_port_url() -> str:
+    """The ``/v1`` URL of a free loopback port that nothing listens on once it is closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def optimize_base(world_files: dict, server: FakeOpenAIServer, tmp_path: Path) -> dict[str, str]:
+    """The flags of a valid ``droiz optimize`` run of the world, by flag, that the bad-input
+    tests change one or two of."""
+    return {
+        "--task": str(world_files["task"]),
+        "--generator": f"pool:{world_files['pool']}",
+        "--executor": "openai:m",
+        "--base-url": server.base_url,
+        "--out": str(tmp_path / "run"),
+        "--cache-dir": str(tmp_path / "cache"),
+    }
+
+
+def reverse_task_file(path: Path, test_words: list[str]) -> Path:
+    """A reverse-the-word task file at ``path``: ``test_words`` in the test split, two induce
+    rows."""
+    rows = [{"input": w, "output": w[::-1], "split": "test"} for w in test_words]
+    rows += [{"input": w, "output": w[::-1], "split": "induce"} for w in ("dapuge", "renefi")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+PROPOSALS = ("write the word backwards.", "repeat the word.", "reverse the order of the letters.")
+"""What :func:`proposer_answer` proposes."""
+
+
+def proposer_answer(world: InstructionWorld) -> Callable[[str, dict], str]:
+    """The world's answers, and for an ``api:`` generator's APE-style prompt one of
+    :data:`PROPOSALS` (chosen by the prompt's characters)."""
+
+    def answer(prompt: str, body: dict) -> str:
+        if prompt.startswith("I gave a friend an instruction"):
+            return PROPOSALS[sum(map(ord, prompt)) % len(PROPOSALS)]
+        return world.answer(prompt, body)
+
+    return answer

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_helpers import read_best, read_records, run_settings
+from runner_helpers import read_best, read_records, reverse_task_file, run_settings
 
 import droiz
 from droiz.cli import main
@@ -26,11 +25,7 @@ def chatty(prompt: str, body: object) -> str:
 
 @pytest.fixture
 def task_file(tmp_path: Path) -> Path:
-    rows = [{"input": w, "output": w[::-1], "split": "test"} for w in WORDS]
-    rows += [{"input": w, "output": w[::-1], "split": "induce"} for w in ("dapuge", "renefi")]
-    path = tmp_path / "rev.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return reverse_task_file(tmp_path / "rev.jsonl", WORDS)
 
 
 def test_evaluate_filter_rescoring_is_free_and_keeps_raw_answers(

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner_helpers import read_records, run_settings
+from runner_helpers import PROPOSALS, proposer_answer, read_records, run_settings
 
 import droiz
 from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
 
-PROPOSALS = ("write the word backwards.", "repeat the word.", "reverse the order of the letters.")
-
 
 def test_api_proposer_and_dro_nobo(
     world: InstructionWorld, world_files: dict, tmp_path: Path
 ) -> None:
-    def answer(prompt: str, body: dict) -> str:
-        if prompt.startswith("I gave a friend an instruction"):
-            return PROPOSALS[sum(map(ord, prompt)) % len(PROPOSALS)]
-        return world.answer(prompt, body)
-
-    with FakeOpenAIServer(answer=answer) as server:
+    with FakeOpenAIServer(answer=proposer_answer(world)) as server:
         settings = run_settings(world_files, server, method="dro-nobo", budget=12, n_init=12)
         settings["generator"] = "api:proposer"
         result = droiz.optimize(out=tmp_path / "run", **settings)

@@ -3,26 +3,18 @@ stderr naming the flag, file or field, no traceback, and nothing loaded or sent 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from runner_helpers import run_settings
+from runner_helpers import closed_port_url, optimize_base, run_settings
 
 import droiz
 from droiz.cli import main
 from droiz.llm.testing import FakeOpenAIServer
 
 NON_UTF8 = b"\xff\xfe\xfa not utf-8\n"
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as sock:  # a free port; nothing listens there once it is closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 class Inputs:
@@ -49,7 +41,7 @@ class Inputs:
         if kind in ("file", "dir"):
             return prefix + str(self.root / ("afile" if kind == "file" else "adir")) + text
         if kind == "closed":
-            return prefix + _closed_port_url()
+            return prefix + closed_port_url()
         if kind == "bytes":
             return prefix + self.new(text, NON_UTF8)
         return prefix + self.new(f".{kind}", text.encode())  # toml, json, csv, jsonl, txt
@@ -73,17 +65,8 @@ def inputs(tmp_path: Path) -> Inputs:
 
 @pytest.fixture
 def base(world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path) -> dict:
-    return {
-        "--task": str(world_files["task"]),
-        "--generator": f"pool:{world_files['pool']}",
-        "--executor": "openai:m",
-        "--base-url": world_server.base_url,
-        "--out": str(tmp_path / "run"),
-        "--cache-dir": str(tmp_path / "cache"),
-        "--kernel": "matern",
-        "--budget": "4",
-        "--n-init": "2",
-    }
+    small = {"--kernel": "matern", "--budget": "4", "--n-init": "2"}
+    return optimize_base(world_files, world_server, tmp_path) | small
 
 
 def argv_of(command: str, args: dict, inputs: Inputs) -> list[str]:

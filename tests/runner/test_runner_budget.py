@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from runner_helpers import matern_settings, measured, read_best, read_records, same_run_result
+from runner_helpers import (
+    matern_settings,
+    measured,
+    proposer_answer,
+    read_best,
+    read_records,
+    same_run_result,
+)
 
 import droiz
 from droiz.cli import main
@@ -133,17 +140,9 @@ def test_cli_prints_the_plan_and_stops_at_the_cap_with_exit_3(world, world_files
     assert "--max-requests must be an integer >= 1" in capsys.readouterr().err
 
 
-PROPOSALS = ("write the word backwards.", "repeat the word.", "reverse the order of the letters.")
-
-
 @pytest.mark.parametrize("cap", [3, 40])  # during generation, during the evaluations
 def test_caps_count_the_requests_of_an_api_generator_too(world, world_files, tmp_path, cap):
-    def answer(prompt: str, body: dict) -> str:
-        if prompt.startswith("I gave a friend an instruction"):
-            return PROPOSALS[sum(map(ord, prompt)) % len(PROPOSALS)]
-        return world.answer(prompt, body)
-
-    with FakeOpenAIServer(answer=answer) as server:
+    with FakeOpenAIServer(answer=proposer_answer(world)) as server:
         settings = matern_settings(world_files, server, method="dro-nobo", budget=12, n_init=12)
         settings["generator"] = "api:proposer"
         with pytest.raises(ConfigError, match="price of the model 'proposer'"):

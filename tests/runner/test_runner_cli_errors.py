@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from runner_helpers import closed_port_url, optimize_base
 
 from droiz.cli import main
 from droiz.llm.testing import FakeOpenAIServer
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as sock:  # a free port; nothing listens there once it is closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
-
-
 @pytest.fixture
 def base(world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path) -> dict[str, str]:
-    return {
-        "--task": str(world_files["task"]),
-        "--generator": f"pool:{world_files['pool']}",
-        "--executor": "openai:m",
-        "--base-url": world_server.base_url,
-        "--out": str(tmp_path / "run"),
-        "--cache-dir": str(tmp_path / "cache"),
-    }
+    return optimize_base(world_files, world_server, tmp_path)
 
 
 CASES = [
@@ -58,7 +44,7 @@ def test_optimize_rejects_bad_input_in_one_line(
 ) -> None:
     args = {**base, **change}
     if args.get("--base-url") == "CLOSED":
-        args["--base-url"] = _closed_port_url()
+        args["--base-url"] = closed_port_url()
     argv = ["optimize", *[x for kv in args.items() for x in kv], "--no-progress"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -105,7 +91,7 @@ def test_evaluate_rejects_bad_input_in_one_line(
     world_files: dict, extra: list[str], message: str, tmp_path: Path, capsys
 ) -> None:
     args = [
-        world_files["task"] if a == "TASK" else _closed_port_url() if a == "CLOSED" else a
+        world_files["task"] if a == "TASK" else closed_port_url() if a == "CLOSED" else a
         for a in extra
     ]
     argv = ["evaluate", "--instruction", "x", "--cache-dir", str(tmp_path / "c")]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runner_helpers import reverse_task_file
 
 import droiz
 from droiz.cli import main
@@ -27,11 +28,7 @@ def scripted(prompt: str, body: object) -> str:
 
 @pytest.fixture
 def task_file(tmp_path: Path) -> Path:
-    rows = [{"input": w, "output": w[::-1], "split": "test"} for w in WORDS]
-    rows += [{"input": w, "output": w[::-1], "split": "induce"} for w in ("dapuge", "renefi")]
-    path = tmp_path / "rev.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return reverse_task_file(tmp_path / "rev.jsonl", WORDS)
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ def test_demo_writes_exactly_the_json_schema_and_the_plot(tmp_path: Path, capsys
         (["--budget", "10"], "--budget must be at least 30"),
         (["--ambiguity", "kl:-1"], "kl"),
         (["--ambiguity", "kll:0.1"], "did you mean"),
+        (["--scenario", "easy"], "argument --scenario: invalid choice: 'easy'"),
+        (["--json", ""], "argument --json: an empty path is not allowed"),
     ],
 )
 def test_demo_rejects_bad_input_in_one_line(args: list[str], message: str, capsys) -> None:

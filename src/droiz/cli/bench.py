@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from droiz.cli._grid import register_grid
+from droiz.cli._sim_args import add_sim_args
 from droiz.exceptions import ConfigError
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
-SIM_AMBIGUITY = "kl:1.0"
-SCENARIOS = ("tradeoff", "neutral")
 GROUP_RULES = ("reference", "auto")
 
 
@@ -79,22 +78,13 @@ def _register_sim(bench: argparse._SubParsersAction) -> None:
             "efficiency."
         ),
     )
-    p.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..N-1 (default 20)")
-    p.add_argument("--scenario", default="tradeoff", help="tradeoff (default) or neutral")
-    p.add_argument("--budget", type=int, default=150, help="evaluations per run (default 150)")
-    p.add_argument(
-        "--ambiguity",
-        default=SIM_AMBIGUITY,
-        help=f"ambiguity set of the robust methods (default {SIM_AMBIGUITY})",
-    )
+    add_sim_args(p, seeds=20)
     p.add_argument(
         "--group-rule",
         default="reference",
         help="reference (default: every method samples groups by the reference weights) or auto "
         "(lowest-LCB groups for the dro-type methods)",
     )
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default 2)")
-    _outputs(p)
     p.set_defaults(func=run_sim)
 
 
@@ -159,10 +149,6 @@ def run_drbo(args: argparse.Namespace) -> int:
 
 def run_sim(args: argparse.Namespace) -> int:
     _check_common(args)
-    if args.scenario not in SCENARIOS:
-        raise ConfigError(
-            f"--scenario must be one of {', '.join(SCENARIOS)}, got {args.scenario!r}"
-        )
     if args.group_rule not in GROUP_RULES:
         raise ConfigError(f"--group-rule must be reference or auto, got {args.group_rule!r}")
     if args.budget < 30:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from droiz.cli._errors import path_arg
+from droiz.cli._sim_args import add_sim_args
 from droiz.exceptions import ConfigError
 
 
@@ -21,28 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "environment (no LLM, no network) and prints test accuracy of each final pick."
         ),
     )
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default 3)")
-    p.add_argument("--scenario", choices=("tradeoff", "neutral"), default="tradeoff")
-    p.add_argument("--budget", type=int, default=150, help="evaluations per run (default 150)")
-    p.add_argument(
-        "--ambiguity",
-        default=DEMO_AMBIGUITY,
-        help=f"ambiguity set of the robust methods (default {DEMO_AMBIGUITY})",
-    )
-    p.add_argument(
-        "--json", type=path_arg, metavar="PATH", help="write the per-seed results as JSON"
-    )
-    p.add_argument("--out", type=path_arg, metavar="DIR", help="write results.json and a plot here")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="parallel processes (default: 2, or 1 on a single core)",
-    )
+    add_sim_args(p, seeds=3)
     p.set_defaults(func=run)
-
-
-DEMO_AMBIGUITY = "kl:1.0"
 
 
 def _validate(args: argparse.Namespace) -> None:

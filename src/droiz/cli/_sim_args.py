@@ -1,0 +1,37 @@
+"""The flags that ``droiz demo`` and ``droiz bench sim`` share, declared once for both parsers."""
+
+from __future__ import annotations
+
+import argparse
+
+from droiz.cli._errors import path_arg
+
+SIM_AMBIGUITY = "kl:1.0"
+SCENARIOS = ("tradeoff", "neutral")
+
+
+def add_sim_args(p: argparse.ArgumentParser, *, seeds: int) -> None:
+    """Add ``--seeds`` (default ``seeds``), ``--scenario``, ``--budget``, ``--ambiguity``,
+    ``--workers``, ``--json`` and ``--out`` to ``p``."""
+    p.add_argument(
+        "--seeds", type=int, default=seeds, help=f"number of seeds, 0..N-1 (default {seeds})"
+    )
+    p.add_argument(
+        "--scenario", choices=SCENARIOS, default="tradeoff", help="tradeoff (default) or neutral"
+    )
+    p.add_argument("--budget", type=int, default=150, help="evaluations per run (default 150)")
+    p.add_argument(
+        "--ambiguity",
+        default=SIM_AMBIGUITY,
+        help=f"ambiguity set of the robust methods (default {SIM_AMBIGUITY})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel processes (default: 2, or 1 on a single core)",
+    )
+    p.add_argument(
+        "--json", type=path_arg, metavar="PATH", help="write the per-seed results as JSON"
+    )
+    p.add_argument("--out", type=path_arg, metavar="DIR", help="write results.json and plots here")
