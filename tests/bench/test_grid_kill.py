@@ -1,6 +1,8 @@
-"""The grid survives a killed worker: SIGKILL a pool worker whose cell has journaled evaluations
-but no end; the grid replaces the pool, resumes the cell from its journal and completes, and no
-request of the journaled evaluations reaches the (request-recording) server again."""
+"""The grid survives a killed worker, on both backends: SIGKILL the worker process (a pool
+worker, or the Ray worker of the cell's task on a local Ray) whose cell has journaled evaluations
+but no end; the pool is replaced, or Ray retries the task (``max_retries``), the cell resumes from
+its journal and the grid completes, and no request of the journaled evaluations reaches the
+(request-recording) server again."""
 
 from __future__ import annotations
 
@@ -33,11 +35,22 @@ def _pid(run_dir: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["pool", "ray"])
 def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
-    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path, capsys
+    backend: str,
+    grid_world: GridWorld,
+    grid_server: GatedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
 ) -> None:
+    if backend == "ray":
+        pytest.importorskip("ray")
+        monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, never a remote cluster
     out = tmp_path / "grid"
-    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,ei", seeds=1)
+    extra = ("--backend", backend, "--workers", "2")
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,ei", seeds=1, extra=extra)
     done: dict[str, int] = {}
     driver = threading.Thread(target=lambda: done.setdefault("rc", main(args)))
     driver.start()

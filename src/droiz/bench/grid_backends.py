@@ -2,9 +2,10 @@
 
 Both run :func:`droiz.bench.grid.run_cell` once per cell and report each
 :class:`~droiz.bench.grid.CellOutcome` as it arrives. A cell whose worker process dies (killed,
-out of memory) is run again, up to :data:`RETRIES` times: it resumes from its journal, so the
-evaluations it journaled are not sent again. The pool uses the ``spawn`` start method (no forked
-torch or thread state); Ray (the ``droiz[ray]`` extra) is imported only when asked for.
+out of memory) is run again, up to :data:`RETRIES` times (the pool is replaced; Ray retries the
+cell's task): it resumes from its journal, so the evaluations it journaled are not sent again
+(``tests/bench/test_grid_kill.py``, on both backends). The pool uses the ``spawn`` start method
+(no forked torch or thread state); Ray (the ``droiz[ray]`` extra) is imported only when asked for.
 """
 
 from __future__ import annotations
