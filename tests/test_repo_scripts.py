@@ -90,18 +90,57 @@ def test_bench_real_filters_per_task_unless_one_is_given():
     assert task_filter("larger_animal", forced) == "first-line"
 
 
-def test_bench_real_pairs_dro_with_each_method_over_task_and_seed():
-    from bench_real import paired_lines
+def test_bench_real_writes_a_grid_config_droiz_bench_grid_reads(tmp_path):
+    import tomllib
 
-    def cell(task, seed, method, worst):
-        return {"task": task, "seed": seed, "method": method, "worst_group": worst}
+    from bench_real import grid_argv, grid_config, parse_args, write_toml
+    from droiz.bench.grid import split_per_task
+    from make_pools import build_pool
 
-    cells = [
-        cell("a", 0, "dro", 0.5), cell("a", 0, "ei", 0.3), cell("a", 0, "random", 0.5),
-        cell("a", 1, "dro", 0.2), cell("a", 1, "ei", 0.4), cell("a", 1, "random", 0.1),
-        cell("b", 0, "dro", 0.6), cell("b", 0, "ei", 0.6),  # no random cell: not paired
-    ]  # fmt: skip
-    ei, rnd = paired_lines(cells)
-    assert ei.startswith("dro - ei, worst group, over 3 (task, seed) pairs: mean +0.0 points")
-    assert ei.endswith("wins/ties/losses 1/1/1")
-    assert "over 2 (task, seed) pairs: mean +5.0 points" in rnd and rnd.endswith("1/1/0")
+    args = parse_args(["--root", str(tmp_path), "--base-url", "http://127.0.0.1:1/v1"])
+    path = write_toml(tmp_path / "grid.toml", grid_config(args))
+    shared, per_task = split_per_task(tomllib.loads(path.read_text()), args.tasks)
+    assert shared["budget"] == 20 and shared["groups"] == "clean,case,distractor"
+    assert set(per_task) == set(args.tasks)
+    for task, table in per_task.items():
+        pool = Path(table["generator"].removeprefix("pool:"))
+        assert pool.is_absolute() and pool.read_text().splitlines() == build_pool(task)
+    assert per_task["larger_animal"]["answer_filter"].startswith("chat-answer,regex:")
+    argv = grid_argv(args, path)
+    assert argv[:2] == ["bench", "grid"] and argv[argv.index("--config") + 1] == str(path)
+    assert argv[argv.index("--out") + 1] == str(tmp_path / "grid")
+    assert argv[argv.index("--executor") + 1] == "openai:smollm2"
+
+
+def test_bench_real_runs_its_grid_and_the_hand_written_row(tmp_path, capsys):
+    import csv
+    import json
+
+    from bench_real import main
+    from droiz.llm.testing import FakeOpenAIServer
+    from make_pools import build_pool
+
+    root = tmp_path / "real"
+    with FakeOpenAIServer() as server:
+        argv = [
+            "--tasks", "first_word_letter", "--methods", "random", "--seeds", "1",
+            "--budget", "4", "--n-init", "4", "--batch-size", "4", "--n-dev", "2",
+            "--n-test", "2", "--groups", "clean,case", "--groups-per-round", "2",
+            "--finalists", "1", "--executor", "openai:fake", "--base-url", server.base_url,
+            "--root", str(root), "--workers", "1",
+        ]  # fmt: skip
+        assert main([*argv, "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert "dry run: 1 unfinished cell(s)" in out and server.n_requests == 0
+        assert main(argv) == 0
+        grid_sent = sum(
+            int(r["requests"]) for r in csv.DictReader((root / "grid" / "results.csv").open())
+        )
+        assert 0 < grid_sent < server.n_requests  # then the hand-written row's requests
+    report = (root / "grid" / "report.md").read_text()
+    assert "| first_word_letter | " in report and "first_word_letter: answer_filter" in report
+    extras = json.loads((root / "extras.json").read_text())
+    row = extras["hand_written"]["first_word_letter"]
+    assert row["instruction"] == build_pool("first_word_letter")[0]  # no directive
+    assert 0.0 <= row["worst"] <= row["mean"] <= 1.0
+    assert server.n_requests - grid_sent <= 2 * 2  # test split: 2 examples x 2 groups at most

@@ -201,30 +201,31 @@ def manifest(
     cells: Sequence[Cell],
     tasks: Sequence[str],
     methods: Sequence[str],
-    config: Mapping[str, Any] | None = None,
     per_task: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict:
-    """The grid's settings: its axes, the resolved settings every cell shares (``config`` under
-    the explicit ones) and the ``per_task`` ones, if any. Checked here: bad settings raise
-    before anything runs."""
+    """The grid's settings: its axes, the resolved settings of its cells (``None`` where the
+    tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
+    settings raise before anything runs."""
     from droiz.runner.backends import check_backends
     from droiz.runner.config import resolve_config
 
-    checked: set[str] = set()
+    by_task: dict[str, dict[str, Any]] = {}
     for cell in cells:  # validates every cell (cheap: no model, no request)
         resolved = resolve_config(cell.kwargs(), cell.config)
-        if cell.task not in checked:  # pool files, model names, prices: once per task
+        if cell.task not in by_task:  # pool files, model names, prices: once per task
             check_backends(resolved)
-            checked.add(cell.task)
-    base = cells[0].config if config is None else config
-    resolved = resolve_config(cells[0].kwargs(), {**base})
-    shared = {k: v for k, v in resolved.to_dict().items() if k not in ("task", "method", "seed")}
-    seeds = sorted({c.seed for c in cells})
+            by_task[cell.task] = resolved.to_dict()
+    first, *rest = by_task.values()
+    shared = {
+        k: (v if all(other.get(k) == v for other in rest) else None)
+        for k, v in first.items()
+        if k not in ("task", "method", "seed")
+    }
     saved = {
         "version": GRID_VERSION,
         "tasks": list(tasks),
         "methods": list(methods),
-        "seeds": seeds,
+        "seeds": sorted({c.seed for c in cells}),
         "settings": shared,
         "plugins": list(cells[0].plugins),
     }

@@ -59,7 +59,7 @@ def _plan(
     tasks, methods = check_tasks(",".join(tasks)), check_methods(",".join(methods))
     shared, tables = split_per_task(config or {}, tasks, per_task)
     cells = plan_cells(root, tasks, methods, seeds, settings, shared, plugins, tables)
-    saved = manifest(cells, tasks, methods, shared, tables)
+    saved = manifest(cells, tasks, methods, tables)
     check_manifest(root, saved, write=write)
     return root, cells, saved
 
