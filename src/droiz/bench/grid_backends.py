@@ -26,6 +26,7 @@ BACKENDS = ("pool", "ray")
 RETRIES = 2
 """Times a cell whose worker died is run again (Ray's ``max_retries`` of the cell's task)."""
 OnDone = Callable[[CellOutcome], None]
+_LOST = f"its worker process died {RETRIES + 1} times; rerun the grid to resume it"
 
 
 def run_cells(
@@ -88,8 +89,7 @@ def run_pool(
         if not todo:
             break
     for cell in todo:
-        message = f"its worker process died {RETRIES + 1} times; rerun the grid to resume it"
-        done[cell.name] = outcome = CellOutcome(cell.name, LOST, message)
+        done[cell.name] = outcome = CellOutcome(cell.name, LOST, _LOST)
         report(outcome)
     return done
 
@@ -130,6 +130,13 @@ def _drain(
                 outcome = _unexpected(cell, exc)
             done[cell.name] = outcome
             report(outcome)
+
+
+def _died(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a task whose worker process or node died (not the cell's own error)."""
+    errors = ray.exceptions
+    return (errors.WorkerCrashedError, errors.NodeDiedError, errors.OutOfMemoryError,
+            errors.LocalRayletDiedError)  # fmt: skip
 
 
 def _ray() -> Any:
@@ -182,7 +189,9 @@ def run_ray(
                 cell = refs[ready[0]]
                 try:
                     outcome = ray.get(ready[0])
-                except Exception as exc:  # a RayTaskError, or the worker died RETRIES + 1 times
+                except _died(ray) as exc:  # its worker (or node) died RETRIES + 1 times
+                    outcome = CellOutcome(cell.name, LOST, f"{_LOST} ({type(exc).__name__})")
+                except Exception as exc:  # a RayTaskError: the cell itself raised
                     outcome = _unexpected(cell, exc)
                 done[cell.name] = outcome
                 report(outcome)
