@@ -61,3 +61,11 @@ def grid_server(grid_world: GridWorld) -> Iterator[GatedServer]:
 @pytest.fixture(scope="module")
 def module_server(grid_world: GridWorld) -> Iterator[GatedServer]:
     yield from _serve(grid_world.world)
+
+
+@pytest.fixture
+def local_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray importable, and any Ray the test starts local (127.0.0.1), usage stats off."""
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, never a remote cluster

@@ -41,13 +41,11 @@ def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
     grid_world: GridWorld,
     grid_server: GatedServer,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
     capsys,
 ) -> None:
     if backend == "ray":
-        pytest.importorskip("ray")
-        monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, never a remote cluster
+        request.getfixturevalue("local_ray")
     out = tmp_path / "grid"
     extra = ("--backend", backend, "--workers", "2")
     args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,ei", seeds=1, extra=extra)

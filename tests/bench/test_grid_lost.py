@@ -16,12 +16,10 @@ from droiz.bench.grid_backends import RETRIES, run_cells
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["pool", "ray"])
 def test_a_cell_whose_worker_always_dies_is_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, backend: str
 ) -> None:
     if backend == "ray":
-        pytest.importorskip("ray")
-        monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, never a remote cluster
+        request.getfixturevalue("local_ray")
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "droiz_test_worker_dies.py").write_text("import os\n\nos._exit(1)\n")

@@ -20,12 +20,9 @@ def test_the_grid_runs_as_ray_tasks_on_a_local_ray(
     grid_world: GridWorld,
     grid_server: GatedServer,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    local_ray: None,
     capsys,
 ) -> None:
-    pytest.importorskip("ray")
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, never a remote cluster
     out = tmp_path / "grid"
     args = grid_args(grid_world, grid_server, out, extra=("--backend", "ray", "--workers", "2"))
     assert main(args) == 0, capsys.readouterr().err[-2000:]
