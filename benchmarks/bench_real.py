@@ -157,7 +157,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--tasks", default=",".join(DEFAULT_TASKS), help=f"default {','.join(DEFAULT_TASKS)}"
     )
     p.add_argument("--methods", default=",".join(METHODS), help="default dro,ei,ucb,random")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (0: no grid)")
     p.add_argument("--budget", type=int, default=20, help="evaluations per cell (default 20)")
     p.add_argument("--n-init", type=int, default=8, help="initial design (default 8)")
     p.add_argument("--batch-size", type=int, default=4, help="instructions per round (default 4)")
@@ -201,12 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     from droiz.cli import main as droiz
 
     args = parse_args(argv)
-    config = write_toml(args.root / "grid.toml", grid_config(args))
-    command = grid_argv(args, config)
-    print("droiz " + " ".join(command), flush=True)
-    rc = droiz(command)
-    if rc != 0 or args.dry_run:
-        return rc
+    if args.seeds:  # --seeds 0: only the rows beside the grid
+        config = write_toml(args.root / "grid.toml", grid_config(args))
+        command = grid_argv(args, config)
+        print("droiz " + " ".join(command), flush=True)
+        rc = droiz(command)
+        if rc != 0 or args.dry_run:
+            return rc
     extras: dict[str, Any] = {}
     if not args.no_baseline:
         extras["hand_written"] = baselines(args)
@@ -219,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if extras:
         (args.root / "extras.json").write_text(json.dumps(extras, indent=2) + "\n")
-    print(f"report: {args.root / 'grid' / 'report.md'}")
+    if args.seeds:
+        print(f"report: {args.root / 'grid' / 'report.md'}")
     return 0
 
 

@@ -60,7 +60,8 @@ def per_task_bars(
             means.append(np.mean(v) if v else np.nan)
             sds.append(np.std(v, ddof=1) if len(v) > 1 else 0.0)
         ax.bar(x + (j - (len(methods) - 1) / 2) * width, means, width, yerr=sds, capsize=3, label=m)
-    ax.set_xticks(x, tasks, rotation=30 if len(tasks) > 4 else 0, ha="right")
+    tilt = len(tasks) > 4  # long lists of names: tilted, anchored at their right end
+    ax.set_xticks(x, tasks, rotation=30 if tilt else 0, ha="right" if tilt else "center")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("test accuracy per task (mean ± std over seeds)")
     ax.legend(fontsize="small", ncol=min(len(methods), 6), loc="upper center",
