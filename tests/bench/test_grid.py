@@ -135,5 +135,7 @@ def test_a_rerun_with_other_settings_is_refused(
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "holds a grid with other settings (budget: saved 9)" in err[0]
-    assert main(grid_args(grid_world, module_server, pool_grid, seeds=3)) == 2
-    assert "seeds: saved [0, 1]" in capsys.readouterr().err
+    args = grid_args(grid_world, module_server, pool_grid, seeds=3, extra=("--n-test", "5"))
+    assert main(args) == 2  # more seeds would extend the grid, another n_test is refused
+    assert "(n_test: saved 6)" in capsys.readouterr().err
+    assert not (pool_grid / "cells" / "rev-a" / "dro" / "seed-2").exists()

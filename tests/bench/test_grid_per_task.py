@@ -67,7 +67,9 @@ def test_per_task_tables_set_one_tasks_cells_and_flags_still_win(
     capsys.readouterr()
     assert main(_with_config(args, other)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "holds a grid with other settings (per_task" in err[0]
+    assert (
+        len(err) == 1 and "other settings (answer_filter: saved 'strip', budget: saved 7)" in err[0]
+    )
     assert grid_server.server.n_requests == sent
 
 

@@ -3,6 +3,7 @@ input is one line and exit 2 before anything runs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,33 @@ def test_an_interrupted_grid_resumes_without_rerunning_finished_cells(
     for name, data in finished.items():
         assert after[name] == data  # not run again: its journal is byte for byte the same
     assert "| rev-a | " in (out / "report.md").read_text()
+
+
+def test_more_seeds_tasks_or_methods_extend_a_grid_and_reuse_its_finished_cells(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "grid"
+    small = grid_args(grid_world, grid_server, out, tasks=1, methods="random", seeds=1)
+    assert main(small) == 0
+    first = _journals(out)
+    assert list(first) == ["cells/rev-a/random/seed-0"]
+    capsys.readouterr()
+    bigger = grid_args(grid_world, grid_server, out, tasks=2, methods="random,dro-nobo", seeds=2)
+    assert main(bigger) == 0
+    err = capsys.readouterr().err
+    assert err.count(": skipped") == 1 and err.count(": finished") == 7
+    after = _journals(out)
+    assert (
+        len(after) == 8 and after["cells/rev-a/random/seed-0"] == first["cells/rev-a/random/seed-0"]
+    )
+    saved = json.loads((out / "grid.json").read_text())
+    assert saved["seeds"] == [0, 1] and saved["methods"] == ["random", "dro-nobo"]
+    assert "| rev-b | " in (out / "report.md").read_text()
+    # the report is the latest command's grid: back to the small one, nothing runs
+    sent = grid_server.server.n_requests
+    assert main(small) == 0
+    assert grid_server.server.n_requests == sent
+    assert "| rev-b | " not in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,9 @@ so ``droiz report``, ``droiz resume`` and ``droiz runs list`` work on it as on a
 shares one response cache (``OUT/cache`` unless ``cache_dir`` says otherwise; SQLite in WAL mode,
 safe for concurrent writers). The grid is resumable: a finished cell (its journal ends with an
 ``end`` record and ``best.json`` exists) is skipped, a started one is resumed from its journal, so
-no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings; a
-rerun with different settings is refused.
+no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings.
+A rerun may change the axes (more seeds, tasks or methods add cells; finished ones are reused),
+but a task's cells must keep their settings: a rerun that changes them is refused.
 
 The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray);
 :func:`droiz.bench.grid_api.run_grid` ties the parts together.
@@ -29,6 +30,7 @@ MANIFEST_NAME = "grid.json"
 CELLS_DIR = "cells"
 CACHE_DIR = "cache"
 PER_TASK = "per_task"
+CELL_SETTINGS = "cell_settings"
 GRID_VERSION = 1
 FINISHED, SKIPPED, FAILED, CAPPED, LOST = "finished", "skipped", "failed", "stopped at cap", "lost"
 
@@ -228,6 +230,10 @@ def manifest(
         "seeds": sorted({c.seed for c in cells}),
         "settings": shared,
         "plugins": list(cells[0].plugins),
+        CELL_SETTINGS: {
+            t: {k: v for k, v in d.items() if k not in ("task", "method", "seed")}
+            for t, d in by_task.items()
+        },
     }
     if per_task:
         saved[PER_TASK] = {t: dict(v) for t, v in per_task.items()}
@@ -253,20 +259,35 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the grid settings {str(path)!r}: {exc}") from None
-    axes = ("tasks", "methods", "seeds", "plugins", PER_TASK)
-    differ = [k for k in axes if saved.get(k) != new.get(k)]
-    old, now = saved.get("settings", {}), new["settings"]
-    differ += [
-        k for k in sorted(set(old) | set(now)) if k not in RESUMABLE and old.get(k) != now.get(k)
-    ]
+
+    def changed(old: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+        keys = sorted(set(old) | set(now))
+        return [k for k in keys if k not in RESUMABLE and old.get(k) != now.get(k)]
+
+    if CELL_SETTINGS in saved:  # the axes may change; each task's cells keep their settings
+        old_cells, new_cells = saved[CELL_SETTINGS], new[CELL_SETTINGS]
+        differ = ["plugins"] if saved.get("plugins") != new.get("plugins") else []
+        details = {"plugins": saved.get("plugins")}
+        for task in [t for t in new_cells if t in old_cells]:
+            for k in changed(old_cells[task], new_cells[task]):
+                if k not in details:
+                    differ.append(k)
+                    details[k] = old_cells[task].get(k)
+    else:  # a grid.json of droiz before cell_settings: the same axes and settings only
+        axes = ("tasks", "methods", "seeds", "plugins", PER_TASK)
+        differ = [k for k in axes if saved.get(k) != new.get(k)]
+        differ += changed(saved.get("settings", {}), new["settings"])
+        details = {k: saved.get(k, saved.get("settings", {}).get(k)) for k in differ}
     if differ:
-        detail = ", ".join(f"{k}: saved {saved.get(k, old.get(k))!r}" for k in differ[:4]) + (
+        detail = ", ".join(f"{k}: saved {details[k]!r}" for k in differ[:4]) + (
             ", ..." if len(differ) > 4 else ""
         )
         raise ConfigError(
             f"--out {str(out)!r} holds a grid with other settings ({detail}); rerun with the same "
-            "settings to resume it, or choose another --out"
+            "settings to resume or extend it, or choose another --out"
         )
+    if write and saved != dict(new):  # more (or fewer) seeds, tasks or methods: the new axes
+        write_json(path, dict(new))
 
 
 def cell_state(run_dir: Path) -> str:
