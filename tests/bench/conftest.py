@@ -43,7 +43,7 @@ def _serve(world: InstructionWorld) -> Iterator[GatedServer]:
     def answer(prompt: str, body: Any) -> str:
         gated = holder["server"]
         gated.gate.wait()
-        gated.answered.append(prompt)
+        gated.answered.append((str(body.get("model")), prompt))
         return world.answer(prompt, body)
 
     with FakeOpenAIServer(answer=answer) as server:

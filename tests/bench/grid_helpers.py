@@ -42,20 +42,22 @@ class GridWorld:
 
 @dataclass
 class GatedServer:
-    """The world's server; ``answered`` holds the prompts answered so far, in order; clearing
-    ``gate`` makes every answer wait until it is set again."""
+    """The world's server; ``answered`` holds the ``(model, prompt)`` of every request answered
+    so far, in order; clearing ``gate`` makes every answer wait until it is set again."""
 
     server: FakeOpenAIServer
     gate: threading.Event = field(default_factory=threading.Event)
-    answered: list[str] = field(default_factory=list)
+    answered: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return self.server.base_url
 
-    def prompts(self, start: int = 0) -> list[str]:
-        """The prompts of the requests received, from the ``start``-th on."""
-        return [prompt_of(b) for b in list(self.server.bodies)[start:]]
+    def prompts(self, start: int = 0, model: str | None = None) -> list[str]:
+        """The prompts of the requests received, from the ``start``-th on (for ``model`` only,
+        if given)."""
+        bodies = list(self.server.bodies)[start:]
+        return [prompt_of(b) for b in bodies if model is None or b.get("model") == model]
 
 
 def grid_args(

@@ -47,8 +47,19 @@ def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
     if backend == "ray":
         request.getfixturevalue("local_ray")
     out = tmp_path / "grid"
+    # one executor model per cell (per-task tables), so the server tells their requests apart:
+    # the other cell's concurrent requests are not the victim's
+    config = tmp_path / "cells.toml"
+    config.write_text(
+        grid_world.config.read_text()
+        + '\n[per_task.rev-a]\nexecutor = "openai:world-a"\n'
+        + '[per_task.rev-b]\nexecutor = "openai:world-b"\n'
+    )
     extra = ("--backend", backend, "--workers", "2")
-    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,ei", seeds=1, extra=extra)
+    args = grid_args(grid_world, grid_server, out, tasks=2, methods="dro", seeds=1, extra=extra)
+    i = args.index("--executor")
+    del args[i : i + 2]
+    args[args.index("--config") + 1] = str(config)
     done: dict[str, int] = {}
     driver = threading.Thread(target=lambda: done.setdefault("rc", main(args)))
     driver.start()
@@ -71,12 +82,12 @@ def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
 
     measured = {(e.instruction, g) for e in journaled for g in e.groups}
     theirs = set()
-    for prompt in answered:
+    for model, prompt in answered:
         parsed = parse_query(prompt)
-        if parsed and (parsed[0], parsed[2]) in measured:
+        if model == "world-a" and parsed and (parsed[0], parsed[2]) in measured:
             theirs.add(prompt)
     assert theirs  # the prompts of the journaled evaluations
-    resent = theirs & set(grid_server.prompts(sent_before))
+    resent = theirs & set(grid_server.prompts(sent_before, model="world-a"))
     assert not resent, f"{len(resent)} request(s) of journaled evaluations sent again"
     assert grid_server.server.n_requests > sent_before  # the rest of the grid did run
     records = load_journal(victim / "journal.jsonl").records
@@ -84,7 +95,7 @@ def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
     indices = [e.index for e in _evals(victim)]
     assert len(indices) == len(set(indices)) == 9  # every evaluation journaled once
     assert run_info(victim).status == "finished"
-    assert run_info(out / "cells" / "rev-a" / "ei" / "seed-0").status == "finished"
+    assert run_info(out / "cells" / "rev-b" / "dro" / "seed-0").status == "finished"
 
     # and a rerun of the whole grid has nothing left to do
     before = grid_server.server.n_requests
