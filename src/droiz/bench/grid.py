@@ -216,13 +216,10 @@ def manifest(
         resolved = resolve_config(cell.kwargs(), cell.config)
         if cell.task not in by_task:  # pool files, model names, prices: once per task
             check_backends(resolved)
-            by_task[cell.task] = resolved.to_dict()
+            axes = ("task", "method", "seed")
+            by_task[cell.task] = {k: v for k, v in resolved.to_dict().items() if k not in axes}
     first, *rest = by_task.values()
-    shared = {
-        k: (v if all(other.get(k) == v for other in rest) else None)
-        for k, v in first.items()
-        if k not in ("task", "method", "seed")
-    }
+    shared = {k: (v if all(o.get(k) == v for o in rest) else None) for k, v in first.items()}
     saved = {
         "version": GRID_VERSION,
         "tasks": list(tasks),
@@ -230,10 +227,7 @@ def manifest(
         "seeds": sorted({c.seed for c in cells}),
         "settings": shared,
         "plugins": list(cells[0].plugins),
-        CELL_SETTINGS: {
-            t: {k: v for k, v in d.items() if k not in ("task", "method", "seed")}
-            for t, d in by_task.items()
-        },
+        CELL_SETTINGS: by_task,
     }
     if per_task:
         saved[PER_TASK] = {t: dict(v) for t, v in per_task.items()}
@@ -264,22 +258,21 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
         keys = sorted(set(old) | set(now))
         return [k for k in keys if k not in RESUMABLE and old.get(k) != now.get(k)]
 
+    differ: dict[str, Any] = {}  # what differs -> its saved value, in order
     if CELL_SETTINGS in saved:  # the axes may change; each task's cells keep their settings
         old_cells, new_cells = saved[CELL_SETTINGS], new[CELL_SETTINGS]
-        differ = ["plugins"] if saved.get("plugins") != new.get("plugins") else []
-        details = {"plugins": saved.get("plugins")}
+        if saved.get("plugins") != new.get("plugins"):
+            differ["plugins"] = saved.get("plugins")
         for task in [t for t in new_cells if t in old_cells]:
             for k in changed(old_cells[task], new_cells[task]):
-                if k not in details:
-                    differ.append(k)
-                    details[k] = old_cells[task].get(k)
+                differ.setdefault(k, old_cells[task].get(k))
     else:  # a grid.json of droiz before cell_settings: the same axes and settings only
+        old = saved.get("settings", {})
         axes = ("tasks", "methods", "seeds", "plugins", PER_TASK)
-        differ = [k for k in axes if saved.get(k) != new.get(k)]
-        differ += changed(saved.get("settings", {}), new["settings"])
-        details = {k: saved.get(k, saved.get("settings", {}).get(k)) for k in differ}
+        differ = {k: saved.get(k) for k in axes if saved.get(k) != new.get(k)}
+        differ |= {k: old.get(k) for k in changed(old, new["settings"])}
     if differ:
-        detail = ", ".join(f"{k}: saved {details[k]!r}" for k in differ[:4]) + (
+        detail = ", ".join(f"{k}: saved {v!r}" for k, v in list(differ.items())[:4]) + (
             ", ..." if len(differ) > 4 else ""
         )
         raise ConfigError(

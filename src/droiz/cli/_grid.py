@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from droiz.cli._errors import path_arg
-from droiz.cli.optimize import _INTS, CAPS, HELP
+from droiz.cli.optimize import _INTS, CAPS, HELP, cost_text
 from droiz.exceptions import ConfigError
 
 METHODS = "dro,ei,ucb,hybrid,dro-nobo,random"
@@ -147,11 +147,7 @@ def print_grid_plan(args: argparse.Namespace, config: dict, settings: dict[str, 
     requests = sum(p.requests for _, p in plans)
     tokens = sum(p.tokens for _, p in plans)
     costs = [p.cost for _, p in plans]
-    cost = (
-        "unknown (a model has no price)"
-        if None in costs
-        else f"{sum(c or 0.0 for c in costs):.4f} USD"
-    )
+    cost = cost_text(None if None in costs else sum(costs))
     print(
         f"dry run: {len(plans)} unfinished cell(s); at most {requests} requests, {tokens} tokens, "
         f"cost at most {cost}; nothing was sent"

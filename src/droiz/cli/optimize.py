@@ -163,9 +163,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cost_text(cost: float | None) -> str:
+    """A cost bound in USD, or why there is none."""
+    return "unknown (a model has no price)" if cost is None else f"{cost:.4f} USD"
+
+
 def print_plan(plan: Any, *, dry: bool) -> None:
     """The upper bounds of what the run sends (on stderr before a run, stdout for --dry-run)."""
-    cost = "unknown (a model has no price)" if plan.cost is None else f"{plan.cost:.4f} USD"
+    cost = cost_text(plan.cost)
     parts = f"evaluations {plan.evaluations}, verification {plan.verification}, test {plan.test}"
     if plan.generation:
         parts += f", generation {plan.generation}"
