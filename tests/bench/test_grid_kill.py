@@ -16,9 +16,9 @@ import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
 from droiz.cli import main
-from droiz.runner.journal import load_journal
-from droiz.runner.records import Eval, Verify
-from droiz.runner.runs import is_locked, run_info
+from droiz.runner.store.journal import load_journal
+from droiz.runner.store.records import Eval, Verify
+from droiz.runner.store.runs import is_locked, run_info
 from droiz.runner.testing import parse_query
 
 

@@ -18,10 +18,10 @@ from droiz.cli import main
 from droiz.exceptions import ConfigError
 from droiz.llm import ResponseCache
 from droiz.llm.testing import FakeOpenAIServer
-from droiz.runner.rundir import LOCK_NAME, RunLock
+from droiz.runner.store.rundir import LOCK_NAME, RunLock
 
 HOLD = (
-    "import sys, time; from pathlib import Path; from droiz.runner.rundir import RunLock\n"
+    "import sys, time; from pathlib import Path; from droiz.runner.store.rundir import RunLock\n"
     "with RunLock(Path(sys.argv[1])):\n"
     "    print('locked', flush=True)\n"
     "    time.sleep(600)\n"

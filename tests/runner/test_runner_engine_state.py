@@ -11,7 +11,8 @@ import torch
 
 from droiz.optim import RobustBO
 from droiz.optim.conformance import objective
-from droiz.runner.engine_state import (
+from droiz.runner.loop.outcomes import ScoreColumns
+from droiz.runner.store.engine_state import (
     STATE_NAME,
     EngineState,
     environment_difference,
@@ -19,12 +20,11 @@ from droiz.runner.engine_state import (
     read_engine_state,
     write_engine_state,
 )
-from droiz.runner.journal import JournalError
-from droiz.runner.outcomes import Layout
-from droiz.runner.records import Ask, Tell
-from droiz.runner.restore import adopt_ask
+from droiz.runner.store.journal import JournalError
+from droiz.runner.store.records import Ask, Tell
+from droiz.runner.store.restore import adopt_ask
 
-LAYOUT = Layout(("a", "b", "c"), (4, 4, 4))
+COLUMNS = ScoreColumns(("a", "b", "c"), (4, 4, 4))
 
 
 def _engine() -> RobustBO:
@@ -87,7 +87,7 @@ def test_adopting_the_journals_ask_makes_it_the_open_proposal() -> None:
     bo = _engine()
     p = bo.ask()
     z = (p.z * 0.5).tolist()
-    adopt_ask(bo, _ask(1, z), LAYOUT)
+    adopt_ask(bo, _ask(1, z), COLUMNS)
     assert bo.pending is not None and bo.pending.z.tolist() == z
     assert bo.pending.groups[:, 0].all() and not bo.pending.groups[:, 1:].any()
     y = objective(torch.tensor(z), 3)

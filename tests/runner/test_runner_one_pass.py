@@ -10,16 +10,16 @@ import pytest
 from runner_helpers import matern_settings, measured, read_best, same_run_result
 
 import droiz
-import droiz.runner.finalize as finalize
-import droiz.runner.journal as journal_module
+import droiz.runner.loop.finalize as finalize
+import droiz.runner.loop.study as study_module
 import droiz.runner.problem as problem_module
-import droiz.runner.study as study_module
+import droiz.runner.store.journal as journal_module
 from droiz.cli import main
 from droiz.llm import ResponseCache
 from droiz.llm.stats import COUNTERS, LLMStats, StatsSnapshot
 from droiz.runner import CapReached, JournalError, resolve_config
 from droiz.runner.backends import build_executor
-from droiz.runner.outcomes import Outcome, ScoreBook
+from droiz.runner.loop.outcomes import Outcome, ScoreBook
 from droiz.runner.problem import Problem, composite_report
 from droiz.tasks import summarize
 from droiz.tasks.evaluation import test_mix, train_mix

@@ -21,7 +21,7 @@ from droiz.cli import main
 from droiz.exceptions import ConfigError, MissingDependencyError
 from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import CapReached
-from droiz.runner.mlflow_tracker import MlflowTracker
+from droiz.runner.tracking.mlflow_tracker import MlflowTracker
 
 
 @pytest.fixture(autouse=True)

@@ -73,7 +73,7 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
     from droiz.bench.grid_api import run_grid
     from droiz.registry import load_plugins
-    from droiz.runner.config import read_config_file
+    from droiz.runner.settings.files import read_config_file
 
     check_workers(args.workers)
     check_tie_margin(args.tie_margin)

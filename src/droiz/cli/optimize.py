@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.registry import load_plugins
     from droiz.runner import CapReached, dry_run, optimize
-    from droiz.runner.study import Terminated
+    from droiz.runner.loop.guards import Terminated
 
     load_plugins(args.plugin)
     settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
@@ -262,7 +262,7 @@ def print_result(result: Any) -> None:
 
 def print_tracking(run_dir: Any) -> None:
     """Where the run is tracked (``--track``), with the URI's credentials masked."""
-    from droiz.runner.tracking import describe
+    from droiz.runner.tracking.hooks import describe
 
     line = describe(run_dir)
     if line is not None:

@@ -30,7 +30,7 @@ from droiz.llm.pool import load_pool
 from droiz.llm.stats import Pricing, find_pricing
 from droiz.redact import redact_url
 from droiz.runner.checks import check_backend_options, check_model_name
-from droiz.runner.config import RunConfig
+from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 logger = logging.getLogger(__name__)

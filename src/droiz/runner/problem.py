@@ -20,7 +20,7 @@ from typing import Any
 
 from droiz.exceptions import ConfigError, DataError
 from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
-from droiz.runner.config import RunConfig, parse_reference
+from droiz.runner.settings.config import RunConfig, parse_reference
 from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
 from droiz.tasks.evaluation import test_mix, train_mix
 from droiz.tasks.filters import parse_filter
@@ -131,7 +131,7 @@ class Problem:
             return summarize(per_group)
         return composite_report(per_group, *self.mixtures())
 
-    def layout(self) -> list[dict[str, object]]:
+    def saved_groups(self) -> list[dict[str, object]]:
         """The groups as saved in ``config.json`` (name, parts, dev size)."""
         return [
             {"name": g.name, "parts": [list(p) for p in g.parts], "n_dev": len(d)}

@@ -6,9 +6,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from droiz.runner.journal import JOURNAL_NAME, write_atomic, write_json
-from droiz.runner.records import Eval, Record, Tell, Verify
-from droiz.runner.results import OptimizeResult, RoundSummary
+from droiz.runner.outputs.plot import plot_progress
+from droiz.runner.outputs.result import OptimizeResult
+from droiz.runner.outputs.summary import RoundSummary
+from droiz.runner.store.journal import JOURNAL_NAME, write_atomic, write_json
+from droiz.runner.store.records import Eval, Record, Tell, Verify
 
 BEST_NAME = "best.json"
 REPORT_NAME = "report.md"
@@ -162,27 +164,3 @@ def _usage(stats: Mapping[str, float]) -> list[str]:
     out = ["## LLM usage (all sessions of the run)", "", "| counter | value |", "|---|---|"]
     out += [f"| {k} | {stats.get(k, 0):g} |" for k in keys if k in stats]
     return [*out, ""]
-
-
-def plot_progress(path: Path, rounds: Sequence[RoundSummary]) -> Path:
-    """Best-so-far robust value of the pick against evaluations (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [s.n_evaluations for s in rounds]
-    y = [s.robust_value for s in rounds]
-    best = [max(y[: i + 1]) for i in range(len(y))]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.plot(x, y, "o--", alpha=0.5, label="robust value of the current pick")
-    ax.step(x, best, where="post", label="best so far")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("robust value")
-    ax.set_title("droiz optimize")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -22,9 +22,9 @@ from typing import Any
 
 from droiz.optim import RobustBO
 from droiz.optim.state import environment
-from droiz.runner.engine import engine_snapshot
-from droiz.runner.journal import JournalError, write_json
-from droiz.runner.records import Ask, Tell
+from droiz.runner.loop.engine_io import engine_snapshot
+from droiz.runner.store.journal import JournalError, write_json
+from droiz.runner.store.records import Ask, Tell
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class EngineState:
     Attributes:
         n_evaluations: Evaluations the engine had been told (the journal's finished rounds).
         round: The engine's proposals so far (the journal's ``round`` of its last ask).
-        engine: The snapshot (:func:`~droiz.runner.engine.engine_snapshot`).
+        engine: The snapshot (:func:`~droiz.runner.loop.engine_io.engine_snapshot`).
     """
 
     n_evaluations: int

@@ -9,26 +9,23 @@ resolved configuration is saved with the run (``config.json``) and is what ``--r
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from droiz.exceptions import ConfigError
 from droiz.redact import redact_url
 from droiz.registry import unknown_name_message
-from droiz.runner import checks
+from droiz.runner.settings import checks
+from droiz.runner.settings.checks import _check_choice, _check_positive, parse_reference
 
 if TYPE_CHECKING:
     from droiz.llm.budget import Limits
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 TRACKERS = ("none", "mlflow")
-"""The values of ``--track`` (see :mod:`droiz.runner.tracking`)."""
-REFERENCES = ("train-mix", "uniform")
+"""The values of ``--track`` (see :mod:`droiz.runner.tracking.hooks`)."""
 RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
 RESUMABLE += ("allow_large_budget",)
 """Settings a resumed run may change: where things are, not what is computed."""
@@ -71,7 +68,7 @@ class RunConfig:
         n_test: Test examples per task for the final evaluation (``None``: the whole split).
         batch_size: Instructions per round. n_init: Initial Sobol evaluations.
         finalists: Top instructions verified on every group before the final pick (0: the
-            engine's own pick; see :mod:`droiz.runner.finalize`). dim: ``d``.
+            engine's own pick; see :mod:`droiz.runner.loop.finalize`). dim: ``d``.
         data_dir, cache_dir, cache_namespace, concurrency: Where data and caches live; requests
             in flight.
         embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
@@ -87,7 +84,7 @@ class RunConfig:
             requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
         prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
             built-in table (:data:`droiz.llm.stats.DEFAULT_PRICES`) for executor and generator.
-        track: Experiment tracker: ``none`` or ``mlflow`` (see :mod:`droiz.runner.tracking`).
+        track: Experiment tracker: ``none`` or ``mlflow`` (see :mod:`droiz.runner.tracking.hooks`).
     """
 
     task: tuple[str, ...] = ()
@@ -291,101 +288,3 @@ class RunConfig:
             for f in dataclasses.fields(self)
             if f.name not in RESUMABLE and getattr(other, f.name) != getattr(self, f.name)
         ]
-
-
-def _check_choice(name: str, value: str, choices: Collection[str]) -> None:
-    if value not in choices:
-        raise ConfigError(unknown_name_message(name, value, choices))
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def parse_reference(spec: str, n_groups: int | None = None) -> tuple[float, ...] | str:
-    """``train-mix`` / ``uniform``, or comma-separated non-negative weights (normalised).
-
-    Raises:
-        ConfigError: Not a keyword and not numbers, a negative or all-zero weight, or (with
-            ``n_groups``) the wrong number of weights.
-    """
-    spec = str(spec).strip()
-    if spec in REFERENCES:
-        return spec
-    try:
-        weights = tuple(float(w) for w in spec.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"--reference must be train-mix, uniform or comma-separated weights such as "
-            f"0.5,0.25,0.25; got {spec!r}"
-        ) from None
-    if not all(0 <= w < float("inf") for w in weights) or sum(weights) <= 0:
-        raise ConfigError(f"--reference weights must be >= 0 and not all 0, got {spec!r}")
-    if n_groups is not None and len(weights) != n_groups:
-        raise ConfigError(
-            f"--reference has {len(weights)} weights but the run has {n_groups} groups; give "
-            f"one weight per group, in the order droiz tasks show lists them"
-        )
-    total = sum(weights)
-    return tuple(w / total for w in weights)
-
-
-def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Keys with ``-`` spelled ``_``; unknown keys raise with a "did you mean"."""
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if name not in known:
-            raise ConfigError(unknown_name_message("setting", name, known))
-        out[name] = value
-    return out
-
-
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
-    return normalise_keys(read_config_file(path))
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The table of a JSON or TOML config file as written (keys not checked)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {str(path)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"config file {str(path)!r} is not valid {kind}: {first}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(path)!r} must hold a table/object of settings")
-    return data
-
-
-def resolve_config(
-    explicit: Mapping[str, Any], config_file: str | Path | Mapping[str, Any] | None = None
-) -> RunConfig:
-    """Merge defaults < config file < explicit settings (``None`` means "not given")."""
-    base: dict[str, Any] = {}
-    if isinstance(config_file, Mapping):
-        base = normalise_keys(config_file)
-    elif config_file is not None:
-        base = load_config_file(config_file)
-    given = normalise_keys({k: v for k, v in explicit.items() if v is not None})
-    try:
-        return RunConfig(**{**base, **given})
-    except TypeError as exc:  # a wrongly typed value from a config file
-        raise ConfigError(f"invalid settings: {exc}") from None
-
-
-def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Rebuild a :class:`RunConfig` saved by :meth:`RunConfig.to_dict`."""
-    if not isinstance(data, Mapping):
-        raise ConfigError("the saved settings are not a table of settings")
-    return RunConfig(**normalise_keys(data))

@@ -9,13 +9,14 @@ the test split and ``best.json``, ``report.md`` and the plot are written.
 
 from __future__ import annotations
 
+import copy
 import logging
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any
 
 from droiz import __version__
 from droiz._killpoint import kill_point
@@ -26,23 +27,30 @@ from droiz.llm.ledger import LEDGER_NAME, read_ledger
 from droiz.optim import RobustBO
 from droiz.redact import redact
 from droiz.runner.backends import build_backends
-from droiz.runner.config import RunConfig
-from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
-from droiz.runner.engine_state import read_engine_state, write_engine_state
-from droiz.runner.evaluate import score_instances
-from droiz.runner.execution import RoundExecution
-from droiz.runner.finalize import final_pick, rank_instructions, verification
-from droiz.runner.journal import (
+from droiz.runner.evaluation import score_instances
+from droiz.runner.loop.engine_io import engine_config, engine_snapshot, saved_config, tell_engine
+from droiz.runner.loop.execution import RoundExecution
+from droiz.runner.loop.finalize import final_pick, rank_instructions, verification
+from droiz.runner.loop.guards import CapReached, RunInterrupted, Terminated
+from droiz.runner.loop.hooks import Progress, ProgressFn, RunHooks, RunView
+from droiz.runner.loop.outcomes import Outcome, ScoreColumns, group_mean
+from droiz.runner.outputs.best import best_so_far
+from droiz.runner.outputs.replay import result_from
+from droiz.runner.outputs.report import BEST_NAME, write_outputs
+from droiz.runner.outputs.result import OptimizeResult
+from droiz.runner.outputs.summary import FinalPick, RoundSummary, summarize_round
+from droiz.runner.plan import RunPlan, plan_run
+from droiz.runner.problem import Problem
+from droiz.runner.settings.config import RunConfig
+from droiz.runner.store.engine_state import read_engine_state, write_engine_state
+from droiz.runner.store.journal import (
     JOURNAL_NAME,
     Journal,
     JournalFile,
     load_journal,
     write_json,
 )
-from droiz.runner.outcomes import Layout, Outcome, group_mean
-from droiz.runner.plan import RunPlan, plan_run
-from droiz.runner.problem import Problem
-from droiz.runner.records import (
+from droiz.runner.store.records import (
     Abort,
     Ask,
     Cap,
@@ -54,86 +62,10 @@ from droiz.runner.records import (
     Verified,
     Verify,
 )
-from droiz.runner.report import BEST_NAME, write_outputs
-from droiz.runner.restore import (
-    CONFIG_NAME,
-    Restored,
-    adopt_ask,
-    load_saved_config,
-    restore,
-    result_from,
-)
-from droiz.runner.results import (
-    FinalPick,
-    OptimizeResult,
-    RoundSummary,
-    summarize_round,
-    usage_delta,
-    usage_sum,
-)
-from droiz.runner.runs import spent
-from droiz.runner.stopped import best_so_far
+from droiz.runner.store.restore import CONFIG_NAME, Restored, adopt_ask, load_saved_config, restore
+from droiz.runner.store.usage import spent, usage_delta, usage_sum
 
 logger = logging.getLogger(__name__)
-
-
-class RunInterrupted(BackendError):
-    """The run stopped on a backend failure; everything paid for is journaled or cached."""
-
-
-class CapReached(RunInterrupted):
-    """The run stopped cleanly at a hard cap (``--max-requests``, ``--max-tokens``,
-    ``--max-cost``); ``best.json`` holds the best so far and a higher cap resumes it.
-
-    Attributes:
-        cap: The cap's name (``max_requests``, ``max_tokens`` or ``max_cost``).
-        best: The best-so-far ``best.json`` payload. run_dir: The run directory.
-        stats: The LLM usage of the whole run so far.
-    """
-
-    def __init__(
-        self, message: str, cap: str, best: dict[str, Any], run_dir: Path, stats: dict[str, float]
-    ) -> None:
-        super().__init__(message)
-        self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report, sent after each evaluation and each round.
-
-    Attributes:
-        round: Current round. evaluations: Evaluations completed. budget: Total evaluations.
-        best_value: Robust value of the current pick (``None`` before the first round ends).
-        requests: Requests sent to the executor's model so far (all sessions of the run).
-        cache_hits: Queries served by the response cache so far.
-    """
-
-    round: int
-    evaluations: int
-    budget: int
-    best_value: float | None
-    requests: int
-    cache_hits: int
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-class RunHooks(Protocol):
-    """What a :class:`Study` calls during a run (a tracker; see :mod:`droiz.runner.tracking`):
-    at the start (journal open, before the first request), after each round's ``tell`` record,
-    and after the outputs are written."""
-
-    def on_start(self, study: Study) -> None: ...
-
-    def on_round(self, study: Study, tell: Tell) -> None: ...
-
-    def on_finish(self, study: Study, result: OptimizeResult, outputs: list[Path]) -> None: ...
 
 
 class Study:
@@ -147,7 +79,7 @@ class Study:
         announce: Called once before the first request with the :class:`~droiz.runner.plan.RunPlan`
             of what the run will send at most.
         hooks: Run hooks (a tracker): called at the start, after each round's ``tell`` and at
-            the finish (see :mod:`droiz.runner.tracking`).
+            the finish (see :mod:`droiz.runner.tracking.hooks`).
     """
 
     def __init__(
@@ -164,7 +96,9 @@ class Study:
         self.announce, self.hooks = announce, tuple(hooks)
         self.problem = Problem(config)
         self.demos = self.problem.demos()
-        self.layout = Layout(tuple(self.problem.names), tuple(len(d) for d in self.problem.dev))
+        self.columns = ScoreColumns(
+            tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
+        )
         self.engine = RobustBO(**engine_config(config, self.problem).constructor_kwargs())
         self.saved = saved_config(config, self.problem, self.engine)
         self.state = Restored()
@@ -199,10 +133,17 @@ class Study:
                 self.announce(plan_run(self.config, self.problem, backends.cache, done))
             with Journal.open(self.out / JOURNAL_NAME, self._contents) as journal:
                 self.journal = journal
+                self.view = RunView(
+                    self.out,
+                    self.resume,
+                    MappingProxyType(copy.deepcopy(self.saved)),
+                    tuple(self.columns.names),
+                    lambda: tuple(journal.records),
+                )
                 try:
                     self._start_record()
                     for hook in self.hooks:
-                        hook.on_start(self)
+                        hook.on_start(self.view)
                     while not self.engine.done:
                         self._guarded_round()
                     return self._finish()
@@ -268,7 +209,7 @@ class Study:
                 raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
             self._contents = load_journal(journal)  # the one read of the journal
             saved = read_engine_state(self.out)
-            self.state = restore(self.engine, self._contents.records, self.layout, saved)
+            self.state = restore(self.engine, self._contents.records, self.columns, saved)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
             return
@@ -366,14 +307,14 @@ class Study:
         tell = Tell(
             round=self.engine.n_proposals,
             summary=self.summary.to_dict(),
-            told=[[self.layout.names[k] for k in o.told] for o in self._told],
+            told=[[self.columns.names[k] for k in o.told] for o in self._told],
             engine=self._snapshot,
             stats=usage_delta(self.backends.usage(), before),
         )
         self.journal.append(tell)
         write_engine_state(self.out, self.engine)
         for hook in self.hooks:
-            hook.on_round(self, tell)
+            hook.on_round(self.view, tell)
         self._report_progress()
 
     # ---------------------------------------------------------------- round
@@ -383,7 +324,7 @@ class Study:
         embedder = self.backends.embedder
         texts = ask.instructions
         emb = embedder.embed(texts).tolist() if embedder else [None] * len(texts)
-        pending = [[self.layout.names.index(g) for g in row] for row in ask.pending]
+        pending = [[self.columns.names.index(g) for g in row] for row in ask.pending]
         outcomes = [
             Outcome(ask.round, j, n_before + j, ask.z[j], text, pending[j], embedding=e)
             for j, (text, e) in enumerate(zip(texts, emb, strict=True))
@@ -412,7 +353,7 @@ class Study:
                     f"the engine re-asked round {old.round} with other points than the journal "
                     "holds; the journal's are kept"
                 )
-                adopt_ask(self.engine, old, self.layout)
+                adopt_ask(self.engine, old, self.columns)
                 write_engine_state(self.out, self.engine)
             return old
         weights = self.engine.last_acquisition_weights
@@ -423,7 +364,7 @@ class Study:
             round=self.engine.n_proposals,
             z=proposal.z.tolist(),
             pending=[
-                [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
+                [self.columns.names[k] for k in row.nonzero().flatten().tolist()]
                 for row in proposal.groups
             ],
             instructions=instructions,
@@ -434,7 +375,7 @@ class Study:
         return ask
 
     def _on_done(self, outcome: Outcome) -> None:
-        record = outcome.to_record(self.layout)
+        record = outcome.to_record(self.columns)
         record.budget = self.backends.budget.usage()  # the whole run's, in case this session dies
         self.journal.append(record)
         self._completed.append(outcome)
@@ -444,7 +385,7 @@ class Study:
     def _tell(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             o.complete(self.state.book)
-        tell_engine(self.engine, outcomes, self.layout)
+        tell_engine(self.engine, outcomes, self.columns)
         self.state.outcomes += outcomes
         self._told = outcomes
         self.summary = summarize_round(self.engine, self.state.outcomes)
@@ -476,14 +417,14 @@ class Study:
         if not self.state.finished:
             self.journal.append(End())
         self.state.stats = self.total_usage()
-        result = result_from(self.saved, self.layout, self.state, summary, final, self.out)
+        result = result_from(self.saved, self.columns, self.state, summary, final, self.out)
         outputs = write_outputs(self.out, self.saved, result, self.journal.records)
         for hook in self.hooks:
-            hook.on_finish(self, result, outputs)
+            hook.on_finish(self.view, result, outputs)
         return result
 
     def _final_pick(self, summary: RoundSummary) -> FinalPick:
-        """Verify the top instructions on every group (see :mod:`droiz.runner.finalize`)."""
+        """Verify the top instructions on every group (see :mod:`droiz.runner.loop.finalize`)."""
         m, outcomes, book = self.config.finalists, self.state.outcomes, self.state.book
         if m == 0:
             return final_pick(0, self.engine, outcomes, book, summary)
@@ -498,7 +439,7 @@ class Study:
         return final_pick(m, self.engine, outcomes, book, summary, ranked)
 
     def _on_verified(self, outcome: Outcome) -> None:
-        self.journal.append(outcome.to_record(self.layout, Verify))
+        self.journal.append(outcome.to_record(self.columns, Verify))
         kill_point("verify")
 
     def _test(self, index: int) -> Test:
@@ -512,7 +453,7 @@ class Study:
         scores: dict[str, list[float]] = {}
         answers: dict[str, list[str]] = {}
         start = 0
-        for name, insts in zip(self.layout.names, groups, strict=True):
+        for name, insts in zip(self.columns.names, groups, strict=True):
             end = start + len(insts)
             scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
             start = end

@@ -3,7 +3,8 @@
 Nothing here loads a model, sends a request or writes a file. A run's status comes from its lock
 and its journal:
 
-- ``running``: another process holds the run's lock (``run.lock``, see ``droiz.runner.rundir``);
+- ``running``: another process holds the run's lock (``run.lock``, see
+  :mod:`droiz.runner.store.rundir`);
 - ``finished``: the journal has an ``end`` record;
 - ``stopped at cap``: the last session ended with a ``cap`` record (resume with a higher cap);
 - ``aborted``: the last session ended with an ``abort`` record (a backend failure, Ctrl-C or
@@ -17,16 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import DataError
 from droiz.llm.ledger import LEDGER_NAME, read_ledger
-from droiz.runner.journal import JOURNAL_NAME, load_journal
-from droiz.runner.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
-from droiz.runner.results import usage_sum
+from droiz.runner.store.journal import JOURNAL_NAME, load_journal
+from droiz.runner.store.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
+from droiz.runner.store.usage import spent, usage_sum
 
 LOCK_NAME = "run.lock"
 BEST_NAME = "best.json"
@@ -58,30 +58,6 @@ class RunInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"path": str(self.path)}
-
-
-def spent(
-    stats: Mapping[str, float],
-    seen: Mapping[str, float],
-    ledger: tuple[int, int, float] | None = None,
-) -> tuple[int, int, float]:
-    """Requests, tokens and cost the run spent: from the journal's usage records (``stats``,
-    summed), from the ``budget`` counters the last evaluation record saw (``seen``) or from the
-    spend ledger (``budget.jsonl``, :func:`~droiz.llm.ledger.read_ledger`), whichever is larger
-    (a killed session journals ``seen`` only, and the ledger counts what it sent after that)."""
-    requests = stats.get("budget_requests")
-    if requests is None:  # journals written before the caps: the executor's counters
-        requests = stats.get("requests", 0) + stats.get("generator_requests", 0)
-    tokens = stats.get("budget_tokens")
-    if tokens is None:
-        tokens = stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0)
-    cost = stats.get("budget_cost", stats.get("cost", 0.0))
-    l_requests, l_tokens, l_cost = ledger or (0, 0, 0.0)
-    return (
-        int(max(requests, seen.get("budget_requests", 0), l_requests)),
-        int(max(tokens, seen.get("budget_tokens", 0), l_tokens)),
-        float(max(cost, seen.get("budget_cost", 0.0), l_cost)),
-    )
 
 
 def is_locked(run_dir: Path) -> bool:

@@ -1,6 +1,6 @@
 """The run journal: an append-only JSON-lines file, one typed record per line, fsync'd on
 every write. This module is the only place that writes or parses it (the record kinds and their
-fields are declared in :mod:`droiz.runner.records`).
+fields are declared in :mod:`droiz.runner.store.records`).
 
 Reading tolerates a torn last line (a write cut short by a crash or a kill): it is dropped with a
 warning and reported (:attr:`JournalFile.torn`), and :meth:`Journal.open` truncates it before
@@ -24,7 +24,7 @@ from typing import Any
 from droiz import __version__
 from droiz._killpoint import kill_point
 from droiz.exceptions import DataError
-from droiz.runner.records import (
+from droiz.runner.store.records import (
     JOURNAL_VERSION,
     READABLE_VERSIONS,
     Record,

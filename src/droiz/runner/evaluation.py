@@ -115,7 +115,7 @@ def evaluate(
         max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
     from droiz.runner.backends import build_executor, check_executor
-    from droiz.runner.checks import (
+    from droiz.runner.settings.checks import (
         check_base_url,
         check_count,
         check_env_name,
@@ -123,7 +123,7 @@ def evaluate(
         check_seed,
         check_type,
     )
-    from droiz.runner.rundir import check_dir_path
+    from droiz.runner.store.rundir import check_dir_path
     from droiz.tasks.filters import parse_filter
 
     check_seed(seed)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from droiz.runner.results import observed_worst
+from droiz.runner.outputs.summary import observed_worst
 
 
 def best_so_far(study: Any, cap: str) -> dict[str, Any]:
-    """The ``best.json`` payload of ``study`` (a :class:`~droiz.runner.study.Study`, not
+    """The ``best.json`` payload of ``study`` (a :class:`~droiz.runner.loop.study.Study`, not
     imported here: ``study`` imports this module) stopped at ``cap``."""
-    settings, names = study.saved["settings"], study.layout.names
+    settings, names = study.saved["settings"], study.columns.names
     done = [*study.state.outcomes, *study.state.partial.values(), *study._completed]
     payload: dict[str, Any] = {
         "status": "stopped at cap",

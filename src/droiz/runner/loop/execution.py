@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from droiz.llm import Completion, ExecRequest, Executor
-from droiz.runner.outcomes import Outcome, ScoreBook
+from droiz.runner.loop.outcomes import Outcome, ScoreBook
 from droiz.runner.problem import Problem, exec_request
 from droiz.tasks import Instance
 

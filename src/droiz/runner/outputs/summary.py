@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from droiz.optim import SELECTIONS, RobustBO
 from droiz.optim.selection import restrict
-from droiz.runner.outcomes import Layout, Outcome
-from droiz.runner.records import Test
-from droiz.tasks import GroupReport
+from droiz.runner.loop.outcomes import Outcome, ScoreColumns
+from droiz.runner.store.records import Test
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Ten
 
 def build_best(
     settings: Mapping[str, Any],
-    layout: Layout,
+    columns: ScoreColumns,
     outcome: Outcome,
     summary: RoundSummary,
     final: FinalPick,
@@ -111,7 +109,7 @@ def build_best(
     fingerprints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``best.json`` payload (see ``docs/runner.md``)."""
-    names = layout.names
+    names = columns.names
     weakest = max(range(len(names)), key=lambda k: final.weights[k])
     return {
         "instruction": outcome.instruction,
@@ -164,47 +162,3 @@ class FinalPick:
     dev: dict[int, float]
     weights: list[float]
     finalists: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class OptimizeResult:
-    """What :func:`droiz.optimize` returns.
-
-    Attributes:
-        instruction: The best instruction (the method's final pick).
-        robust_value: Its robust value (see :class:`RoundSummary`).
-        test: Its test evaluation (per-group, mean, worst-group, shifted mixture, KL worst cases).
-        run_dir: The run directory.
-        best: The ``best.json`` payload.
-        stats: LLM usage of the whole run (all sessions): ``requests``, ``cache_hits``, tokens, ...
-        rounds: The per-round summaries.
-    """
-
-    instruction: str
-    robust_value: float
-    test: GroupReport
-    run_dir: Path
-    best: dict[str, Any]
-    stats: dict[str, float] = field(default_factory=dict)
-    rounds: list[RoundSummary] = field(default_factory=list)
-
-    @property
-    def n_evaluations(self) -> int:
-        return self.rounds[-1].n_evaluations if self.rounds else 0
-
-    def __repr__(self) -> str:
-        return (
-            f"OptimizeResult(instruction={self.instruction!r}, robust_value="
-            f"{self.robust_value:.4f}, test_worst_group={self.test.worst_group:.4f}, "
-            f"run_dir={str(self.run_dir)!r})"
-        )
-
-
-def usage_delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
-    """``after - before`` counter by counter."""
-    return {k: after.get(k, 0) - before.get(k, 0) for k in sorted({*after, *before})}
-
-
-def usage_sum(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
-    """``a + b`` counter by counter."""
-    return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
