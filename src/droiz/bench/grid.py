@@ -238,7 +238,7 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
     """Write ``out/grid.json`` (unless ``write`` is false), or check that the grid already
     there has the same settings (the location settings of ``droiz resume`` may change)."""
     from droiz.runner.settings.config import RESUMABLE
-    from droiz.runner.store.journal import write_json
+    from droiz.runner.store.atomic import write_json
 
     path = out / MANIFEST_NAME
     if not path.exists():
@@ -285,10 +285,10 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
 
 def cell_state(run_dir: Path) -> str:
     """``finished`` (an ``end`` record and ``best.json``), ``started`` or ``new``."""
-    from droiz.runner.store.rundir import holds_run
+    from droiz.runner.store.rundir import RunDir
     from droiz.runner.store.runs import run_info
 
-    if not holds_run(run_dir):
+    if not RunDir(run_dir).holds_run():
         return "new"
     info = run_info(run_dir)
     return (

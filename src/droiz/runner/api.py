@@ -15,8 +15,9 @@ from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.settings.config import RunConfig
 from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
-from droiz.runner.store.rundir import RunLock, check_dir_path, check_run_dir
+from droiz.runner.store.rundir import RunDir
 from droiz.runner.tracking.hooks import Tracker, tracking
+from droiz.validate import check_dir_path
 
 
 def optimize(
@@ -77,8 +78,8 @@ def optimize(
         resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
     )
     check_backends(resolved)
-    with RunLock(run_dir), tracking(tracker):
-        check_run_dir(run_dir, resume=resume)  # again: another process may have started
+    with run_dir.lock(), tracking(tracker):
+        run_dir.check(resume=resume)  # again: another process may have started
         return study.run()
 
 
@@ -113,16 +114,15 @@ def dry_run(
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.problem import Problem
-    from droiz.runner.store.journal import JOURNAL_NAME, read_journal
+    from droiz.runner.store.journal import read_journal
     from droiz.runner.store.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
     check_backends(resolved)  # with the prices --max-cost needs
     done = 0
-    journal = run_dir / JOURNAL_NAME
-    if resume and journal.exists():
-        records = read_journal(journal)
+    if resume and run_dir.journal.exists():
+        records = read_journal(run_dir.journal)
         done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
     problem = Problem(resolved)
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
@@ -137,15 +137,15 @@ def _resolve(
     explicit: dict[str, Any],
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     resume: bool,
-) -> tuple[Path, RunConfig]:
+) -> tuple[RunDir, RunConfig]:
     """The cheap local checks of a run directory and its settings, then the resolved config."""
-    run_dir = check_dir_path(out, "--out")
+    run_dir = RunDir(check_dir_path(out, "--out"))
     if resume:
-        check_run_dir(run_dir, resume=True)
+        run_dir.check(resume=True)
         resolved = resume_config(run_dir, explicit, config)
     else:
         resolved = resolve_config(explicit, config)
-        check_run_dir(run_dir, resume=False)
+        run_dir.check(resume=False)
     if resolved.cache_dir is not None:
         check_dir_path(resolved.cache_dir, "--cache-dir")
     return run_dir, resolved

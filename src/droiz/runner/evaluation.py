@@ -123,8 +123,8 @@ def evaluate(
         check_seed,
         check_type,
     )
-    from droiz.runner.store.rundir import check_dir_path
     from droiz.tasks.filters import parse_filter
+    from droiz.validate import check_dir_path
 
     check_seed(seed)
     if n is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from droiz.runner.outputs.result import OptimizeResult
     from droiz.runner.store.records import Record, Tell
+    from droiz.runner.store.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,12 @@ class RunView:
     """A read-only view of a run in progress, what run hooks see of it.
 
     Attributes:
-        out: The run directory. resume: Whether this session resumed the run.
+        run_dir: The run directory. resume: Whether this session resumed the run.
         saved: The ``config.json`` payload (settings and what they resolved to; read-only).
         groups: The group names, in the run's order.
     """
 
-    out: Path
+    run_dir: RunDir
     resume: bool
     saved: Mapping[str, Any]
     groups: tuple[str, ...]

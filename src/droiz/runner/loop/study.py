@@ -23,7 +23,7 @@ from droiz._killpoint import kill_point
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.budget import BudgetExceeded
-from droiz.llm.ledger import LEDGER_NAME, read_ledger
+from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
 from droiz.redact import redact
 from droiz.runner.backends import build_backends
@@ -36,19 +36,18 @@ from droiz.runner.loop.hooks import Progress, ProgressFn, RunHooks, RunView
 from droiz.runner.loop.outcomes import Outcome, ScoreColumns, group_mean
 from droiz.runner.outputs.best import best_so_far
 from droiz.runner.outputs.replay import result_from
-from droiz.runner.outputs.report import BEST_NAME, write_outputs
+from droiz.runner.outputs.report import write_outputs
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.outputs.summary import FinalPick, RoundSummary, summarize_round
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
+from droiz.runner.store.atomic import write_json
 from droiz.runner.store.engine_state import read_engine_state, write_engine_state
 from droiz.runner.store.journal import (
-    JOURNAL_NAME,
     Journal,
     JournalFile,
     load_journal,
-    write_json,
 )
 from droiz.runner.store.records import (
     Abort,
@@ -62,7 +61,8 @@ from droiz.runner.store.records import (
     Verified,
     Verify,
 )
-from droiz.runner.store.restore import CONFIG_NAME, Restored, adopt_ask, load_saved_config, restore
+from droiz.runner.store.restore import Restored, adopt_ask, restore
+from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import spent, usage_delta, usage_sum
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,8 @@ class Study:
         announce: Callable[[RunPlan], None] | None = None,
         hooks: Sequence[RunHooks] = (),
     ) -> None:
-        self.config, self.out, self.resume, self.progress = config, Path(out), resume, progress
+        self.config, self.resume, self.progress = config, resume, progress
+        self.run_dir = out if isinstance(out, RunDir) else RunDir(out)
         self.announce, self.hooks = announce, tuple(hooks)
         self.problem = Problem(config)
         self.demos = self.problem.demos()
@@ -131,10 +132,10 @@ class Study:
             if self.announce is not None:
                 done = len(self.state.outcomes) + len(self.state.partial)
                 self.announce(plan_run(self.config, self.problem, backends.cache, done))
-            with Journal.open(self.out / JOURNAL_NAME, self._contents) as journal:
+            with Journal.open(self.run_dir.journal, self._contents) as journal:
                 self.journal = journal
                 self.view = RunView(
-                    self.out,
+                    self.run_dir,
                     self.resume,
                     MappingProxyType(copy.deepcopy(self.saved)),
                     tuple(self.columns.names),
@@ -183,7 +184,7 @@ class Study:
         counters the last evaluation record saw, or the spend ledger (``budget.jsonl``: what a
         killed session sent after its last journaled evaluation, unsettled requests at their
         worst case), whichever is larger; then keep the ledger from here on."""
-        budget, path = self.backends.budget, self.out / LEDGER_NAME
+        budget, path = self.backends.budget, self.run_dir.ledger
         ledger = read_ledger(path) if self.resume else None
         budget.requests, budget.tokens, budget.cost = spent(
             self.state.stats, self.state.budget, ledger
@@ -203,28 +204,27 @@ class Study:
         }
 
     def _prepare(self) -> None:
-        journal = self.out / JOURNAL_NAME
+        journal = self.run_dir.journal
         if self.resume:
             if not journal.exists():
-                raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
+                raise ConfigError(f"nothing to resume in {self.run_dir}: it has no {journal.name}")
             self._contents = load_journal(journal)  # the one read of the journal
-            saved = read_engine_state(self.out)
+            saved = read_engine_state(self.run_dir.engine_state)
             self.state = restore(self.engine, self._contents.records, self.columns, saved)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
             return
         if journal.exists():
             raise ConfigError(
-                f"{self.out} already holds a run ({JOURNAL_NAME}); pass --resume to continue it "
-                "or choose another --out"
+                f"{self.run_dir} already holds a run ({journal.name}); pass --resume to continue "
+                "it or choose another --out"
             )
-        self.out.mkdir(parents=True, exist_ok=True)
-        write_json(self.out / CONFIG_NAME, self.saved)
+        self.run_dir.write_config(self.saved)
 
     def _keep_saved_fingerprints(self) -> None:
         """A resumed run reports the fingerprints it started with (``best.json`` stays a function
         of the run directory); a change is logged."""
-        saved = load_saved_config(self.out)["resolved"].get("fingerprints")
+        saved = self.run_dir.read_config()["resolved"].get("fingerprints")
         if saved is None:
             return
         now = self.saved["resolved"]["fingerprints"]
@@ -259,8 +259,8 @@ class Study:
                 raise
             raise RunInterrupted(
                 f"{message}; the {self._done} evaluations done so far are saved in "
-                f"{self.out / JOURNAL_NAME} and every answer received is cached; fix the "
-                f"problem and continue with: droiz optimize --out {self.out} --resume"
+                f"{self.run_dir.journal} and every answer received is cached; fix the "
+                f"problem and continue with: droiz optimize --out {self.run_dir} --resume"
             ) from None
 
     def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
@@ -288,15 +288,15 @@ class Study:
         )
         stats = self.total_usage()
         best = best_so_far(self, exc.cap)
-        write_json(self.out / BEST_NAME, best)
+        write_json(self.run_dir.best, best)
         flag = "--" + exc.cap.replace("_", "-")
         raise CapReached(
             f"{exc}; the {self._done} evaluations done so far are saved in "
-            f"{self.out / JOURNAL_NAME}, the best so far in {self.out / BEST_NAME}; continue "
-            f"with a higher cap: droiz optimize --out {self.out} --resume {flag} N",
+            f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
+            f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
             exc.cap,
             best,
-            self.out,
+            self.run_dir.path,
             stats,
         ) from None
 
@@ -312,7 +312,7 @@ class Study:
             stats=usage_delta(self.backends.usage(), before),
         )
         self.journal.append(tell)
-        write_engine_state(self.out, self.engine)
+        write_engine_state(self.run_dir.engine_state, self.engine)
         for hook in self.hooks:
             hook.on_round(self.view, tell)
         self._report_progress()
@@ -345,7 +345,7 @@ class Study:
         proposal = self.engine.pending
         if proposal is None:
             proposal = self.engine.ask()
-            write_engine_state(self.out, self.engine)
+            write_engine_state(self.run_dir.engine_state, self.engine)
         old = self.state.ask
         if old is not None:  # resuming a round: its instructions were journaled (and evaluated)
             if old.z != proposal.z.tolist():
@@ -354,7 +354,7 @@ class Study:
                     "holds; the journal's are kept"
                 )
                 adopt_ask(self.engine, old, self.columns)
-                write_engine_state(self.out, self.engine)
+                write_engine_state(self.run_dir.engine_state, self.engine)
             return old
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
@@ -417,8 +417,10 @@ class Study:
         if not self.state.finished:
             self.journal.append(End())
         self.state.stats = self.total_usage()
-        result = result_from(self.saved, self.columns, self.state, summary, final, self.out)
-        outputs = write_outputs(self.out, self.saved, result, self.journal.records)
+        result = result_from(
+            self.saved, self.columns, self.state, summary, final, self.run_dir.path
+        )
+        outputs = write_outputs(self.run_dir, self.saved, result, self.journal.records)
         for hook in self.hooks:
             hook.on_finish(self.view, result, outputs)
         return result

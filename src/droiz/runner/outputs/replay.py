@@ -13,9 +13,10 @@ from droiz.runner.loop.outcomes import ScoreColumns
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.outputs.summary import FinalPick, RoundSummary, build_best
 from droiz.runner.store.engine_state import read_engine_state
-from droiz.runner.store.journal import JOURNAL_NAME, JournalError, read_journal
+from droiz.runner.store.journal import JournalError, read_journal
 from droiz.runner.store.records import Record
-from droiz.runner.store.restore import Restored, load_saved_config, restore
+from droiz.runner.store.restore import Restored, restore
+from droiz.runner.store.rundir import RunDir
 from droiz.tasks import GroupReport
 
 
@@ -44,12 +45,12 @@ class Replayed:
 def replay_run(run_dir: str | Path) -> Replayed:
     """:func:`replay`, also returning the saved configuration and the journal's records (read
     once)."""
-    run_dir = Path(run_dir)
-    saved = load_saved_config(run_dir)
+    run = RunDir(run_dir)
+    saved = run.read_config()
     columns = ScoreColumns.from_groups(saved["resolved"]["groups"])
     engine = engine_from_saved(saved)
-    records = read_journal(run_dir / JOURNAL_NAME)
-    restored = restore(engine, records, columns, read_engine_state(run_dir))
+    records = read_journal(run.journal)
+    restored = restore(engine, records, columns, read_engine_state(run.engine_state))
     if not engine.done or restored.test is None:
         raise JournalError(
             f"the run in {run_dir} has not finished; finish it with droiz optimize --out "
@@ -69,7 +70,7 @@ def replay_run(run_dir: str | Path) -> Replayed:
             f"the journal's test evaluation is of evaluation {restored.test.index} but the "
             f"restored run picks evaluation {final.index}; the run is not reproducible here"
         )
-    result = result_from(saved, columns, restored, summary, final, run_dir)
+    result = result_from(saved, columns, restored, summary, final, run.path)
     return Replayed(result, saved, records)
 
 

@@ -9,28 +9,25 @@ from typing import Any
 from droiz.runner.outputs.plot import plot_progress
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.outputs.summary import RoundSummary
-from droiz.runner.store.journal import JOURNAL_NAME, write_atomic, write_json
+from droiz.runner.store.atomic import write_atomic, write_json
 from droiz.runner.store.records import Eval, Record, Tell, Verify
-
-BEST_NAME = "best.json"
-REPORT_NAME = "report.md"
-PLOT_NAME = "best_so_far.png"
+from droiz.runner.store.rundir import RunDir
 
 
 def write_outputs(
-    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+    run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``best.json``, ``report.md`` and the plot; return their paths."""
-    write_json(out / BEST_NAME, result.best)
-    return [out / BEST_NAME, *write_report(out, saved, result, records)]
+    write_json(run_dir.best, result.best)
+    return [run_dir.best, *write_report(run_dir, saved, result, records)]
 
 
 def write_report(
-    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+    run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``report.md`` and the plot (from the journal's ``records``); return their paths."""
-    write_atomic(out / REPORT_NAME, render_report(saved, result, records))
-    return [out / REPORT_NAME, plot_progress(out / PLOT_NAME, result.rounds)]
+    write_atomic(run_dir.report, render_report(saved, result, records))
+    return [run_dir.report, plot_progress(run_dir.plot, result.rounds)]
 
 
 def _pct(value: float | None) -> str:
@@ -61,7 +58,8 @@ def render_report(
     lines += _group_table(best, result.rounds)
     lines += _round_table(result.rounds, records, best["groups"])
     lines += _usage(result.stats)
-    lines += ["## Files", "", f"`config.json`, `{JOURNAL_NAME}`, `{BEST_NAME}`, `{PLOT_NAME}`", ""]
+    files = (RunDir.CONFIG, RunDir.JOURNAL, RunDir.BEST, RunDir.PLOT)
+    lines += ["## Files", "", ", ".join(f"`{name}`" for name in files), ""]
     return "\n".join(lines)
 
 

@@ -15,11 +15,11 @@ from droiz.exceptions import ConfigError
 from droiz.redact import MASK
 from droiz.runner.settings.config import RESUMABLE, RunConfig
 from droiz.runner.settings.files import config_from_dict, load_config_file, normalise_keys
-from droiz.runner.store.restore import load_saved_config
+from droiz.runner.store.rundir import RunDir
 
 
 def resume_config(
-    out: Path,
+    out: RunDir | Path,
     explicit: Mapping[str, Any],
     config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
 ) -> RunConfig:
@@ -28,7 +28,8 @@ def resume_config(
     Raises:
         ConfigError: A given setting other than a location setting differs from the saved one.
     """
-    saved = config_from_dict(load_saved_config(out)["settings"])
+    run_dir = out if isinstance(out, RunDir) else RunDir(out)
+    saved = config_from_dict(run_dir.read_config()["settings"])
     given: dict[str, Any] = {}
     if isinstance(config, Mapping):
         given.update(normalise_keys(config))

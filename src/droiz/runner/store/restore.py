@@ -19,11 +19,9 @@ back to refitting the GP from the last warm start, with the same warning. Real i
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from droiz.optim import RobustBO
@@ -40,8 +38,6 @@ from droiz.runner.store.records import Ask, End, Eval, Record, Tell, Test, Verif
 from droiz.runner.store.usage import usage_sum
 
 logger = logging.getLogger(__name__)
-
-CONFIG_NAME = "config.json"
 
 
 @dataclass
@@ -81,26 +77,6 @@ class Restored:
                 "now on may differ in the last bits from an uninterrupted run",
                 reason,
             )
-
-
-def load_saved_config(run_dir: Path) -> dict[str, Any]:
-    """The ``config.json`` of a run directory."""
-    path = Path(run_dir) / CONFIG_NAME
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise JournalError(
-            f"nothing to resume or replay in {run_dir}: it has no {CONFIG_NAME} (is it a droiz "
-            "run directory?)"
-        ) from None
-    except ValueError:  # UnicodeDecodeError included
-        raise JournalError(f"{path} is not valid JSON") from None
-    parts = ("settings", "resolved")
-    if not isinstance(saved, dict) or not all(isinstance(saved.get(k), dict) for k in parts):
-        raise JournalError(
-            f"{path} is not the configuration of a droiz run (it lacks 'settings' or 'resolved')"
-        )
-    return saved
 
 
 def restore(

@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from droiz.runner.loop.hooks import RunHooks
-
-TRACKING_NAME = "tracking.json"
-"""The run directory's record of where the run is tracked (tracker, run id, masked URI)."""
+from droiz.runner.store.rundir import RunDir
 
 
 @runtime_checkable
@@ -62,7 +60,7 @@ def read_tracking(run_dir: Path) -> dict[str, Any]:
     import json
 
     try:
-        data = json.loads((Path(run_dir) / TRACKING_NAME).read_text(encoding="utf-8"))
+        data = json.loads(RunDir(run_dir).tracking.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -29,8 +29,9 @@ from droiz import __version__
 from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.redact import redact, redact_url
-from droiz.runner.store.journal import write_json
-from droiz.runner.tracking.hooks import TRACKING_NAME, read_tracking
+from droiz.runner.store.atomic import write_json
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.tracking.hooks import read_tracking
 from droiz.runner.tracking.metrics import (
     add_stats,
     final_metrics,
@@ -106,7 +107,7 @@ class MlflowTracker:
             raise ConfigError(
                 f"cannot log to MLflow at {self._uri}: {_first_line(exc)}; fix "
                 f"MLFLOW_TRACKING_URI or pass --track none, then continue with: droiz optimize "
-                f"--out {view.out} --resume"
+                f"--out {view.run_dir} --resume"
             ) from None
 
     def on_round(self, view: RunView, tell: Tell) -> None:
@@ -123,7 +124,7 @@ class MlflowTracker:
             history = self._client.get_metric_history(self.run_id, "final/robust_value")
             if not any(m.step == step for m in history):  # not yet (a resumed finished run)
                 self._log_metrics(final_metrics(result), step)
-            for path in [view.out / "config.json", *outputs]:
+            for path in [view.run_dir.config, *outputs]:
                 if path.is_file():
                     self._client.log_artifact(self.run_id, str(path))
 
@@ -143,7 +144,7 @@ class MlflowTracker:
         def end() -> None:
             if isinstance(error, CapReached):
                 self._client.set_tag(self.run_id, "droiz.stopped", f"cap:{error.cap}")
-                best = error.run_dir / "best.json"
+                best = RunDir(error.run_dir).best
                 if best.is_file():
                     self._client.log_artifact(self.run_id, str(best))
             self._client.set_terminated(self.run_id, status)
@@ -153,8 +154,8 @@ class MlflowTracker:
     # ----------------------------------------------------------- logging
     def _open(self, view: RunView) -> None:
         """Continue the run's MLflow run (resume) or create one; write ``tracking.json``."""
-        client, path = self._client, view.out / TRACKING_NAME
-        previous = read_tracking(view.out) if view.resume else {}
+        client, path = self._client, view.run_dir.tracking
+        previous = read_tracking(view.run_dir.path) if view.resume else {}
         run = None
         if previous.get("run_id"):
             try:
@@ -186,7 +187,7 @@ class MlflowTracker:
             "mlflow.source.name": "droiz optimize",
             "mlflow.source.type": "LOCAL",
             "droiz.version": __version__,
-            "droiz.run_dir": str(view.out.resolve()),
+            "droiz.run_dir": str(view.run_dir.path.resolve()),
             "droiz.task": ",".join(settings["task"]),
             "droiz.method": str(settings["method"]),
             "droiz.seed": str(settings["seed"]),
@@ -200,7 +201,7 @@ class MlflowTracker:
         tags |= {str(k): str(v) for k, v in self.tags.items()}
         experiment = self._experiment_id(client, parent, active)
         clean = {k: redact(v) for k, v in tags.items()}
-        return client.create_run(experiment, run_name=view.out.name, tags=clean)
+        return client.create_run(experiment, run_name=view.run_dir.path.name, tags=clean)
 
     def _experiment_id(self, client: Any, parent: str | None, active: Any) -> str:
         if parent:
