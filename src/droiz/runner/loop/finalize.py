@@ -21,7 +21,8 @@ import torch
 
 from droiz.optim import SELECTIONS, RobustBO
 from droiz.runner.loop.outcomes import Outcome, ScoreBook, group_mean
-from droiz.runner.outputs.summary import FinalPick, RoundSummary
+from droiz.runner.outputs.best import Finalist, FinalPick
+from droiz.runner.outputs.summary import RoundSummary
 
 
 def rank_instructions(engine: RobustBO, outcomes: Sequence[Outcome]) -> list[tuple[int, float]]:
@@ -67,13 +68,7 @@ def choose(
     values = worst.value if criterion == "robust" else nominal
     best = int(torch.argmax(values))  # first on ties: the engine's higher-ranked finalist
     table = [
-        {
-            "instruction": outcomes[i].instruction,
-            "evaluation": i,
-            "model_value": mv,
-            "dev_robust": float(worst.value[j]),
-            "dev_nominal": float(nominal[j]),
-        }
+        Finalist(outcomes[i].instruction, i, mv, float(worst.value[j]), float(nominal[j]))
         for j, (i, mv, _) in enumerate(rows)
     ]
     return FinalPick(

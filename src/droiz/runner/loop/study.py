@@ -34,11 +34,10 @@ from droiz.runner.loop.finalize import final_pick, rank_instructions, verificati
 from droiz.runner.loop.guards import CapReached, RunInterrupted, Terminated
 from droiz.runner.loop.hooks import Progress, ProgressFn, RunHooks, RunView
 from droiz.runner.loop.outcomes import Outcome, ScoreColumns, group_mean
-from droiz.runner.outputs.best import best_so_far
-from droiz.runner.outputs.replay import result_from
+from droiz.runner.outputs.best import FinalPick, RunBest
 from droiz.runner.outputs.report import write_outputs
-from droiz.runner.outputs.result import OptimizeResult
-from droiz.runner.outputs.summary import FinalPick, RoundSummary, summarize_round
+from droiz.runner.outputs.result import OptimizeResult, result_from
+from droiz.runner.outputs.summary import RoundSummary, summarize_round
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
@@ -287,15 +286,25 @@ class Study:
             )
         )
         stats = self.total_usage()
-        best = best_so_far(self, exc.cap)
-        write_json(self.run_dir.best, best)
+        state = self.state
+        done = [*state.outcomes, *state.partial.values(), *self._completed]
+        best = RunBest.of_stopped_run(
+            exc.cap,
+            self.saved["settings"],
+            self.columns.names,
+            self.engine,
+            state.outcomes,
+            done,
+            self.summary,
+        )
+        write_json(self.run_dir.best, best.to_dict())
         flag = "--" + exc.cap.replace("_", "-")
         raise CapReached(
             f"{exc}; the {self._done} evaluations done so far are saved in "
             f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
             f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
             exc.cap,
-            best,
+            best.to_dict(versioned=False),
             self.run_dir.path,
             stats,
         ) from None
@@ -417,9 +426,8 @@ class Study:
         if not self.state.finished:
             self.journal.append(End())
         self.state.stats = self.total_usage()
-        result = result_from(
-            self.saved, self.columns, self.state, summary, final, self.run_dir.path
-        )
+        names = self.columns.names
+        result = result_from(self.saved, names, self.state, summary, final, self.run_dir.path)
         outputs = write_outputs(self.run_dir, self.saved, result, self.journal.records)
         for hook in self.hooks:
             hook.on_finish(self.view, result, outputs)

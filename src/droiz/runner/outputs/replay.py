@@ -10,14 +10,12 @@ from typing import Any
 from droiz.runner.loop.engine_io import engine_from_saved
 from droiz.runner.loop.finalize import final_pick
 from droiz.runner.loop.outcomes import ScoreColumns
-from droiz.runner.outputs.result import OptimizeResult
-from droiz.runner.outputs.summary import FinalPick, RoundSummary, build_best
+from droiz.runner.outputs.result import OptimizeResult, result_from
 from droiz.runner.store.engine_state import read_engine_state
 from droiz.runner.store.journal import JournalError, read_journal
 from droiz.runner.store.records import Record
-from droiz.runner.store.restore import Restored, restore
+from droiz.runner.store.restore import restore
 from droiz.runner.store.rundir import RunDir
-from droiz.tasks import GroupReport
 
 
 def replay(run_dir: str | Path) -> OptimizeResult:
@@ -70,30 +68,5 @@ def replay_run(run_dir: str | Path) -> Replayed:
             f"the journal's test evaluation is of evaluation {restored.test.index} but the "
             f"restored run picks evaluation {final.index}; the run is not reproducible here"
         )
-    result = result_from(saved, columns, restored, summary, final, run.path)
+    result = result_from(saved, columns.names, restored, summary, final, run.path)
     return Replayed(result, saved, records)
-
-
-def result_from(
-    saved: dict[str, Any],
-    columns: ScoreColumns,
-    restored: Restored,
-    summary: RoundSummary,
-    final: FinalPick,
-    run_dir: Path,
-) -> OptimizeResult:
-    """The :class:`OptimizeResult` of a finished run."""
-    outcome = restored.outcomes[final.index]
-    test = restored.test
-    assert test is not None
-    fingerprints = saved.get("resolved", {}).get("fingerprints")
-    best = build_best(saved["settings"], columns, outcome, summary, final, test, fingerprints)
-    return OptimizeResult(
-        instruction=outcome.instruction,
-        robust_value=final.robust_value,
-        test=GroupReport.from_dict(test.report),
-        run_dir=run_dir,
-        best=best,
-        stats=restored.stats,
-        rounds=list(restored.summaries),
-    )

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from droiz.runner.outputs.best import RunBest
 from droiz.runner.outputs.plot import plot_progress
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.outputs.summary import RoundSummary
@@ -18,7 +19,7 @@ def write_outputs(
     run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``best.json``, ``report.md`` and the plot; return their paths."""
-    write_json(run_dir.best, result.best)
+    write_json(run_dir.best, result.run_best.to_dict())
     return [run_dir.best, *write_report(run_dir, saved, result, records)]
 
 
@@ -38,25 +39,26 @@ def render_report(
     saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> str:
     """The Markdown report of a finished run."""
-    best = result.best
-    lines = [f"# droiz optimize: {', '.join(best['task'])}", ""]
+    best = result.run_best
+    pick = best.engine_pick
+    assert pick is not None and best.robust_value is not None
+    lines = [f"# droiz optimize: {', '.join(best.task)}", ""]
     lines += _settings(saved)
     lines += [
         "## Best instruction",
         "",
-        f"> {best['instruction'] or '(empty instruction)'}",
+        f"> {best.instruction or '(empty instruction)'}",
         "",
-        f"- robust value on dev: {best['robust_value']:.4f} (finalists compared by "
-        f"`{best['criterion']}` value); evaluation {best['evaluation']}, round {best['round']}",
-        f"- engine's own pick: evaluation {best['engine_pick']['evaluation']} "
-        f"(`{best['engine_pick']['selection']}` {best['engine_pick']['value']:.4f})",
+        f"- robust value on dev: {best.robust_value:.4f} (finalists compared by "
+        f"`{best.criterion}` value); evaluation {best.evaluation}, round {best.round}",
+        f"- engine's own pick: evaluation {pick.evaluation} (`{pick.selection}` {pick.value:.4f})",
         f"- test: mean {_pct(result.test.mean)}, worst group {_pct(result.test.worst_group)} "
         f"(`{result.test.worst_group_name}`), shifted mixture {_pct(result.test.shifted)} (%)",
         "",
     ]
     lines += _finalists(best)
     lines += _group_table(best, result.rounds)
-    lines += _round_table(result.rounds, records, best["groups"])
+    lines += _round_table(result.rounds, records, best.groups)
     lines += _usage(result.stats)
     files = (RunDir.CONFIG, RunDir.JOURNAL, RunDir.BEST, RunDir.PLOT)
     lines += ["## Files", "", ", ".join(f"`{name}`" for name in files), ""]
@@ -87,8 +89,8 @@ def _settings(saved: Mapping[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def _finalists(best: Mapping[str, Any]) -> list[str]:
-    if not best["finalists"]:
+def _finalists(best: RunBest) -> list[str]:
+    if not best.finalists:
         return []
     out = [
         "## Finalists (verified on every group)",
@@ -96,17 +98,17 @@ def _finalists(best: Mapping[str, Any]) -> list[str]:
         "| evaluation | instruction | engine value | dev robust | dev nominal |",
         "|---|---|---|---|---|",
     ]
-    for f in best["finalists"]:
-        text = f["instruction"].replace("|", "\\|") or "(empty)"
+    for f in best.finalists:
+        text = f.instruction.replace("|", "\\|") or "(empty)"
         out.append(
-            f"| {f['evaluation']} | {text} | {f['model_value']:.4f} | {f['dev_robust']:.4f} | "
-            f"{f['dev_nominal']:.4f} |"
+            f"| {f.evaluation} | {text} | {f.model_value:.4f} | {f.dev_robust:.4f} | "
+            f"{f.dev_nominal:.4f} |"
         )
     return [*out, ""]
 
 
-def _group_table(best: Mapping[str, Any], rounds: Sequence[RoundSummary]) -> list[str]:
-    names = best["groups"]
+def _group_table(best: RunBest, rounds: Sequence[RoundSummary]) -> list[str]:
+    names = best.groups
     head = "| group | test (%) | dev (%) | " + " | ".join(f"w r{s.round}" for s in rounds) + " |"
     out = [
         "## Per-group scores of the best instruction and worst-case weights per round",
@@ -123,8 +125,8 @@ def _group_table(best: Mapping[str, Any], rounds: Sequence[RoundSummary]) -> lis
             f"**{s.weights[k]:.3f}**" if weakest[i] == k else f"{s.weights[k]:.3f}"
             for i, s in enumerate(rounds)
         ]
-        test = best["test"]["per_group"].get(name)
-        row = f"| {name} | {_pct(test)} | {_pct(best['dev'].get(name))} | " + " | ".join(cells)
+        test = best.test.per_group.get(name) if best.test else None
+        row = f"| {name} | {_pct(test)} | {_pct(best.dev.get(name))} | " + " | ".join(cells)
         out.append(row + " |")
     return [*out, ""]
 

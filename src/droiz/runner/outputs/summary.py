@@ -1,22 +1,17 @@
-"""Result objects, the per-round summary of the engine's pick, and the ``best.json`` payload.
-
-Everything in ``best.json`` is a pure function of the journal and the engine state it restores,
-so :func:`~droiz.runner.replay` rebuilds it exactly, and a resumed run writes the same file as an
-uninterrupted one (no timings or request counts go into it; those are in ``report.md``).
-"""
+"""The per-round summary of the engine's pick: which instruction, its robust value and the
+adversary's weights at it (journaled in each round's ``tell`` record)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from droiz.optim import SELECTIONS, RobustBO
 from droiz.optim.selection import restrict
-from droiz.runner.loop.outcomes import Outcome, ScoreColumns
-from droiz.runner.store.records import Test
+from droiz.runner.loop.outcomes import Outcome
 
 
 @dataclass(frozen=True)
@@ -97,68 +92,3 @@ def observed_worst(engine: RobustBO, outcome: Outcome) -> tuple[float, torch.Ten
     weights = torch.zeros(engine.config.n_groups, dtype=torch.float64)
     weights[idx] = worst.weights[0]
     return float(worst.value.reshape(-1)[0]), weights
-
-
-def build_best(
-    settings: Mapping[str, Any],
-    columns: ScoreColumns,
-    outcome: Outcome,
-    summary: RoundSummary,
-    final: FinalPick,
-    test: Test,
-    fingerprints: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The ``best.json`` payload (see ``docs/runner.md``)."""
-    names = columns.names
-    weakest = max(range(len(names)), key=lambda k: final.weights[k])
-    return {
-        "instruction": outcome.instruction,
-        "robust_value": final.robust_value,
-        "criterion": final.criterion,
-        "method": settings["method"],
-        "ambiguity": settings["ambiguity"],
-        "answer_filter": settings.get("answer_filter"),
-        "task": list(settings["task"]),
-        "seed": settings["seed"],
-        "budget": settings["budget"],
-        "evaluation": outcome.index,
-        "round": outcome.round,
-        "z": outcome.z,
-        "groups": list(names),
-        "reference": summary.reference,
-        "worst_case_weights": final.weights,
-        "weakest_group": names[weakest],
-        "dev": {names[k]: v for k, v in sorted(final.dev.items())},
-        "engine_pick": {
-            "evaluation": summary.index,
-            "selection": summary.selection,
-            "value": summary.value,
-            "robust_value": summary.robust_value,
-        },
-        "finalists": list(final.finalists),
-        "test": dict(test.report) | {"n_examples": dict(test.n_examples)},
-        "fingerprints": dict(fingerprints or {}),
-    }
-
-
-@dataclass(frozen=True)
-class FinalPick:
-    """The reported instruction.
-
-    Attributes:
-        index: Evaluation number of the pick (its last evaluation).
-        criterion: ``robust`` or ``nominal``: how the finalists were compared.
-        robust_value: Worst case over the ambiguity set of the pick's dev group means (with
-            ``finalists = 0``: the engine's estimate).
-        dev: The pick's dev mean of every measured group, by group index.
-        weights: The adversary's group weights at the pick.
-        finalists: One dict per finalist: ``instruction``, ``evaluation``, ``model_value``,
-            ``dev_robust``, ``dev_nominal``.
-    """
-
-    index: int
-    criterion: str
-    robust_value: float
-    dev: dict[int, float]
-    weights: list[float]
-    finalists: list[dict[str, Any]] = field(default_factory=list)

@@ -117,11 +117,13 @@ def _saved_budget(run: RunDir) -> int | None:
 
 
 def _best_value(run: RunDir, fallback: float | None) -> float | None:
+    from droiz.runner.outputs.best import RunBest
+
     try:
-        value = json.loads(run.best.read_text(encoding="utf-8"))["robust_value"]
-        return float(value) if value is not None else fallback
-    except (OSError, ValueError, KeyError, TypeError):
+        best = RunBest.from_dict(json.loads(run.best.read_text(encoding="utf-8")))
+    except (OSError, ValueError, DataError):
         return fallback
+    return fallback if best.robust_value is None else best.robust_value
 
 
 def find_runs(root: str | Path) -> list[Path]:
