@@ -8,16 +8,14 @@ they are defined. Answers go through the response cache, so repeating an evaluat
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from droiz.llm import Executor, ResponseCache
-from droiz.runner.problem import checked_score, exec_request
+from droiz.runner.loop.scoring import answer_score, score_instances
 from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
 from droiz.tasks.filters import AnswerFilter
-
-ScoreFn = Callable[[Instance, str], float]
 
 
 @dataclass
@@ -65,16 +63,6 @@ class EvaluationResult:
             "stats": dict(self.stats),
             "examples": list(self.examples),
         }
-
-
-def score_instances(
-    score_fn: ScoreFn, executor: Executor, instruction: str, instances: Sequence[Instance]
-) -> tuple[list[str], list[float]]:
-    """Run ``instruction`` on every instance (one batch) and score the answers, in order."""
-    requests = [exec_request(instruction, inst) for inst in instances]
-    predictions = executor.execute(requests) if requests else []
-    scores = [score_fn(inst, p) for inst, p in zip(instances, predictions, strict=True)]
-    return predictions, scores
 
 
 def evaluate(
@@ -168,13 +156,10 @@ def evaluate(
 def _evaluate_with(
     dataset: Dataset, instruction: str, executor: Executor, chain: AnswerFilter
 ) -> EvaluationResult:
-    from droiz.tasks import score
-
     before = executor.stats.snapshot()
 
     def score_fn(inst: Instance, prediction: str) -> float:
-        value = score(dataset.metric, chain(prediction), list(inst.answers))
-        return checked_score(dataset.metric, value, inst)
+        return answer_score(dataset.metric, chain, inst, prediction)
 
     predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
     examples = []

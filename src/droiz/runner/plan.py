@@ -27,7 +27,8 @@ from droiz.llm.cache import response_key
 from droiz.llm.pool import load_pool
 from droiz.llm.prompts import fill, format_demos
 from droiz.llm.stats import find_pricing
-from droiz.runner.problem import Problem, exec_request
+from droiz.runner.loop.scoring import exec_request
+from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
 from droiz.tasks import Instance
 

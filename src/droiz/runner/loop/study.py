@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -20,20 +18,18 @@ from typing import Any
 
 from droiz import __version__
 from droiz._killpoint import kill_point
-from droiz.exceptions import BackendError, ConfigError
+from droiz.exceptions import ConfigError
 from droiz.llm.base import make_fingerprint
-from droiz.llm.budget import BudgetExceeded
 from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
-from droiz.redact import redact
 from droiz.runner.backends import build_backends
-from droiz.runner.evaluation import score_instances
 from droiz.runner.loop.engine_io import engine_config, engine_snapshot, saved_config, tell_engine
 from droiz.runner.loop.execution import RoundExecution
 from droiz.runner.loop.finalize import final_pick, rank_instructions, verification
-from droiz.runner.loop.guards import CapReached, RunInterrupted, Terminated
+from droiz.runner.loop.guards import Guard, SigtermAsInterrupt
 from droiz.runner.loop.hooks import Progress, ProgressFn, RunHooks, RunView
 from droiz.runner.loop.outcomes import Outcome, ScoreColumns, group_mean
+from droiz.runner.loop.scoring import score_instances
 from droiz.runner.outputs.best import FinalPick, RunBest
 from droiz.runner.outputs.report import write_outputs
 from droiz.runner.outputs.result import OptimizeResult, result_from
@@ -41,7 +37,6 @@ from droiz.runner.outputs.summary import RoundSummary, summarize_round
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
-from droiz.runner.store.atomic import write_json
 from droiz.runner.store.engine_state import read_engine_state, write_engine_state
 from droiz.runner.store.journal import (
     Journal,
@@ -49,9 +44,7 @@ from droiz.runner.store.journal import (
     load_journal,
 )
 from droiz.runner.store.records import (
-    Abort,
     Ask,
-    Cap,
     End,
     Resume,
     Start,
@@ -109,8 +102,6 @@ class Study:
         self._told: list[Outcome] = []
         self._snapshot: dict[str, Any] = {}
         self._completed: list[Outcome] = []  # evaluations of the round in progress
-        self._aborted = False
-        self._sigterm = False
         self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
     # ------------------------------------------------------------------ run
@@ -119,64 +110,47 @@ class Study:
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
         self.backends = backends = build_backends(self.config)
-        previous = self._install_sigterm()
         try:
-            self.saved["resolved"]["fingerprints"] = self._fingerprints()
-            if self.resume:
-                self._keep_saved_fingerprints()
-            else:
-                self._prepare()
-            self._preload_budget()
-            self._prior, self._usage0 = dict(self.state.stats), backends.usage()
-            if self.announce is not None:
-                done = len(self.state.outcomes) + len(self.state.partial)
-                self.announce(plan_run(self.config, self.problem, backends.cache, done))
-            with Journal.open(self.run_dir.journal, self._contents) as journal:
-                self.journal = journal
-                self.view = RunView(
-                    self.run_dir,
-                    self.resume,
-                    MappingProxyType(copy.deepcopy(self.saved)),
-                    tuple(self.columns.names),
-                    lambda: tuple(journal.records),
-                )
-                try:
-                    self._start_record()
-                    for hook in self.hooks:
-                        hook.on_start(self.view)
-                    while not self.engine.done:
-                        self._guarded_round()
-                    return self._finish()
-                except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
-                    if not self._aborted:
-                        self._abort_record(exc, {})
-                    if self._sigterm and not isinstance(exc, Terminated):
-                        raise Terminated("terminated (SIGTERM)") from None
-                    raise
+            with SigtermAsInterrupt() as sigterm:
+                self.saved["resolved"]["fingerprints"] = self._fingerprints()
+                if self.resume:
+                    self._keep_saved_fingerprints()
+                else:
+                    self._prepare()
+                self._preload_budget()
+                self._prior, self._usage0 = dict(self.state.stats), backends.usage()
+                if self.announce is not None:
+                    done = len(self.state.outcomes) + len(self.state.partial)
+                    self.announce(plan_run(self.config, self.problem, backends.cache, done))
+                with Journal.open(self.run_dir.journal, self._contents) as journal:
+                    return self._run(journal, sigterm)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
             backends.budget.close_ledger()
             backends.close()
 
-    def _install_sigterm(self) -> Any:
-        """Handle SIGTERM as Ctrl-C (main thread only); returns the previous handler.
-
-        The handler hands over to the current SIGINT handler, so that inside the executor's
-        event loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def on_sigterm(signum: int, frame: Any) -> None:
-            self._sigterm = True
-            handler = signal.getsignal(signal.SIGINT)
-            if callable(handler):
-                handler(signal.SIGINT, frame)
-            else:
-                raise KeyboardInterrupt
-
-        return signal.signal(signal.SIGTERM, on_sigterm)
+    def _run(self, journal: Journal, sigterm: SigtermAsInterrupt) -> OptimizeResult:
+        """The rounds and the finish, with the journal open."""
+        self.journal = journal
+        self.guard = Guard(
+            self, self.run_dir, journal, self.backends, self.config.limits(), sigterm
+        )
+        self.view = RunView(
+            self.run_dir,
+            self.resume,
+            MappingProxyType(copy.deepcopy(self.saved)),
+            tuple(self.columns.names),
+            lambda: tuple(journal.records),
+        )
+        try:
+            self._start_record()
+            for hook in self.hooks:
+                hook.on_start(self.view)
+            while not self.engine.done:
+                self._guarded_round()
+            return self._finish()
+        except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
+            self.guard.interrupted(exc)
+            raise
 
     def _preload_budget(self) -> None:
         """Count what earlier sessions spent against the caps: the journal's usage records, the
@@ -240,56 +214,27 @@ class Study:
         else:
             self.journal.append(Start(droiz_version=__version__, settings=self.saved["settings"]))
 
+    # ---------------------------------------------------- what a guard reads
+    @property
+    def round(self) -> int:
+        """The engine's proposals so far (the journal's round numbers)."""
+        return self.engine.n_proposals
+
+    @property
+    def evaluations_done(self) -> int:
+        """Evaluations journaled so far (all sessions)."""
+        return self._done
+
     def total_usage(self) -> dict[str, float]:
         """LLM usage of the whole run: earlier sessions plus this one."""
         return usage_sum(self._prior, usage_delta(self.backends.usage(), self._usage0))
 
-    def _guarded(self, step: Callable[[], Any]) -> Any:
-        """Run ``step``; on a backend failure, Ctrl-C or SIGTERM journal an ``abort`` record and
-        stop; at a cap journal a ``cap`` record, write the best so far and stop."""
-        before = self.backends.usage()
-        try:
-            return step()
-        except BudgetExceeded as exc:
-            self._cap_stop(exc, before)
-        except (BackendError, KeyboardInterrupt) as exc:
-            message = self._abort_record(exc, usage_delta(self.backends.usage(), before))
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            raise RunInterrupted(
-                f"{message}; the {self._done} evaluations done so far are saved in "
-                f"{self.run_dir.journal} and every answer received is cached; fix the "
-                f"problem and continue with: droiz optimize --out {self.run_dir} --resume"
-            ) from None
-
-    def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
-        """Journal an ``abort`` record (once); returns its message."""
-        if isinstance(exc, BackendError):
-            message = redact(str(exc))  # executors redact already; a journal never holds a key
-        else:
-            message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
-        self.journal.append(Abort(self.engine.n_proposals, message, stats))
-        self._aborted = True
-        return message
-
-    def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
-        """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
-        usage = self.backends.usage()
-        self.journal.append(
-            Cap(
-                round=self.engine.n_proposals,
-                cap=exc.cap,
-                error=redact(str(exc)),
-                limit=getattr(self.config, exc.cap),
-                used=self.backends.budget.usage(),
-                stats=usage_delta(usage, before),
-            )
-        )
-        stats = self.total_usage()
+    def best_so_far(self, cap: str) -> RunBest:
+        """The best-so-far ``best.json`` of the run stopped at ``cap``."""
         state = self.state
         done = [*state.outcomes, *state.partial.values(), *self._completed]
-        best = RunBest.of_stopped_run(
-            exc.cap,
+        return RunBest.of_stopped_run(
+            cap,
             self.saved["settings"],
             self.columns.names,
             self.engine,
@@ -297,21 +242,11 @@ class Study:
             done,
             self.summary,
         )
-        write_json(self.run_dir.best, best.to_dict())
-        flag = "--" + exc.cap.replace("_", "-")
-        raise CapReached(
-            f"{exc}; the {self._done} evaluations done so far are saved in "
-            f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
-            f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
-            exc.cap,
-            best.to_dict(versioned=False),
-            self.run_dir.path,
-            stats,
-        ) from None
 
+    # ---------------------------------------------------------------- round
     def _guarded_round(self) -> None:
         before = self.backends.usage()
-        self._guarded(self._round)
+        self.guard(self._round)
         assert self.summary is not None
         tell = Tell(
             round=self.engine.n_proposals,
@@ -326,7 +261,6 @@ class Study:
             hook.on_round(self.view, tell)
         self._report_progress()
 
-    # ---------------------------------------------------------------- round
     def _round(self) -> None:
         n_before = self.engine.n_evaluations
         ask = self._ask()
@@ -407,7 +341,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.n_proposals,
+            self.round,
             self._done,
             self.config.budget,
             value,
@@ -420,9 +354,9 @@ class Study:
     def _finish(self) -> OptimizeResult:
         summary = self.summary
         assert summary is not None
-        final = self._guarded(lambda: self._final_pick(summary))
+        final = self.guard(lambda: self._final_pick(summary))
         if self.state.test is None or self.state.test.index != final.index:
-            self.state.test = self._guarded(lambda: self._test(final.index))
+            self.state.test = self.guard(lambda: self._test(final.index))
         if not self.state.finished:
             self.journal.append(End())
         self.state.stats = self.total_usage()

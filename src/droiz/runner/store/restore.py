@@ -35,7 +35,7 @@ from droiz.runner.store.engine_state import (
 )
 from droiz.runner.store.journal import JournalError
 from droiz.runner.store.records import Ask, End, Eval, Record, Tell, Test, Verify
-from droiz.runner.store.usage import usage_sum
+from droiz.runner.store.usage import with_record
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def restore(
             out.test = rec
         elif isinstance(rec, End):
             out.finished = True
-        out.stats = usage_sum(out.stats, getattr(rec, "stats", {}))
+        out.stats = with_record(out.stats, rec)
     for r in sorted(tells):
         out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
         out.summaries.append(RoundSummary.from_dict(tells[r].summary))

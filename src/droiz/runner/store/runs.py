@@ -27,7 +27,7 @@ from droiz.llm.ledger import read_ledger
 from droiz.runner.store.journal import load_journal
 from droiz.runner.store.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
 from droiz.runner.store.rundir import RunDir
-from droiz.runner.store.usage import spent, usage_sum
+from droiz.runner.store.usage import spent, with_record
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def run_info(run_dir: str | Path) -> RunInfo:
     best: float | None = None
     last: Record | None = None
     for rec in records:
-        stats = usage_sum(stats, getattr(rec, "stats", {}))
+        stats = with_record(stats, rec)
         if isinstance(rec, Start):
             budget = rec.settings.get("budget", budget)
         elif isinstance(rec, Eval) and not isinstance(rec, Verify):

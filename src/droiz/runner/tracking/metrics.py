@@ -10,6 +10,7 @@ from typing import Any
 
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.store.records import Record, Tell
+from droiz.runner.store.usage import with_record
 
 USAGE_METRICS = {"requests": "requests", "cache_hits": "cache_hits", "cost": "cost"}
 """Usage counters logged per round (cumulative over the run), by metric name."""
@@ -46,24 +47,13 @@ def round_metrics(
 def journal_rounds(records: Sequence[Record]) -> list[tuple[Tell, dict[str, float]]]:
     """Every ``tell`` record of a journal with the run's cumulative usage after it (the sum of
     the ``stats`` of every record up to it: rounds, aborted steps, caps)."""
-    from droiz.runner.store.records import Tell
-
     usage: dict[str, float] = {}
     out = []
     for record in records:
-        add_stats(usage, record)
+        usage = with_record(usage, record)
         if isinstance(record, Tell):
             out.append((record, dict(usage)))
     return out
-
-
-def add_stats(usage: dict[str, float], record: Record) -> None:
-    """Add a record's usage ``stats`` (if it has any) to the running totals ``usage``."""
-    stats = getattr(record, "stats", None)
-    if isinstance(stats, dict):
-        for key, value in stats.items():
-            if isinstance(value, int | float):
-                usage[key] = usage.get(key, 0) + value
 
 
 def final_metrics(result: OptimizeResult) -> dict[str, float]:

@@ -31,9 +31,9 @@ from droiz.exceptions import ConfigError
 from droiz.redact import redact, redact_url
 from droiz.runner.store.atomic import write_json
 from droiz.runner.store.rundir import RunDir
+from droiz.runner.store.usage import with_record
 from droiz.runner.tracking.hooks import read_tracking
 from droiz.runner.tracking.metrics import (
-    add_stats,
     final_metrics,
     flat_params,
     journal_rounds,
@@ -113,7 +113,7 @@ class MlflowTracker:
     def on_round(self, view: RunView, tell: Tell) -> None:
         records = view.records  # only appended to: the new ones are added up
         for record in records[self._seen :]:
-            add_stats(self._usage, record)
+            self._usage = with_record(self._usage, record)
         self._seen = len(records)
         usage = dict(self._usage)
         self._guarded(lambda: self._log_round(tell, usage, view.groups))
@@ -241,7 +241,7 @@ class MlflowTracker:
                 self._log_round(tell, usage, view.groups)
         self._usage = {}  # the running totals on_round continues
         for record in records:
-            add_stats(self._usage, record)
+            self._usage = with_record(self._usage, record)
         self._seen = len(records)
 
     def _log_round(self, tell: Tell, usage: Mapping[str, float], groups: Sequence[str]) -> None:
