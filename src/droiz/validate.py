@@ -1,4 +1,4 @@
-"""Light checks of plain inputs (seeds, counts, paths), importable without torch.
+"""Light checks of plain inputs (types, seeds, counts, paths), importable without torch.
 
 Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the flag.
 """
@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 import os
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,51 @@ from droiz.exceptions import ConfigError
 MAX_SEED = 2**63
 MAX_COUNT = 10_000_000
 """The largest value a count setting may take (the budget has its own cap)."""
+
+
+_KINDS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: (
+        "a number",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    ),
+    str: ("a string", lambda v: isinstance(v, str)),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    type(None): ("unset", lambda v: v is None),
+    dict: ("a table", lambda v: isinstance(v, Mapping)),
+    Mapping: ("a table", lambda v: isinstance(v, Mapping)),
+    list: ("a list", lambda v: isinstance(v, list | tuple)),
+    tuple: ("a list", lambda v: isinstance(v, list | tuple)),
+    Sequence: ("a list", lambda v: isinstance(v, list | tuple)),
+}
+
+
+def check_type(where: str, value: Any, hint: Any) -> None:
+    """Raise when ``value`` does not fit the type hint ``hint`` (a real one, such as
+    ``int | None`` or ``dict[str, Any]``; see :func:`type_hints`): numbers, strings, booleans,
+    ``None``, tables and lists, and unions of them. A ``bool`` is not an integer. Hints naming
+    other classes are not checked (their constructors check)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    wanted = []
+    for alternative in typing.get_args(hint) if union else (hint,):
+        kind = _KINDS.get(typing.get_origin(alternative) or alternative)
+        if kind is None:
+            return  # a class we cannot check here (or Any)
+        text, ok = kind
+        if ok(value):
+            return
+        wanted.append(text)
+    kinds = " or ".join(dict.fromkeys(w for w in wanted if w != "unset"))
+    raise ConfigError(f"{where} must be {kinds}, got {value!r} ({type(value).__name__})")
+
+
+def type_hints(obj: Any) -> dict[str, Any]:
+    """The resolved type hints of a class or function (``{}`` when they cannot be resolved, as
+    for a plugin's class whose annotations name what it imports only to type-check)."""
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:
+        return {}
 
 
 def check_seed(value: Any, flag: str = "--seed") -> None:

@@ -195,7 +195,9 @@ def test_bad_track_values_are_one_line_errors(world_files, tmp_path, capsys) -> 
     assert main(_argv(world_files, tmp_path / "run", "--config", str(config))) == 2
     assert "unknown --track value 'nothing'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="did you mean 'none'"):
-        droiz.optimize(out=tmp_path / "api", task="x", generator="pool:p", track="non")
+        droiz.optimize(
+            out=tmp_path / "api", task="x", generator="pool:p", executor="openai:m", track="non"
+        )
     assert not (tmp_path / "run").exists() and not (tmp_path / "mlflow.db").exists()
 
 

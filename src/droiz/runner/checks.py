@@ -15,7 +15,8 @@ from typing import Any
 
 from droiz.exceptions import ConfigError
 from droiz.registry import unknown_name_message
-from droiz.runner.settings.checks import check_mapping, check_type
+from droiz.runner.settings.checks import check_mapping
+from droiz.validate import check_type, type_hints
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
@@ -30,6 +31,7 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
         names |= set(cls.extra_option_names())
         takes_any = False
     names -= {"self", "model", "pool", "cache", "stats"}
+    hints = type_hints(cls.__init__)
     for key, value in options.items():
         where = f"{section}.{key}"
         if key not in names and not takes_any:
@@ -40,10 +42,8 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
             from droiz.llm import RetryPolicy
 
             check_mapping(where, value, RetryPolicy)
-        elif key in params:
-            annotation = params[key].annotation
-            if annotation is not inspect.Parameter.empty:
-                check_type(where, value, annotation)
+        elif key in hints:
+            check_type(where, value, hints[key])
 
 
 def check_device(where: str, value: Any) -> None:

@@ -1,272 +1,332 @@
-"""The resolved, frozen configuration of one ``droiz optimize`` run.
+"""Every setting of ``droiz optimize`` and ``droiz evaluate``, each declared once.
+
+A setting is a field of :class:`RunConfig` (an optimisation run's settings, saved with the run
+as ``config.json`` and read back by ``--resume`` and :func:`~droiz.runner.replay`) or of
+:class:`EvaluateSettings` (what only ``droiz evaluate`` takes), declared with
+:func:`~droiz.runner.settings.schema.setting`: its type and default, help, checks, flags, the
+commands that take it, and whether a resume may change it. :data:`SCHEMA` lists them all; the
+CLI's flags, the validation of :func:`droiz.optimize` and :func:`droiz.evaluate`,
+:data:`RESUMABLE` and the tables of ``docs/runner.md`` come from it.
 
 Precedence: explicit arguments (CLI flags, keyword arguments of :func:`droiz.optimize`) over a
-config file (``--config FILE``, JSON or TOML) over the defaults of :class:`RunConfig`. The
-resolved configuration is saved with the run (``config.json``) and is what ``--resume`` and
-:func:`~droiz.runner.replay` read back.
+config file (``--config FILE``, JSON or TOML) over the defaults (:mod:`.files`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from droiz.exceptions import ConfigError
 from droiz.redact import redact_url
-from droiz.registry import unknown_name_message
-from droiz.runner.settings import checks
-from droiz.runner.settings.checks import _check_choice, _check_positive, parse_reference
+from droiz.runner.settings import checks as c
+from droiz.runner.settings.schema import (
+    EVALUATE,
+    OPTIMIZE,
+    RESUME,
+    RUN,
+    Choice,
+    Count,
+    Limit,
+    Setting,
+    check_settings,
+    parse_settings,
+    schema_of,
+    setting,
+)
 
 if TYPE_CHECKING:
     from droiz.llm.budget import Limits
 
-GROUP_MODES = ("auto", "shift", "tasks", "both")
-TRACKERS = ("none", "mlflow")
-"""The values of ``--track`` (see :mod:`droiz.runner.tracking.hooks`)."""
-RESUMABLE = ("base_url", "api_key_env", "cache_dir", "cache_namespace", "concurrency", "data_dir")
-RESUMABLE += ("allow_large_budget",)
-"""Settings a resumed run may change: where things are, not what is computed."""
-RESUMABLE += ("max_requests", "max_tokens", "max_cost", "prices")  # caps: resume with higher ones
-RESUMABLE += ("track",)  # where the run is logged
+ALL = RUN | {EVALUATE}
+SESSION = frozenset({OPTIMIZE, RESUME})
+"""Settings of ``droiz optimize`` and ``droiz resume`` that ``droiz bench grid`` sets itself."""
 
-_RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
-DEFAULT_KERNEL = "coupled-semantic"
-DEFAULT_SURROGATE = "independent"  # measured against "shared" in docs/surrogate.md
-_RUNNER_OWNED += ("groups_per_round", "kernel", "example_groups", "n_init", "batch_size")
-_RUNNER_OWNED += ("surrogate",)
-_SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
+
+def _methods() -> Any:
+    from droiz.optim import METHODS
+
+    return METHODS
+
+
+def _kernels() -> Any:
+    from droiz.surrogate.build import KERNELS
+
+    return KERNELS
+
+
+def _surrogates() -> Any:
+    from droiz.surrogate.build import SURROGATES
+
+    return SURROGATES
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of an optimisation run (see ``docs/runner.md`` for each one).
+    """The settings of an optimisation run, resolved and checked (each field's declaration holds
+    its help; ``droiz optimize --help`` and ``docs/runner.md`` show them)."""
 
-    Attributes:
-        task: Task names or task files; several tasks make a multi-task run.
-        generator: ``hf:PATH``, ``api:MODEL`` or ``pool:FILE``.
-        executor: ``openai:MODEL`` or ``hf:PATH``.
-        base_url: Endpoint of an ``openai`` executor (``None``: OpenAI itself).
-        api_key_env: Name of the environment variable holding the API key (never the key).
-        method: ``dro``, ``ei``, ``ucb``, ``hybrid``, ``random`` or ``dro-nobo``.
-        budget: Instruction evaluations. seed: Run seed.
-        ambiguity: Ambiguity-set spec (``kl:0.1``, ``chi2:R``, ``tv:R``, ``cvar:A``, ``w1:R``).
-        reference: ``train-mix``, ``uniform`` or comma-separated weights, one per group.
-        groups: ``auto`` (shift groups for one task, tasks for several), ``shift``, ``tasks``,
-            ``both``, or a comma-separated list of shift-group names.
-        groups_per_round: Groups each evaluation observes.
-        kernel: ``matern``, ``coupled-scores``, ``coupled-scores-wstar`` or ``coupled-semantic``
-            (``None``: the engine's default).
-        surrogate: ``independent`` (groups independent a priori) or ``shared`` (a shared latent
-            function plus per-group deviations, ``f_t = g + h_t``); ``None``: ``independent``.
-        plugins: Modules imported before the settings are checked, so that the methods, kernels
-            or selections they register can be named (``--plugin MODULE``); saved with the run,
-            so a resumed run imports them again.
-        n_dev: Dev examples per group and task. n_demos: Demonstrations shown to the generator.
-        n_test: Test examples per task for the final evaluation (``None``: the whole split).
-        batch_size: Instructions per round. n_init: Initial Sobol evaluations.
-        finalists: Top instructions verified on every group before the final pick (0: the
-            engine's own pick; see :mod:`droiz.runner.loop.finalize`). dim: ``d``.
-        data_dir, cache_dir, cache_namespace, concurrency: Where data and caches live; requests
-            in flight.
-        embedder: Sentence-transformers model of the semantic kernel (``None``: all-MiniLM-L6-v2).
-        answer_filter: Answer filters applied in order before the metric (``first-line``,
-            ``chat-answer``, ``regex:PATTERN``, ...; see :mod:`droiz.tasks.filters`), as
-            ``"NAME[,NAME...]"``; ``None``: the raw answer is scored.
-        max_answer_tokens: The executor's answer length limit (``max_tokens`` of ``openai:``,
-            ``max_new_tokens`` of ``hf:``); ``None``: the executor's default.
-        generator_options, executor_options: Further constructor options of the backends.
-        engine: Further :class:`~droiz.optim.EngineConfig` settings (``eta``, ``cma_starts``, ...).
-        allow_large_budget: Allow a ``budget`` above 100,000 evaluations.
-        max_requests, max_tokens, max_cost: Hard caps of the whole run (all sessions): HTTP
-            requests (retries included), tokens, USD (see :mod:`droiz.llm.budget`); ``None``: none.
-        prices: Prices per 1M tokens by model, ``{"model": [input, output]}``, extending the
-            built-in table (:data:`droiz.llm.stats.DEFAULT_PRICES`) for executor and generator.
-        track: Experiment tracker: ``none`` or ``mlflow`` (see :mod:`droiz.runner.tracking.hooks`).
-    """
-
-    task: tuple[str, ...] = ()
-    generator: str | None = None
-    executor: str | None = None
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    method: str = "dro"
-    budget: int = 150
-    seed: int = 0
-    ambiguity: str = "kl:0.1"
-    reference: str = "train-mix"
-    groups: str = "auto"
-    groups_per_round: int = 2
-    kernel: str | None = None
-    surrogate: str | None = None
-    plugins: tuple[str, ...] = ()
-    n_dev: int = 20
-    n_demos: int = 5
-    n_test: int | None = None
-    batch_size: int = 25
-    n_init: int = 25
-    finalists: int = 3
-    dim: int = 10
-    data_dir: str | None = None
-    cache_dir: str | None = None
-    cache_namespace: str | None = None
-    concurrency: int | None = None
-    embedder: str | None = None
-    answer_filter: str | None = None
-    max_answer_tokens: int | None = None
-    generator_options: dict[str, Any] = field(default_factory=dict)
-    executor_options: dict[str, Any] = field(default_factory=dict)
-    engine: dict[str, Any] = field(default_factory=dict)
-    allow_large_budget: bool = False
-    max_requests: int | None = None
-    max_tokens: int | None = None
-    max_cost: float | None = None
-    prices: dict[str, Any] = field(default_factory=dict)
-    track: str = "none"
+    task: tuple[str, ...] = setting(
+        help="task name or .jsonl/.csv file; several (a,b,c) make a multi-task run",
+        parse=c.task_names,
+        checks=(c.check_tasks,),
+        missing="no task given: pass --task NAME (or several: --task a,b,c)",
+        commands={OPTIMIZE, RESUME},
+    )
+    generator: str = setting(
+        help="hf:PATH (soft prompt to a local model), api:MODEL (APE-style proposer on an "
+        "OpenAI-compatible endpoint) or pool:FILE (your own candidates)",
+        checks=(c.check_spec,),
+        missing="no generator given: pass --generator (see droiz optimize --help)",
+    )
+    executor: str = setting(
+        help="the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
+        checks=(c.check_spec,),
+        missing="no executor given: pass --executor (see droiz optimize --help)",
+        commands=ALL,
+    )
+    base_url: str | None = setting(
+        None,
+        help="endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (an api: "
+        "generator uses it too)",
+        shown="OpenAI",
+        resumable=True,
+        checks=(c.check_url_setting,),
+        commands=ALL,
+    )
+    api_key_env: str = setting(
+        "OPENAI_API_KEY",
+        help="NAME of the environment variable holding the API key (never the key)",
+        resumable=True,
+        checks=(c.check_env_setting,),
+        commands=ALL,
+    )
+    method: str = setting(
+        "dro",
+        help="dro, ei, ucb, hybrid, random, dro-nobo, or a method registered by a --plugin "
+        "module or a droiz.methods entry point",
+        checks=(Choice(_methods),),
+        commands=SESSION,
+    )
+    budget: int = setting(
+        150,
+        help="instruction evaluations",
+        checks=(
+            Count(1, 2**62),
+            Limit(c.LARGE_BUDGET, "allow_large_budget", "instruction evaluations"),
+        ),
+    )
+    seed: int = setting(
+        0,
+        help="seed of the dev subset and the perturbations, and of a run's Sobol points, "
+        "CMA-ES, group sampling, demos and the hf:/pool: projections",
+        checks=(c.check_seed_value,),
+        commands={OPTIMIZE, RESUME, EVALUATE},
+    )
+    ambiguity: str = setting(
+        "kl:0.1",
+        help="ambiguity set: kl:EPS, chi2:EPS, tv:DELTA, cvar:ALPHA or w1:EPS",
+        checks=(c.check_ambiguity,),
+    )
+    reference: str = setting(
+        "train-mix",
+        help="centre of the ambiguity set: train-mix (0.5 on clean, 0.5 spread over the "
+        "shifts), uniform, or weights w1,w2,... (one per group, normalised)",
+        checks=(c.check_reference,),
+    )
+    groups: str = setting(
+        "auto",
+        help="auto (shift for one task, tasks for several), shift, tasks, both, or a "
+        "comma-separated list of shift groups",
+        checks=(c.check_groups,),
+    )
+    groups_per_round: int = setting(2, help="groups each evaluation observes", checks=(Count(1),))
+    kernel: str = setting(
+        "coupled-semantic",
+        help="coupled-semantic (sentence embeddings of the instructions), matern, "
+        "coupled-scores (per-example score vectors) or coupled-scores-wstar",
+        parse=c.default_if_none("coupled-semantic"),
+        checks=(Choice(_kernels),),
+    )
+    surrogate: str = setting(
+        "independent",
+        help="independent (the groups are independent GPs a priori) or shared (a shared "
+        "latent function plus per-group deviations, f_t = g + h_t)",
+        parse=c.default_if_none("independent"),
+        checks=(Choice(_surrogates),),
+    )
+    plugins: tuple[str, ...] = setting(
+        (),
+        help="import MODULE first, so that the methods, kernels or selections it registers "
+        "can be named (repeatable; saved with the run, so a resume imports it again)",
+        parse=c.plugin_names,
+        flags=("--plugin",),
+        metavar="MODULE",
+        repeat=True,
+        commands=SESSION,
+    )
+    n_dev: int = setting(20, help="dev examples per group and task", checks=(Count(1),))
+    n_demos: int = setting(5, help="demonstrations shown to the generator", checks=(Count(1),))
+    n_test: int | None = setting(
+        None,
+        help="test examples per task for the final evaluation",
+        shown="all",
+        checks=(Count(1),),
+    )
+    batch_size: int = setting(25, help="instructions per round", checks=(Count(1),))
+    n_init: int = setting(25, help="initial Sobol evaluations", checks=(Count(0),))
+    finalists: int = setting(
+        3,
+        help="top instructions verified on every group before the final pick (0: the "
+        "engine's own pick)",
+        checks=(Count(0, 1000),),
+    )
+    dim: int = setting(
+        10, help="dimension d of the soft prompts", checks=(Count(1, 100_000),), flags=()
+    )
+    data_dir: str | None = setting(
+        None,
+        help="task data directory",
+        shown="DROIZ_DATA_DIR, else the droiz data download folder",
+        resumable=True,
+        parse=c.path_text,
+        commands=ALL,
+    )
+    cache_dir: str | None = setting(
+        None,
+        help="response cache directory",
+        shown="DROIZ_CACHE_DIR, else the user cache",
+        resumable=True,
+        parse=c.path_text,
+        commands=ALL,
+    )
+    cache_namespace: str | None = setting(
+        None,
+        help="response cache namespace of an openai: executor",
+        shown="a hash of the endpoint's host and port",
+        resumable=True,
+        checks=(c.check_not_blank,),
+        commands=ALL,
+    )
+    concurrency: int | None = setting(
+        None,
+        help="executor requests in flight",
+        shown="16",
+        resumable=True,
+        checks=(Count(1, 4096),),
+        commands=ALL,
+    )
+    embedder: str | None = setting(
+        None,
+        help="sentence-transformers model of the coupled-semantic kernel",
+        shown="all-MiniLM-L6-v2",
+    )
+    answer_filter: str | None = setting(
+        None,
+        help="answer filters applied in order to each answer before the metric: first-line, "
+        "last-quoted, after-is, strip, regex:PATTERN, chat-answer",
+        shown="none (the raw answer is scored)",
+        parse=c.filter_spec,
+        metavar="NAME[,NAME...]",
+        commands=ALL,
+    )
+    max_answer_tokens: int | None = setting(
+        None,
+        help="answer length limit of the executor (max_tokens of openai:, max_new_tokens of hf:)",
+        shown="the executor's: 256 for openai:, 64 for hf:",
+        checks=(Count(1, 1_000_000),),
+        metavar="N",
+        commands=ALL,
+    )
+    generator_options: dict[str, Any] = setting(
+        help="constructor options of the generator (max_new_tokens, device, temperature, "
+        "retry, ...)",
+        checks=(c.check_no_secrets,),
+        flags=(),
+        factory=dict,
+    )
+    executor_options: dict[str, Any] = setting(
+        help="constructor options of the executor (temperature, timeout, flavour, prices, "
+        "retry, ...)",
+        checks=(c.check_no_secrets,),
+        flags=(),
+        commands=ALL,
+        factory=dict,
+    )
+    engine: dict[str, Any] = setting(
+        help="further engine settings (eta, delta, cma_starts, cma_popsize, hybrid_start, "
+        "reference_update, group_selection, ...)",
+        checks=(c.check_engine,),
+        flags=(),
+        factory=dict,
+    )
+    allow_large_budget: bool = setting(
+        False,
+        help="allow a --budget above 100,000 evaluations",
+        resumable=True,
+        commands=SESSION,
+    )
+    max_requests: int | None = setting(
+        None,
+        help="hard cap: HTTP requests of the whole run, retries included",
+        resumable=True,
+        checks=(c.check_cap,),
+    )
+    max_tokens: int | None = setting(
+        None,
+        help="hard cap: prompt and completion tokens of the whole run (not --max-answer-tokens)",
+        resumable=True,
+        checks=(c.check_cap,),
+    )
+    max_cost: float | None = setting(
+        None,
+        help="hard cap: USD of the whole run (every model sent requests needs a price)",
+        resumable=True,
+        checks=(c.check_cap,),
+    )
+    prices: dict[str, Any] = setting(
+        help='prices per 1M tokens by model in USD, {"model" = [input, output]}, extending '
+        "the built-in table (executor and api: generator alike)",
+        resumable=True,
+        checks=(c.check_prices,),
+        flags=(),
+        factory=dict,
+    )
+    track: str = setting(
+        "none",
+        help="log the run to an experiment tracker: none or mlflow (pip install "
+        "'droiz[track]'; MLFLOW_TRACKING_URI sets the store, else MLflow's local default)",
+        resumable=True,
+        checks=(Choice(c.TRACKERS, "--track value"),),
+        metavar="{none,mlflow}",
+        commands=SESSION,
+    )
 
     def __post_init__(self) -> None:
-        task = self.task
-        if isinstance(task, str):
-            task = tuple(t.strip() for t in task.split(",") if t.strip())
-        if not isinstance(task, list | tuple):
-            raise ConfigError(f"task must be a name or a list of names, got {task!r}")
-        object.__setattr__(self, "task", tuple(task))
-        for name in ("data_dir", "cache_dir"):  # paths are kept as strings (JSON-ready)
-            value = getattr(self, name)
-            if isinstance(value, os.PathLike):
-                object.__setattr__(self, name, os.fspath(value))
-        if self.answer_filter is not None:  # a list (Python API) becomes its "a,b" spelling
-            from droiz.tasks.filters import parse_filter
-
-            checks.check_type("answer_filter", self.answer_filter, "str | list")
-            for name in [] if isinstance(self.answer_filter, str) else self.answer_filter:
-                checks.check_type("answer_filter", name, "str")
-            spec = parse_filter(self.answer_filter).spec
-            object.__setattr__(self, "answer_filter", spec)
-        if self.kernel is None:  # measured best on the end-to-end benchmark (docs/runner.md)
-            object.__setattr__(self, "kernel", DEFAULT_KERNEL)
-        if self.surrogate is None:
-            object.__setattr__(self, "surrogate", DEFAULT_SURROGATE)
-        self._load_plugins()
-        self._validate()
-
-    def _load_plugins(self) -> None:
-        """Import the ``plugins`` first: the names they register are checked below."""
+        parse_settings(self, RUN_SCHEMA)
         from droiz.registry import load_plugins
 
-        plugins = self.plugins
-        if isinstance(plugins, str):
-            plugins = (plugins,)
-        checks.check_type("plugins", plugins, "list")
-        for name in plugins:
-            checks.check_type("plugins", name, "str")
-        object.__setattr__(self, "plugins", tuple(dict.fromkeys(plugins)))
-        load_plugins(self.plugins)
-
-    def _validate(self) -> None:
-        from droiz.ambiguity import parse_ambiguity
-        from droiz.llm import parse_spec
-        from droiz.optim import METHODS
-        from droiz.surrogate.build import KERNELS, SURROGATES
-
-        checks.check_fields(self)
-        if self.track not in TRACKERS:
-            raise ConfigError(unknown_name_message("--track value", str(self.track), TRACKERS))
-        for name in self.task:
-            checks.check_type("task", name, "str")
-        if not self.task:
-            raise ConfigError("no task given: pass --task NAME (or several: --task a,b,c)")
-        if len(set(self.task)) != len(self.task):
-            raise ConfigError(f"--task lists a task twice: {','.join(self.task)}")
-        for role in ("generator", "executor"):
-            if getattr(self, role) is None:
-                raise ConfigError(f"no {role} given: pass --{role} (see droiz optimize --help)")
-            parse_spec(str(getattr(self, role)), role)
-        _check_choice("method", self.method, METHODS)
-        _check_choice("kernel", str(self.kernel), KERNELS)
-        _check_choice("surrogate", str(self.surrogate), SURROGATES)
-        parse_ambiguity(self.ambiguity)
-        parse_reference(self.reference)
-        for name in ("budget", "groups_per_round", "n_dev", "n_demos", "batch_size", "dim"):
-            _check_positive(name, getattr(self, name))
-        for name in ("n_init", "finalists"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-        if self.n_test is not None:
-            _check_positive("n_test", self.n_test)
-        if self.concurrency is not None:
-            _check_positive("concurrency", self.concurrency)
-        self._check_ranges()
-        self._check_options()
-        self._check_caps()
-
-    def _check_caps(self) -> None:
-        from droiz.llm.stats import find_pricing
-
-        self.limits()
-        for model in self.prices:  # a table (checked with the other field types)
-            find_pricing(str(model), self.prices)
+        load_plugins(self.plugins)  # first: the names they register are checked next
+        check_settings(self, RUN_SCHEMA)
 
     def limits(self) -> Limits:
-        """The hard caps (validated: integers >= 1, USD > 0)."""
+        """The hard caps."""
         from droiz.llm.budget import Limits
 
         return Limits(self.max_requests, self.max_tokens, self.max_cost)
-
-    def _check_ranges(self) -> None:
-        checks.check_seed(self.seed, "seed")
-        checks.check_budget(self.budget, self.allow_large_budget)
-        for name in ("groups_per_round", "n_dev", "n_demos", "n_test", "batch_size", "n_init"):
-            if getattr(self, name) is not None:
-                checks.check_count(name, getattr(self, name), 0 if name == "n_init" else 1)
-        checks.check_count("finalists", self.finalists, 0, 1000)
-        checks.check_count("dim", self.dim, 1, 100_000)
-        if self.concurrency is not None:
-            checks.check_count("concurrency", self.concurrency, 1, 4096)
-        if self.max_answer_tokens is not None:
-            checks.check_count("max_answer_tokens", self.max_answer_tokens, 1, 1_000_000)
-        if not self.groups.strip():
-            raise ConfigError(
-                "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
-            )
-        if self.shift_groups is not None:
-            checks.check_names("--groups", [g.strip() for g in self.groups.split(",")])
-        checks.check_env_name(self.api_key_env)
-        checks.check_base_url(self.base_url)
-        if self.cache_namespace is not None and not self.cache_namespace.strip():
-            raise ConfigError("--cache-namespace is empty; give a name or leave it out")
-
-    def _check_options(self) -> None:
-        from droiz.optim import EngineConfig
-
-        types = {f.name: f.type for f in dataclasses.fields(EngineConfig)}
-        known = set(types) - set(_RUNNER_OWNED)
-        for key, value in self.engine.items():
-            if key not in known:
-                raise ConfigError(unknown_name_message("engine setting", key, known))
-            checks.check_type(f"engine.{key}", value, types[key])
-        for section in ("generator_options", "executor_options"):
-            for key in getattr(self, section):
-                if key.lower().replace("-", "_") in _SECRET_KEYS:
-                    raise ConfigError(
-                        f"{section} must not hold secrets ({key!r}); put the key in an "
-                        "environment variable and name it with --api-key-env"
-                    )
 
     @property
     def group_mode(self) -> str:
         """``shift``, ``tasks`` or ``both`` (``auto`` and explicit group lists resolved)."""
         if self.groups == "auto":
             return "shift" if len(self.task) == 1 else "tasks"
-        return self.groups if self.groups in GROUP_MODES else "shift"
+        return self.groups if self.groups in c.GROUP_MODES else "shift"
 
     @property
     def shift_groups(self) -> tuple[str, ...] | None:
         """An explicit list of shift groups, or ``None`` for each task's default groups."""
-        if self.groups in GROUP_MODES:
+        if self.groups in c.GROUP_MODES:
             return None
         return tuple(g.strip() for g in self.groups.split(",") if g.strip())
 
@@ -284,7 +344,61 @@ class RunConfig:
         on resume."""
         other = dataclasses.replace(self, **{k: v for k, v in explicit.items() if v is not None})
         return [
-            f.name
-            for f in dataclasses.fields(self)
-            if f.name not in RESUMABLE and getattr(other, f.name) != getattr(self, f.name)
+            s.name
+            for s in RUN_SCHEMA
+            if not s.resumable and getattr(other, s.name) != getattr(self, s.name)
         ]
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """The settings only ``droiz evaluate`` takes (it shares the executor's, the paths and the
+    seed with :class:`RunConfig`)."""
+
+    task: str = setting(
+        help="task name or .jsonl/.csv task file",
+        missing="no task given: pass --task NAME",
+        commands={EVALUATE},
+    )
+    instruction: str = setting(
+        help="the instruction to evaluate (it may be empty)",
+        missing="no instruction given: pass --instruction TEXT",
+        commands={EVALUATE},
+    )
+    split: str = setting(
+        "test",
+        help="test: the whole test split; dev: the fixed dev subset",
+        checks=(Choice(("dev", "test"), "--split value"),),
+        commands={EVALUATE},
+    )
+    groups: tuple[str, ...] | None = setting(
+        None,
+        help="comma-separated groups (shift groups such as clean,case, or natural groups)",
+        shown="the task's groups",
+        parse=c.group_names,
+        checks=(c.check_group_list,),
+        commands={EVALUATE},
+    )
+    n: int | None = setting(
+        None,
+        help="base examples",
+        shown="all of test, 20 of dev",
+        checks=(Count(1),),
+        flags=("-n",),
+        metavar="N",
+        commands={EVALUATE},
+    )
+
+
+RUN_SCHEMA: tuple[Setting, ...] = schema_of(RunConfig)
+"""The settings of an optimisation run, in :class:`RunConfig`'s order."""
+SCHEMA: tuple[Setting, ...] = schema_of(EvaluateSettings) + RUN_SCHEMA
+"""Every setting."""
+RESUMABLE: tuple[str, ...] = tuple(s.name for s in RUN_SCHEMA if s.resumable)
+"""Settings a resumed run may change: where things are, the caps and the tracker (not what is
+computed)."""
+
+
+def settings_for(command: str) -> dict[str, Setting]:
+    """The settings ``command`` takes, by name, in declaration order."""
+    return {s.name: s for s in SCHEMA if command in s.commands}
