@@ -46,10 +46,10 @@ def optimize(
         executor: ``openai:MODEL`` (with ``base_url=`` for other endpoints) or ``hf:PATH``.
         out: The run directory (``config.json``, ``journal.jsonl``, ``best.json``, ...).
         config: A JSON/TOML config file, or a mapping of settings; explicit arguments win.
-        resume: Continue the run journaled in ``out`` (its saved settings are used; only the
-            location settings ``base_url``, ``api_key_env``, ``cache_dir``, ``cache_namespace``,
-            ``concurrency`` and ``data_dir`` may change).
-        progress: Called with :class:`~droiz.runner.loop.study.Progress` reports.
+        resume: Continue the run journaled in ``out`` (its saved settings are used; only
+            those in :data:`~droiz.runner.settings.config.RESUMABLE` may change: where things
+            are, the caps and the tracker).
+        progress: Called with :class:`~droiz.runner.loop.hooks.Progress` reports.
         announce: Called once, before the first request, with the
             :class:`~droiz.runner.plan.RunPlan` of what the run sends at most.
         **settings: Any field of :class:`~droiz.runner.settings.config.RunConfig` (``method``,
@@ -59,7 +59,7 @@ def optimize(
             :class:`~droiz.runner.tracking.mlflow_tracker.MlflowTracker` with a parent run), ...).
 
     Returns:
-        The :class:`~droiz.runner.outputs.summary.OptimizeResult`.
+        The :class:`~droiz.runner.outputs.result.OptimizeResult`.
 
     Raises:
         ConfigError, UnknownNameError, DataError: Bad settings or data (one-line messages).

@@ -38,21 +38,8 @@ from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
 from droiz.runner.store.engine_state import read_engine_state, write_engine_state
-from droiz.runner.store.journal import (
-    Journal,
-    JournalFile,
-    load_journal,
-)
-from droiz.runner.store.records import (
-    Ask,
-    End,
-    Resume,
-    Start,
-    Tell,
-    Test,
-    Verified,
-    Verify,
-)
+from droiz.runner.store.journal import Journal, JournalFile, load_journal
+from droiz.runner.store.records import Ask, End, Resume, Start, Tell, Test, Verified, Verify
 from droiz.runner.store.restore import Restored, adopt_ask, restore
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import spent, usage_delta, usage_sum
@@ -61,11 +48,11 @@ logger = logging.getLogger(__name__)
 
 
 class Study:
-    """One run: its problem, engine, backends, journal and run directory.
+    """One run: its problem, engine, backends, journal and run directory, and its round loop.
 
     Args:
         config: Resolved settings.
-        out: The run directory.
+        out: The run directory (a path or a :class:`~droiz.runner.store.rundir.RunDir`).
         resume: Continue the run journaled in ``out``.
         progress: Called with :class:`Progress` reports (from the executor's thread too).
         announce: Called once before the first request with the :class:`~droiz.runner.plan.RunPlan`
@@ -77,7 +64,7 @@ class Study:
     def __init__(
         self,
         config: RunConfig,
-        out: str | Path,
+        out: str | Path | RunDir,
         *,
         resume: bool = False,
         progress: ProgressFn | None = None,

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 """The values of ``--groups`` that are not a list of shift groups."""
+GROUP_FORMS: dict[str, re.Pattern[str]] = {}
+"""Parametrised values of ``--groups`` by name, such as a future ``clusters:K``
+(``"clusters": re.compile(r"clusters:[1-9][0-9]*")``): accepted as they are."""
 REFERENCES = ("train-mix", "uniform")
 """The values of ``--reference`` that are not weights."""
 TRACKERS = ("none", "mlflow")
@@ -124,8 +127,9 @@ def check_groups(setting: Setting, value: str, values: Mapping[str, Any]) -> Non
         raise ConfigError(
             "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
         )
-    if value not in GROUP_MODES:
-        check_names("--groups", [g.strip() for g in value.split(",")])
+    if value in GROUP_MODES or any(form.fullmatch(value) for form in GROUP_FORMS.values()):
+        return
+    check_names("--groups", [g.strip() for g in value.split(",")])
 
 
 def check_group_list(setting: Setting, value: Sequence[str], values: Mapping[str, Any]) -> None:

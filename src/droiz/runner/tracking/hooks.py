@@ -1,7 +1,8 @@
 """Experiment tracking of ``droiz optimize`` runs (``--track``, ``track=``).
 
-A tracker is a set of run hooks (:class:`~droiz.runner.loop.study.RunHooks`) that
-:class:`~droiz.runner.loop.study.Study` calls:
+A tracker is a set of run hooks (:class:`~droiz.runner.loop.hooks.RunHooks`) that
+:class:`~droiz.runner.loop.study.Study` calls with a read-only view of the run
+(:class:`~droiz.runner.loop.hooks.RunView`):
 
 * ``on_start`` once the journal is open (before the first request), also on resume;
 * ``on_round`` after each round's ``tell`` record is journaled;
