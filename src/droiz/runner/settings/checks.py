@@ -42,6 +42,8 @@ _RUNNER_OWNED += ("surrogate",)
 # ------------------------------------------------------------------ parsers
 def task_names(value: Any) -> Any:
     """``"a, b,c"`` or a list as a tuple of task names."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return tuple(t.strip() for t in value.split(",") if t.strip())
     if not isinstance(value, list | tuple):
@@ -51,6 +53,8 @@ def task_names(value: Any) -> Any:
 
 def group_names(value: Any) -> Any:
     """``"a,b"`` or a list as a tuple of group names (blank ones kept: they are refused)."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return tuple(g.strip() for g in value.split(","))
     return tuple(value) if isinstance(value, list | tuple) else value
@@ -66,6 +70,8 @@ def filter_spec(value: Any) -> Any:
     unknown filters raise."""
     from droiz.tasks.filters import parse_filter
 
+    if value is None:
+        return None
     check_type("answer_filter", value, str | list)
     for name in [] if isinstance(value, str) else value:
         check_type("answer_filter", name, str)
@@ -74,6 +80,8 @@ def filter_spec(value: Any) -> Any:
 
 def plugin_names(value: Any) -> Any:
     """Plugin modules as a tuple without repeats (a string is one module)."""
+    if value is None:
+        return None
     plugins = (value,) if isinstance(value, str) else value
     check_type("plugins", plugins, list)
     for name in plugins:

@@ -307,7 +307,7 @@ class RunConfig:
         parse_settings(self, RUN_SCHEMA)
         from droiz.registry import load_plugins
 
-        load_plugins(self.plugins)  # first: the names they register are checked next
+        load_plugins(self.plugins or ())  # first: the names they register are checked next
         check_settings(self, RUN_SCHEMA)
 
     def limits(self) -> Limits:

@@ -58,7 +58,7 @@ class Setting:
         resumable: Whether a resumed run may change it (where things are, the caps, the
             tracker), or must keep the saved value.
         parse: Turns a given value into the setting's type before it is checked (``"a,b"`` into
-            ``("a", "b")``, a path into a string, ...).
+            ``("a", "b")``, a path into a string, ``None`` into a default, ...).
         checks: Checks of the parsed value, in order (see :class:`Check`).
         missing: The message when a required setting is not given.
         flags: Its command-line flags (empty: config file only).
@@ -104,8 +104,8 @@ class Setting:
         return str(self.default)
 
     def value_of(self, value: Any) -> Any:
-        """``value`` parsed (see :attr:`parse`)."""
-        return value if self.parse is None or value is None else self.parse(value)
+        """``value`` parsed (see :attr:`parse`; parsers take ``None`` too)."""
+        return value if self.parse is None else self.parse(value)
 
     def check(self, value: Any, values: Mapping[str, Any]) -> None:
         """Check a parsed ``value``: given if required, its type, then :attr:`checks`."""
@@ -139,6 +139,8 @@ def setting(
     unknown = set(commands) - set(COMMANDS)
     if unknown:
         raise ValueError(f"unknown commands {sorted(unknown)} (known: {', '.join(COMMANDS)})")
+    if (default is REQUIRED and factory is None) != (missing is not None):
+        raise ValueError("a setting without a default needs the message of its absence, only it")
     info = Setting(
         name="",
         type=Any,
