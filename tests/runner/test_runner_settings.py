@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,13 @@ def test_a_bound_names_itself_and_the_flag_that_lifts_it() -> None:
         limit(s, 65, {"allow_many_workers": False})
     with pytest.raises(ConfigError, match=r"workers must be an integer >= 0, got -1"):
         Count(0)(s, -1, {})
+
+
+def test_the_cli_reads_the_schema_without_torch_and_droiz_runner_exports_lazily() -> None:
+    code = (
+        "import sys; import droiz.cli; droiz.cli.build_parser(); "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "import droiz.runner as r; [getattr(r, name) for name in r.__all__]; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -68,7 +68,7 @@ def _grid_help() -> dict[str, str]:
 
     caps = {n: s for n, s in settings_for("grid").items() if check_cap in s.checks}
     out = {"cache_dir": "response cache shared by every cell (default: OUT/cache)"}
-    return out | {name: f"{s.help} per cell (default: none)" for name, s in caps.items()}
+    return out | {name: f"{s.help}; of each cell (default: none)" for name, s in caps.items()}
 
 
 def run_grid_cli(args: argparse.Namespace) -> int:

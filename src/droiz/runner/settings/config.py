@@ -226,7 +226,7 @@ class RunConfig:
         None,
         help="answer filters applied in order to each answer before the metric: first-line, "
         "last-quoted, after-is, strip, regex:PATTERN, chat-answer",
-        shown="none (the raw answer is scored)",
+        shown="none: the raw answer is scored",
         parse=c.filter_spec,
         metavar="NAME[,NAME...]",
         commands=ALL,
