@@ -16,9 +16,9 @@ import droiz.runner.problem as problem_module
 import droiz.runner.study as study_module
 from droiz.cli import main
 from droiz.llm import ResponseCache
+from droiz.llm.backends import build_executor
 from droiz.llm.stats import COUNTERS, LLMStats, StatsSnapshot
 from droiz.runner import CapReached, JournalError, resolve_config
-from droiz.runner.backends import build_executor
 from droiz.runner.outcomes import Outcome, ScoreBook
 from droiz.runner.problem import Problem, composite_report
 from droiz.tasks import summarize
