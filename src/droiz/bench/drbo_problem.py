@@ -1,4 +1,4 @@
-"""The synthetic DRBO problem of ``dro-math.md`` §5: a GP-sampled function on a 20 x 20 grid.
+"""The synthetic DRBO problem (``docs/bench.md``): a GP-sampled function on a 20 x 20 grid.
 
 * Actions ``x`` and contexts ``c`` are 20 evenly spaced points of ``[0, 1]`` each.
 * The objective is sampled from a GP prior as in Tay et al.'s ``sample_GP_prior``: an SE kernel
@@ -83,7 +83,7 @@ def ground_cost(contexts: Tensor) -> Tensor:
 
 
 def radius(name: str, true: Tensor, ref: Tensor, contexts: Tensor) -> float:
-    """``D(true || ref)`` in the convention of droiz's ball ``name`` (dro-math §0)."""
+    """``D(true || ref)`` in the convention of droiz's ball ``name`` (``docs/ambiguity.md``)."""
     if name == "kl":
         return float((true * torch.log(true / ref)).sum())
     if name == "chi2":  # Pearson
@@ -116,7 +116,7 @@ def has_wcs(name: str) -> bool:
 def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) -> Tensor:
     """The worst-case-sensitivity approximation ``E_ref u - eps-term * S(u)`` per row of ``u``.
 
-    Tay et al.'s sensitivities, in droiz's conventions (dro-math §0, §5):
+    Tay et al.'s sensitivities, in droiz's conventions (``docs/ambiguity.md``):
 
     * TV (``delta`` = half the L1 radius): ``S = max u - min u``, term ``delta``
       (Tay: ``eps_L1 * (max - min) / 2``);
@@ -124,9 +124,9 @@ def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) 
       chi-square ``sqrt(eps_mod) sqrt(2 Var)`` with ``eps = 2 eps_mod``); exact while no weight
       hits zero;
     * W1 (ground cost ``|c - c'|``): ``S`` = the Lipschitz constant of ``u`` over the contexts (the
-      largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``, dro-math §1.2).
+      largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``).
 
-    KL has no sensitivity term in §5; :func:`has_wcs` is False for it and this raises.
+    Tay et al. define no sensitivity term for KL; :func:`has_wcs` is False for it and this raises.
     """
     mean = u @ ref
     if name == "tv":
