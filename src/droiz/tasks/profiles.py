@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable
 
 from droiz.tasks.base import Example
-from droiz.tasks.layout import Layout
+from droiz.tasks.layout import InputLayout
 from droiz.tasks.oracles import ORACLES
 from droiz.tasks.shifts import (
     CASE,
@@ -51,14 +51,14 @@ from droiz.tasks.shifts import (
 
 __all__ = ["bbii_profile", "builtin_profile", "custom_profile", "default_groups"]
 
-_PAIR = Layout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*)")
-_WIC = Layout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*) Word: (?P<k0>.*)")
-_ORTHO = Layout(r"(?P<t0>.*) \[.\]")
-_SORTING = Layout(r"\nList: (?P<L>.*)\n", list_sep=" ")
-_STRINGS = Layout(r"Strings: (?P<t0>\S+) (?P<t1>\S+)")
-_COMMA_LIST = Layout(r"\s*(?P<L>.*?)\s*")
-_OPTIONS = Layout(r"(?P<t0>.*)\nOptions:\n(?P<k0>.*)")
-_OBJECTS = Layout(r"(?P<t0>I have )(?P<L>.*)\.")
+_PAIR = InputLayout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*)")
+_WIC = InputLayout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*) Word: (?P<k0>.*)")
+_ORTHO = InputLayout(r"(?P<t0>.*) \[.\]")
+_SORTING = InputLayout(r"\nList: (?P<L>.*)\n", list_sep=" ")
+_STRINGS = InputLayout(r"Strings: (?P<t0>\S+) (?P<t1>\S+)")
+_COMMA_LIST = InputLayout(r"\s*(?P<L>.*?)\s*")
+_OPTIONS = InputLayout(r"(?P<t0>.*)\nOptions:\n(?P<k0>.*)")
+_OBJECTS = InputLayout(r"(?P<t0>I have )(?P<L>.*)\.")
 
 _NUMBER_WORDS = frozenset(
     {
@@ -157,8 +157,8 @@ _PROFILES: dict[str, ShiftProfile] = {
             (CASE, TYPO, FORMAT, DISTRACTOR), typo_gold=RECOMPUTE, oracle=ORACLES[t], layout=lay
         )
         for t, lay in (
-            ("second_word_letter", Layout()),
-            ("letters_list", Layout()),
+            ("second_word_letter", InputLayout()),
+            ("letters_list", InputLayout()),
             ("orthography_starts_with", _ORTHO),
         )
     },
