@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from droiz.llm import APE_TEMPLATE
+from droiz import llm
+from droiz.llm import APE_TEMPLATE, ExecRequest
 from droiz.llm.prompts import fill, format_demos, induction_prompt
-from droiz.runner.problem import exec_request
-from droiz.tasks import Instance, Task, list_tasks, load_task
+from droiz.tasks import DEFAULT_TEMPLATE, Instance, Task, list_tasks, load_task
 
 GOLDEN = json.loads((Path(__file__).parent / "golden-sha256.json").read_text(encoding="utf-8"))
 SEEDS = (0, 2)
@@ -40,7 +40,11 @@ def digest(value: Any) -> str:
 
 def executor_prompt(instruction: str, inst: Instance) -> str:
     """The prompt the runner sends to the executor for one instance."""
-    return exec_request(instruction, inst).prompt
+    return ExecRequest(instruction, inst.input, inst.template or DEFAULT_TEMPLATE).prompt
+
+
+def test_tasks_and_executors_share_the_default_template() -> None:
+    assert DEFAULT_TEMPLATE == llm.DEFAULT_TEMPLATE
 
 
 def aspects(load: Callable[[int], Task]) -> dict[str, str]:
