@@ -38,11 +38,11 @@ BBII_SIZES = {
     "winowhy": 2865,
     "word_sorting": 1900,
     "word_unscrambling": 8917,
-}  # fmt: skip  (benchmark-data.md §6)
+}  # fmt: skip  (examples per BBII task file)
 
 
 def expected_sizes(n_induce: int, n_execute: int, overlap: int = 0) -> dict[str, int]:
-    """Split sizes by the rules of issue 3, computed from the raw counts."""
+    """Split sizes by the split rules (docs/tasks.md), computed from the raw counts."""
     if n_execute:
         test, pool = n_execute - overlap, n_induce
     else:

@@ -1,6 +1,6 @@
 """Shift groups: seeded, paired perturbations of a task's examples that keep the gold valid.
 
-The groups (benchmark-data.md §7.3, plus ``spacing``):
+The groups (which ones a task uses: :mod:`droiz.tasks.groups`):
 
 ==========  ==================================================================================
 clean       the example as loaded
