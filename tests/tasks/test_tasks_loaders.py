@@ -185,6 +185,20 @@ def test_instructzero_aliases(data_dir: Path) -> None:
         load_task("antonym", data_dir)
 
 
+def test_a_metric_override_changes_the_scoring_only(load: Callable, data_dir: Path) -> None:
+    snarks = load("bbii/snarks")
+    as_em = load_task("bbii/snarks", data_dir, metric="em")
+    assert (snarks.metric, as_em.metric) == ("mc", "em")
+    assert as_em.groups == snarks.groups and as_em.test == snarks.test
+    case = [snarks.instance(e, "case") for e in snarks.test[:10]]
+    assert case == [as_em.instance(e, "case") for e in as_em.test[:10]]  # golds co-transformed
+
+
+def test_an_unknown_metric_is_refused_before_the_data_are_read(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'contains'"):
+        load_task("sum", tmp_path / "no-data-here", metric="contain")
+
+
 def test_natural_groups(load: Callable) -> None:
     ortho = load("orthography_starts_with")
     assert ortho.natural_groups == ("in_domain", "out_of_domain")
