@@ -1,4 +1,4 @@
-"""Reading users' own tasks from a JSONL or CSV file (the loading stage's task files).
+"""Reading users' own task files (JSONL or CSV) for the loading stage (:mod:`droiz.tasks.loaders`).
 
 Format (one example per JSONL line or CSV row):
 
@@ -42,7 +42,7 @@ def is_task_file(name: str | Path) -> bool:
 def read_task_file(path: Path) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
     """The examples of a ``.jsonl`` or ``.csv`` task file: (the others, the ``split: test`` ones).
 
-    Both are in file order; the second is empty when the file has no ``split`` column.
+    Both are in file order; the second is empty when no row says ``split: test``.
     """
     if not path.is_file():
         raise DataError(f"{path}: task file not found")
