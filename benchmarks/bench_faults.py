@@ -1,4 +1,4 @@
-"""Faults and caps on a whole ``droiz optimize`` run (issue 8, items 3 and 4).
+"""Faults and caps on a whole ``droiz optimize`` run.
 
 A small run on the synthetic world (``pool:`` generator, ``matern`` kernel, budget 30, 10 dev
 examples per group, finalists verified, 160 test examples) against the loopback server, with

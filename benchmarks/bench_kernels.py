@@ -1,4 +1,4 @@
-"""Which surrogate kernel should ``droiz optimize`` use? (issue 4, item 3)
+"""Which surrogate kernel should ``droiz optimize`` use?
 
 The meaningful end-to-end benchmark of the runner: a ``pool:`` generator over the synthetic world's
 40 instructions (robust, fragile, partial and wrong families with textual variants, see

@@ -69,14 +69,12 @@ class _Uncapped(OpenAIExecutor):
         super().__init__(model, **options)  # type: ignore[arg-type]
 
 
-for _name, _cls in [
-    ("conformance-backwards", _Backwards),
-    ("conformance-forgetful", _Forgetful),
-    ("conformance-nobudget", _NoBudget),
-    ("conformance-uncapped", _Uncapped),
-]:
-    if _name not in EXECUTORS:
-        register_executor(_name)(_cls)
+BROKEN = {
+    "conformance-backwards": _Backwards,
+    "conformance-forgetful": _Forgetful,
+    "conformance-nobudget": _NoBudget,
+    "conformance-uncapped": _Uncapped,
+}
 
 
 @pytest.mark.parametrize(
@@ -89,8 +87,12 @@ for _name, _cls in [
     ],
 )
 def test_the_suite_catches_a_broken_executor(spec: str, check: str, message: str) -> None:
-    with pytest.raises(AssertionError, match=message):
-        getattr(conformance, check)(spec)
+    with EXECUTORS.scoped():
+        for name, cls in BROKEN.items():
+            register_executor(name)(cls)
+        with pytest.raises(AssertionError, match=message):
+            getattr(conformance, check)(spec)
+    assert spec.split(":")[0] not in EXECUTORS
 
 
 def test_check_executor_runs_every_check_and_names_a_bad_spec() -> None:

@@ -29,7 +29,7 @@ def test_answers_come_back_in_order_with_the_default_template(server, fast_retry
 
 def test_completions_flavour_and_per_request_template(server, fast_retry):
     ex = _executor(server, fast_retry, flavour="completions", stop=["\n"])
-    req = ExecRequest("Negate.", "I am", template="{v}\n\nQ: {x}\nA:")
+    req = ExecRequest("Negate.", "I am", template="[PROMPT]\n\nQ: [INPUT]\nA:")
     answers = ex.execute([req, "raw prompt text"])
     assert answers == ["echo: Negate.\n\nQ: I am\nA:", "echo: raw prompt text"]
     prompts = sorted(body["prompt"] for body in server.bodies)  # arrival order may vary

@@ -11,7 +11,7 @@ REQUESTS = [
     ExecRequest("Repeat.", "a"),
     ExecRequest("Write the antonym of the word given as input, in lower case.", "hot"),
     ExecRequest.raw("x"),
-    ExecRequest("Sort.", "c b a", template="{v}\n\nQ: {x}\nA:"),
+    ExecRequest("Sort.", "c b a", template="[PROMPT]\n\nQ: [INPUT]\nA:"),
 ]
 
 

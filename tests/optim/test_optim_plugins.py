@@ -32,9 +32,9 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: droiz-ep-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[droiz.methods]\nep-ucb = droiz_ep_plugin\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(METHODS, "_loaded", False)  # entry points load once per process
-    yield "ep-ucb"
-    METHODS._items.pop("ep-ucb", None)
+    with METHODS.scoped():
+        monkeypatch.setattr(METHODS, "_loaded", False)  # entry points load once per process
+        yield "ep-ucb"
     sys.modules.pop("droiz_ep_plugin", None)
 
 

@@ -373,13 +373,12 @@ def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Pa
     path = tmp_path / "t.csv"
     path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))
     for name, value in [("nan_metric", float("nan")), ("big_metric", 1.5), ("neg_metric", -0.1)]:
-        METRICS.add(name, lambda prediction, gold, v=value: v)
-        try:
+        with METRICS.scoped():
+            METRICS.add(name, lambda prediction, gold, v=value: v)
             task = load_task(path, metric=name)
             with Server() as server, pytest.raises(DataError, match=r"needs scores in \[0, 1\]"):
                 droiz.evaluate(task, "x", executor="openai:m", base_url=server.base_url)
-        finally:
-            METRICS._items.pop(name)
+        assert name not in METRICS
 
 
 def test_a_large_budget_needs_the_flag() -> None:

@@ -8,7 +8,7 @@ predicts the groups a point was not evaluated on.
 * :class:`RobustUCB`: per-group UCB ``mu_t + beta sigma_t``, then the worst case over the ambiguity
   set around the current reference weights (DRO-InstructZero).
 * :func:`mixture_ucb`: UCB of the reference mixture ``w^T mu + beta sqrt(w^T Sigma w)`` (BoTorch's
-  ``UpperConfidenceBound`` takes ``beta^2``, so it is given the square of droiz's ``beta``).
+  ``UpperConfidenceBound`` computes ``mean + sqrt(beta) sigma``, so it takes ``beta^2``).
 * :func:`mixture_ei`: (log) expected improvement of the reference mixture over ``best_f``, the
   InstructZero baseline. LogEI is a monotone transform of EI with the same maximiser and ranking,
   but it does not underflow to a flat zero far from the incumbent, which CMA-ES needs.

@@ -1,5 +1,4 @@
-"""The synthetic problem of DRBO's experiment (Kirschner et al. 2020, as Tay et al. re-implement
-it): a GP-sampled function on a 20 x 20 grid.
+"""The synthetic DRBO problem (``docs/bench.md``): a GP-sampled function on a 20 x 20 grid.
 
 * Actions ``x`` and contexts ``c`` are 20 evenly spaced points of ``[0, 1]`` each.
 * The objective is sampled from a GP prior as in Tay et al.'s ``sample_GP_prior``: an SE kernel
@@ -93,7 +92,7 @@ def unit_ball(name: str, contexts: Tensor) -> AmbiguitySet:
 
 
 def radius(name: str, true: Tensor, ref: Tensor, contexts: Tensor) -> float:
-    """``D(true || ref)`` as droiz's ball ``name`` measures it."""
+    """``D(true || ref)`` as droiz's ball ``name`` measures it (``docs/ambiguity.md``)."""
     return float(unit_ball(name, contexts).divergence(true, ref))
 
 
@@ -121,7 +120,7 @@ def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) 
     * W1 (ground cost ``|c - c'|``): ``S`` = the Lipschitz constant of ``u`` over the contexts (the
       largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``).
 
-    KL has no sensitivity term; :func:`has_wcs` is False for it and this raises.
+    Tay et al. define no sensitivity term for KL; :func:`has_wcs` is False for it and this raises.
     """
     mean = u @ ref
     if name == "tv":
