@@ -45,9 +45,9 @@ def _measured(run_dir: Path) -> dict[Any, Any]:
 def main() -> None:
     import droiz
     from droiz.llm import ExecRequest, OpenAIExecutor, RetryPolicy
-    from droiz.llm.testing import FakeOpenAIServer
     from droiz.runner import CapReached
     from droiz.runner.testing import InstructionWorld
+    from droiz.testing import FakeOpenAIServer
 
     world = InstructionWorld("small")
     root = Path(tempfile.mkdtemp(prefix="droiz-bench-faults-"))

@@ -36,8 +36,8 @@ def run_one(kernel: str, seed: int, budget: int, size: str, method: str) -> dict
     import torch
 
     import droiz
-    from droiz.llm.testing import FakeOpenAIServer
     from droiz.runner.testing import InstructionWorld
+    from droiz.testing import FakeOpenAIServer
 
     torch.set_num_threads(1)
     world = InstructionWorld(size, n_test=60, seed=seed)

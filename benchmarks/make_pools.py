@@ -160,7 +160,7 @@ def make_real_executor(
 ) -> Any:
     """A cached executor, greedy, with an answer limit of ``max_tokens`` (either kind)."""
     from droiz.llm import ResponseCache
-    from droiz.runner.backends import build_executor
+    from droiz.llm.backends import build_executor
 
     return build_executor(
         spec,

@@ -122,7 +122,7 @@ def test_bench_real_runs_its_grid_and_the_hand_written_row(
     import json
 
     from bench_real import main
-    from droiz.llm.testing import FakeOpenAIServer
+    from droiz.testing import FakeOpenAIServer
     from make_pools import build_pool
 
     root = tmp_path / "real"

@@ -1,16 +1,20 @@
-"""Light checks of plain inputs (seeds, counts, paths), importable without torch.
+"""Light checks of plain inputs (seeds, counts, paths, values against annotations), importable
+without torch.
 
 Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the flag.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import ConfigError
+from droiz.registry import unknown_name_message
 
 MAX_SEED = 2**63
 MAX_COUNT = 10_000_000
@@ -72,3 +76,60 @@ def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> N
         raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
     if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
         raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
+
+
+_CHECKS: dict[str, tuple[str, Any]] = {
+    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "float": (
+        "a number",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    ),
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "None": ("unset", lambda v: v is None),
+    "dict": ("a table", lambda v: isinstance(v, Mapping)),
+    "Mapping": ("a table", lambda v: isinstance(v, Mapping)),
+    "tuple": ("a list", lambda v: isinstance(v, list | tuple)),
+    "list": ("a list", lambda v: isinstance(v, list | tuple)),
+    "Sequence": ("a list", lambda v: isinstance(v, list | tuple)),
+}
+
+
+def _alternatives(annotation: str) -> list[str]:
+    """The top-level ``|`` alternatives of an annotation string."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(annotation):
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "|" and depth == 0:
+            out.append(annotation[start:i].strip())
+            start = i + 1
+    return [*out, annotation[start:].strip()]
+
+
+def check_type(where: str, value: Any, annotation: Any) -> None:
+    """Raise when ``value`` does not fit ``annotation`` (a string such as ``"int | None"``);
+    annotations naming other classes are not checked."""
+    if not isinstance(annotation, str):
+        annotation = getattr(annotation, "__name__", str(annotation))
+    wanted = []
+    for alt in _alternatives(annotation):
+        base = alt.split("[", 1)[0].split(".")[-1].strip()
+        if base not in _CHECKS:
+            return  # a class we cannot check here: its constructor will
+        text, ok = _CHECKS[base]
+        if ok(value):
+            return
+        wanted.append(text)
+    kinds = " or ".join(dict.fromkeys(w for w in wanted if w != "unset"))
+    raise ConfigError(f"{where} must be {kinds}, got {value!r} ({type(value).__name__})")
+
+
+def check_mapping(where: str, values: Mapping[str, Any], cls: type) -> None:
+    """Check a table of settings against the fields of the dataclass ``cls`` (unknown names with
+    "did you mean", wrong types)."""
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(unknown_name_message(f"{where} setting", str(key), fields))
+        check_type(f"{where}.{key}", value, fields[key])

@@ -7,7 +7,7 @@ import pytest
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm import CachedExecutor, ExecRequest, OpenAIExecutor, ResponseCache, RetryPolicy
 from droiz.llm import openai_executor as oe
-from droiz.llm.testing import FakeOpenAIServer, parse_default_prompt
+from droiz.testing import FakeOpenAIServer, parse_default_prompt
 
 
 def _requests(n: int, instruction: str = "Repeat the input.") -> list[ExecRequest]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from droiz.llm import CachedExecutor, ExecRequest, HFExecutor
-from droiz.llm.testing import random_llama
+from droiz.testing import random_llama
 
 REQUESTS = [
     ExecRequest("Repeat.", "a"),

@@ -12,7 +12,7 @@ from runner_helpers import closed_port_url, optimize_base, run_settings
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 NON_UTF8 = b"\xff\xfe\xfa not utf-8\n"
 
@@ -366,9 +366,9 @@ def test_bad_input_in_a_real_process(inputs, argv, message, tmp_path) -> None:
 
 def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Path) -> None:
     from droiz.exceptions import DataError
-    from droiz.llm.testing import FakeOpenAIServer as Server
     from droiz.tasks import load_task
     from droiz.tasks.metrics import METRICS
+    from droiz.testing import FakeOpenAIServer as Server
 
     path = tmp_path / "t.csv"
     path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))

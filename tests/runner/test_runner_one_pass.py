@@ -18,11 +18,11 @@ from runner_helpers import matern_settings, measured, read_best, read_records, s
 import droiz
 from droiz.cli import main
 from droiz.llm.stats import COUNTERS, LLMStats, StatsSnapshot
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import CapReached, JournalError
 from droiz.runner.problem import composite_report
 from droiz.tasks import summarize
 from droiz.tasks.evaluation import test_mix, train_mix
+from droiz.testing import FakeOpenAIServer
 
 _OPENED: list[list[tuple[str, str]]] = []
 """Where :func:`_files_opened` collects the ``open`` audit events (while one is active)."""

@@ -21,8 +21,8 @@ from runner_helpers import (
 )
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 
 class _HoldAfter:
