@@ -1,4 +1,4 @@
-"""Do llama-server and the in-process ``hf`` executor give the same answers? (issue 7)
+"""Do llama-server and the in-process ``hf`` executor give the same answers?
 
 200 fixed (instruction, example) pairs: 4 tasks x 5 pool instructions (every 12th of
 ``make_pools.py``'s 60) x 10 dev instances (5 examples under ``clean`` and ``distractor``, seed

@@ -1,4 +1,4 @@
-"""Faults and caps on a whole ``droiz optimize`` run (issue 8, items 3 and 4).
+"""Faults and caps on a whole ``droiz optimize`` run.
 
 A small run on the synthetic world (``pool:`` generator, ``matern`` kernel, budget 30, 10 dev
 examples per group, finalists verified, 160 test examples) against the loopback server, with
@@ -45,9 +45,9 @@ def _measured(run_dir: Path) -> dict[Any, Any]:
 def main() -> None:
     import droiz
     from droiz.llm import ExecRequest, OpenAIExecutor, RetryPolicy
-    from droiz.llm.testing import FakeOpenAIServer
     from droiz.runner import CapReached
     from droiz.runner.testing import InstructionWorld
+    from droiz.testing import FakeOpenAIServer
 
     world = InstructionWorld("small")
     root = Path(tempfile.mkdtemp(prefix="droiz-bench-faults-"))

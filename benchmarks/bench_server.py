@@ -1,4 +1,4 @@
-"""Throughput of droiz's executors on SmolLM2-135M on this CPU (issue 7, item 5).
+"""Throughput of droiz's executors on SmolLM2-135M on this CPU.
 
 For concurrency 1, 2 and 4: ``scripts/llama-server.sh start --parallel C`` (one thread), then
 droiz's ``openai`` executor (no cache) sends the same N real execution prompts (the dev split of

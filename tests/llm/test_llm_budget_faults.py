@@ -13,8 +13,8 @@ from droiz.llm import CachedExecutor, Completion, ExecRequest, Executor, OpenAIE
 from droiz.llm import openai_executor as oe
 from droiz.llm.budget import Budget, BudgetExceeded, Limits, prompt_token_bound
 from droiz.llm.retry import RetryPolicy
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.llm.testing import server as fake_server
+from droiz.testing import FakeOpenAIServer
+from droiz.testing import server as fake_server
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01, max_elapsed=30)
 

@@ -9,7 +9,7 @@ import torch
 
 from droiz.exceptions import ConfigError
 from droiz.llm import APIProposer, OpenAIExecutor, PoolGenerator, RetryPolicy, load_pool
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 POOL = [f"Instruction number {i}." for i in range(8)]
 

@@ -8,7 +8,7 @@ import pytest
 
 from droiz.exceptions import BackendError
 from droiz.llm import APIProposer, CachedExecutor, OpenAIExecutor, ResponseCache, RetryPolicy
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 SECRET = "sk-TOPSECRET-0123456789abcdef"
 

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import droiz_plugin_example  # noqa: F401  (registers "worst-ucb")
 import pytest
 import torch
 
@@ -31,9 +32,9 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: droiz-ep-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[droiz.methods]\nep-ucb = droiz_ep_plugin\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(METHODS, "_loaded", False)  # entry points load once per process
-    yield "ep-ucb"
-    METHODS._items.pop("ep-ucb", None)
+    with METHODS.scoped():
+        monkeypatch.setattr(METHODS, "_loaded", False)  # entry points load once per process
+        yield "ep-ucb"
     sys.modules.pop("droiz_ep_plugin", None)
 
 
@@ -69,3 +70,18 @@ def test_unknown_names_suggest_the_closest_and_registration_checks_its_parts() -
     with pytest.raises(ValueError, match="already registered"):
         register_method("dro")(lambda model, ctx: None)
     assert {"matern", "coupled-scores", "coupled-semantic"} <= set(KERNELS.names())
+
+
+def test_a_plugin_robust_acquisition_reports_its_adversary_weights() -> None:
+    small = {"cma_starts": 2, "cma_popsize": 6, "cma_generations": 2}
+    bo = RobustBO(2, 3, "worst-ucb", budget=8, n_init=4, batch_size=4, **small)
+    p = bo.ask()
+    assert bo.last_acquisition_weights is None  # the initial design has no adversary
+    y = torch.stack([p.z[:, 0], p.z[:, 1], p.z.sum(-1)], dim=-1).to(torch.float64)
+    bo.tell(p, y)
+    p = bo.ask()
+    weights = bo.last_acquisition_weights
+    assert weights is not None and weights.shape == (len(p), 3)
+    # all weight on the weakest group, as WorstGroupUCB.adversary_weights says
+    assert torch.equal(weights.sum(-1), torch.ones(len(p), dtype=torch.float64))
+    assert set(weights.flatten().tolist()) <= {0.0, 1.0}

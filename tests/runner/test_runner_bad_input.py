@@ -12,7 +12,7 @@ from runner_helpers import closed_port_url, optimize_base, run_settings
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 NON_UTF8 = b"\xff\xfe\xfa not utf-8\n"
 
@@ -368,20 +368,19 @@ def test_bad_input_in_a_real_process(inputs, argv, message, tmp_path) -> None:
 
 def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Path) -> None:
     from droiz.exceptions import DataError
-    from droiz.llm.testing import FakeOpenAIServer as Server
     from droiz.tasks import load_task
     from droiz.tasks.metrics import METRICS
+    from droiz.testing import FakeOpenAIServer as Server
 
     path = tmp_path / "t.csv"
     path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))
     for name, value in [("nan_metric", float("nan")), ("big_metric", 1.5), ("neg_metric", -0.1)]:
-        METRICS.add(name, lambda prediction, gold, v=value: v)
-        try:
+        with METRICS.scoped():
+            METRICS.add(name, lambda prediction, gold, v=value: v)
             task = load_task(path, metric=name)
             with Server() as server, pytest.raises(DataError, match=r"needs scores in \[0, 1\]"):
                 droiz.evaluate(task, "x", executor="openai:m", base_url=server.base_url)
-        finally:
-            METRICS._items.pop(name)
+        assert name not in METRICS
 
 
 def test_a_large_budget_needs_the_flag() -> None:

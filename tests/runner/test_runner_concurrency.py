@@ -17,8 +17,8 @@ import droiz
 from droiz.cli import main
 from droiz.exceptions import ConfigError
 from droiz.llm import ResponseCache
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.store.rundir import RunDir, RunLock
+from droiz.testing import FakeOpenAIServer
 
 HOLD = (
     "import sys, time; from pathlib import Path; from droiz.runner.store.rundir import RunLock\n"

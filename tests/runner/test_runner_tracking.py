@@ -19,9 +19,9 @@ from runner_helpers import matern_settings, read_best, read_records
 import droiz
 from droiz.cli import main
 from droiz.exceptions import ConfigError, MissingDependencyError
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import CapReached
 from droiz.runner.tracking.mlflow_tracker import MlflowTracker
+from droiz.testing import FakeOpenAIServer
 
 
 @pytest.fixture(autouse=True)

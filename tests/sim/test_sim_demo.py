@@ -1,4 +1,5 @@
-"""``droiz demo``: output schema, files, errors; and the headline result on 5 seeds (slow)."""
+"""``droiz demo``: output schema, files, determinism, errors. (How DRO compares with EI and UCB
+is a measurement, not a test: ``benchmarks/bench_demo.py``, see ``docs/results.md``.)"""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ def test_demo_writes_exactly_the_json_schema_and_the_plot(tmp_path: Path, capsys
     assert "wins/ties/losses" in paired[0]
 
 
+def test_a_seeded_demo_gives_the_same_results_serially_and_on_two_workers(tmp_path: Path) -> None:
+    runs = []
+    for workers in ("1", "2"):
+        path = tmp_path / f"w{workers}.json"
+        argv = ["demo", "--seeds", "1", "--budget", "30", "--workers", workers, "--json", str(path)]
+        assert main(argv) == 0
+        runs.append(json.loads(path.read_text()))
+    assert runs[0] == runs[1] and list(runs[0]["methods"]) == list(ROWS)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -69,17 +80,3 @@ def test_demo_rejects_bad_input_in_one_line(args: list[str], message: str, capsy
     assert main(["demo", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
-
-
-@pytest.mark.slow
-def test_dro_beats_ei_and_ucb_on_worst_group_over_five_seeds(tmp_path: Path) -> None:
-    out = tmp_path / "out.json"
-    assert main(["demo", "--seeds", "5", "--json", str(out)]) == 0
-    methods = json.loads(out.read_text())["methods"]
-
-    def avg(name: str) -> float:
-        values = methods[name]["worst_group_acc"]
-        return sum(values) / len(values)
-
-    assert avg("dro") > avg("ei") and avg("dro") > avg("ucb")
-    assert all(e == 150 for m in methods.values() for e in m["evaluations"])

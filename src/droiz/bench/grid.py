@@ -86,11 +86,11 @@ def task_slug(task: str) -> str:
 
 def check_tasks(spec: str) -> list[str]:
     """``--tasks``: comma-separated built-in names or task files, or ``all`` (every built-in)."""
-    from droiz.tasks.catalog import builtin_names, get_spec
+    from droiz.tasks.catalog import get_spec, list_tasks
     from droiz.tasks.custom import is_task_file
 
     if spec.strip() == "all":
-        return builtin_names()
+        return list_tasks()
     tasks = [t.strip() for t in spec.split(",") if t.strip()]
     if not tasks:
         raise ConfigError("--tasks is empty; give task names or files (a,b,c) or all")

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="the paper's comparisons: DRBO robust regret, the simulated ablation, the grid",
-        description="Benchmarks that reproduce the paper's comparisons; see README 'Results'.",
+        description="Benchmarks that reproduce the paper's comparisons (results: docs/results.md).",
     )
     bench = p.add_subparsers(dest="bench_command", metavar="BENCHMARK")
     _register_drbo(bench)
@@ -54,7 +54,7 @@ def _register_drbo(bench: argparse._SubParsersAction) -> None:
         description=(
             "Cumulative robust regret of stochastic GP-UCB, exact DRO-UCB and the "
             "worst-case-sensitivity approximation on a GP-sampled 20 x 20 action x context grid "
-            "with a shifted reference distribution (dro-math.md section 5)."
+            "with a shifted reference distribution (docs/bench.md)."
         ),
     )
     p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")

@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 from droiz._imports import require
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm._async import run_sync
-from droiz.llm.base import Completion, ExecRequest, Executor, OnResult, make_fingerprint
+from droiz.llm.base import (
+    Capabilities,
+    Completion,
+    ExecRequest,
+    Executor,
+    OnResult,
+    make_fingerprint,
+)
 from droiz.llm.budget import Budget, BudgetExceeded, estimate_tokens, worst_case
 from droiz.llm.cache import endpoint_namespace
 from droiz.llm.faults import Transient, is_retryable, parse_completion, permanent_problem
@@ -78,6 +85,8 @@ class OpenAIExecutor(Executor):
         stats: Counters to update; a fresh :class:`LLMStats` by default.
         budget: Caps shared with the run's other clients; a fresh, uncapped one by default.
     """
+
+    capabilities = Capabilities(http=True, priced=True, token_option="max_tokens")
 
     def __init__(
         self,

@@ -41,8 +41,8 @@ class EngineConfig:
         hybrid_start, hybrid_end: The hybrid's ``lam`` is 1 until ``hybrid_start`` of the budget,
             then linear to ``hybrid_end`` at the end.
         cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches: 5 searches
-            of popsize 50 by default, 2,500 acquisition values a round (25 searches until issue 10;
-            the 20-seed demo comparison is in ``docs/engine.md``, "Round time").
+            of popsize 50 by default, 2,500 acquisition values a round (the 20-seed demo
+            comparison with the earlier 25 searches is in ``docs/engine.md``, "Round time").
         fit_maxiter: L-BFGS-B iterations of the GP fit.
     """
 

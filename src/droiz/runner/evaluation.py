@@ -102,7 +102,7 @@ def evaluate(
             or a list (see :mod:`droiz.tasks.filters`); default none (the raw answer is scored).
         max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
-    from droiz.runner.backends import build_executor, check_executor
+    from droiz.llm.backends import build_executor, check_executor
     from droiz.runner.settings.config import settings_for
     from droiz.runner.settings.schema import EVALUATE, check_values
     from droiz.tasks.filters import parse_filter

@@ -1,6 +1,14 @@
-"""The validity table: which shift groups each built-in task uses and how (benchmark-data.md §7.3).
+"""Grouping, the third stage of :func:`droiz.tasks.load_task`: the groups of a task.
 
-Summary (✓ keep the gold, R recompute it, C co-transform it; see :mod:`droiz.tasks.shifts`):
+A task has shift groups (seeded perturbations of every example, :mod:`droiz.tasks.shifts`) and
+may have natural groups (labels the data already carry, :mod:`droiz.tasks.natural`, or a task
+file's ``group`` column). This module holds the validity table, which shift groups each task
+uses and how each keeps the gold valid (:func:`shift_profile`), and which groups a task uses by
+default (:func:`default_groups`).
+
+A group is used for a task only if the gold stays valid: ✓ keep the gold, R recompute it with an
+oracle, C co-transform it (the answer is copied from the input, so it gets the same edit and both
+golds are accepted); an empty cell is a group the task does not use.
 
 ==================================================  ====  ====  ======  ==========  =====  =======
 task                                                case  typo  format  distractor  order  spacing
@@ -31,10 +39,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from droiz.tasks.base import Example
-from droiz.tasks.layout import Layout
+from droiz.tasks.catalog import BBII, CUSTOM
+from droiz.tasks.layout import InputLayout
 from droiz.tasks.oracles import ORACLES
 from droiz.tasks.shifts import (
     CASE,
@@ -49,16 +58,16 @@ from droiz.tasks.shifts import (
     ShiftProfile,
 )
 
-__all__ = ["bbii_profile", "builtin_profile", "custom_profile", "default_groups"]
+__all__ = ["default_groups", "natural_labels", "shift_profile"]
 
-_PAIR = Layout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*)")
-_WIC = Layout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*) Word: (?P<k0>.*)")
-_ORTHO = Layout(r"(?P<t0>.*) \[.\]")
-_SORTING = Layout(r"\nList: (?P<L>.*)\n", list_sep=" ")
-_STRINGS = Layout(r"Strings: (?P<t0>\S+) (?P<t1>\S+)")
-_COMMA_LIST = Layout(r"\s*(?P<L>.*?)\s*")
-_OPTIONS = Layout(r"(?P<t0>.*)\nOptions:\n(?P<k0>.*)")
-_OBJECTS = Layout(r"(?P<t0>I have )(?P<L>.*)\.")
+_PAIR = InputLayout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*)")
+_WIC = InputLayout(r"Sentence 1: (?P<t0>.*) Sentence 2: (?P<t1>.*) Word: (?P<k0>.*)")
+_ORTHO = InputLayout(r"(?P<t0>.*) \[.\]")
+_SORTING = InputLayout(r"\nList: (?P<L>.*)\n", list_sep=" ")
+_STRINGS = InputLayout(r"Strings: (?P<t0>\S+) (?P<t1>\S+)")
+_COMMA_LIST = InputLayout(r"\s*(?P<L>.*?)\s*")
+_OPTIONS = InputLayout(r"(?P<t0>.*)\nOptions:\n(?P<k0>.*)")
+_OBJECTS = InputLayout(r"(?P<t0>I have )(?P<L>.*)\.")
 
 _NUMBER_WORDS = frozenset(
     {
@@ -157,8 +166,8 @@ _PROFILES: dict[str, ShiftProfile] = {
             (CASE, TYPO, FORMAT, DISTRACTOR), typo_gold=RECOMPUTE, oracle=ORACLES[t], layout=lay
         )
         for t, lay in (
-            ("second_word_letter", Layout()),
-            ("letters_list", Layout()),
+            ("second_word_letter", InputLayout()),
+            ("letters_list", InputLayout()),
             ("orthography_starts_with", _ORTHO),
         )
     },
@@ -200,24 +209,35 @@ _PROFILES: dict[str, ShiftProfile] = {
 }
 
 
-def builtin_profile(task: str) -> ShiftProfile:
-    """The shift profile of an instruction-induction or InstructZero task."""
+def shift_profile(task: str, source: str, metric: str) -> ShiftProfile:
+    """The shift profile of a task: which shift groups it uses and how they keep the gold valid.
+
+    Args:
+        task: The task's name.
+        source: Its source (a built-in one or ``custom``).
+        metric: The metric its data define (a task file: the one it is scored with); under the
+            case-sensitive ``mc`` the ``case`` group co-transforms the gold.
+    """
+    if source == CUSTOM:
+        return _custom_profile(metric)
+    if source == BBII:
+        return _bbii_profile(task, metric)
     return _PROFILES[task]
 
 
-def bbii_profile(task: str, metric: str) -> ShiftProfile:
+def _bbii_profile(task: str, metric: str) -> ShiftProfile:
     """BBII tasks: case (co-transformed under ``mc``), format, distractor; dyck: spacing for case.
 
     Typos and reordering are not used: their validity was not checked for these tasks.
     """
-    if task == "dyck_languages":
+    if task == "bbii/dyck_languages":
         return ShiftProfile(_NUMERIC, spacing=space_text)
     if metric == "mc":
         return ShiftProfile(_BASIC, _OPTIONS, case_gold=COTRANSFORM)
     return ShiftProfile(_BASIC)
 
 
-def custom_profile(metric: str) -> ShiftProfile:
+def _custom_profile(metric: str) -> ShiftProfile:
     """Users' tasks: case (co-transformed under ``mc``), format and distractor by default.
 
     ``spacing`` (doubled spaces) is also available on request. Check that these keep your gold
@@ -227,9 +247,18 @@ def custom_profile(metric: str) -> ShiftProfile:
     return ShiftProfile((*_BASIC, SPACING), case_gold=case_gold, spacing=space_text)
 
 
-def default_groups(profile: ShiftProfile, source: str) -> tuple[str, ...]:
-    """Groups a task uses by default: all of its profile's groups (custom tasks: no spacing)."""
-    groups = profile.all_groups
-    if source == "custom":
-        groups = tuple(g for g in groups if g != SPACING)
-    return groups
+def natural_labels(examples: Sequence[Example]) -> tuple[str, ...]:
+    """The natural group labels of the examples: distinct, sorted."""
+    return tuple(sorted({e.group for e in examples if e.group is not None}))
+
+
+def default_groups(profile: ShiftProfile, natural: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """The groups a task uses unless told otherwise.
+
+    A task file's own group labels if it has them, else every group of its shift profile,
+    ``clean`` first (a task file: without ``spacing``). Built-in tasks use their natural groups
+    only on request.
+    """
+    if source != CUSTOM:
+        return profile.all_groups
+    return natural or tuple(g for g in profile.all_groups if g != SPACING)

@@ -1,7 +1,9 @@
-"""Checks of a run's LLM back ends, run before any model is loaded or any endpoint is probed:
-backend options (unknown names, types, devices this torch cannot use) and model names that exist
-neither locally nor on the Hugging Face hub. Every failure is a one-line
-:class:`~droiz.exceptions.ConfigError` naming the flag, file or field.
+"""Checks of back-end settings, run before any model is loaded or any endpoint is probed.
+
+Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the option or flag:
+option names of a generator or executor class ("did you mean"), option types from its
+constructor's annotations, devices this torch cannot use, and model names that exist neither
+locally nor on the Hugging Face hub.
 """
 
 from __future__ import annotations
@@ -14,24 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import ConfigError
+from droiz.llm.retry import RetryPolicy
 from droiz.registry import unknown_name_message
-from droiz.runner.settings.checks import check_mapping
-from droiz.validate import check_type, type_hints
+from droiz.validate import check_mapping, check_type, type_hints
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+
+
+def constructor_options(cls: type) -> tuple[set[str], bool]:
+    """The keyword options the constructor of ``cls`` takes, without ``self`` and the spec value
+    (its first parameter), and whether it takes any other name too (``**kwargs``, unless the
+    class lists what they may be with ``extra_option_names()``)."""
+    params = list(inspect.signature(cls.__init__).parameters.values())
+    names = {p.name for p in params[2:] if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    if takes_any and hasattr(cls, "extra_option_names"):
+        names |= set(cls.extra_option_names())
+        takes_any = False
+    return names, takes_any
 
 
 def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -> None:
     """Unknown option names ("did you mean"), option types from the constructor's annotations,
     ``device`` values this torch can use, and ``retry`` tables."""
-    params = inspect.signature(cls.__init__).parameters
-    names = {n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD}
-    takes_any = len(names) < len(params)
-    if takes_any and hasattr(cls, "extra_option_names"):
-        names |= set(cls.extra_option_names())
-        takes_any = False
-    names -= {"self", "model", "pool", "cache", "stats"}
     hints = type_hints(cls.__init__)
+    names, takes_any = constructor_options(cls)
+    names -= {"cache", "stats"}  # set by droiz, not by a user
     for key, value in options.items():
         where = f"{section}.{key}"
         if key not in names and not takes_any:
@@ -39,8 +49,6 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
         if key == "device":
             check_device(where, value)
         elif key == "retry" and isinstance(value, Mapping):
-            from droiz.llm import RetryPolicy
-
             check_mapping(where, value, RetryPolicy)
         elif key in hints:
             check_type(where, value, hints[key])
