@@ -138,7 +138,7 @@ def run_grid(
         out, tasks, methods, seeds, config, per_task, plugins, settings, write=True
     )
     if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
-        from droiz.runner.mlflow_tracker import MlflowTracker
+        from droiz.runner.tracking.mlflow_tracker import MlflowTracker
 
         MlflowTracker().prepare_store()
     outcomes = run_cells(
