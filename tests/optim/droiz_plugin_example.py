@@ -1,9 +1,9 @@
 """A user's method, registered from outside droiz (the example of docs/engine.md).
 
-``worst-ucb`` maximises the UCB of the weakest group, ``min_t (mu_t + beta sigma_t)``, evaluates
-each candidate on the groups with the lowest lower confidence bound and picks the final
-instruction by its robust posterior value. Used by the conformance suite and by the test that
-runs it through ``droiz optimize --plugin droiz_plugin_example --method worst-ucb``.
+``worst-ucb`` maximises the UCB of the weakest group, ``min_t (mu_t + beta sigma_t)``, and picks
+the final instruction by its robust posterior value (the groups follow the run's group rule).
+Used by the conformance suite and by the test that runs it through ``droiz optimize --plugin
+droiz_plugin_example --method worst-ucb``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,6 @@ class WorstGroupUCB(AcquisitionFunction):
         return ucb.squeeze(-2).amin(-1)
 
 
-@register_method("worst-ucb", group_rule="adversarial", final_pick="robust")
+@register_method("worst-ucb", final_pick="robust")
 def worst_ucb(model: object, ctx: RoundContext) -> AcquisitionFunction:
     return WorstGroupUCB(model, ctx.beta)

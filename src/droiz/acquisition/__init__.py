@@ -5,6 +5,7 @@ from __future__ import annotations
 from droiz.acquisition.functions import (
     HybridAcquisition,
     RobustUCB,
+    SummedUCB,
     beta_schedule,
     hybrid_weight,
     mixture_ei,
@@ -14,6 +15,7 @@ from droiz.acquisition.functions import (
 __all__ = [
     "HybridAcquisition",
     "RobustUCB",
+    "SummedUCB",
     "beta_schedule",
     "hybrid_weight",
     "mixture_ei",
