@@ -122,6 +122,13 @@ def test_cli_ablation_runs_12_cells_and_compares_every_one_axis_pair(tmp_path: P
     assert len(data["comparisons"]) == 24 * 3  # every pair on 3 metrics
     _check_comparisons(data, 2)
     assert data["efficiency"]["target"] == "ucb/reference/fixed"
+    effects = data["main_effects"]
+    assert len(effects) == (3 + 4 + 4) * 3  # level pairs x (overall + per acquisition) x metrics
+    rule = [e for e in effects if e["axis"] == "group_rule" and e["metric"] == "worst_group_acc"]
+    assert [e["within"] for e in rule] == ["all", "ucb", "ucb-sum", "robust-ucb"]
+    pairs = [c for c in data["comparisons"] if c["axis"] == "group_rule"]
+    pairs = [c for c in pairs if c["metric"] == "worst_group_acc"]
+    assert rule[0]["diff"] == pytest.approx(sum(c["diff"] for c in pairs) / len(pairs))
     rules = {m["group_rule"] for m in data["methods"].values()}
     assert rules == {"reference", "adversarial"}
 

@@ -89,6 +89,38 @@ def one_axis_pairs(axes: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str
     return sorted(pairs, key=lambda p: (list(ABLATION_AXES).index(p[0]), p[1], p[2]))
 
 
+def main_effects(
+    rows: Mapping[str, Sequence[RunResult]],
+    axes: Mapping[str, Mapping[str, str]],
+    metrics: Sequence[str] = METRICS,
+) -> list[dict[str, Any]]:
+    """Each axis's effect averaged over the cells of the factorial, overall and within each level
+    of the acquisition: per seed, the mean of ``a - b`` over the one-axis pairs of that axis (and
+    acquisition), compared like :func:`comparisons` (``a``, ``b``: the two levels; ``within``:
+    ``all`` or the acquisition)."""
+    pairs = one_axis_pairs(axes)
+    out = []
+    for axis in ABLATION_AXES:
+        levels = {(axes[a][axis], axes[b][axis]) for x, a, b in pairs if x == axis}
+        for hi, lo in sorted(levels, key=lambda p: [ABLATION_AXES[axis].index(v) for v in p]):
+            chosen = [(a, b) for x, a, b in pairs if x == axis and axes[a][axis] == hi]
+            chosen = [(a, b) for a, b in chosen if axes[b][axis] == lo]
+            scopes = ["all"] + ([] if axis == "acquisition" else list(ACQUISITIONS))
+            for within in scopes:
+                cells = [(a, b) for a, b in chosen if within in ("all", axes[a]["acquisition"])]
+                for metric in metrics:
+                    a_mean = _mean_over([_metric(rows[a], metric) for a, _ in cells])
+                    b_mean = _mean_over([_metric(rows[b], metric) for _, b in cells])
+                    c = compare(hi, lo, metric, a_mean, b_mean)
+                    out.append({"axis": axis, "within": within, **c})
+    return out
+
+
+def _mean_over(columns: Sequence[Sequence[float]]) -> list[float]:
+    """The per-seed mean over several rows' per-seed values."""
+    return [statistics.fmean(values) for values in zip(*columns, strict=True)]
+
+
 def worst_group_auc(checkpoints: Sequence[tuple[int, float]], start: int = N_INIT) -> float:
     """The area under the worst-group curve from ``start`` evaluations to the last checkpoint
     (the budget), by the trapezoid rule over evaluations, divided by its width: the average
@@ -169,6 +201,8 @@ def design_json(
         pairs = [("method", "dro", other) for other in rows if other != "dro"]
         target = "ei"
     payload["comparisons"] = comparisons(rows, pairs)
+    if ablation:
+        payload["main_effects"] = main_effects(rows, axes)
     payload["efficiency"] = {
         "start": N_INIT,
         "target": target,

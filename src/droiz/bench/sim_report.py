@@ -33,6 +33,9 @@ def format_report(
         "",
         comparison_table(payload["comparisons"], len(payload["seeds"])),
     ]
+    if "main_effects" in payload:
+        what = "main effects (a - b averaged over the matching cells, per seed)"
+        lines += ["", comparison_table(payload["main_effects"], len(payload["seeds"]), what)]
     return "\n".join(lines)
 
 

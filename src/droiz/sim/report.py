@@ -76,32 +76,32 @@ METRIC_TITLES = {
 }
 
 
-def comparison_table(comps: Sequence[Mapping[str, Any]], n_seeds: int) -> str:
-    """The paired differences ``a - b`` in points, one block per metric."""
+def comparison_table(
+    comps: Sequence[Mapping[str, Any]], n_seeds: int, what: str = "paired differences a - b"
+) -> str:
+    """The paired differences ``a - b`` in points, one block per metric (with the columns
+    ``axis`` and ``within`` when the comparisons have them)."""
     lines = [
-        f"[{LABEL}] paired differences a - b over {n_seeds} seed(s), in points: 95% bootstrap "
-        f"interval; MDD: the smallest difference {n_seeds} pairs detect with 80% power; win/loss: "
-        f"the interval excludes 0; equivalent: the 90% interval lies within ±3 points; fewer than "
+        f"[{LABEL}] {what} over {n_seeds} seed(s), in points: 95% bootstrap interval; MDD: the "
+        f"smallest difference {n_seeds} pairs detect with 80% power; win/loss: the interval "
+        f"excludes 0; equivalent: the 90% interval lies within ±3 points; fewer than "
         f"{MIN_PAIRS} pairs decide nothing"
     ]
-    width = max(len(c["a"]) for c in comps) + 1
-    axis_width = 0 if all(c.get("axis", "method") == "method" for c in comps) else 17
+    keys = [k for k in ("axis", "within") if any(c.get(k, "method") != "method" for c in comps)]
+    widths = {k: max(len(k), *(len(str(c[k])) for c in comps)) + 1 for k in (*keys, "a", "b")}
     for metric in dict.fromkeys(c["metric"] for c in comps):
         lines += ["", f"{METRIC_TITLES.get(metric, metric)}:"]
-        lines.append(
-            f"  {'axis' if axis_width else '':{axis_width}s}{'a':{width}s} {'b':{width}s} "
-            f"{'diff':>6s}  {'95% interval':15s} {'n':>3s} {'MDD':>5s}  verdict"
-        )
+        head = "".join(f"{k:{widths[k]}s}" for k in (*keys, "a", "b"))
+        lines.append(f"  {head}{'diff':>6s}  {'95% interval':15s} {'n':>3s} {'MDD':>5s}  verdict")
         for c in comps:
             if c["metric"] != metric:
                 continue
             lo, hi = c["ci"]
             mdd = "n/a" if c["mdd"] is None else f"{c['mdd']:.1f}"
+            cells = "".join(f"{c[k]!s:{widths[k]}s}" for k in (*keys, "a", "b"))
             interval = f"[{lo:+.1f}, {hi:+.1f}]"
             lines.append(
-                f"  {c.get('axis', '') if axis_width else '':{axis_width}s}{c['a']:{width}s} "
-                f"{c['b']:{width}s} {c['diff']:+6.1f}  "
-                f"{interval:15s} {c['n']:3d} {mdd:>5s}  {c['verdict']}"
+                f"  {cells}{c['diff']:+6.1f}  {interval:15s} {c['n']:3d} {mdd:>5s}  {c['verdict']}"
             )
     return "\n".join(lines)
 
