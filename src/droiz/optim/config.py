@@ -17,7 +17,8 @@ from droiz.optim.selection import SELECTIONS
 from droiz.surrogate.build import KERNELS, SURROGATES
 
 LEGACY_AUTO = "auto"
-"""The group setting of droiz 0.1.0 (a rule per method), readable from saved configurations."""
+"""The default group setting of earlier droiz (a rule per method), readable from
+saved configurations."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class EngineConfig:
             model-based method: a registered group rule (``"reference"``, the default: sampled
             in proportion to the reference weights; ``"adversarial"``: the groups with the
             lowest lower confidence bound at that point). ``"auto"`` is read only from
-            configurations saved by droiz 0.1.0, whose default it was (adversarial for ``dro``
+            configurations saved by an older droiz, whose default it was (adversarial for ``dro``
             and ``hybrid``, reference for the others): such runs resume as they ran.
         final_pick: A final-pick criterion for this run instead of the method's own (``None``),
             e.g. ``"robust"`` for every cell of a factorial ablation.
@@ -153,8 +154,8 @@ class EngineConfig:
         return self.method_spec().final_pick
 
     def group_rule(self) -> str:
-        """The group rule of the BO rounds (a legacy ``auto``: the method's rule of droiz
-        0.1.0)."""
+        """The group rule of the BO rounds (a legacy ``auto``: the method's
+        :attr:`~droiz.optim.methods.Method.legacy_group_rule`)."""
         rule = self.group_selection
         return self.method_spec().legacy_group_rule if rule == LEGACY_AUTO else rule
 
@@ -167,7 +168,7 @@ class EngineConfig:
 
     def resumes_as(self, current: EngineConfig) -> bool:
         """Whether this saved configuration (``self``) differs from ``current`` only by the
-        legacy ``group_selection="auto"`` of droiz 0.1.0, whose runs then resume with it."""
+        legacy ``group_selection="auto"`` of an older droiz, whose runs then resume with it."""
         if self.group_selection != LEGACY_AUTO or current.group_selection == LEGACY_AUTO:
             return False
         return dataclasses.replace(self, group_selection=current.group_selection) == current

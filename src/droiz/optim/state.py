@@ -91,8 +91,8 @@ def _tensor(v: Any) -> torch.Tensor | None:
 def load_state(engine: Any, state: dict[str, Any]) -> None:
     """Restore ``state`` into ``engine`` (whose configuration must match)."""
     config = EngineConfig.from_dict(state["config"])
-    if config.resumes_as(engine.config):  # saved by droiz 0.1.0: resume with its group rule
-        logger.info("the saved run uses group_selection='auto' (droiz 0.1.0); resuming with it")
+    if config.resumes_as(engine.config):  # saved by an older droiz: keep its group rule
+        logger.info("the saved run uses group_selection='auto' (an older droiz); resuming with it")
         engine.config = config
     elif config != engine.config:
         raise ConfigError(
