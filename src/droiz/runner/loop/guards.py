@@ -101,6 +101,10 @@ class GuardedRun(Protocol):
     def total_usage(self) -> dict[str, float]:
         """LLM usage of the whole run (all sessions)."""
 
+    @property
+    def spend_note(self) -> str:
+        """How a missing or damaged spend ledger was counted (``""``: it was not)."""
+
 
 class Guard:
     """Runs the loop's steps, and turns how one stops into a journal record and an exception.
@@ -179,8 +183,9 @@ class Guard:
         best = self.run.best_so_far(exc.cap)
         write_json(self.run_dir.best, best.to_dict())
         flag = "--" + exc.cap.replace("_", "-")
+        note = f" ({self.run.spend_note})" if self.run.spend_note else ""
         raise CapReached(
-            f"{exc}; the {self.run.evaluations_done} evaluations done so far are saved in "
+            f"{exc}{note}; the {self.run.evaluations_done} evaluations done so far are saved in "
             f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
             f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
             exc.cap,
