@@ -232,3 +232,35 @@ def test_a_journal_in_another_format_is_refused_naming_its_writer(
     with pytest.raises(JournalError, match=message):
         Journal.open(path)  # nothing is appended to a journal this droiz cannot read
     assert path.read_text().count("\n") == len(lines)
+
+
+@pytest.mark.parametrize("edit", ["flip a score", "group score 2.0", "empty"])
+def test_a_resume_refuses_a_journal_whose_values_were_damaged(
+    world_files: dict, world_server, tmp_path: Path, capsys, edit: str
+) -> None:
+    from runner_helpers import matern_settings
+
+    import droiz
+    from droiz.cli import main
+
+    run = tmp_path / "run"
+    settings = matern_settings(world_files, world_server, cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(droiz.runner.CapReached):
+        droiz.optimize(out=run, **settings, max_requests=60)
+    path = run / "journal.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "eval")
+    record = json.loads(lines[n])
+    group = sorted(record["scores"])[0]
+    if edit == "flip a score":
+        record["scores"][group][0] = 1.0 - record["scores"][group][0]
+    else:
+        record["group_scores"][group] = 2.0
+    lines[n] = json.dumps(record) + "\n"
+    path.write_text("" if edit == "empty" else "".join(lines), encoding="utf-8")
+    sent = world_server.n_requests
+    code = main(["resume", str(run), "--max-requests", "1000", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    where = "holds no record" if edit == "empty" else f"journal.jsonl: line {n + 1} "
+    assert where in err and world_server.n_requests == sent
