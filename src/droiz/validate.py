@@ -21,6 +21,36 @@ from droiz.registry import unknown_name_message
 MAX_SEED = 2**63
 MAX_COUNT = 10_000_000
 """The largest value a count setting may take (the budget has its own cap)."""
+MAX_NESTING = 32
+"""How deep a config file may nest tables and lists (the top-level table is level 1)."""
+MAX_LINE_BYTES = 10_000
+"""The longest line of a task file or an instruction pool (UTF-8 bytes)."""
+
+
+def nesting(value: Any) -> int:
+    """How deep ``value`` nests tables and lists (a scalar: 0), computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def check_line_length(where: str, line: str) -> None:
+    """A line of a task file or a pool is at most :data:`MAX_LINE_BYTES` long."""
+    size = len(line.encode("utf-8", errors="replace"))
+    if size > MAX_LINE_BYTES:
+        raise ConfigError(
+            f"{where} is {size:,} bytes long; a line may hold at most {MAX_LINE_BYTES:,} bytes "
+            "(one example or one instruction)"
+        )
 
 
 def check_seed(value: Any, flag: str = "--seed") -> None:

@@ -80,6 +80,13 @@ def test_per_task_tables_set_one_tasks_cells_and_flags_still_win(
         ("", "[per_task.rev-a]\nbudgte = 7\n", "did you mean 'budget'"),
         ("", "[per_task.rev-a]\nseed = 3\n", "cannot set 'seed': it is a grid axis"),
         ("per_task = 3\n", "", "per_task must be a table"),
+        # values a flag overrides are checked all the same
+        ("", '[per_task.rev-a]\nbudget = "x"\n', "budget must be an integer, got 'x'"),
+        ("", '[per_task.rev-a]\ngenerator = "pool:missing.txt"\n', "'missing.txt'"),
+        ("", "[per_task.rev-a]\nn_init = true\n", "n_init must be an integer"),
+        # the grid's axes are flags, not settings of a config
+        ('method = "ei"\n', "", "sets 'method', a grid axis: give it with --methods"),
+        ("seed = 5\n", "", "sets 'seed', a grid axis: give it with --seeds"),
     ],
 )
 def test_bad_per_task_tables_are_one_line_exit_2(
@@ -92,6 +99,7 @@ def test_bad_per_task_tables_are_one_line_exit_2(
     path = tmp_path / "bad.toml"
     path.write_text(top + grid_world.config.read_text() + "\n" + table)  # TOML: keys first
     args = _with_config(grid_args(grid_world, NoServer(), out), path)  # type: ignore[arg-type]
+    args += ["--budget", "9", "--n-init", "5"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err

@@ -30,6 +30,8 @@ MANIFEST_NAME = "grid.json"
 CELLS_DIR = "cells"
 CACHE_DIR = "cache"
 PER_TASK = "per_task"
+AXIS_FLAGS = {"task": "--tasks", "method": "--methods", "seed": "--seeds (seeds 0..N-1)"}
+"""The settings that are the grid's axes, and the flags that give them."""
 CELL_SETTINGS = "cell_settings"
 GRID_VERSION = 1
 FINISHED, SKIPPED, FAILED, CAPPED, LOST = "finished", "skipped", "failed", "stopped at cap", "lost"
@@ -149,6 +151,11 @@ def split_per_task(
 
     shared = dict(config)
     tables = shared.pop(PER_TASK, None) or {}
+    axes = sorted(set(normalise_keys(shared)) & set(AXIS_FLAGS))
+    if axes:
+        raise ConfigError(
+            f"the config sets {axes[0]!r}, a grid axis: give it with {AXIS_FLAGS[axes[0]]}"
+        )
     if not isinstance(tables, Mapping):
         raise ConfigError(f"the config's {PER_TASK} must be a table of task -> settings")
     by_name = {t: t for t in tasks} | {task_slug(t): t for t in tasks}
