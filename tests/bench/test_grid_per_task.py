@@ -130,3 +130,28 @@ def test_dry_run_bounds_every_unfinished_cell_and_sends_nothing(
     capsys.readouterr()
     assert main([*args, "--dry-run"]) == 0
     assert "dry run: 0 unfinished cell(s); at most 0 requests" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "100000"], "argument --workers: must be an integer in [1, 64]"),
+        (["--seeds", "1000000000"], "argument --seeds: must be an integer in [1, 10,000]"),
+    ],
+)
+def test_grid_counts_are_bounded(
+    grid_world: GridWorld, tmp_path: Path, capsys, extra: list[str], message: str
+) -> None:
+    class NoServer:
+        base_url = "http://127.0.0.1:9/v1"
+
+    out = tmp_path / "grid"
+    assert main([*grid_args(grid_world, NoServer(), out), *extra]) == 2  # type: ignore[arg-type]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+    from droiz.bench.grid_api import run_grid
+    from droiz.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--workers must be an integer in \[1, 64\]"):
+        run_grid(out, [str(grid_world.tasks[0])], ["random"], 1, workers=100_000)

@@ -284,6 +284,12 @@ EVALUATE = [
     ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
     ({"--max-answer-tokens": "0"}, "max_answer_tokens must be a positive integer"),
     ({"--max-answer-tokens": "x"}, "argument --max-answer-tokens: invalid int value"),
+    # outputs and local inputs are checked before any request (the endpoint is unreachable)
+    ({"--json": "/proc/droiz-x.json"}, "lies in /proc, a kernel file system"),
+    ({"--json": "/proc/self/comm"}, "lies in /proc, a kernel file system"),
+    ({"--instruction": "", "--base-url": "@closed"}, "--instruction is empty"),
+    ({"--instruction": "  ", "--base-url": "@closed"}, "--instruction is empty"),
+    ({"--task": "@jsonl:", "--base-url": "@closed"}, "has no examples"),
 ]
 
 
@@ -303,10 +309,19 @@ OTHERS = [
     (["tasks", "show", "@csv:input,output\na,b\n", "--metric", "nosuch"], "unknown metric"),
     (["tasks", "show", "@csv:input,output,group\na,b,\n"], "field 'group' is empty"),
     (["tasks", "show", "antonyms", "-n", "x"], "argument -n/--num: invalid int value"),
-    (["demo", "--seeds", "0"], "--seeds must be at least 1"),
+    (["demo", "--seeds", "0"], "argument --seeds: must be an integer in [1, 10,000]"),
     (["demo", "--out", "@file"], "--out"),
     (["demo", "--json", "@dir"], "--json"),
     (["demo", "--out", ""], "argument --out: an empty path is not allowed"),
+    (["demo", "--seeds", "1", "--budget", "30", "--json", "/proc/droiz-x.json"], "lies in /proc"),
+    (["demo", "--seeds", "1", "--budget", "30", "--out", "/proc/droiz-x"], "lies in /proc"),
+    (["bench", "sim", "--seeds", "1", "--budget", "30", "--json", "/proc/x.json"], "in /proc"),
+    (["bench", "sim", "--seeds", "1", "--budget", "30", "--out", "/sys/droiz"], "lies in /sys"),
+    (["bench", "drbo", "--seeds", "1", "--steps", "1", "--json", "/proc/self/comm"], "in /proc"),
+    (["bench", "drbo", "--seeds", "1", "--steps", "1", "--out", "/proc/x"], "lies in /proc"),
+    (["bench", "drbo", "--out", ""], "argument --out: an empty path is not allowed"),
+    (["bench", "drbo", "--json", ""], "argument --json: an empty path is not allowed"),
+    (["bench", "drbo", "--json", "@dir"], "is a directory"),
     (["data", "verify", "--data-dir", "@file"], "data directory"),
     (["data", "download", "--timeout", "-1"], "--timeout must be a number in (0, 3600]"),
     (["data", "download", "--timeout", "nan"], "--timeout must be a number in (0, 3600]"),
@@ -320,6 +335,35 @@ OTHERS = [
 @pytest.mark.parametrize(("argv", "message"), OTHERS, ids=[m for _, m in OTHERS])
 def test_other_commands_bad_input(inputs, argv, message, capsys) -> None:
     check(*run_main([inputs.value(a) for a in argv], capsys), message)
+
+
+def test_outputs_are_created_first_and_removed_when_the_command_fails(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import droiz.bench.drbo as drbo
+
+    def failing(*args: object, **kwargs: object) -> None:
+        created = tmp_path / "new" / "r.json"
+        assert created.is_file() and (tmp_path / "out" / "sub").is_dir()  # claimed before work
+        raise RuntimeError("the benchmark broke")
+
+    monkeypatch.setattr(drbo, "run_drbo", failing)
+    (tmp_path / "kept.json").write_text("mine")
+    argv = ["bench", "drbo", "--seeds", "1", "--steps", "1"]
+    argv += ["--json", str(tmp_path / "new" / "r.json"), "--out", str(tmp_path / "out" / "sub")]
+    code, err = run_main(argv, capsys)
+    assert code == 1 and "the benchmark broke" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json"]  # nothing left behind
+    argv[-3] = str(tmp_path / "kept.json")
+    assert run_main(argv, capsys)[0] == 1
+    assert (tmp_path / "kept.json").read_text() == "mine"  # an existing output is left alone
+
+
+def test_evaluate_removes_its_json_when_it_fails(base, inputs, tmp_path, capsys) -> None:
+    args = {k: base[k] for k in ("--task", "--executor", "--cache-dir")}
+    args |= {"--base-url": "@closed", "--instruction": "x", "--json": str(tmp_path / "e.json")}
+    check(*run_main(argv_of("evaluate", args, inputs), capsys), "cannot reach the endpoint")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_unexpected_errors_are_one_line_with_a_debug_hint(monkeypatch, capsys) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from droiz.exceptions import ConfigError, DroizError
 from droiz.registry import unknown_name_message
+from droiz.validate import MAX_SEEDS, MAX_WORKERS, check_count
 
 MANIFEST_NAME = "grid.json"
 CELLS_DIR = "cells"
@@ -126,8 +127,7 @@ def check_methods(spec: str) -> list[str]:
 
 
 def check_workers(workers: int) -> None:
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ConfigError(f"--workers must be an integer >= 1, got {workers!r}")
+    check_count("--workers", workers, 1, MAX_WORKERS)
 
 
 def check_tie_margin(margin: float) -> None:
@@ -188,8 +188,7 @@ def plan_cells(
 ) -> list[Cell]:
     """Every cell of the grid, task-major; ``cache_dir`` defaults to ``out/cache``; a task's
     ``per_task`` settings are applied over ``config`` in its cells."""
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    check_count("--seeds", seeds, 1, MAX_SEEDS)
     given = {k: v for k, v in settings.items() if v is not None}
     if given.get("cache_dir") is None and config.get("cache_dir") is None:
         given["cache_dir"] = str(out / CACHE_DIR)

@@ -150,6 +150,11 @@ def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> 
         raise ConfigError(f"{setting.flag} is empty; give a name or leave it out")
 
 
+def check_instruction(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
+    if not value.strip():
+        raise ConfigError("--instruction is empty; give the instruction to evaluate")
+
+
 def check_env_name(value: Any, flag: str = "--api-key-env") -> None:
     """The *name* of an environment variable; a value that is not a name (perhaps the key
     itself) is refused without being echoed."""

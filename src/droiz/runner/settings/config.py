@@ -361,7 +361,8 @@ class EvaluateSettings:
         commands={EVALUATE},
     )
     instruction: str = setting(
-        help="the instruction to evaluate (it may be empty)",
+        help="the instruction to evaluate",
+        checks=(c.check_instruction,),
         missing="no instruction given: pass --instruction TEXT",
         commands={EVALUATE},
     )

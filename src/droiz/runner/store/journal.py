@@ -187,12 +187,12 @@ def load_journal(path: str | Path) -> JournalFile:
                 logger.warning("journal %s: ignoring a torn last line (%d bytes)", path, len(raw))
                 out.torn = len(raw)
                 break
-            if seal_state is Seal.BAD:
-                problem = "does not match its checksum"
-            elif sealed and seal_state is Seal.NONE:
-                problem = "has lost its checksum"
-            else:
+            if not _is_json(line):
                 problem = "is not valid JSON"
+            elif seal_state is Seal.BAD:
+                problem = "does not match its checksum"
+            else:
+                problem = "has lost its checksum"
             raise JournalError(f"{path}: line {number} {problem}{damaged}") from None
         if not isinstance(obj, dict) or "type" not in obj:
             raise JournalError(f"{path}: line {number} is not a journal record")
@@ -213,6 +213,14 @@ def load_journal(path: str | Path) -> JournalFile:
         except (RecordError, TypeError) as exc:
             raise JournalError(f"{path}: line {number}: {exc}{damaged}") from None
     return out
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _sealed_format(obj: dict[str, Any]) -> bool:
