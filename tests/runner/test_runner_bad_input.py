@@ -189,6 +189,19 @@ OPTIMIZE = [
     ({"--config": "@toml:allow_large_budget = 1"}, "allow_large_budget must be true or false"),
     ({"--executor": "hf:/nonexistent/model.gguf"}, "the GGUF model file"),
     ({"--out": None}, "the following arguments are required: --out"),
+    # loose accepts, refused
+    ({"--n-init": "5"}, "--n-init 5 is more than the --budget of 4 evaluations"),
+    ({"--config": "@toml:n_init = 9", "--n-init": None}, "--n-init 9 is more than the --budget"),
+    ({"--answer-filter": "regex:"}, "--answer-filter regex: has an empty pattern"),
+    ({"--answer-filter": "strip,regex:"}, "--answer-filter regex: has an empty pattern"),
+    ({"--task": '@jsonl:{"input": "a", "output": ""}\n'}, "line 1: field 'output' has an empty"),
+    ({"--task": '@jsonl:{"input": "a", "output": ["b", " "]}\n'}, "has an empty gold answer"),
+    ({"--task": "@csv:input,output\na,b\nc, \n"}, "line 3: field 'output' has an empty gold"),
+    ({"--task": '@jsonl:{"input": "' + "a" * 10_001 + '", "output": "b"}\n'}, "bytes long"),
+    ({"--task": "@jsonl:" + "[" * 5000 + "]" * 5000 + "\n"}, "line 1: nests lists or objects"),
+    ({"--generator": "pool:@txt:ok\n" + "x" * 10_001 + "\n"}, "line 2 is 10,001 bytes long"),
+    ({"--generator": 'pool:@json:["ok", "' + "x" * 10_001 + '"]'}, "item 2 is 10,001 bytes"),
+    ({"--generator": "pool:@json:" + "[" * 5000 + "]" * 5000}, "must be a JSON list of strings"),
 ]
 
 

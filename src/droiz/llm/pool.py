@@ -12,13 +12,15 @@ from torch import Tensor
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Capabilities, Generator, check_z, make_fingerprint
 from droiz.llm.prompts import Demo
+from droiz.validate import check_line_length
 
 
 def load_pool(path: str | Path) -> list[str]:
     """Read candidate instructions: a JSON list of strings, or a text file with one per line.
 
     Blank lines are skipped and surrounding whitespace stripped; a ``.json`` file (or any file
-    whose content starts with ``[``) is read as JSON.
+    whose content starts with ``[``) is read as JSON. An instruction (a line, or an item of the
+    JSON list) is at most :data:`~droiz.validate.MAX_LINE_BYTES` long.
     """
     path = Path(path)
     try:
@@ -26,15 +28,23 @@ def load_pool(path: str | Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise ConfigError(f"cannot read the instruction pool {str(path)!r}: {reason}") from None
+    where = f"instruction pool {str(path)!r}"
     if path.suffix == ".json" or text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except ValueError as exc:
-            raise ConfigError(f"instruction pool {str(path)!r} is not valid JSON: {exc}") from exc
+            raise ConfigError(f"{where} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{where} must be a JSON list of strings") from None
         if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
-            raise ConfigError(f"instruction pool {str(path)!r} must be a JSON list of strings")
+            raise ConfigError(f"{where} must be a JSON list of strings")
+        for i, item in enumerate(items, 1):
+            check_line_length(f"{where}: item {i}", item)
         return [s.strip() for s in items if s.strip()]
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    lines = text.splitlines()
+    for i, line in enumerate(lines, 1):
+        check_line_length(f"{where}: line {i}", line)
+    return [line.strip() for line in lines if line.strip()]
 
 
 class PoolGenerator(Generator):

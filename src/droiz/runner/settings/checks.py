@@ -150,6 +150,16 @@ def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> 
         raise ConfigError(f"{setting.flag} is empty; give a name or leave it out")
 
 
+def check_n_init(setting: Setting, value: int, values: Mapping[str, Any]) -> None:
+    """The initial design fits in the budget."""
+    budget = values.get("budget")
+    if isinstance(budget, int) and not isinstance(budget, bool) and value > budget:
+        raise ConfigError(
+            f"--n-init {value} is more than the --budget of {budget} evaluations; lower --n-init "
+            "or raise --budget"
+        )
+
+
 def check_instruction(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
     if not value.strip():
         raise ConfigError("--instruction is empty; give the instruction to evaluate")
