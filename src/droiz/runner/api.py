@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from droiz._killpoint import kill_point
 from droiz.runner.backends import check_backends
 from droiz.runner.loop.hooks import ProgressFn
 from droiz.runner.loop.study import Study
@@ -72,14 +73,18 @@ def optimize(
         settings["track"] = track.name
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
+    kill_point("startup")  # test-only (droiz._killpoint)
     tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
     hooks = [tracker] if tracker is not None else []
     study = Study(
         resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
     )
+    kill_point("startup")
     check_backends(resolved)
+    kill_point("startup")
     with run_dir.lock(), tracking(tracker):
         run_dir.check(resume=resume)  # again: another process may have started
+        kill_point("startup")
         return study.run()
 
 

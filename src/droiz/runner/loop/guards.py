@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
+from droiz._signals import SigtermAsInterrupt, Terminated
 from droiz.exceptions import BackendError
 from droiz.llm.budget import BudgetExceeded, Limits
 from droiz.redact import redact
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from droiz.runner.outputs.best import RunBest
 
 T = TypeVar("T")
+
+__all__ = ["CapReached", "Guard", "RunInterrupted", "SigtermAsInterrupt", "Terminated"]
 
 
 class RunInterrupted(BackendError):
@@ -44,44 +45,6 @@ class CapReached(RunInterrupted):
     ) -> None:
         super().__init__(message)
         self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
-
-
-class SigtermAsInterrupt:
-    """While entered, SIGTERM is handled as Ctrl-C (in the main thread only; elsewhere nothing
-    changes).
-
-    The handler hands over to the current SIGINT handler, so that inside the executor's event
-    loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
-
-    Attributes:
-        received: Whether SIGTERM arrived.
-    """
-
-    def __init__(self) -> None:
-        self.received = False
-        self._previous: Any = None
-
-    def __enter__(self) -> SigtermAsInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-        return self
-
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
-        self.received = True
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
-            handler(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
 
 
 class GuardedRun(Protocol):

@@ -97,8 +97,10 @@ class Study:
         """Run (or resume) to the end and write the outputs."""
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
+            kill_point("startup")  # test-only (droiz._killpoint)
         self.backends = backends = build_backends(self.config)
         try:
+            kill_point("startup")
             with SigtermAsInterrupt() as sigterm:
                 self.saved["resolved"]["fingerprints"] = self._fingerprints()
                 if self.resume:
@@ -106,11 +108,13 @@ class Study:
                 else:
                     self._prepare()
                 self._preload_budget()
+                kill_point("startup")
                 self._prior, self._usage0 = dict(self.state.stats), backends.usage()
                 if self.announce is not None:
                     done = len(self.state.outcomes) + len(self.state.partial)
                     self.announce(plan_run(self.config, self.problem, backends.cache, done))
                 with Journal.open(self.run_dir.journal, self._contents) as journal:
+                    kill_point("startup")
                     return self._run(journal, sigterm)
         finally:
             backends.budget.close_ledger()
@@ -131,6 +135,7 @@ class Study:
         )
         try:
             self._start_record()
+            kill_point("startup")
             for hook in self.hooks:
                 hook.on_start(self.view)
             while not self.engine.done:
