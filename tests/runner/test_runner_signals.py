@@ -118,8 +118,9 @@ STARTUP_POINTS = 9
 def test_sigterm_at_any_moment_of_a_resumes_start_up_ends_it_as_ctrl_c_does(
     world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    import droiz
     from runner_helpers import matern_settings
+
+    import droiz
 
     run = tmp_path / "run"
     settings = matern_settings(world_files, world_server, cache_dir=str(tmp_path / "cache"))
