@@ -38,6 +38,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The table of a JSON or TOML config file as written (keys not checked)."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a directory, or a pipe that would block
+        raise ConfigError(f"cannot read the config file {str(path)!r}: it is not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
