@@ -128,6 +128,6 @@ def test_a_pool_that_is_not_a_regular_file_is_one_line_at_once(tmp_path):
     run = subprocess.run(command, capture_output=True, text=True, timeout=120)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1, run.stderr
-    assert f"the instruction pool {str(fifo)!r} is not a regular file" in lines[0]
-    with pytest.raises(ConfigError, match="is not a regular file"):
+    assert f"cannot read the instruction pool {str(fifo)!r}: not a regular file" in lines[0]
+    with pytest.raises(ConfigError, match="not a regular file"):
         load_pool(tmp_path)  # a directory neither

@@ -17,10 +17,12 @@ from typing import Any
 
 from droiz.exceptions import ConfigError
 from droiz.llm.retry import RetryPolicy
+from droiz.redact import is_secret_name
 from droiz.registry import unknown_name_message
 from droiz.validate import check_mapping, check_type
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+_CREDENTIAL = re.compile(r"(?i)\s*(bearer|basic)\s+\S")
 
 
 def constructor_options(cls: type) -> tuple[set[str], bool]:
@@ -39,6 +41,7 @@ def constructor_options(cls: type) -> tuple[set[str], bool]:
 def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -> None:
     """Unknown option names ("did you mean"), option types from the constructor's annotations,
     ``device`` values this torch can use, and ``retry`` tables."""
+    check_no_secrets(section, options)
     params = inspect.signature(cls.__init__).parameters
     names, takes_any = constructor_options(cls)
     names -= {"cache", "stats"}  # set by droiz, not by a user
@@ -54,6 +57,34 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
             annotation = params[key].annotation
             if annotation is not inspect.Parameter.empty:
                 check_type(where, value, annotation)
+
+
+def check_no_secrets(where: str, value: Any) -> None:
+    """No secret at any depth of an options table: no text under a name like a key
+    (``api_key``, ``token``, ``Authorization``, see :func:`droiz.redact.is_secret_name`; a name
+    ending in ``_env`` names a variable and is fine), and no ``Bearer``/``Basic`` credential as a
+    value. Options are saved in ``config.json`` and the journal, so a key given there would be
+    written in clear: it is refused (as a top-level ``api_key`` is) rather than masked, since a
+    masked key could not be sent on resume."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            if isinstance(item, str) and is_secret_name(name) and not name.endswith("_env"):
+                raise ConfigError(
+                    f"{where}.{key} looks like a secret, and options are saved in the run's "
+                    "files; put the API key in an environment variable and name it with "
+                    "--api-key-env (or api_key_env)"
+                )
+            check_no_secrets(f"{where}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_no_secrets(f"{where}[{i}]", item)
+    elif isinstance(value, str) and _CREDENTIAL.match(value):
+        raise ConfigError(
+            f"{where} holds a credential ({value.split()[0]} ...), and options are saved in the "
+            "run's files; put the API key in an environment variable and name it with "
+            "--api-key-env"
+        )
 
 
 def check_device(where: str, value: Any) -> None:
