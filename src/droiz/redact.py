@@ -63,9 +63,11 @@ _secrets: set[str] = set()
 
 def is_secret_name(name: str) -> bool:
     """Whether ``name`` names a secret: one of its words (split at anything but letters and
-    digits, any case) is in :data:`SECRET_WORDS` (``api_key``, ``api-key``, ``key``,
-    ``access_token``, ``X-Amz-Signature``, ``Authorization``; not ``max_tokens``)."""
-    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", str(name).lower()))
+    digits and between camelCase humps, any case) is in :data:`SECRET_WORDS` (``api_key``,
+    ``api-key``, ``apiKey``, ``key``, ``access_token``, ``X-Amz-Signature``, ``Authorization``;
+    not ``max_tokens``)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name)).lower()
+    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", words))
 
 
 def register_secret(value: str | None) -> None:

@@ -182,6 +182,11 @@ def test_echoed_authorization_headers_reach_no_cache_and_no_journal(tmp_path, mo
             "extra_headers.Authorization",
         ),
         (f'[executor_options]\nstop = ["Bearer {SECRET}"]', "executor_options.stop[0]"),
+        (f'[executor_options]\nextra_params = {{ clientSecret = "{SECRET}" }}', "clientSecret"),
+        (
+            f'[executor_options]\nbase_url = "http://u:{SECRET}@127.0.0.1:9/v1"',
+            "executor_options.base_url holds a URL with credentials (http://***@127.0.0.1:9/v1)",
+        ),
         (
             f'[executor_options.extra_params.metadata]\nuser = {{ access_token = "{SECRET}" }}',
             "executor_options.extra_params.metadata.user.access_token",
@@ -208,7 +213,8 @@ def test_names_that_only_look_like_keys_stay_allowed() -> None:
     from droiz.llm.backends import check_executor
     from droiz.redact import is_secret_name
 
-    assert all(is_secret_name(n) for n in ("api_key", "API-KEY", "key", "token", "access_token"))
+    secret = ("api_key", "API-KEY", "apiKey", "key", "token", "access_token", "accessToken")
+    assert all(is_secret_name(n) for n in secret)
     assert not any(is_secret_name(n) for n in ("max_tokens", "keyboard", "top_k", "monkey"))
     options = {"api_key_env": "MY_KEY", "max_tokens": 5, "prices": {"token-lm": [1.0, 2.0]}}
     check_executor("openai:m", options)  # a variable's name, a count, a model named token-lm

@@ -17,7 +17,7 @@ from typing import Any
 
 from droiz.exceptions import ConfigError
 from droiz.llm.retry import RetryPolicy
-from droiz.redact import is_secret_name
+from droiz.redact import is_secret_name, redact_url
 from droiz.registry import unknown_name_message
 from droiz.validate import check_mapping, check_type
 
@@ -62,10 +62,11 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
 def check_no_secrets(where: str, value: Any) -> None:
     """No secret at any depth of an options table: no text under a name like a key
     (``api_key``, ``token``, ``Authorization``, see :func:`droiz.redact.is_secret_name`; a name
-    ending in ``_env`` names a variable and is fine), and no ``Bearer``/``Basic`` credential as a
-    value. Options are saved in ``config.json`` and the journal, so a key given there would be
-    written in clear: it is refused (as a top-level ``api_key`` is) rather than masked, since a
-    masked key could not be sent on resume."""
+    ending in ``_env`` names a variable and is fine), no ``Bearer``/``Basic`` credential and no
+    URL with credentials (user-info, a query parameter named like a key) as a value. Options
+    are saved in ``config.json`` and the journal, so a key given there would be written in
+    clear: it is refused (as a top-level ``api_key`` is) rather than masked, since a masked key
+    could not be sent on resume."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             name = str(key)
@@ -84,6 +85,12 @@ def check_no_secrets(where: str, value: Any) -> None:
             f"{where} holds a credential ({value.split()[0]} ...), and options are saved in the "
             "run's files; put the API key in an environment variable and name it with "
             "--api-key-env"
+        )
+    elif isinstance(value, str) and "://" in value and redact_url(value) != value:
+        raise ConfigError(
+            f"{where} holds a URL with credentials ({redact_url(value)}), and options are saved "
+            "in the run's files; give the endpoint with --base-url and the key in an "
+            "environment variable named with --api-key-env"
         )
 
 
