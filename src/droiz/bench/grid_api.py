@@ -136,10 +136,10 @@ def run_grid(
     check_workers(workers)
     check_tie_margin(tie_margin)
     check_backend(backend)
-    check_ray_address(backend, ray_address)
     root, cells, saved = _plan(
         out, tasks, methods, seeds, config, per_task, plugins, settings, write=False
     )
+    check_ray_address(backend, ray_address)  # after the local checks: it probes the network
     with RunLock(root):  # one grid command per --out at a time, as one process per run
         check_manifest(root, saved)  # again, under the lock: another grid may have written it
         if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
