@@ -1,4 +1,4 @@
-"""Light checks of plain inputs (seeds, counts, paths, values against annotations), importable
+"""Light checks of plain inputs (seeds, counts, paths, values against type hints), importable
 without torch.
 
 Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the flag.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,46 +80,35 @@ def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> N
         raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
 
 
-_CHECKS: dict[str, tuple[str, Any]] = {
-    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    "float": (
+_KINDS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: (
         "a number",
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
     ),
-    "str": ("a string", lambda v: isinstance(v, str)),
-    "bool": ("true or false", lambda v: isinstance(v, bool)),
-    "None": ("unset", lambda v: v is None),
-    "dict": ("a table", lambda v: isinstance(v, Mapping)),
-    "Mapping": ("a table", lambda v: isinstance(v, Mapping)),
-    "tuple": ("a list", lambda v: isinstance(v, list | tuple)),
-    "list": ("a list", lambda v: isinstance(v, list | tuple)),
-    "Sequence": ("a list", lambda v: isinstance(v, list | tuple)),
+    str: ("a string", lambda v: isinstance(v, str)),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    type(None): ("unset", lambda v: v is None),
+    dict: ("a table", lambda v: isinstance(v, Mapping)),
+    Mapping: ("a table", lambda v: isinstance(v, Mapping)),
+    list: ("a list", lambda v: isinstance(v, list | tuple)),
+    tuple: ("a list", lambda v: isinstance(v, list | tuple)),
+    Sequence: ("a list", lambda v: isinstance(v, list | tuple)),
 }
 
 
-def _alternatives(annotation: str) -> list[str]:
-    """The top-level ``|`` alternatives of an annotation string."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(annotation):
-        depth += ch == "["
-        depth -= ch == "]"
-        if ch == "|" and depth == 0:
-            out.append(annotation[start:i].strip())
-            start = i + 1
-    return [*out, annotation[start:].strip()]
-
-
-def check_type(where: str, value: Any, annotation: Any) -> None:
-    """Raise when ``value`` does not fit ``annotation`` (a string such as ``"int | None"``);
-    annotations naming other classes are not checked."""
-    if not isinstance(annotation, str):
-        annotation = getattr(annotation, "__name__", str(annotation))
+def check_type(where: str, value: Any, hint: Any) -> None:
+    """Raise when ``value`` does not fit the type hint ``hint`` (a real one, such as
+    ``int | None`` or ``dict[str, Any]``, as :func:`type_hints` resolves them): numbers, strings,
+    booleans, ``None``, tables and lists, and unions of them. A ``bool`` is not an integer.
+    Hints naming other classes are not checked (their constructors check)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
     wanted = []
-    for alt in _alternatives(annotation):
-        base = alt.split("[", 1)[0].split(".")[-1].strip()
-        if base not in _CHECKS:
-            return  # a class we cannot check here: its constructor will
-        text, ok = _CHECKS[base]
+    for alternative in typing.get_args(hint) if union else (hint,):
+        kind = _KINDS.get(typing.get_origin(alternative) or alternative)
+        if kind is None:
+            return  # a class we cannot check here (or Any)
+        text, ok = kind
         if ok(value):
             return
         wanted.append(text)
@@ -125,10 +116,20 @@ def check_type(where: str, value: Any, annotation: Any) -> None:
     raise ConfigError(f"{where} must be {kinds}, got {value!r} ({type(value).__name__})")
 
 
+def type_hints(obj: Any) -> dict[str, Any]:
+    """The resolved type hints of a class or function (``typing.get_type_hints``; ``{}`` when
+    they cannot be resolved, as for a plugin's class whose annotations name what it imports only
+    to type-check)."""
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:
+        return {}
+
+
 def check_mapping(where: str, values: Mapping[str, Any], cls: type) -> None:
     """Check a table of settings against the fields of the dataclass ``cls`` (unknown names with
     "did you mean", wrong types)."""
-    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    fields = type_hints(cls) or {f.name: Any for f in dataclasses.fields(cls)}
     for key, value in values.items():
         if key not in fields:
             raise ConfigError(unknown_name_message(f"{where} setting", str(key), fields))

@@ -16,6 +16,7 @@ from droiz.acquisition import (
     AdversaryWeights,
     HybridAcquisition,
     RobustUCB,
+    SummedUCB,
     adversary_weights,
     beta_schedule,
     hybrid_weight,
@@ -56,6 +57,17 @@ def test_robust_ucb_with_nominal_set_is_the_mixture_of_group_ucbs() -> None:
     acq = RobustUCB(_model(), beta=2.0, ambiguity=Nominal(), reference=REF)
     ucb = MEAN.squeeze(1) + 2.0 * VAR.squeeze(1).sqrt()  # [[0.6, 0.8], [0.6, 1.1]]
     torch.testing.assert_close(acq(X), ucb @ REF)
+
+
+def test_summed_ucb_is_the_reference_sum_of_group_ucbs_and_above_the_joint_bonus() -> None:
+    ref = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    ucb = MEAN.squeeze(1) + 2.0 * VAR.squeeze(1).sqrt()
+    summed = SummedUCB(_model(), beta=2.0, reference=ref)(X)
+    torch.testing.assert_close(summed, ucb @ ref)
+    torch.testing.assert_close(summed, RobustUCB(_model(), 2.0, Nominal(), ref)(X))
+    # the joint bonus beta sqrt(w' Sigma w) of independent groups is below the summed one
+    joint = mixture_ucb(_model(), 2.0, ref)(X)
+    assert (joint < summed - 1e-3).all()
 
 
 def test_robust_ucb_with_cvar_half_is_the_worse_group_ucb() -> None:

@@ -1,11 +1,11 @@
 """A user's method, registered from outside droiz (the example of docs/engine.md).
 
-``worst-ucb`` maximises the UCB of the weakest group, ``min_t (mu_t + beta sigma_t)``, evaluates
-each candidate on the groups with the lowest lower confidence bound and picks the final
-instruction by its robust posterior value. Its adversary (all weight on the weakest group) is
-reported through the ``adversary_weights`` protocol, so the engine journals it as it does the
-built-in robust acquisitions' weights. Used by the conformance suite and by the test that
-runs it through ``droiz optimize --plugin droiz_plugin_example --method worst-ucb``.
+``worst-ucb`` maximises the UCB of the weakest group, ``min_t (mu_t + beta sigma_t)``, and picks
+the final instruction by its robust posterior value (the groups follow the run's group rule). Its
+adversary (all weight on the weakest group) is reported through the ``adversary_weights``
+protocol, so the engine journals it as it does the built-in robust acquisitions' weights. Used by
+the conformance suite and by the test that runs it through ``droiz optimize --plugin
+droiz_plugin_example --method worst-ucb``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,6 @@ class WorstGroupUCB(AcquisitionFunction):
         return torch.nn.functional.one_hot(ucb.argmin(-1), ucb.shape[-1]).to(torch.float64)
 
 
-@register_method("worst-ucb", group_rule="adversarial", final_pick="robust")
+@register_method("worst-ucb", final_pick="robust")
 def worst_ucb(model: object, ctx: RoundContext) -> AcquisitionFunction:
     return WorstGroupUCB(model, ctx.beta)

@@ -85,3 +85,40 @@ def test_a_plugin_robust_acquisition_reports_its_adversary_weights() -> None:
     # all weight on the weakest group, as WorstGroupUCB.adversary_weights says
     assert torch.equal(weights.sum(-1), torch.ones(len(p), dtype=torch.float64))
     assert set(weights.flatten().tolist()) <= {0.0, 1.0}
+
+
+PRESETS = {  # method: acquisition, reference update, final pick
+    "dro": ("robust-ucb", "ema", "robust"),
+    "hybrid": ("hybrid", "ema", "robust"),
+    "ei": ("ei", "fixed", "nominal"),
+    "ucb": ("ucb", "fixed", "nominal"),
+    "ucb-sum": ("ucb-sum", "ema", "robust"),
+    "random": ("none", "fixed", "observed-nominal"),
+    "dro-nobo": ("none", "ema", "observed-robust"),
+}
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("rule", ["reference", "adversarial"])
+def test_each_builtin_method_is_a_preset_of_the_axes(name: str, rule: str) -> None:
+    acquisition, update, pick = PRESETS[name]
+    spec = METHODS.get(name)
+    expected = {
+        "acquisition": acquisition,
+        "group_rule": "reference" if spec.model_free else rule,
+        "reference_update": update,
+        "final_pick": pick,
+    }
+    assert spec.axes(rule) == expected
+    bo = RobustBO(method=name, group_selection=rule)
+    assert bo.config.axes() == expected  # reference_update="auto" gives the preset's own
+
+
+def test_a_group_rule_given_to_register_method_is_deprecated_and_kept_for_auto_only() -> None:
+    with METHODS.scoped():
+        with pytest.warns(DeprecationWarning, match="no longer part of a method"):
+            register_method("old-style", group_rule="adversarial")(lambda model, ctx: None)
+        assert RobustBO(method="old-style").config.group_rule() == "reference"
+        assert RobustBO(method="old-style", group_selection="auto").config.group_rule() == (
+            "adversarial"
+        )

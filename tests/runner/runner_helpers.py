@@ -46,7 +46,11 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def read_best(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "best.json").read_text())
+    """The result ``best.json`` holds: the file without its ``format`` field (which
+    ``OptimizeResult.best`` does not carry either)."""
+    best = json.loads((run_dir / "best.json").read_text())
+    best.pop("format", None)
+    return best
 
 
 TIME_RETRY = {"retry": {"base_delay": 0.001, "max_delay": 0.01, "max_elapsed": 60}}

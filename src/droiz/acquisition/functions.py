@@ -8,7 +8,11 @@ predicts the groups a point was not evaluated on.
 * :class:`RobustUCB`: per-group UCB ``mu_t + beta sigma_t``, then the worst case over the ambiguity
   set around the current reference weights (DRO-InstructZero).
 * :func:`mixture_ucb`: UCB of the reference mixture ``w^T mu + beta sqrt(w^T Sigma w)`` (BoTorch's
-  ``UpperConfidenceBound`` computes ``mean + sqrt(beta) sigma``, so it takes ``beta^2``).
+  ``UpperConfidenceBound`` computes ``mean + sqrt(beta) sigma``, so it takes ``beta^2``): the
+  joint bonus of the mixture.
+* :class:`SummedUCB`: the reference mixture of the per-group UCBs ``sum_t w_t (mu_t + beta
+  sigma_t)``: the summed per-group bonus, at least the joint one (equal only when the groups are
+  perfectly correlated); :class:`RobustUCB` with radius 0.
 * :func:`mixture_ei`: (log) expected improvement of the reference mixture over ``best_f``, the
   InstructZero baseline. LogEI is a monotone transform of EI with the same maximiser and ranking,
   but it does not underflow to a flat zero far from the incumbent, which CMA-ES needs.
@@ -96,6 +100,25 @@ class RobustUCB(AnalyticAcquisitionFunction):
         """The worst-case weights ``w*`` at ``z`` (``n x d`` → ``n x K``)."""
         self(z.unsqueeze(-2))
         return self.last_weights
+
+
+class SummedUCB(AnalyticAcquisitionFunction):
+    r"""``sum_t w_t (mu_t + beta sigma_t)``: the reference mixture of the per-group UCBs.
+
+    Args:
+        model: A K-output model. beta: Multiplier of the posterior standard deviation.
+        reference: ``K`` reference weights on the simplex.
+    """
+
+    def __init__(self, model: Model, beta: float, reference: Tensor) -> None:
+        super().__init__(model=model, allow_multi_output=True)
+        self.register_buffer("beta", torch.as_tensor(float(beta), dtype=torch.float64))
+        self.register_buffer("reference", reference.to(torch.float64))
+
+    @t_batch_mode_transform(expected_q=1)
+    def forward(self, X: Tensor) -> Tensor:
+        mean, sigma = self._mean_and_sigma(X)  # b x K each
+        return (mean + self.beta * sigma) @ self.reference
 
 
 def mixture_ucb(model: Model, beta: float, reference: Tensor) -> UpperConfidenceBound:

@@ -147,7 +147,7 @@ def split_per_task(
     settings of that task's cells only; they override the shared ones, and explicit settings
     (command-line flags) override both. Unknown tasks or settings raise with a "did you mean".
     """
-    from droiz.runner.config import normalise_keys
+    from droiz.runner.settings.files import normalise_keys
 
     shared = dict(config)
     tables = shared.pop(PER_TASK, None) or {}
@@ -211,7 +211,7 @@ def manifest(
     tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
     settings raise before anything runs."""
     from droiz.runner.backends import check_backends
-    from droiz.runner.config import resolve_config
+    from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
     for cell in cells:  # validates every cell (cheap: no model, no request)
@@ -239,13 +239,13 @@ def manifest(
 def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> None:
     """Write ``out/grid.json`` (unless ``write`` is false), or check that the grid already
     there has the same settings (the location settings of ``droiz resume`` may change)."""
-    from droiz.runner.config import RESUMABLE
-    from droiz.runner.journal import write_json
-    from droiz.runner.rundir import LOCK_NAME
+    from droiz.runner.settings.config import RESUMABLE
+    from droiz.runner.store.atomic import write_json
+    from droiz.runner.store.rundir import RunDir
 
     path = out / MANIFEST_NAME
     if not path.exists():
-        ours = (MANIFEST_NAME, LOCK_NAME)
+        ours = (MANIFEST_NAME, RunDir.LOCK)
         stray = out.exists() and any(p.name not in ours for p in out.iterdir())
         if stray and not (out / CELLS_DIR).is_dir():
             raise ConfigError(f"--out {str(out)!r} is not empty and holds no droiz grid")
@@ -289,10 +289,10 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
 
 def cell_state(run_dir: Path) -> str:
     """``finished`` (an ``end`` record and ``best.json``), ``started`` or ``new``."""
-    from droiz.runner.rundir import holds_run
-    from droiz.runner.runs import run_info
+    from droiz.runner.store.rundir import RunDir
+    from droiz.runner.store.runs import run_info
 
-    if not holds_run(run_dir):
+    if not RunDir(run_dir).holds_run():
         return "new"
     info = run_info(run_dir)
     return (

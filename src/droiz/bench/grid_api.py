@@ -27,7 +27,7 @@ from droiz.bench.grid import (
 from droiz.bench.grid_backends import check_backend, check_ray_address, run_cells
 from droiz.bench.grid_report import write_outputs
 from droiz.runner.plan import RunPlan
-from droiz.runner.rundir import RunLock
+from droiz.runner.store.rundir import RunDir
 from droiz.validate import check_dir_path
 
 
@@ -140,10 +140,10 @@ def run_grid(
         out, tasks, methods, seeds, config, per_task, plugins, settings, write=False
     )
     check_ray_address(backend, ray_address)  # after the local checks: it probes the network
-    with RunLock(root):  # one grid command per --out at a time, as one process per run
+    with RunDir(root).lock():  # one grid command per --out at a time, as one process per run
         check_manifest(root, saved)  # again, under the lock: another grid may have written it
         if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
-            from droiz.runner.mlflow_tracker import MlflowTracker
+            from droiz.runner.tracking.mlflow_tracker import MlflowTracker
 
             MlflowTracker().prepare_store()
         outcomes = run_cells(

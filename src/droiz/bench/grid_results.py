@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz.bench.grid import Cell
-from droiz.runner.runs import run_info
+from droiz.runner.store.runs import run_info
 
 CSV_NAME = "results.csv"
 CSV_FIELDS = (

@@ -19,7 +19,7 @@ from droiz.exceptions import ConfigError
 from droiz.llm.retry import RetryPolicy
 from droiz.redact import is_secret_name, redact_url
 from droiz.registry import unknown_name_message
-from droiz.validate import check_mapping, check_type
+from droiz.validate import check_mapping, check_type, type_hints
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 _CREDENTIAL = re.compile(r"(?i)\s*(bearer|basic)\s+\S")
@@ -42,7 +42,7 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
     """Unknown option names ("did you mean"), option types from the constructor's annotations,
     ``device`` values this torch can use, and ``retry`` tables."""
     check_no_secrets(section, options)
-    params = inspect.signature(cls.__init__).parameters
+    hints = type_hints(cls.__init__)
     names, takes_any = constructor_options(cls)
     names -= {"cache", "stats"}  # set by droiz, not by a user
     for key, value in options.items():
@@ -53,10 +53,8 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
             check_device(where, value)
         elif key == "retry" and isinstance(value, Mapping):
             check_mapping(where, value, RetryPolicy)
-        elif key in params:
-            annotation = params[key].annotation
-            if annotation is not inspect.Parameter.empty:
-                check_type(where, value, annotation)
+        elif key in hints:
+            check_type(where, value, hints[key])
 
 
 def check_no_secrets(where: str, value: Any) -> None:

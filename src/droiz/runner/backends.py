@@ -1,5 +1,5 @@
 """The run's LLM back ends from its settings: :mod:`droiz.llm.backends` given the fields of a
-:class:`~droiz.runner.config.RunConfig`."""
+:class:`~droiz.runner.settings.config.RunConfig`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from droiz._imports import require
 from droiz.llm.backends import Backends, check_executor, check_generator, check_prices
 from droiz.llm.backends import build_backends as build_llm_backends
 from droiz.llm.checks import check_model_name
-from droiz.runner.config import RunConfig
+from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 __all__ = ["Backends", "build_backends", "check_backends"]

@@ -32,8 +32,9 @@ from droiz.llm.budget import PROMPT_OVERHEAD
 from droiz.llm.cache import response_key
 from droiz.llm.factory import spec_class
 from droiz.llm.stats import find_pricing
-from droiz.runner.config import RunConfig
-from droiz.runner.problem import Problem, exec_request
+from droiz.runner.loop.scoring import exec_request
+from droiz.runner.problem import Problem
+from droiz.runner.settings.config import RunConfig
 from droiz.tasks import Instance
 
 _GENERATED_BYTES_PER_TOKEN = 4

@@ -1,6 +1,6 @@
 """The run journal: an append-only JSON-lines file, one typed record per line, fsync'd on
 every write. This module is the only place that writes or parses it (the record kinds and their
-fields are declared in :mod:`droiz.runner.records`).
+fields are declared in :mod:`droiz.runner.store.records`).
 
 Reading tolerates a torn last line (a write cut short by a crash or a kill): it is dropped with a
 warning and reported (:attr:`JournalFile.torn`), and :meth:`Journal.open` truncates it before
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from typing import Any
 from droiz import __version__
 from droiz._killpoint import kill_point
 from droiz.exceptions import DataError
-from droiz.runner.records import (
+from droiz.runner.store.atomic import jsonable
+from droiz.runner.store.records import (
     JOURNAL_VERSION,
     READABLE_VERSIONS,
     Record,
@@ -35,10 +35,7 @@ from droiz.runner.records import (
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_NAME = "journal.jsonl"
-
 __all__ = [
-    "JOURNAL_NAME",
     "JOURNAL_VERSION",
     "Journal",
     "JournalError",
@@ -46,24 +43,11 @@ __all__ = [
     "dump_record",
     "load_journal",
     "read_journal",
-    "write_atomic",
-    "write_json",
 ]
 
 
 class JournalError(DataError):
     """The journal is unreadable, in a format this droiz does not read, or not this run's."""
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by ``None`` (strict JSON), recursively."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def dump_record(record: Record) -> str:
@@ -136,23 +120,6 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a whole file atomically: a temporary file, fsync, then rename over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Write ``data`` as indented strict JSON, atomically."""
-    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
-    write_atomic(path, text + "\n")
 
 
 def _repair_tail(path: Path, contents: JournalFile) -> None:

@@ -9,7 +9,8 @@ reference weights for ``dro``, ``hybrid`` and ``dro-nobo``; the reference-weight
 ``ei``, ``ucb`` and ``random``. So the reported instruction's robust value rests on measurements
 of every group, not on the surrogate's extrapolation to groups its soft prompt never saw.
 
-With ``finalists = 0`` the pick is the engine's own (:func:`~droiz.runner.results.summarize_round`).
+With ``finalists = 0`` the pick is the engine's own
+(:func:`~droiz.runner.outputs.summary.summarize_round`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from collections.abc import Sequence
 import torch
 
 from droiz.optim import SELECTIONS, RobustBO
-from droiz.runner.outcomes import Outcome, ScoreBook, group_mean
-from droiz.runner.results import FinalPick, RoundSummary
+from droiz.runner.loop.outcomes import Outcome, ScoreBook, group_mean
+from droiz.runner.outputs.best import Finalist, FinalPick
+from droiz.runner.outputs.summary import RoundSummary
 
 
 def rank_instructions(engine: RobustBO, outcomes: Sequence[Outcome]) -> list[tuple[int, float]]:
@@ -66,13 +68,7 @@ def choose(
     values = worst.value if criterion == "robust" else nominal
     best = int(torch.argmax(values))  # first on ties: the engine's higher-ranked finalist
     table = [
-        {
-            "instruction": outcomes[i].instruction,
-            "evaluation": i,
-            "model_value": mv,
-            "dev_robust": float(worst.value[j]),
-            "dev_nominal": float(nominal[j]),
-        }
+        Finalist(outcomes[i].instruction, i, mv, float(worst.value[j]), float(nominal[j]))
         for j, (i, mv, _) in enumerate(rows)
     ]
     return FinalPick(

@@ -22,13 +22,14 @@ from typing import Any
 
 from droiz.optim import RobustBO
 from droiz.optim.state import environment
-from droiz.runner.engine import engine_snapshot
-from droiz.runner.journal import JournalError, write_json
-from droiz.runner.records import Ask, Tell
+from droiz.runner.loop.engine_io import engine_snapshot
+from droiz.runner.store.atomic import write_json
+from droiz.runner.store.journal import JournalError
+from droiz.runner.store.records import Ask, Tell
+from droiz.runner.store.rundir import RunDir
 
 logger = logging.getLogger(__name__)
 
-STATE_NAME = "engine-state.json"
 STATE_FORMAT = 1
 
 
@@ -39,7 +40,7 @@ class EngineState:
     Attributes:
         n_evaluations: Evaluations the engine had been told (the journal's finished rounds).
         round: The engine's proposals so far (the journal's ``round`` of its last ask).
-        engine: The snapshot (:func:`~droiz.runner.engine.engine_snapshot`).
+        engine: The snapshot (:func:`~droiz.runner.loop.engine_io.engine_snapshot`).
     """
 
     n_evaluations: int
@@ -52,8 +53,8 @@ class EngineState:
         return self.engine.get("open") is not None
 
 
-def write_engine_state(run_dir: Path, engine: RobustBO) -> None:
-    """Write the engine's current state to ``run_dir / engine-state.json`` (atomically)."""
+def write_engine_state(path: Path, engine: RobustBO) -> None:
+    """Write the engine's current state to ``path`` (a run's ``engine-state.json``, atomically)."""
     snapshot = engine_snapshot(engine)
     payload = {
         "format": STATE_FORMAT,
@@ -62,16 +63,15 @@ def write_engine_state(run_dir: Path, engine: RobustBO) -> None:
         "environment": snapshot.get("environment"),
         "engine": snapshot,
     }
-    write_json(Path(run_dir) / STATE_NAME, payload)
+    write_json(path, payload)
 
 
-def read_engine_state(run_dir: Path) -> EngineState | None:
-    """The run directory's ``engine-state.json``; ``None`` when it has none (an older run).
+def read_engine_state(path: Path) -> EngineState | None:
+    """A run's ``engine-state.json`` at ``path``; ``None`` when it has none (an older run).
 
     Raises:
         JournalError: The file is not valid JSON or not an engine state of this format.
     """
-    path = Path(run_dir) / STATE_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -110,7 +110,7 @@ def pick_snapshot(
             logging.DEBUG if behind else logging.INFO,
             "%s (round %d, %d evaluations) is %s the journal (round %d, %d evaluations told); "
             "restoring from the journal's last tell record",
-            STATE_NAME,
+            RunDir.ENGINE_STATE,
             state.round,
             state.n_evaluations,
             "behind" if behind else "not at the position of",
@@ -122,7 +122,7 @@ def pick_snapshot(
         logger.warning(
             "the open proposal in %s is not the journal's round %d; set aside (is the file from "
             "another run?), restoring from the journal's last tell record",
-            STATE_NAME,
+            RunDir.ENGINE_STATE,
             ask.round,
         )
         return told
@@ -133,7 +133,9 @@ def environment_difference(snapshot: dict[str, Any]) -> str | None:
     """Why restoring ``snapshot`` here may not be bit-exact (``None``: same environment)."""
     saved, now = snapshot.get("environment"), environment()
     if saved is None:
-        return f"the run has no {STATE_NAME} (an older droiz wrote it), so the GP is refitted"
+        return (
+            f"the run has no {RunDir.ENGINE_STATE} (an older droiz wrote it), so the GP is refitted"
+        )
     if saved == now:
         return None
     diff = [

@@ -6,29 +6,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from droiz.runner.journal import JOURNAL_NAME, write_atomic, write_json
-from droiz.runner.records import Eval, Record, Tell, Verify
-from droiz.runner.results import OptimizeResult, RoundSummary
-
-BEST_NAME = "best.json"
-REPORT_NAME = "report.md"
-PLOT_NAME = "best_so_far.png"
+from droiz.runner.outputs.best import RunBest
+from droiz.runner.outputs.plot import plot_progress
+from droiz.runner.outputs.result import OptimizeResult
+from droiz.runner.outputs.summary import RoundSummary
+from droiz.runner.store.atomic import write_atomic, write_json
+from droiz.runner.store.records import Eval, Record, Tell, Verify
+from droiz.runner.store.rundir import RunDir
 
 
 def write_outputs(
-    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+    run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``best.json``, ``report.md`` and the plot; return their paths."""
-    write_json(out / BEST_NAME, result.best)
-    return [out / BEST_NAME, *write_report(out, saved, result, records)]
+    write_json(run_dir.best, result.run_best.to_dict())
+    return [run_dir.best, *write_report(run_dir, saved, result, records)]
 
 
 def write_report(
-    out: Path, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
+    run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``report.md`` and the plot (from the journal's ``records``); return their paths."""
-    write_atomic(out / REPORT_NAME, render_report(saved, result, records))
-    return [out / REPORT_NAME, plot_progress(out / PLOT_NAME, result.rounds)]
+    write_atomic(run_dir.report, render_report(saved, result, records))
+    return [run_dir.report, plot_progress(run_dir.plot, result.rounds)]
 
 
 def _pct(value: float | None) -> str:
@@ -39,27 +39,29 @@ def render_report(
     saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> str:
     """The Markdown report of a finished run."""
-    best = result.best
-    lines = [f"# droiz optimize: {', '.join(best['task'])}", ""]
+    best = result.run_best
+    pick = best.engine_pick
+    assert pick is not None and best.robust_value is not None
+    lines = [f"# droiz optimize: {', '.join(best.task)}", ""]
     lines += _settings(saved)
     lines += [
         "## Best instruction",
         "",
-        f"> {best['instruction'] or '(empty instruction)'}",
+        f"> {best.instruction or '(empty instruction)'}",
         "",
-        f"- robust value on dev: {best['robust_value']:.4f} (finalists compared by "
-        f"`{best['criterion']}` value); evaluation {best['evaluation']}, round {best['round']}",
-        f"- engine's own pick: evaluation {best['engine_pick']['evaluation']} "
-        f"(`{best['engine_pick']['selection']}` {best['engine_pick']['value']:.4f})",
+        f"- robust value on dev: {best.robust_value:.4f} (finalists compared by "
+        f"`{best.criterion}` value); evaluation {best.evaluation}, round {best.round}",
+        f"- engine's own pick: evaluation {pick.evaluation} (`{pick.selection}` {pick.value:.4f})",
         f"- test: mean {_pct(result.test.mean)}, worst group {_pct(result.test.worst_group)} "
         f"(`{result.test.worst_group_name}`), shifted mixture {_pct(result.test.shifted)} (%)",
         "",
     ]
     lines += _finalists(best)
     lines += _group_table(best, result.rounds)
-    lines += _round_table(result.rounds, records, best["groups"])
+    lines += _round_table(result.rounds, records, best.groups)
     lines += _usage(result.stats)
-    lines += ["## Files", "", f"`config.json`, `{JOURNAL_NAME}`, `{BEST_NAME}`, `{PLOT_NAME}`", ""]
+    files = (RunDir.CONFIG, RunDir.JOURNAL, RunDir.BEST, RunDir.PLOT)
+    lines += ["## Files", "", ", ".join(f"`{name}`" for name in files), ""]
     return "\n".join(lines)
 
 
@@ -87,8 +89,8 @@ def _settings(saved: Mapping[str, Any]) -> list[str]:
     return [*out, ""]
 
 
-def _finalists(best: Mapping[str, Any]) -> list[str]:
-    if not best["finalists"]:
+def _finalists(best: RunBest) -> list[str]:
+    if not best.finalists:
         return []
     out = [
         "## Finalists (verified on every group)",
@@ -96,17 +98,17 @@ def _finalists(best: Mapping[str, Any]) -> list[str]:
         "| evaluation | instruction | engine value | dev robust | dev nominal |",
         "|---|---|---|---|---|",
     ]
-    for f in best["finalists"]:
-        text = f["instruction"].replace("|", "\\|") or "(empty)"
+    for f in best.finalists:
+        text = f.instruction.replace("|", "\\|") or "(empty)"
         out.append(
-            f"| {f['evaluation']} | {text} | {f['model_value']:.4f} | {f['dev_robust']:.4f} | "
-            f"{f['dev_nominal']:.4f} |"
+            f"| {f.evaluation} | {text} | {f.model_value:.4f} | {f.dev_robust:.4f} | "
+            f"{f.dev_nominal:.4f} |"
         )
     return [*out, ""]
 
 
-def _group_table(best: Mapping[str, Any], rounds: Sequence[RoundSummary]) -> list[str]:
-    names = best["groups"]
+def _group_table(best: RunBest, rounds: Sequence[RoundSummary]) -> list[str]:
+    names = best.groups
     head = "| group | test (%) | dev (%) | " + " | ".join(f"w r{s.round}" for s in rounds) + " |"
     out = [
         "## Per-group scores of the best instruction and worst-case weights per round",
@@ -123,8 +125,8 @@ def _group_table(best: Mapping[str, Any], rounds: Sequence[RoundSummary]) -> lis
             f"**{s.weights[k]:.3f}**" if weakest[i] == k else f"{s.weights[k]:.3f}"
             for i, s in enumerate(rounds)
         ]
-        test = best["test"]["per_group"].get(name)
-        row = f"| {name} | {_pct(test)} | {_pct(best['dev'].get(name))} | " + " | ".join(cells)
+        test = best.test.per_group.get(name) if best.test else None
+        row = f"| {name} | {_pct(test)} | {_pct(best.dev.get(name))} | " + " | ".join(cells)
         out.append(row + " |")
     return [*out, ""]
 
@@ -162,27 +164,3 @@ def _usage(stats: Mapping[str, float]) -> list[str]:
     out = ["## LLM usage (all sessions of the run)", "", "| counter | value |", "|---|---|"]
     out += [f"| {k} | {stats.get(k, 0):g} |" for k in keys if k in stats]
     return [*out, ""]
-
-
-def plot_progress(path: Path, rounds: Sequence[RoundSummary]) -> Path:
-    """Best-so-far robust value of the pick against evaluations (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = [s.n_evaluations for s in rounds]
-    y = [s.robust_value for s in rounds]
-    best = [max(y[: i + 1]) for i in range(len(y))]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.plot(x, y, "o--", alpha=0.5, label="robust value of the current pick")
-    ax.step(x, best, where="post", label="best so far")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("robust value")
-    ax.set_title("droiz optimize")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

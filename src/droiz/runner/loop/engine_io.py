@@ -7,9 +7,9 @@ from typing import Any
 
 from droiz import __version__
 from droiz.optim import EngineConfig, RobustBO
-from droiz.runner.config import RunConfig
-from droiz.runner.outcomes import Layout, Outcome, engine_inputs
+from droiz.runner.loop.outcomes import Outcome, ScoreColumns, engine_inputs
 from droiz.runner.problem import Problem
+from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 
@@ -40,7 +40,7 @@ def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[
         "droiz_version": __version__,
         "settings": config.to_dict(),
         "resolved": {
-            "groups": problem.layout(),
+            "groups": problem.saved_groups(),
             "reference": list(problem.reference),
             "engine": engine.config.to_dict(),
             "tasks": tasks,
@@ -49,11 +49,11 @@ def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[
 
 
 def tell_engine(
-    engine: RobustBO, outcomes: Sequence[Outcome], layout: Layout, *, external: bool = False
+    engine: RobustBO, outcomes: Sequence[Outcome], columns: ScoreColumns, *, external: bool = False
 ) -> None:
     """Tell the engine completed outcomes (with what its kernel needs); ``external``: outcomes
     of earlier rounds told to a fresh engine (restoring a run)."""
-    z, y, mask, scores, emb = engine_inputs(outcomes, layout, engine.config.n_groups)
+    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups)
     needs = KERNELS.get(engine.config.kernel).needs
     engine.tell(
         z,

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from droiz.llm import Completion, ExecRequest, Executor
-from droiz.runner.outcomes import Outcome, ScoreBook
-from droiz.runner.problem import Problem, exec_request
+from droiz.runner.loop.outcomes import Outcome, ScoreBook
+from droiz.runner.loop.scoring import exec_request
+from droiz.runner.problem import Problem
 from droiz.tasks import Instance
 
 logger = logging.getLogger(__name__)

@@ -8,16 +8,14 @@ they are defined. Answers go through the response cache, so repeating an evaluat
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from droiz.llm import Executor, ResponseCache
-from droiz.runner.problem import checked_score, exec_request
+from droiz.runner.loop.scoring import answer_score, score_instances
 from droiz.tasks import Dataset, GroupReport, Instance, Task, load_task
 from droiz.tasks.filters import AnswerFilter
-
-ScoreFn = Callable[[Instance, str], float]
 
 
 @dataclass
@@ -67,16 +65,6 @@ class EvaluationResult:
         }
 
 
-def score_instances(
-    score_fn: ScoreFn, executor: Executor, instruction: str, instances: Sequence[Instance]
-) -> tuple[list[str], list[float]]:
-    """Run ``instruction`` on every instance (one batch) and score the answers, in order."""
-    requests = [exec_request(instruction, inst) for inst in instances]
-    predictions = executor.execute(requests) if requests else []
-    scores = [score_fn(inst, p) for inst, p in zip(instances, predictions, strict=True)]
-    return predictions, scores
-
-
 def evaluate(
     task: str | os.PathLike[str] | Task,
     instruction: str,
@@ -115,36 +103,37 @@ def evaluate(
         max_answer_tokens: Answer length limit of the executor (default: the executor's).
     """
     from droiz.llm.backends import build_executor, check_executor
-    from droiz.runner.checks import (
-        check_base_url,
-        check_count,
-        check_env_name,
-        check_names,
-        check_seed,
-        check_type,
-    )
-    from droiz.runner.rundir import check_dir_path
+    from droiz.runner.settings.config import settings_for
+    from droiz.runner.settings.schema import EVALUATE, check_values
     from droiz.tasks.filters import parse_filter
+    from droiz.validate import check_dir_path
 
-    check_seed(seed)
-    if n is not None:
-        check_count("-n", n)
-    if concurrency is not None:
-        check_count("--concurrency", concurrency, 1, 4096)
-    if max_answer_tokens is not None:
-        check_count("--max-answer-tokens", max_answer_tokens, 1, 1_000_000)
-    check_env_name(api_key_env)
-    check_base_url(base_url)
+    given = check_values(
+        {
+            "instruction": instruction,
+            "executor": executor if isinstance(executor, str) else None,
+            "split": split,
+            "groups": groups,
+            "n": n,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "data_dir": data_dir,
+            "cache_dir": cache_dir,
+            "cache_namespace": cache_namespace,
+            "concurrency": concurrency,
+            "seed": seed,
+            "executor_options": executor_options,
+            "answer_filter": answer_filter,
+            "max_answer_tokens": max_answer_tokens,
+        },
+        settings_for(EVALUATE),
+    )
     if cache_dir is not None:
         check_dir_path(cache_dir, "--cache-dir")
-    if answer_filter is not None:
-        check_type("--answer-filter", answer_filter, "str | list")
-    chain = parse_filter(answer_filter)  # bad names fail before anything loads
+    chain = parse_filter(given.get("answer_filter"))  # bad names fail before anything loads
     loaded = task if isinstance(task, Task) else load_task(task, data_dir, seed=seed)
-    names = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else groups
-    if names is not None:
-        check_names("--groups", list(names))
-    dataset = loaded.dataset(split, groups=names or None, n=n, seed=seed)
+    names = given.get("groups")
+    dataset = loaded.dataset(split, groups=list(names) if names else None, n=n, seed=seed)
     if not isinstance(executor, str):
         return _evaluate_with(dataset, instruction, executor, chain)
     check_executor(executor, executor_options or {})
@@ -168,13 +157,10 @@ def evaluate(
 def _evaluate_with(
     dataset: Dataset, instruction: str, executor: Executor, chain: AnswerFilter
 ) -> EvaluationResult:
-    from droiz.tasks import score
-
     before = executor.stats.snapshot()
 
     def score_fn(inst: Instance, prediction: str) -> float:
-        value = score(dataset.metric, chain(prediction), list(inst.answers))
-        return checked_score(dataset.metric, value, inst)
+        return answer_score(dataset.metric, chain, inst, prediction)
 
     predictions, scores = score_instances(score_fn, executor, instruction, dataset.instances)
     examples = []

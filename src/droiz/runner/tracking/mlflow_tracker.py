@@ -29,21 +29,21 @@ from droiz import __version__
 from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.redact import redact, redact_url
-from droiz.runner.journal import write_json
-from droiz.runner.tracking import (
-    TRACKING_NAME,
-    add_stats,
+from droiz.runner.store.atomic import write_json
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.store.usage import with_record
+from droiz.runner.tracking.hooks import read_tracking
+from droiz.runner.tracking.metrics import (
     final_metrics,
     flat_params,
     journal_rounds,
-    read_tracking,
     round_metrics,
 )
 
 if TYPE_CHECKING:
-    from droiz.runner.records import Tell
-    from droiz.runner.results import OptimizeResult
-    from droiz.runner.study import Study
+    from droiz.runner.loop.hooks import RunView
+    from droiz.runner.outputs.result import OptimizeResult
+    from droiz.runner.store.records import Tell
 
 logger = logging.getLogger(__name__)
 
@@ -95,36 +95,36 @@ class MlflowTracker:
         return redact_url(uri) or ""
 
     # ------------------------------------------------------------ hooks
-    def on_start(self, study: Study) -> None:
+    def on_start(self, view: RunView) -> None:
         mlflow = self.require()
         uri = mlflow.get_tracking_uri()
         self._uri = redact_url(uri) or ""  # registers its credentials as secrets
         try:
             self._client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-            self._open(study)
-            self._catch_up(study)
+            self._open(view)
+            self._catch_up(view)
         except Exception as exc:
             raise ConfigError(
                 f"cannot log to MLflow at {self._uri}: {_first_line(exc)}; fix "
                 f"MLFLOW_TRACKING_URI or pass --track none, then continue with: droiz optimize "
-                f"--out {study.out} --resume"
+                f"--out {view.run_dir} --resume"
             ) from None
 
-    def on_round(self, study: Study, tell: Tell) -> None:
-        records = study.journal.records  # only appended to: the new ones are added up
+    def on_round(self, view: RunView, tell: Tell) -> None:
+        records = view.records  # only appended to: the new ones are added up
         for record in records[self._seen :]:
-            add_stats(self._usage, record)
+            self._usage = with_record(self._usage, record)
         self._seen = len(records)
         usage = dict(self._usage)
-        self._guarded(lambda: self._log_round(tell, usage, study.layout.names))
+        self._guarded(lambda: self._log_round(tell, usage, view.groups))
 
-    def on_finish(self, study: Study, result: OptimizeResult, outputs: Sequence[Path]) -> None:
+    def on_finish(self, view: RunView, result: OptimizeResult, outputs: Sequence[Path]) -> None:
         def log() -> None:
             step = result.rounds[-1].round if result.rounds else 0
             history = self._client.get_metric_history(self.run_id, "final/robust_value")
             if not any(m.step == step for m in history):  # not yet (a resumed finished run)
                 self._log_metrics(final_metrics(result), step)
-            for path in [study.out / "config.json", *outputs]:
+            for path in [view.run_dir.config, *outputs]:
                 if path.is_file():
                     self._client.log_artifact(self.run_id, str(path))
 
@@ -133,7 +133,7 @@ class MlflowTracker:
     def close(self, error: BaseException | None) -> None:
         if self.run_id is None or self._broken:
             return
-        from droiz.runner.study import CapReached
+        from droiz.runner.loop.guards import CapReached
 
         status = "FINISHED"
         if isinstance(error, CapReached | KeyboardInterrupt):
@@ -144,7 +144,7 @@ class MlflowTracker:
         def end() -> None:
             if isinstance(error, CapReached):
                 self._client.set_tag(self.run_id, "droiz.stopped", f"cap:{error.cap}")
-                best = error.run_dir / "best.json"
+                best = RunDir(error.run_dir).best
                 if best.is_file():
                     self._client.log_artifact(self.run_id, str(best))
             self._client.set_terminated(self.run_id, status)
@@ -152,10 +152,10 @@ class MlflowTracker:
         self._guarded(end)
 
     # ----------------------------------------------------------- logging
-    def _open(self, study: Study) -> None:
+    def _open(self, view: RunView) -> None:
         """Continue the run's MLflow run (resume) or create one; write ``tracking.json``."""
-        client, path = self._client, study.out / TRACKING_NAME
-        previous = read_tracking(study.out) if study.resume else {}
+        client, path = self._client, view.run_dir.tracking
+        previous = read_tracking(view.run_dir.path) if view.resume else {}
         run = None
         if previous.get("run_id"):
             try:
@@ -170,24 +170,24 @@ class MlflowTracker:
             if run is not None and run.info.lifecycle_stage != "active":
                 run = None
         if run is None:
-            run = self._create(study, previous.get("run_id"))
+            run = self._create(view, previous.get("run_id"))
         else:
             client.update_run(run.info.run_id, status="RUNNING")
         self.run_id = run.info.run_id
-        self._log_params(study.saved, run.data.params)
+        self._log_params(view.saved, run.data.params)
         record = {"tracker": "mlflow", "run_id": self.run_id, "tracking_uri": self._uri}
         write_json(path, record | {"experiment_id": run.info.experiment_id})
 
-    def _create(self, study: Study, previous: str | None) -> Any:
+    def _create(self, view: RunView, previous: str | None) -> Any:
         mlflow, client = self.require(), self._client
         active = mlflow.active_run()
         parent = self.parent_run_id or (active.info.run_id if active else None)
-        settings = study.saved["settings"]
+        settings = view.saved["settings"]
         tags = {
             "mlflow.source.name": "droiz optimize",
             "mlflow.source.type": "LOCAL",
             "droiz.version": __version__,
-            "droiz.run_dir": str(study.out.resolve()),
+            "droiz.run_dir": str(view.run_dir.path.resolve()),
             "droiz.task": ",".join(settings["task"]),
             "droiz.method": str(settings["method"]),
             "droiz.seed": str(settings["seed"]),
@@ -201,7 +201,7 @@ class MlflowTracker:
         tags |= {str(k): str(v) for k, v in self.tags.items()}
         experiment = self._experiment_id(client, parent, active)
         clean = {k: redact(v) for k, v in tags.items()}
-        return client.create_run(experiment, run_name=study.out.name, tags=clean)
+        return client.create_run(experiment, run_name=view.run_dir.path.name, tags=clean)
 
     def _experiment_id(self, client: Any, parent: str | None, active: Any) -> str:
         if parent:
@@ -231,17 +231,17 @@ class MlflowTracker:
         for start in range(0, len(tags), _BATCH):
             self._client.log_batch(self.run_id, tags=tags[start : start + _BATCH])
 
-    def _catch_up(self, study: Study) -> None:
+    def _catch_up(self, view: RunView) -> None:
         """Log the journal's rounds this MLflow run lacks (a resume, or a new run of an old one)."""
         history = self._client.get_metric_history(self.run_id, _PROBE)
         last = max((m.step for m in history), default=0)
-        records = study.journal.records
+        records = view.records
         for tell, usage in journal_rounds(records):
             if tell.round > last:
-                self._log_round(tell, usage, study.layout.names)
+                self._log_round(tell, usage, view.groups)
         self._usage = {}  # the running totals on_round continues
         for record in records:
-            add_stats(self._usage, record)
+            self._usage = with_record(self._usage, record)
         self._seen = len(records)
 
     def _log_round(self, tell: Tell, usage: Mapping[str, float], groups: Sequence[str]) -> None:

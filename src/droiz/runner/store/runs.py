@@ -3,7 +3,8 @@
 Nothing here loads a model, sends a request or writes a file. A run's status comes from its lock
 and its journal:
 
-- ``running``: another process holds the run's lock (``run.lock``, see ``droiz.runner.rundir``);
+- ``running``: another process holds the run's lock (``run.lock``, see
+  :class:`~droiz.runner.store.rundir.RunDir`);
 - ``finished``: the journal has an ``end`` record;
 - ``stopped at cap``: the last session ended with a ``cap`` record (resume with a higher cap);
 - ``aborted``: the last session ended with an ``abort`` record (a backend failure, Ctrl-C or
@@ -17,20 +18,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import DataError
-from droiz.llm.ledger import LEDGER_NAME, read_ledger
-from droiz.runner.journal import JOURNAL_NAME, load_journal
-from droiz.runner.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
-from droiz.runner.results import usage_sum
-
-LOCK_NAME = "run.lock"
-BEST_NAME = "best.json"
-CONFIG_NAME = "config.json"
+from droiz.llm.ledger import read_ledger
+from droiz.runner.store.journal import load_journal
+from droiz.runner.store.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.store.usage import spent, with_record
 
 
 @dataclass(frozen=True)
@@ -60,72 +57,26 @@ class RunInfo:
         return asdict(self) | {"path": str(self.path)}
 
 
-def spent(
-    stats: Mapping[str, float],
-    seen: Mapping[str, float],
-    ledger: tuple[int, int, float] | None = None,
-) -> tuple[int, int, float]:
-    """Requests, tokens and cost the run spent: from the journal's usage records (``stats``,
-    summed), from the ``budget`` counters the last evaluation record saw (``seen``) or from the
-    spend ledger (``budget.jsonl``, :func:`~droiz.llm.ledger.read_ledger`), whichever is larger
-    (a killed session journals ``seen`` only, and the ledger counts what it sent after that)."""
-    requests = stats.get("budget_requests")
-    if requests is None:  # journals written before the caps: the executor's counters
-        requests = stats.get("requests", 0) + stats.get("generator_requests", 0)
-    tokens = stats.get("budget_tokens")
-    if tokens is None:
-        tokens = stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0)
-    cost = stats.get("budget_cost", stats.get("cost", 0.0))
-    l_requests, l_tokens, l_cost = ledger or (0, 0, 0.0)
-    return (
-        int(max(requests, seen.get("budget_requests", 0), l_requests)),
-        int(max(tokens, seen.get("budget_tokens", 0), l_tokens)),
-        float(max(cost, seen.get("budget_cost", 0.0), l_cost)),
-    )
-
-
-def is_locked(run_dir: Path) -> bool:
-    """Whether a live process holds the run's lock (no lock file: no)."""
-    path = Path(run_dir) / LOCK_NAME
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no locks
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
 def run_info(run_dir: str | Path) -> RunInfo:
     """Where the run in ``run_dir`` stands (never raises for a damaged run: ``unreadable``)."""
-    run_dir = Path(run_dir)
-    running = is_locked(run_dir)
-    if not (run_dir / JOURNAL_NAME).exists() and (run_dir / CONFIG_NAME).is_file():
+    run = RunDir(run_dir)
+    running = run.is_locked()
+    if not run.journal.exists() and run.config.is_file():
         # stopped between writing config.json and the first journal record
-        return RunInfo(run_dir, "running" if running else "crashed", budget=_saved_budget(run_dir))
+        return RunInfo(run.path, "running" if running else "crashed", budget=_saved_budget(run))
     try:
-        contents = load_journal(run_dir / JOURNAL_NAME)
+        contents = load_journal(run.journal)
     except (DataError, OSError) as exc:
-        return RunInfo(run_dir, "running" if running else "unreadable", detail=str(exc))
+        return RunInfo(run.path, "running" if running else "unreadable", detail=str(exc))
     records = contents.records
     stats: dict[str, float] = {}
     seen: dict[str, float] = {}
     evaluations: set[int] = set()
-    budget = _saved_budget(run_dir)
+    budget = _saved_budget(run)
     best: float | None = None
     last: Record | None = None
     for rec in records:
-        stats = usage_sum(stats, getattr(rec, "stats", {}))
+        stats = with_record(stats, rec)
         if isinstance(rec, Start):
             budget = rec.settings.get("budget", budget)
         elif isinstance(rec, Eval) and not isinstance(rec, Verify):
@@ -140,9 +91,9 @@ def run_info(run_dir: str | Path) -> RunInfo:
         torn = f"a torn last line ({contents.torn} bytes) is dropped"
         detail = f"{detail}; {torn}" if detail else torn
     if status == "finished":
-        best = _best_value(run_dir, best)
-    requests, _, cost = spent(stats, seen, read_ledger(run_dir / LEDGER_NAME))
-    return RunInfo(run_dir, status, len(evaluations), budget, requests, cost, best, detail)
+        best = _best_value(run, best)
+    requests, _, cost = spent(stats, seen, read_ledger(run.ledger))
+    return RunInfo(run.path, status, len(evaluations), budget, requests, cost, best, detail)
 
 
 def _status(last: Record | None, running: bool) -> tuple[str, str]:
@@ -157,40 +108,38 @@ def _status(last: Record | None, running: bool) -> tuple[str, str]:
     return "crashed", ""
 
 
-def _saved_budget(run_dir: Path) -> int | None:
+def _saved_budget(run: RunDir) -> int | None:
     try:
-        saved = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+        saved = json.loads(run.config.read_text(encoding="utf-8"))
         return int(saved["settings"]["budget"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _best_value(run_dir: Path, fallback: float | None) -> float | None:
+def _best_value(run: RunDir, fallback: float | None) -> float | None:
+    from droiz.runner.outputs.best import RunBest
+
     try:
-        value = json.loads((run_dir / BEST_NAME).read_text(encoding="utf-8"))["robust_value"]
-        return float(value) if value is not None else fallback
-    except (OSError, ValueError, KeyError, TypeError):
+        best = RunBest.from_dict(json.loads(run.best.read_text(encoding="utf-8")))
+    except (OSError, ValueError, DataError):
         return fallback
+    return fallback if best.robust_value is None else best.robust_value
 
 
 def find_runs(root: str | Path) -> list[Path]:
     """``root`` if it is a run directory (it holds ``journal.jsonl`` or ``config.json``), else every
     run directory below it (sorted; a run's own subdirectories are not searched)."""
     root = Path(root)
-    if _is_run(set(os.listdir(root)) if root.is_dir() else set()):
+    if RunDir.is_run(set(os.listdir(root)) if root.is_dir() else set()):
         return [root]
     found = []
     for current, dirs, files in os.walk(root):
-        if _is_run(set(files)):
+        if RunDir.is_run(set(files)):
             found.append(Path(current))
             dirs.clear()
         else:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
     return sorted(found)
-
-
-def _is_run(files: set[str]) -> bool:
-    return JOURNAL_NAME in files or CONFIG_NAME in files
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:

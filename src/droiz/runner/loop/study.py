@@ -9,162 +9,76 @@ the test split and ``best.json``, ``report.md`` and the plot are written.
 
 from __future__ import annotations
 
+import copy
 import logging
-import signal
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any
 
 from droiz import __version__
 from droiz._killpoint import kill_point
-from droiz.exceptions import BackendError, ConfigError
+from droiz.exceptions import ConfigError
 from droiz.llm.base import make_fingerprint
-from droiz.llm.budget import BudgetExceeded
-from droiz.llm.ledger import LEDGER_NAME, read_ledger
+from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
-from droiz.redact import redact
 from droiz.runner.backends import build_backends
-from droiz.runner.config import RunConfig
-from droiz.runner.engine import engine_config, engine_snapshot, saved_config, tell_engine
-from droiz.runner.engine_state import read_engine_state, write_engine_state
-from droiz.runner.evaluate import score_instances
-from droiz.runner.execution import RoundExecution
-from droiz.runner.finalize import final_pick, rank_instructions, verification
-from droiz.runner.journal import (
-    JOURNAL_NAME,
-    Journal,
-    JournalFile,
-    load_journal,
-    write_json,
-)
-from droiz.runner.outcomes import Layout, Outcome, group_mean
+from droiz.runner.loop.engine_io import engine_config, engine_snapshot, saved_config, tell_engine
+from droiz.runner.loop.execution import RoundExecution
+from droiz.runner.loop.finalize import final_pick, rank_instructions, verification
+from droiz.runner.loop.guards import Guard, SigtermAsInterrupt
+from droiz.runner.loop.hooks import Progress, ProgressFn, RunHooks, RunView
+from droiz.runner.loop.outcomes import Outcome, ScoreColumns, group_mean
+from droiz.runner.loop.scoring import score_instances
+from droiz.runner.outputs.best import FinalPick, RunBest
+from droiz.runner.outputs.report import write_outputs
+from droiz.runner.outputs.result import OptimizeResult, result_from
+from droiz.runner.outputs.summary import RoundSummary, summarize_round
 from droiz.runner.plan import RunPlan, plan_run
 from droiz.runner.problem import Problem
-from droiz.runner.records import (
-    Abort,
-    Ask,
-    Cap,
-    End,
-    Resume,
-    Start,
-    Tell,
-    Test,
-    Verified,
-    Verify,
-)
-from droiz.runner.report import BEST_NAME, write_outputs
-from droiz.runner.restore import (
-    CONFIG_NAME,
-    Restored,
-    adopt_ask,
-    load_saved_config,
-    restore,
-    result_from,
-)
-from droiz.runner.results import (
-    FinalPick,
-    OptimizeResult,
-    RoundSummary,
-    summarize_round,
-    usage_delta,
-    usage_sum,
-)
-from droiz.runner.runs import spent
-from droiz.runner.stopped import best_so_far
+from droiz.runner.settings.config import RunConfig
+from droiz.runner.store.engine_state import read_engine_state, write_engine_state
+from droiz.runner.store.journal import Journal, JournalFile, load_journal
+from droiz.runner.store.records import Ask, End, Resume, Start, Tell, Test, Verified, Verify
+from droiz.runner.store.restore import Restored, adopt_ask, restore
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.store.usage import spent, usage_delta, usage_sum
 
 logger = logging.getLogger(__name__)
 
 
-class RunInterrupted(BackendError):
-    """The run stopped on a backend failure; everything paid for is journaled or cached."""
-
-
-class CapReached(RunInterrupted):
-    """The run stopped cleanly at a hard cap (``--max-requests``, ``--max-tokens``,
-    ``--max-cost``); ``best.json`` holds the best so far and a higher cap resumes it.
-
-    Attributes:
-        cap: The cap's name (``max_requests``, ``max_tokens`` or ``max_cost``).
-        best: The best-so-far ``best.json`` payload. run_dir: The run directory.
-        stats: The LLM usage of the whole run so far.
-    """
-
-    def __init__(
-        self, message: str, cap: str, best: dict[str, Any], run_dir: Path, stats: dict[str, float]
-    ) -> None:
-        super().__init__(message)
-        self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report, sent after each evaluation and each round.
-
-    Attributes:
-        round: Current round. evaluations: Evaluations completed. budget: Total evaluations.
-        best_value: Robust value of the current pick (``None`` before the first round ends).
-        requests: Requests sent to the executor's model so far (all sessions of the run).
-        cache_hits: Queries served by the response cache so far.
-    """
-
-    round: int
-    evaluations: int
-    budget: int
-    best_value: float | None
-    requests: int
-    cache_hits: int
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-class RunHooks(Protocol):
-    """What a :class:`Study` calls during a run (a tracker; see :mod:`droiz.runner.tracking`):
-    at the start (journal open, before the first request), after each round's ``tell`` record,
-    and after the outputs are written."""
-
-    def on_start(self, study: Study) -> None: ...
-
-    def on_round(self, study: Study, tell: Tell) -> None: ...
-
-    def on_finish(self, study: Study, result: OptimizeResult, outputs: list[Path]) -> None: ...
-
-
 class Study:
-    """One run: its problem, engine, backends, journal and run directory.
+    """One run: its problem, engine, backends, journal and run directory, and its round loop.
 
     Args:
         config: Resolved settings.
-        out: The run directory.
+        out: The run directory (a path or a :class:`~droiz.runner.store.rundir.RunDir`).
         resume: Continue the run journaled in ``out``.
         progress: Called with :class:`Progress` reports (from the executor's thread too).
         announce: Called once before the first request with the :class:`~droiz.runner.plan.RunPlan`
             of what the run will send at most.
         hooks: Run hooks (a tracker): called at the start, after each round's ``tell`` and at
-            the finish (see :mod:`droiz.runner.tracking`).
+            the finish (see :mod:`droiz.runner.tracking.hooks`).
     """
 
     def __init__(
         self,
         config: RunConfig,
-        out: str | Path,
+        out: str | Path | RunDir,
         *,
         resume: bool = False,
         progress: ProgressFn | None = None,
         announce: Callable[[RunPlan], None] | None = None,
         hooks: Sequence[RunHooks] = (),
     ) -> None:
-        self.config, self.out, self.resume, self.progress = config, Path(out), resume, progress
+        self.config, self.resume, self.progress = config, resume, progress
+        self.run_dir = out if isinstance(out, RunDir) else RunDir(out)
         self.announce, self.hooks = announce, tuple(hooks)
         self.problem = Problem(config)
         self.demos = self.problem.demos()
-        self.layout = Layout(tuple(self.problem.names), tuple(len(d) for d in self.problem.dev))
+        self.columns = ScoreColumns(
+            tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
+        )
         self.engine = RobustBO(**engine_config(config, self.problem).constructor_kwargs())
         self.saved = saved_config(config, self.problem, self.engine)
         self.state = Restored()
@@ -175,8 +89,6 @@ class Study:
         self._told: list[Outcome] = []
         self._snapshot: dict[str, Any] = {}
         self._completed: list[Outcome] = []  # evaluations of the round in progress
-        self._aborted = False
-        self._sigterm = False
         self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
     # ------------------------------------------------------------------ run
@@ -185,64 +97,54 @@ class Study:
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
         self.backends = backends = build_backends(self.config)
-        previous = self._install_sigterm()
         try:
-            self.saved["resolved"]["fingerprints"] = self._fingerprints()
-            if self.resume:
-                self._keep_saved_fingerprints()
-            else:
-                self._prepare()
-            self._preload_budget()
-            self._prior, self._usage0 = dict(self.state.stats), backends.usage()
-            if self.announce is not None:
-                done = len(self.state.outcomes) + len(self.state.partial)
-                self.announce(plan_run(self.config, self.problem, backends.cache, done))
-            with Journal.open(self.out / JOURNAL_NAME, self._contents) as journal:
-                self.journal = journal
-                try:
-                    self._start_record()
-                    for hook in self.hooks:
-                        hook.on_start(self)
-                    while not self.engine.done:
-                        self._guarded_round()
-                    return self._finish()
-                except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
-                    if not self._aborted:
-                        self._abort_record(exc, {})
-                    if self._sigterm and not isinstance(exc, Terminated):
-                        raise Terminated("terminated (SIGTERM)") from None
-                    raise
+            with SigtermAsInterrupt() as sigterm:
+                self.saved["resolved"]["fingerprints"] = self._fingerprints()
+                if self.resume:
+                    self._keep_saved_fingerprints()
+                else:
+                    self._prepare()
+                self._preload_budget()
+                self._prior, self._usage0 = dict(self.state.stats), backends.usage()
+                if self.announce is not None:
+                    done = len(self.state.outcomes) + len(self.state.partial)
+                    self.announce(plan_run(self.config, self.problem, backends.cache, done))
+                with Journal.open(self.run_dir.journal, self._contents) as journal:
+                    return self._run(journal, sigterm)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
             backends.budget.close_ledger()
             backends.close()
 
-    def _install_sigterm(self) -> Any:
-        """Handle SIGTERM as Ctrl-C (main thread only); returns the previous handler.
-
-        The handler hands over to the current SIGINT handler, so that inside the executor's
-        event loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def on_sigterm(signum: int, frame: Any) -> None:
-            self._sigterm = True
-            handler = signal.getsignal(signal.SIGINT)
-            if callable(handler):
-                handler(signal.SIGINT, frame)
-            else:
-                raise KeyboardInterrupt
-
-        return signal.signal(signal.SIGTERM, on_sigterm)
+    def _run(self, journal: Journal, sigterm: SigtermAsInterrupt) -> OptimizeResult:
+        """The rounds and the finish, with the journal open."""
+        self.journal = journal
+        self.guard = Guard(
+            self, self.run_dir, journal, self.backends, self.config.limits(), sigterm
+        )
+        self.view = RunView(
+            self.run_dir,
+            self.resume,
+            MappingProxyType(copy.deepcopy(self.saved)),
+            tuple(self.columns.names),
+            lambda: tuple(journal.records),
+        )
+        try:
+            self._start_record()
+            for hook in self.hooks:
+                hook.on_start(self.view)
+            while not self.engine.done:
+                self._guarded_round()
+            return self._finish()
+        except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
+            self.guard.interrupted(exc)
+            raise
 
     def _preload_budget(self) -> None:
         """Count what earlier sessions spent against the caps: the journal's usage records, the
         counters the last evaluation record saw, or the spend ledger (``budget.jsonl``: what a
         killed session sent after its last journaled evaluation, unsettled requests at their
         worst case), whichever is larger; then keep the ledger from here on."""
-        budget, path = self.backends.budget, self.out / LEDGER_NAME
+        budget, path = self.backends.budget, self.run_dir.ledger
         ledger = read_ledger(path) if self.resume else None
         budget.requests, budget.tokens, budget.cost = spent(
             self.state.stats, self.state.budget, ledger
@@ -262,28 +164,27 @@ class Study:
         }
 
     def _prepare(self) -> None:
-        journal = self.out / JOURNAL_NAME
+        journal = self.run_dir.journal
         if self.resume:
             if not journal.exists():
-                raise ConfigError(f"nothing to resume in {self.out}: it has no {JOURNAL_NAME}")
+                raise ConfigError(f"nothing to resume in {self.run_dir}: it has no {journal.name}")
             self._contents = load_journal(journal)  # the one read of the journal
-            saved = read_engine_state(self.out)
-            self.state = restore(self.engine, self._contents.records, self.layout, saved)
+            saved = read_engine_state(self.run_dir.engine_state)
+            self.state = restore(self.engine, self._contents.records, self.columns, saved)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
             return
         if journal.exists():
             raise ConfigError(
-                f"{self.out} already holds a run ({JOURNAL_NAME}); pass --resume to continue it "
-                "or choose another --out"
+                f"{self.run_dir} already holds a run ({journal.name}); pass --resume to continue "
+                "it or choose another --out"
             )
-        self.out.mkdir(parents=True, exist_ok=True)
-        write_json(self.out / CONFIG_NAME, self.saved)
+        self.run_dir.write_config(self.saved)
 
     def _keep_saved_fingerprints(self) -> None:
         """A resumed run reports the fingerprints it started with (``best.json`` stays a function
         of the run directory); a change is logged."""
-        saved = load_saved_config(self.out)["resolved"].get("fingerprints")
+        saved = self.run_dir.read_config()["resolved"].get("fingerprints")
         if saved is None:
             return
         now = self.saved["resolved"]["fingerprints"]
@@ -300,90 +201,60 @@ class Study:
         else:
             self.journal.append(Start(droiz_version=__version__, settings=self.saved["settings"]))
 
+    # ---------------------------------------------------- what a guard reads
+    @property
+    def round(self) -> int:
+        """The engine's proposals so far (the journal's round numbers)."""
+        return self.engine.n_proposals
+
+    @property
+    def evaluations_done(self) -> int:
+        """Evaluations journaled so far (all sessions)."""
+        return self._done
+
     def total_usage(self) -> dict[str, float]:
         """LLM usage of the whole run: earlier sessions plus this one."""
         return usage_sum(self._prior, usage_delta(self.backends.usage(), self._usage0))
 
-    def _guarded(self, step: Callable[[], Any]) -> Any:
-        """Run ``step``; on a backend failure, Ctrl-C or SIGTERM journal an ``abort`` record and
-        stop; at a cap journal a ``cap`` record, write the best so far and stop."""
-        before = self.backends.usage()
-        try:
-            return step()
-        except BudgetExceeded as exc:
-            self._cap_stop(exc, before)
-        except (BackendError, KeyboardInterrupt) as exc:
-            message = self._abort_record(exc, usage_delta(self.backends.usage(), before))
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            raise RunInterrupted(
-                f"{message}; the {self._done} evaluations done so far are saved in "
-                f"{self.out / JOURNAL_NAME} and every answer received is cached; fix the "
-                f"problem and continue with: droiz optimize --out {self.out} --resume"
-            ) from None
-
-    def _abort_record(self, exc: BaseException, stats: dict[str, float]) -> str:
-        """Journal an ``abort`` record (once); returns its message."""
-        if isinstance(exc, BackendError):
-            message = redact(str(exc))  # executors redact already; a journal never holds a key
-        else:
-            message = "terminated (SIGTERM)" if self._sigterm else "interrupted (SIGINT)"
-        self.journal.append(Abort(self.engine.n_proposals, message, stats))
-        self._aborted = True
-        return message
-
-    def _cap_stop(self, exc: BudgetExceeded, before: dict[str, float]) -> None:
-        """Journal the ``cap`` record, write the best-so-far ``best.json`` and raise."""
-        usage = self.backends.usage()
-        self.journal.append(
-            Cap(
-                round=self.engine.n_proposals,
-                cap=exc.cap,
-                error=redact(str(exc)),
-                limit=getattr(self.config, exc.cap),
-                used=self.backends.budget.usage(),
-                stats=usage_delta(usage, before),
-            )
+    def best_so_far(self, cap: str) -> RunBest:
+        """The best-so-far ``best.json`` of the run stopped at ``cap``."""
+        state = self.state
+        done = [*state.outcomes, *state.partial.values(), *self._completed]
+        return RunBest.of_stopped_run(
+            cap,
+            self.saved["settings"],
+            self.columns.names,
+            self.engine,
+            state.outcomes,
+            done,
+            self.summary,
         )
-        stats = self.total_usage()
-        best = best_so_far(self, exc.cap)
-        write_json(self.out / BEST_NAME, best)
-        flag = "--" + exc.cap.replace("_", "-")
-        raise CapReached(
-            f"{exc}; the {self._done} evaluations done so far are saved in "
-            f"{self.out / JOURNAL_NAME}, the best so far in {self.out / BEST_NAME}; continue "
-            f"with a higher cap: droiz optimize --out {self.out} --resume {flag} N",
-            exc.cap,
-            best,
-            self.out,
-            stats,
-        ) from None
 
+    # ---------------------------------------------------------------- round
     def _guarded_round(self) -> None:
         before = self.backends.usage()
-        self._guarded(self._round)
+        self.guard(self._round)
         assert self.summary is not None
         tell = Tell(
             round=self.engine.n_proposals,
             summary=self.summary.to_dict(),
-            told=[[self.layout.names[k] for k in o.told] for o in self._told],
+            told=[[self.columns.names[k] for k in o.told] for o in self._told],
             engine=self._snapshot,
             stats=usage_delta(self.backends.usage(), before),
         )
         self.journal.append(tell)
-        write_engine_state(self.out, self.engine)
+        write_engine_state(self.run_dir.engine_state, self.engine)
         for hook in self.hooks:
-            hook.on_round(self, tell)
+            hook.on_round(self.view, tell)
         self._report_progress()
 
-    # ---------------------------------------------------------------- round
     def _round(self) -> None:
         n_before = self.engine.n_evaluations
         ask = self._ask()
         embedder = self.backends.embedder
         texts = ask.instructions
         emb = embedder.embed(texts).tolist() if embedder else [None] * len(texts)
-        pending = [[self.layout.names.index(g) for g in row] for row in ask.pending]
+        pending = [[self.columns.names.index(g) for g in row] for row in ask.pending]
         outcomes = [
             Outcome(ask.round, j, n_before + j, ask.z[j], text, pending[j], embedding=e)
             for j, (text, e) in enumerate(zip(texts, emb, strict=True))
@@ -404,7 +275,7 @@ class Study:
         proposal = self.engine.pending
         if proposal is None:
             proposal = self.engine.ask()
-            write_engine_state(self.out, self.engine)
+            write_engine_state(self.run_dir.engine_state, self.engine)
         old = self.state.ask
         if old is not None:  # resuming a round: its instructions were journaled (and evaluated)
             if old.z != proposal.z.tolist():
@@ -412,8 +283,8 @@ class Study:
                     f"the engine re-asked round {old.round} with other points than the journal "
                     "holds; the journal's are kept"
                 )
-                adopt_ask(self.engine, old, self.layout)
-                write_engine_state(self.out, self.engine)
+                adopt_ask(self.engine, old, self.columns)
+                write_engine_state(self.run_dir.engine_state, self.engine)
             return old
         weights = self.engine.last_acquisition_weights
         assert self.backends.generator is not None
@@ -423,7 +294,7 @@ class Study:
             round=self.engine.n_proposals,
             z=proposal.z.tolist(),
             pending=[
-                [self.layout.names[k] for k in row.nonzero().flatten().tolist()]
+                [self.columns.names[k] for k in row.nonzero().flatten().tolist()]
                 for row in proposal.groups
             ],
             instructions=instructions,
@@ -434,7 +305,7 @@ class Study:
         return ask
 
     def _on_done(self, outcome: Outcome) -> None:
-        record = outcome.to_record(self.layout)
+        record = outcome.to_record(self.columns)
         record.budget = self.backends.budget.usage()  # the whole run's, in case this session dies
         self.journal.append(record)
         self._completed.append(outcome)
@@ -444,7 +315,7 @@ class Study:
     def _tell(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             o.complete(self.state.book)
-        tell_engine(self.engine, outcomes, self.layout)
+        tell_engine(self.engine, outcomes, self.columns)
         self.state.outcomes += outcomes
         self._told = outcomes
         self.summary = summarize_round(self.engine, self.state.outcomes)
@@ -457,7 +328,7 @@ class Study:
         usage = self.total_usage()
         value = self.summary.robust_value if self.summary else None
         report = Progress(
-            self.engine.n_proposals,
+            self.round,
             self._done,
             self.config.budget,
             value,
@@ -470,20 +341,21 @@ class Study:
     def _finish(self) -> OptimizeResult:
         summary = self.summary
         assert summary is not None
-        final = self._guarded(lambda: self._final_pick(summary))
+        final = self.guard(lambda: self._final_pick(summary))
         if self.state.test is None or self.state.test.index != final.index:
-            self.state.test = self._guarded(lambda: self._test(final.index))
+            self.state.test = self.guard(lambda: self._test(final.index))
         if not self.state.finished:
             self.journal.append(End())
         self.state.stats = self.total_usage()
-        result = result_from(self.saved, self.layout, self.state, summary, final, self.out)
-        outputs = write_outputs(self.out, self.saved, result, self.journal.records)
+        names = self.columns.names
+        result = result_from(self.saved, names, self.state, summary, final, self.run_dir.path)
+        outputs = write_outputs(self.run_dir, self.saved, result, self.journal.records)
         for hook in self.hooks:
-            hook.on_finish(self, result, outputs)
+            hook.on_finish(self.view, result, outputs)
         return result
 
     def _final_pick(self, summary: RoundSummary) -> FinalPick:
-        """Verify the top instructions on every group (see :mod:`droiz.runner.finalize`)."""
+        """Verify the top instructions on every group (see :mod:`droiz.runner.loop.finalize`)."""
         m, outcomes, book = self.config.finalists, self.state.outcomes, self.state.book
         if m == 0:
             return final_pick(0, self.engine, outcomes, book, summary)
@@ -498,7 +370,7 @@ class Study:
         return final_pick(m, self.engine, outcomes, book, summary, ranked)
 
     def _on_verified(self, outcome: Outcome) -> None:
-        self.journal.append(outcome.to_record(self.layout, Verify))
+        self.journal.append(outcome.to_record(self.columns, Verify))
         kill_point("verify")
 
     def _test(self, index: int) -> Test:
@@ -512,7 +384,7 @@ class Study:
         scores: dict[str, list[float]] = {}
         answers: dict[str, list[str]] = {}
         start = 0
-        for name, insts in zip(self.layout.names, groups, strict=True):
+        for name, insts in zip(self.columns.names, groups, strict=True):
             end = start + len(insts)
             scores[name], answers[name] = flat_scores[start:end], flat_answers[start:end]
             start = end

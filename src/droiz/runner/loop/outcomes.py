@@ -20,18 +20,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from droiz.runner.records import Eval
+from droiz.runner.store.records import Eval
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Group names and dev sizes: the column layout of per-example score vectors."""
+class ScoreColumns:
+    """The columns of an instruction's per-example dev score vector: group after group, each
+    group's dev examples (``sizes``) under its name (``names``)."""
 
     names: tuple[str, ...]
     sizes: tuple[int, ...]
 
     @property
     def offsets(self) -> list[int]:
+        """The first column of each group."""
         out, total = [], 0
         for size in self.sizes:
             out.append(total)
@@ -40,10 +42,12 @@ class Layout:
 
     @property
     def n_examples(self) -> int:
+        """The number of columns."""
         return sum(self.sizes)
 
     @classmethod
-    def from_groups(cls, groups: Sequence[dict[str, Any]]) -> Layout:
+    def from_groups(cls, groups: Sequence[dict[str, Any]]) -> ScoreColumns:
+        """The columns of the groups saved in ``config.json`` (``name``, ``n_dev``)."""
         return cls(tuple(str(g["name"]) for g in groups), tuple(int(g["n_dev"]) for g in groups))
 
 
@@ -96,9 +100,9 @@ class Outcome:
         groups = set(self.pending) | book.known_through(self.instruction, self.round)
         self.told = {k: list(book.get(self.instruction, k) or []) for k in sorted(groups)}
 
-    def to_record(self, layout: Layout, kind: type[Eval] = Eval) -> Eval:
+    def to_record(self, columns: ScoreColumns, kind: type[Eval] = Eval) -> Eval:
         """The journal record of this evaluation (``kind``: :class:`Eval` or :class:`Verify`)."""
-        names = layout.names
+        names = columns.names
         return kind(
             round=self.round,
             slot=self.slot,
@@ -116,8 +120,8 @@ class Outcome:
         )
 
     @classmethod
-    def from_record(cls, record: Eval, layout: Layout) -> Outcome:
-        idx = {name: k for k, name in enumerate(layout.names)}
+    def from_record(cls, record: Eval, columns: ScoreColumns) -> Outcome:
+        idx = {name: k for k, name in enumerate(columns.names)}
         req = record.requests
         return cls(
             round=int(record.round),
@@ -179,7 +183,7 @@ class ScoreBook:
 
 
 def engine_inputs(
-    outcomes: Sequence[Outcome], layout: Layout, n_groups: int
+    outcomes: Sequence[Outcome], columns: ScoreColumns, n_groups: int
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
     """``tell`` arguments of completed outcomes: ``z`` (``n x d``), ``y`` and ``mask`` (``n x K``),
     per-example ``scores`` (``n x E``, NaN outside the told groups) and ``embeddings``
@@ -188,8 +192,8 @@ def engine_inputs(
     z = torch.tensor([o.z for o in outcomes], dtype=torch.float64)
     y = torch.full((n, n_groups), float("nan"), dtype=torch.float64)
     mask = torch.zeros(n, n_groups, dtype=torch.bool)
-    scores = torch.full((n, layout.n_examples), float("nan"), dtype=torch.float64)
-    offsets = layout.offsets
+    scores = torch.full((n, columns.n_examples), float("nan"), dtype=torch.float64)
+    offsets = columns.offsets
     for i, o in enumerate(outcomes):
         for k, s in o.told.items():
             y[i, k] = group_mean(s)

@@ -3,7 +3,7 @@
 The engine is restored without recomputing any round and without refitting the GP: the
 evaluations of every finished round are told to a fresh engine (one ``tell``), and the rest of
 the engine's state (reference weights, counters, the open proposal, the GP's fitted
-hyperparameters) is loaded from ``engine-state.json`` (:mod:`droiz.runner.engine_state`), or
+hyperparameters) is loaded from ``engine-state.json`` (:mod:`droiz.runner.store.engine_state`), or
 from the last ``tell`` record's snapshot where that file is behind the journal. The GP is then
 conditioned on the journal's observations with the saved hyperparameters. A restored engine asks
 exactly what the original would have asked next, on the same machine and library versions.
@@ -19,38 +19,25 @@ back to refitting the GP from the last warm start, with the same warning. Real i
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from droiz.optim import RobustBO
-from droiz.runner.engine import engine_from_saved, tell_engine
-from droiz.runner.engine_state import (
+from droiz.runner.loop.engine_io import tell_engine
+from droiz.runner.loop.outcomes import Outcome, ScoreBook, ScoreColumns
+from droiz.runner.outputs.summary import RoundSummary, summarize_round
+from droiz.runner.store.engine_state import (
     EngineState,
     environment_difference,
     pick_snapshot,
-    read_engine_state,
 )
-from droiz.runner.finalize import final_pick
-from droiz.runner.journal import JOURNAL_NAME, JournalError, read_journal
-from droiz.runner.outcomes import Layout, Outcome, ScoreBook
-from droiz.runner.records import Ask, End, Eval, Record, Tell, Test, Verify
-from droiz.runner.results import (
-    FinalPick,
-    OptimizeResult,
-    RoundSummary,
-    build_best,
-    summarize_round,
-    usage_sum,
-)
-from droiz.tasks import GroupReport
+from droiz.runner.store.journal import JournalError
+from droiz.runner.store.records import Ask, End, Eval, Record, Tell, Test, Verify
+from droiz.runner.store.usage import with_record
 
 logger = logging.getLogger(__name__)
-
-CONFIG_NAME = "config.json"
 
 
 @dataclass
@@ -92,30 +79,10 @@ class Restored:
             )
 
 
-def load_saved_config(run_dir: Path) -> dict[str, Any]:
-    """The ``config.json`` of a run directory."""
-    path = Path(run_dir) / CONFIG_NAME
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise JournalError(
-            f"nothing to resume or replay in {run_dir}: it has no {CONFIG_NAME} (is it a droiz "
-            "run directory?)"
-        ) from None
-    except ValueError:  # UnicodeDecodeError included
-        raise JournalError(f"{path} is not valid JSON") from None
-    parts = ("settings", "resolved")
-    if not isinstance(saved, dict) or not all(isinstance(saved.get(k), dict) for k in parts):
-        raise JournalError(
-            f"{path} is not the configuration of a droiz run (it lacks 'settings' or 'resolved')"
-        )
-    return saved
-
-
 def restore(
     engine: RobustBO,
     records: list[Record],
-    layout: Layout,
+    columns: ScoreColumns,
     state: EngineState | None = None,
 ) -> Restored:
     """Bring a fresh ``engine`` to the journal's last finished round (or to the ask after it,
@@ -131,7 +98,7 @@ def restore(
     tells: dict[int, Tell] = {}
     for rec in records:
         if isinstance(rec, Eval):
-            o = Outcome.from_record(rec, layout)
+            o = Outcome.from_record(rec, columns)
             if not isinstance(rec, Verify):
                 evals[o.round].append(o)
                 out.budget = rec.budget or out.budget
@@ -144,7 +111,7 @@ def restore(
             out.test = rec
         elif isinstance(rec, End):
             out.finished = True
-        out.stats = usage_sum(out.stats, getattr(rec, "stats", {}))
+        out.stats = with_record(out.stats, rec)
     for r in sorted(tells):
         out.outcomes += _round_outcomes(evals[r], asks.get(r), r)
         out.summaries.append(RoundSummary.from_dict(tells[r].summary))
@@ -158,7 +125,7 @@ def restore(
     snapshot = pick_snapshot(state, last, len(out.outcomes), out.ask)
     if snapshot is None:
         return out
-    _load_engine(engine, out.outcomes, layout, snapshot)
+    _load_engine(engine, out.outcomes, columns, snapshot)
     difference = environment_difference(snapshot)
     if difference is not None:
         out.not_exact(difference)
@@ -183,11 +150,11 @@ def _check_summary(engine: RobustBO, out: Restored) -> None:
         )
 
 
-def adopt_ask(engine: RobustBO, ask: Ask, layout: Layout) -> None:
+def adopt_ask(engine: RobustBO, ask: Ask, columns: ScoreColumns) -> None:
     """Make the journal's ``ask`` the engine's open proposal (the engine re-asked other points
     than the journal holds: the journal's were generated and evaluated, and are kept)."""
     state = engine.state_dict()
-    groups = [[name in row for name in layout.names] for row in ask.pending]
+    groups = [[name in row for name in columns.names] for row in ask.pending]
     state["open"] = {**state["open"], "z": ask.z, "groups": groups}
     weights = ask.acquisition_weights
     state["acquisition_weights"] = weights
@@ -203,89 +170,10 @@ def _round_outcomes(evals: list[Outcome], ask: Ask | None, r: int) -> list[Outco
 
 
 def _load_engine(
-    engine: RobustBO, outcomes: list[Outcome], layout: Layout, snapshot: dict[str, Any]
+    engine: RobustBO, outcomes: list[Outcome], columns: ScoreColumns, snapshot: dict[str, Any]
 ) -> None:
     if outcomes:
-        tell_engine(engine, outcomes, layout, external=True)
+        tell_engine(engine, outcomes, columns, external=True)
     state = engine.state_dict()
     state.update(snapshot)
     engine.load_state_dict(state)
-
-
-def replay(run_dir: str | Path) -> OptimizeResult:
-    """Rebuild a finished run's result from its journal, without any LLM request.
-
-    Restores the engine from the journal, recomputes its final pick and robust value, and
-    rebuilds the ``best.json`` payload from them and the journaled test evaluation. Nothing is
-    written.
-
-    Raises:
-        JournalError: The directory holds no run, or the run has not finished (resume it).
-    """
-    return replay_run(run_dir).result
-
-
-@dataclass
-class Replayed:
-    """A finished run rebuilt from its directory: its result, ``config.json`` and journal."""
-
-    result: OptimizeResult
-    saved: dict[str, Any]
-    records: list[Record]
-
-
-def replay_run(run_dir: str | Path) -> Replayed:
-    """:func:`replay`, also returning the saved configuration and the journal's records (read
-    once)."""
-    run_dir = Path(run_dir)
-    saved = load_saved_config(run_dir)
-    layout = Layout.from_groups(saved["resolved"]["groups"])
-    engine = engine_from_saved(saved)
-    records = read_journal(run_dir / JOURNAL_NAME)
-    restored = restore(engine, records, layout, read_engine_state(run_dir))
-    if not engine.done or restored.test is None:
-        raise JournalError(
-            f"the run in {run_dir} has not finished; finish it with droiz optimize --out "
-            f"{run_dir} --resume"
-        )
-    summary = restored.summaries[-1]
-    m = int(saved["settings"].get("finalists", 0))
-    try:
-        final = final_pick(m, engine, restored.outcomes, restored.book, summary)
-    except ValueError:
-        raise JournalError(
-            f"the run in {run_dir} stopped while verifying its finalists; finish it with "
-            f"droiz optimize --out {run_dir} --resume"
-        ) from None
-    if restored.test.index != final.index:
-        raise JournalError(
-            f"the journal's test evaluation is of evaluation {restored.test.index} but the "
-            f"restored run picks evaluation {final.index}; the run is not reproducible here"
-        )
-    result = result_from(saved, layout, restored, summary, final, run_dir)
-    return Replayed(result, saved, records)
-
-
-def result_from(
-    saved: dict[str, Any],
-    layout: Layout,
-    restored: Restored,
-    summary: RoundSummary,
-    final: FinalPick,
-    run_dir: Path,
-) -> OptimizeResult:
-    """The :class:`OptimizeResult` of a finished run."""
-    outcome = restored.outcomes[final.index]
-    test = restored.test
-    assert test is not None
-    fingerprints = saved.get("resolved", {}).get("fingerprints")
-    best = build_best(saved["settings"], layout, outcome, summary, final, test, fingerprints)
-    return OptimizeResult(
-        instruction=outcome.instruction,
-        robust_value=final.robust_value,
-        test=GroupReport.from_dict(test.report),
-        run_dir=run_dir,
-        best=best,
-        stats=restored.stats,
-        rounds=list(restored.summaries),
-    )
