@@ -13,7 +13,6 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError
@@ -22,10 +21,10 @@ from droiz.llm.budget import Budget, Limits
 from droiz.llm.cache import ResponseCache
 from droiz.llm.checks import check_backend_options
 from droiz.llm.embed import SentenceEmbedder
+from droiz.llm.endpoint import parse_base_url
 from droiz.llm.factory import EXECUTORS, make_executor, make_generator, spec_class
 from droiz.llm.retry import RetryPolicy
 from droiz.llm.stats import Pricing, find_pricing
-from droiz.redact import redact_url
 
 ENDPOINT_TIMEOUT = 5.0
 """Seconds :func:`check_endpoint` waits for a connection."""
@@ -304,21 +303,16 @@ def with_retry(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_endpoint(base_url: str, timeout: float = ENDPOINT_TIMEOUT) -> None:
-    """Fail fast, in one line, when nothing listens at the endpoint's host and port."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"--base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, got "
-            f"{redact_url(base_url)!r}"
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """Fail fast, in one line, when the URL is malformed (:func:`parse_base_url`) or nothing
+    listens at the endpoint's host and port."""
+    endpoint = parse_base_url(base_url)
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(
-            f"cannot reach the endpoint {redact_url(base_url)} ({reason}); start the server "
+            f"cannot reach the endpoint {endpoint.shown} ({reason}); start the server "
             "or fix --base-url"
         ) from None
 

@@ -165,24 +165,12 @@ def check_env_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -
 
 
 def check_base_url(url: Any, flag: str = "--base-url") -> None:
-    """``None`` (OpenAI) or an http(s) URL with a host and a valid port (credentials masked in
-    the message)."""
-    if url is None:
-        return
-    from urllib.parse import urlsplit
+    """``None`` (OpenAI) or a base URL :func:`droiz.llm.endpoint.parse_base_url` takes apart
+    (credentials masked in the message)."""
+    if url is not None:
+        from droiz.llm.endpoint import parse_base_url
 
-    from droiz.redact import redact
-
-    shown = redact(str(url))
-    try:
-        parts = urlsplit(str(url))
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{flag} {shown!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{flag} must be an http(s) URL such as http://127.0.0.1:8000/v1, got {shown!r}"
-        )
+        parse_base_url(url, flag)
 
 
 def check_url_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
