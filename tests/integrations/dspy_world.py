@@ -80,12 +80,20 @@ class World:
     Args:
         flaky_group: Questions of this group get an unparsable chat answer (the chat adapter then
             falls back to JSON, a second request, which is answered in JSON).
+        mean_fails: The group ``MEAN`` gets wrong (``None``: none, it is then best everywhere).
         model: The model name of the LM.
     """
 
-    def __init__(self, flaky_group: str | None = None, model: str = "openai/fake") -> None:
-        self.flaky_group = flaky_group
-        self.truth = {q: (topic, i, a) for topic, qa in QUESTIONS.items() for i, (q, a) in enumerate(qa)}
+    def __init__(
+        self,
+        flaky_group: str | None = None,
+        mean_fails: str | None = "numbers",
+        model: str = "openai/fake",
+    ) -> None:
+        self.flaky_group, self.mean_fails = flaky_group, mean_fails
+        self.truth = {
+            q: (topic, i, a) for topic, qa in QUESTIONS.items() for i, (q, a) in enumerate(qa)
+        }
         self.server = FakeOpenAIServer(answer=self.answer)
         self.model = model
         self._context: Any = None
@@ -114,7 +122,7 @@ class World:
         if "carefully" in instruction:
             return i < 3
         if "expert" in instruction:
-            return topic != "numbers"
+            return topic != self.mean_fails
         return i == 0
 
     def answer(self, prompt: str, body: Mapping[str, Any]) -> str:

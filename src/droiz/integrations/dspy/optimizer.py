@@ -297,8 +297,6 @@ class RobustInstructionOptimizer(Teleprompter):
     def _propose(
         self, trainset: Sequence[dspy.Example], meter: Meter, journal: ScoreJournal | None
     ) -> list[str]:
-        if not trainset:
-            raise ConfigError("proposer_lm needs a non-empty trainset for its demos")
         return propose(
             metered(self.proposer_lm, meter),
             trainset,
