@@ -149,3 +149,39 @@ def test_the_proposer_s_instructions_are_candidates_and_are_journaled(
     again = optimizer(candidates=[MEAN], proposer_lm=proposer, n_proposals=2, out=tmp_path)
     assert instruction(again.compile(world.program(), trainset=examples())) == PROPOSED
     assert world.server.n_requests == 0
+
+
+def test_threads_give_the_same_pick_and_the_cap_still_holds(world: World) -> None:
+    threaded = optimizer(num_threads=4)
+    assert instruction(threaded.compile(world.program(), trainset=examples())) == ROBUST
+    assert world.server.n_requests == threaded.result.requests == 45
+    world.server.reset_counts()
+    capped = optimizer(num_threads=4, max_requests=25)
+    capped.compile(world.program(), trainset=examples())
+    assert world.server.n_requests == 25 and capped.result.stopped == "max_requests"
+
+
+def test_an_answer_given_after_the_program_caught_the_cap_is_not_scored(
+    world: World, tmp_path: Path
+) -> None:
+    class Guarded(dspy.Module):  # turns every failure into an answer that scores on the sums
+        def __init__(self) -> None:
+            super().__init__()
+            self.answer = dspy.Predict("question -> answer")
+            self.answer.signature = self.answer.signature.with_instructions(CURRENT)
+
+        def forward(self, question: str) -> dspy.Prediction:
+            try:
+                return self.answer(question=question)
+            except Exception:
+                return dspy.Prediction(answer="8")
+
+    reference = optimizer()
+    reference.compile(Guarded(), trainset=examples())
+    optimizer(out=tmp_path, max_requests=25).compile(Guarded(), trainset=examples())
+    resumed = optimizer(out=tmp_path)
+    resumed.compile(Guarded(), trainset=examples())
+    assert resumed.result.total_requests == 45
+    assert [c.groups for c in resumed.result.candidates] == [
+        c.groups for c in reference.result.candidates
+    ]

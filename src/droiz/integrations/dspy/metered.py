@@ -15,6 +15,7 @@ to the caller's own tracker), or estimated from the text when it reports none.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 import dspy
 from dspy.utils.exceptions import is_retryable_lm_error
 
-from droiz.llm.budget import Budget, estimate_tokens, worst_case
+from droiz.llm.budget import Budget, BudgetExceeded, Reservation, estimate_tokens, worst_case
 from droiz.llm.retry import RetryPolicy
 from droiz.llm.stats import Pricing
 
@@ -43,6 +44,21 @@ class Meter:
     pricing: Callable[[str], Pricing | None] = lambda model: None
     bound_tokens: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    refused: dict[int, BudgetExceeded] = field(default_factory=dict)
+    """The last cap refusal in each thread (by thread id), kept even if the program caught it:
+    an answer computed after a refusal is not the program's (see :meth:`take_refusal`)."""
+
+    def reserve(self, tokens: int, cost: float) -> Reservation:
+        """A reservation from the budget; a refusal is remembered for this thread."""
+        try:
+            return self.budget.reserve(tokens, cost)
+        except BudgetExceeded as exc:
+            self.refused[threading.get_ident()] = exc
+            raise
+
+    def take_refusal(self) -> BudgetExceeded | None:
+        """The cap refusal this thread met since the last call, if any (and forget it)."""
+        return self.refused.pop(threading.get_ident(), None)
 
 
 class _Usage:
@@ -80,7 +96,7 @@ class _MeteredLM:
             worst_tokens, worst_cost = worst_case(text, limit, pricing or Pricing())
         rng, start, retries = meter.retry.rng(), time.monotonic(), 0
         while True:
-            reservation = meter.budget.reserve(worst_tokens, worst_cost)
+            reservation = meter.reserve(worst_tokens, worst_cost)
             usage = _Usage(dspy.settings.usage_tracker)
             try:
                 with dspy.context(usage_tracker=usage):

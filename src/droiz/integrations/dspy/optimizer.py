@@ -428,11 +428,15 @@ class _Run:
             default_lm = self.metered.get(id(dspy.settings.lm))
 
             def run_one(i: int) -> tuple[int, float | BaseException]:
+                self.meter.take_refusal()
                 try:
                     with dspy.context(lm=default_lm):
                         score = _score(self.opt.metric, self.valset[i], program, i)
                 except Exception as exc:
                     return i, exc
+                refusal = self.meter.take_refusal()
+                if refusal is not None:  # the program caught the cap: its answer is not real
+                    return i, refusal
                 if self.journal is not None:
                     record = {"type": "score", "key": keys[i], "candidate": candidate}
                     self.journal.append({**record, "group": self.labels[i], "score": score})
