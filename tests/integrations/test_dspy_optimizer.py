@@ -130,10 +130,14 @@ def test_a_program_with_several_predictors_optimises_the_one_named(world: World)
             return self.answer(question=question)
 
     student = TwoSteps()
-    robust = optimizer(predictor="answer")
-    compiled = robust.compile(student, trainset=examples())
+    student.set_lm(world.make_lm())  # the predictors' own LM, and none configured
+    with dspy.context(lm=None):
+        robust = optimizer(predictor="answer", max_requests=44)
+        compiled = robust.compile(student, trainset=examples())
     assert instruction(compiled, "answer") == ROBUST
     assert instruction(compiled, "draft") == instruction(student, "draft")
+    assert world.server.n_requests == robust.result.requests == 44  # counted and capped
+    assert robust.result.stopped == "max_requests"
 
 
 def test_the_proposer_s_instructions_are_candidates_and_are_journaled(

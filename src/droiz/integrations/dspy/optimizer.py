@@ -206,7 +206,7 @@ class RobustInstructionOptimizer(Teleprompter):
             stopped: str | None = None
             try:
                 if self.proposer_lm is not None:
-                    proposed = self._propose(trainset, meter, journal)
+                    proposed = self._propose(trainset, run.metered[id(self.proposer_lm)], journal)
                     known = {c for c, _ in candidates}
                     fresh = [p for p in dict.fromkeys(proposed) if p not in known]
                     candidates += [(p, "proposed") for p in fresh]
@@ -295,10 +295,10 @@ class RobustInstructionOptimizer(Teleprompter):
         return budget
 
     def _propose(
-        self, trainset: Sequence[dspy.Example], meter: Meter, journal: ScoreJournal | None
+        self, trainset: Sequence[dspy.Example], lm: Any, journal: ScoreJournal | None
     ) -> list[str]:
         return propose(
-            metered(self.proposer_lm, meter),
+            lm,
             trainset,
             n=self.n_proposals,
             demos=self.demos_per_proposal,
