@@ -189,3 +189,12 @@ def test_an_answer_given_after_the_program_caught_the_cap_is_not_scored(
     assert [c.groups for c in resumed.result.candidates] == [
         c.groups for c in reference.result.candidates
     ]
+
+
+def test_several_completions_a_call_are_counted_as_the_requests_they_are(world: World) -> None:
+    program = dspy.Predict("question -> answer", n=2)  # DSPy sends one request per completion
+    program.signature = program.signature.with_instructions(CURRENT)
+    capped = optimizer(max_requests=50)
+    capped.compile(program, trainset=examples())
+    assert world.server.n_requests == capped.result.requests == 50
+    assert capped.result.stopped == "max_requests"

@@ -48,13 +48,23 @@ class Meter:
     """The last cap refusal in each thread (by thread id), kept even if the program caught it:
     an answer computed after a refusal is not the program's (see :meth:`take_refusal`)."""
 
-    def reserve(self, tokens: int, cost: float) -> Reservation:
-        """A reservation from the budget; a refusal is remembered for this thread."""
+    def reserve(self, tokens: int, cost: float, n: int = 1) -> list[Reservation]:
+        """``n`` reservations from the budget, or none; a refusal is remembered for this
+        thread."""
+        taken: list[Reservation] = []
         try:
-            return self.budget.reserve(tokens, cost)
+            for _ in range(n):
+                taken.append(self.budget.reserve(tokens, cost))
         except BudgetExceeded as exc:
+            self.settle(taken, 0, 0.0)
             self.refused[threading.get_ident()] = exc
             raise
+        return taken
+
+    def settle(self, reservations: list[Reservation], tokens: int, cost: float) -> None:
+        """Settle ``reservations`` with what the call used (counted once)."""
+        for i, reservation in enumerate(reservations):
+            self.budget.settle(reservation, tokens if i == 0 else 0, cost if i == 0 else 0.0)
 
     def take_refusal(self) -> BudgetExceeded | None:
         """The cap refusal this thread met since the last call, if any (and forget it)."""
@@ -94,15 +104,18 @@ class _MeteredLM:
         if meter.bound_tokens:
             limit = int(lm.kwargs.get("max_tokens") or lm.kwargs.get("max_completion_tokens"))
             worst_tokens, worst_cost = worst_case(text, limit, pricing or Pricing())
+        # DSPy's native engine sends one request per completion (n > 1); counted as such even
+        # where a back end sends one request for all of them
+        n = int(kwargs.get("n") or lm.kwargs.get("n") or 1)
         rng, start, retries = meter.retry.rng(), time.monotonic(), 0
         while True:
-            reservation = meter.reserve(worst_tokens, worst_cost)
+            reservations = meter.reserve(worst_tokens, worst_cost, n)
             usage = _Usage(dspy.settings.usage_tracker)
             try:
                 with dspy.context(usage_tracker=usage):
                     outputs = super().__call__(prompt, messages=messages, **kwargs)  # type: ignore[misc]
             except Exception as exc:
-                meter.budget.settle(reservation, 0, 0.0)
+                meter.settle(reservations, 0, 0.0)
                 wait = meter.retry.wait(retries, rng, getattr(exc, "retry_after", None))
                 elapsed = time.monotonic() - start
                 if (
@@ -120,7 +133,7 @@ class _MeteredLM:
                 prompt_tokens = estimate_tokens(text)
                 completion_tokens = estimate_tokens(_text(None, None, outputs))
             cost = pricing.cost(prompt_tokens, completion_tokens) if pricing else 0.0
-            meter.budget.settle(reservation, prompt_tokens + completion_tokens, cost)
+            meter.settle(reservations, prompt_tokens + completion_tokens, cost)
             return outputs
 
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
