@@ -33,7 +33,7 @@ from droiz.ambiguity import AmbiguitySet, ambiguity_from_config, ambiguity_to_co
 from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.exceptions import ConfigError
 from droiz.optim.config import EngineConfig
-from droiz.optim.context import RoundContext
+from droiz.optim.context import RoundContext, derive_seed
 from droiz.optim.observations import Observations
 from droiz.optim.reference import (
     GROUP_RULES,
@@ -199,7 +199,7 @@ class CandidateSearch:
     def _ask_design(self, n: int) -> list[Evaluation]:
         start = self.n_evaluations
         order = [self._design_order[(start + i) % len(self._design_order)] for i in range(n)]
-        offset = int(np.random.default_rng(self.config.seed).integers(self.config.n_groups))
+        offset = derive_seed(self.config.seed, 0) % self.config.n_groups  # as RobustBO's design
         k, per = self.config.n_groups, self.config.groups_per_round
         groups = initial_groups(start + n, k, per, offset)[start:]
         out = []
