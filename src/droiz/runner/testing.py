@@ -241,8 +241,8 @@ _PLANTED = {
         ("striker", "goalkeeper", "midfielder", "defender", "captain", "substitute", "winger"),
         ("derby", "cup final", "league match", "semi final", "friendly", "play off game"),
         "in the {1} the {0} scored twice before half time and the crowd of {n} thousand fans "
-        "kept singing until the referee blew the final whistle and the {2} celebrated with the "
-        "coach on the pitch",
+        "kept singing until the referee blew the final whistle after the {2} and the team "
+        "celebrated with the coach on the pitch",
     ),
 }
 """Three subpopulations with their own vocabularies and lengths (short, medium, long inputs)."""
@@ -261,7 +261,7 @@ def planted_rows(n_per_group: int = 30, seed: int = 0) -> list[dict[str, str]]:
             text = template.format(
                 first[int(u[0] * len(first))],
                 second[int(u[1] * len(second))],
-                first[int(u[2] * len(first))],
+                second[int(u[2] * len(second))],
                 n=2 + int(u[3] * 60),
             )
             i += 1

@@ -29,7 +29,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError, DataError
@@ -38,8 +38,7 @@ from droiz.tasks.task import Task
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from droiz.llm.embed import SentenceEmbedder
+    import torch
 
 CLUSTERS_SPEC = re.compile(r"clusters:([1-9][0-9]*)")
 """The ``--groups`` value of ``K`` clusters."""
@@ -145,7 +144,7 @@ def check_cluster_count(task: Task, k: int) -> None:
 
 
 def cluster_task(
-    task: Task, k: int, *, seed: int = 0, embedder: str | SentenceEmbedder | None = None
+    task: Task, k: int, *, seed: int = 0, embedder: str | TextEmbedder | None = None
 ) -> Clusters:
     """``K`` k-means clusters of the sentence embeddings of every input of ``task``.
 
@@ -153,8 +152,9 @@ def cluster_task(
         task: The task (all its splits are clustered together).
         k: The number of clusters.
         seed: The k-means seed (``random_state``).
-        embedder: A sentence-transformers model name or path, or an embedder; ``None``: droiz's
-            default (all-MiniLM-L6-v2).
+        embedder: A sentence-transformers model name or path, or an embedder (a
+            :class:`~droiz.llm.embed.SentenceEmbedder`); ``None``: droiz's default
+            (all-MiniLM-L6-v2).
 
     Raises:
         ConfigError: ``K`` leaves a cluster with fewer than :data:`MIN_SIZE` examples.
@@ -180,16 +180,25 @@ def cluster_task(
     return Clusters(k, seed, model.fingerprint, members)
 
 
-def _embedder(embedder: str | SentenceEmbedder | None) -> SentenceEmbedder:
-    from droiz.llm.embed import SentenceEmbedder
+class TextEmbedder(Protocol):
+    """What clustering needs of an embedder (:class:`~droiz.llm.embed.SentenceEmbedder`)."""
 
-    if isinstance(embedder, SentenceEmbedder):
+    @property
+    def fingerprint(self) -> str: ...
+
+    def embed_batched(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+
+def _embedder(embedder: str | TextEmbedder | None) -> TextEmbedder:
+    if embedder is not None and not isinstance(embedder, str):
         return embedder
     require("sentence_transformers", "semantic")
+    from droiz.llm.embed import SentenceEmbedder
+
     return SentenceEmbedder(embedder)
 
 
-def embed_inputs(embedder: SentenceEmbedder, texts: Sequence[str]) -> np.ndarray:
+def embed_inputs(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """The unit-norm sentence embeddings of ``texts`` (``n x D`` float64), in batches."""
     return embedder.embed_batched(texts).numpy()
 
