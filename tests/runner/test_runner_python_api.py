@@ -316,3 +316,20 @@ def test_a_metric_out_of_range_stops_the_run(
             out=tmp_path / "r",
             **SMALL,
         )
+
+
+@pytest.mark.slow
+def test_the_docs_first_python_api_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "runner.md").read_text()
+    section = docs[docs.index("### 2.10 Python API") :]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/runner.md", "exec"), {"__name__": "docs"})
+    out = capsys.readouterr().out
+    assert out.startswith("Name the country. ")  # the candidate the toy model answers
+    best = json.loads((tmp_path / "runs" / "capitals" / "best.json").read_text())
+    assert best["instruction"] == "Name the country." and best["test"]["per_group"]["clean"] == 1.0

@@ -211,13 +211,14 @@ def dry_run(
     executor: str | None = None,
     *,
     out: str | os.PathLike[str],
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
     resume: bool = False,
     **settings: Any,
 ) -> RunPlan:
     """Upper bounds of the requests, tokens and cost of :func:`optimize` with these arguments,
     less what the response cache (and, with ``resume``, the journal) already holds. Sends
-    nothing, loads no model and writes nothing (see :mod:`droiz.runner.plan`)."""
+    nothing and writes nothing; it loads no model, but the embedder of a new run with
+    ``groups="clusters:K"`` (its clusters make the groups; see :mod:`droiz.runner.plan`)."""
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.problem import Problem
