@@ -61,7 +61,8 @@ def main() -> None:
         f"{len(groups)} groups = {len(rows)} inputs; K = {k}, seed {args.seed}; "
         f"clustered in {seconds:.1f} s"
     )
-    print(f"adjusted Rand index (clusters vs shift groups): {adjusted_rand_score(truth, found):.3f}")
+    ari = adjusted_rand_score(truth, found)
+    print(f"adjusted Rand index (clusters vs shift groups): {ari:.3f}")
     print()
     print("| cluster | size | " + " | ".join(groups) + " | distinctive words |")
     print("|---|---:|" + "---:|" * len(groups) + "---|")
