@@ -236,15 +236,17 @@ def clustered(task: Task, clusters: Clusters) -> Task:
 
 
 def distinctive_words(task: Task, clusters: Clusters, n: int = 5) -> dict[str, list[str]]:
-    """The ``n`` most distinctive words of each cluster: the highest TF-IDF weights (English
-    stop words left out) when each cluster's inputs are one document; ties in word order."""
+    """The ``n`` most distinctive words of each cluster: the highest TF-IDF weights when each
+    cluster's inputs are one document, without English stop words and words every cluster has;
+    ties in word order."""
     text = require("sklearn.feature_extraction.text", "clusters")
     inputs = {e.id: e.input for e in all_examples(task)}
     documents = [" ".join(inputs[i] for i in ids) for ids in clusters.members.values()]
-    vectorizer = text.TfidfVectorizer(stop_words="english")
+    max_df = len(documents) - 1 if len(documents) > 1 else 1.0  # a word of every cluster is not
+    vectorizer = text.TfidfVectorizer(stop_words="english", max_df=max_df)
     try:
         weights = vectorizer.fit_transform(documents).toarray()
-    except ValueError:  # no word in any input (numbers of one digit, symbols)
+    except ValueError:  # no word left (one-digit numbers, symbols, words every cluster has)
         return {name: [] for name in clusters.names}
     vocabulary = vectorizer.get_feature_names_out().tolist()
     out: dict[str, list[str]] = {}
