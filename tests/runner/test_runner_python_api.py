@@ -21,6 +21,7 @@ from droiz.llm import Executor
 from droiz.runner import RunBest, RunConfig
 from droiz.runner.api import optimize
 from droiz.runner.settings.config import RUN_SCHEMA
+from droiz.runner.settings.files import resolve_config
 from droiz.runner.testing import InstructionWorld
 from droiz.testing import FakeOpenAIServer
 
@@ -111,8 +112,10 @@ def test_the_keyword_settings_are_the_schema_s_names_types_and_defaults() -> Non
         assert declared | {type(None)} <= accepted, (s.name, hints[s.name], s.type)
     settings = set(params) - {"legacy", "config", "out", "resume", "progress", "announce"}
     assert settings == {s.name for s in RUN_SCHEMA}
-    defaults = RunConfig(task=("t.jsonl",), generator="pool:p.txt", executor="openai:m")
-    assert all(getattr(defaults, s.name) == s.default for s in RUN_SCHEMA if not s.required)
+    required = {"task": "t.jsonl", "generator": "pool:p.txt", "executor": "openai:m"}
+    given = {s.name: params[s.name].default for s in RUN_SCHEMA} | required
+    resolved = resolve_config(given)  # optimize's defaults, resolved as optimize resolves them
+    assert all(getattr(resolved, s.name) == s.default for s in RUN_SCHEMA if not s.required)
 
 
 def _members(hint: Any) -> set[Any]:
