@@ -19,6 +19,7 @@ from droiz.exceptions import ConfigError
 from droiz.llm.base import Executor, Generator
 from droiz.llm.budget import Budget, Limits
 from droiz.llm.cache import ResponseCache
+from droiz.llm.cached import CachedExecutor, CachedGenerator
 from droiz.llm.checks import check_backend_options
 from droiz.llm.embed import SentenceEmbedder
 from droiz.llm.endpoint import parse_base_url
@@ -225,8 +226,8 @@ def build_generator(
 
 def build_backends(
     *,
-    executor: str,
-    generator: str | None,
+    executor: str | Executor,
+    generator: str | Generator | None,
     executor_options: Mapping[str, Any] | None = None,
     generator_options: Mapping[str, Any] | None = None,
     base_url: str | None = None,
@@ -246,29 +247,38 @@ def build_backends(
     without a spec) and, ``with_embedder``, the sentence embedder ``embedder`` (``None``: the
     default model). One :class:`~droiz.llm.budget.Budget` with ``limits`` is shared by the HTTP
     back ends, so the caps count every HTTP request of the run. With ``limits.max_cost`` every
-    priced back end needs a price (:func:`check_prices`)."""
-    specs = [("executor", executor, executor_options or {})]
-    if generator is not None:
+    priced back end needs a price (:func:`check_prices`). An executor or generator given as an
+    object (not a spec) is only wrapped in the cache."""
+    specs = []
+    if isinstance(executor, str):
+        specs.append(("executor", executor, executor_options or {}))
+    if isinstance(generator, str):
         specs.append(("generator", generator, generator_options or {}))
     if limits is not None and limits.max_cost is not None:
         check_prices(specs, prices or {})
     budget = Budget(limits or Limits())
     cache = ResponseCache(cache_dir)
     try:
-        built_executor = build_executor(
-            executor,
-            cache=cache,
-            options=executor_options,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            cache_namespace=cache_namespace,
-            concurrency=concurrency,
-            max_answer_tokens=max_answer_tokens,
-            prices=prices,
-            budget=budget,
-        )
-        built_generator = None
-        if generator is not None:
+        built_executor: Executor
+        if not isinstance(executor, str):
+            built_executor = CachedExecutor(executor, cache)
+        else:
+            built_executor = build_executor(
+                executor,
+                cache=cache,
+                options=executor_options,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                cache_namespace=cache_namespace,
+                concurrency=concurrency,
+                max_answer_tokens=max_answer_tokens,
+                prices=prices,
+                budget=budget,
+            )
+        built_generator: Generator | None = None
+        if isinstance(generator, Generator):
+            built_generator = CachedGenerator(generator, cache)
+        elif generator is not None:
             built_generator = build_generator(
                 generator,
                 cache=cache,

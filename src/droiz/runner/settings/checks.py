@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 """The values of ``--groups`` that are not a list of shift groups."""
-GROUP_FORMS: dict[str, re.Pattern[str]] = {}
-"""Parametrised values of ``--groups`` by name, such as a future ``clusters:K``
-(``"clusters": re.compile(r"clusters:[1-9][0-9]*")``): accepted as they are."""
+GROUP_FORMS: dict[str, re.Pattern[str]] = {"clusters": re.compile(r"clusters:([1-9][0-9]*)")}
+"""Parametrised values of ``--groups`` by name: ``clusters:K`` (``K`` k-means clusters of the
+inputs' sentence embeddings, :mod:`droiz.tasks.clusters`)."""
 REFERENCES = ("train-mix", "uniform")
 """The values of ``--reference`` that are not weights."""
 TRACKERS = ("none", "mlflow")
@@ -135,14 +135,50 @@ def check_groups(setting: Setting, value: str, values: Mapping[str, Any]) -> Non
         raise ConfigError(
             "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
         )
-    if value in GROUP_MODES or any(form.fullmatch(value) for form in GROUP_FORMS.values()):
+    if value in GROUP_MODES:
+        return
+    if match := GROUP_FORMS["clusters"].fullmatch(value):
+        check_clusters(int(match.group(1)), values)
+        return
+    if any(form.fullmatch(value) for form in GROUP_FORMS.values()):
         return
     check_names("--groups", [g.strip() for g in value.split(",")])
+
+
+def check_clusters(k: int, values: Mapping[str, Any]) -> None:
+    """``--groups clusters:K``: one task, at most ``K`` groups per round, ``K`` reference weights
+    (what can be checked before the inputs are embedded)."""
+    tasks = values.get("task") or ()
+    if len(tasks) > 1:
+        raise ConfigError(
+            f"--groups clusters:{k} clusters the inputs of one task, but --task names "
+            f"{len(tasks)}; run one task, or use --groups tasks"
+        )
+    per_round = values.get("groups_per_round")
+    if isinstance(per_round, int) and per_round > k:
+        raise ConfigError(
+            f"--groups-per-round {per_round} is more than the run's {k} clusters; give at most {k}"
+        )
+    reference = values.get("reference")
+    if isinstance(reference, str):
+        parse_reference(reference, k)
 
 
 def check_group_list(setting: Setting, value: Sequence[str], values: Mapping[str, Any]) -> None:
     """``droiz evaluate --groups``: a list of group names."""
     check_names("--groups", list(value))
+
+
+def check_metric_name(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
+    """A metric's name, or ``python:NAME`` (a callable passed to :func:`droiz.optimize`)."""
+    kind, sep, name = value.partition(":")
+    if sep and kind == "python":
+        if not name.strip():
+            raise ConfigError("--metric python: needs a name after the colon (python:NAME)")
+        return
+    from droiz.tasks.metrics import check_metric
+
+    check_metric(value)
 
 
 def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
