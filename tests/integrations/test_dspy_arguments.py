@@ -53,7 +53,7 @@ def test_group_by_clusters_recovers_the_topics_and_is_journaled(
 def test_clusters_too_small_are_refused_with_their_sizes() -> None:
     texts = [q for topic in ("animals", "cities") for q, _ in examples_text(topic)]
     texts.append("What is 2 plus 3?")
-    with pytest.raises(ValueError, match=r"fewer than 3 examples \(sizes 6, 6, 1\)"):
+    with pytest.raises(ValueError, match=r"fewer than 3 examples \(cluster sizes 6, 6, 1\)"):
         cluster_groups(texts, 3, seed=0)
 
 

@@ -1,57 +1,41 @@
-"""Groups without labels: k-means clusters of the inputs' sentence embeddings (``clusters:K``)."""
+"""Groups without labels for the DSPy optimizer: ``group_by="clusters:K"``.
+
+The clustering is droiz's own (:func:`droiz.tasks.clusters.cluster_texts`: k-means on the
+inputs' MiniLM embeddings, seeded, clusters ``c0`` … by decreasing size, each at least
+:data:`~droiz.tasks.clusters.MIN_SIZE` examples); this module adapts it to a list of texts.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
-from droiz._imports import require
 from droiz.exceptions import ConfigError
+from droiz.tasks.clusters import MIN_SIZE, cluster_count, cluster_texts
 
-MIN_CLUSTER = 3
-"""The fewest examples a cluster may hold."""
+__all__ = ["MIN_SIZE", "cluster_groups", "parse_clusters"]
 
 
 def parse_clusters(spec: str) -> int:
     """``K`` of a ``"clusters:K"`` spec (an integer >= 2)."""
-    _, _, value = spec.partition(":")
-    try:
-        k = int(value.strip())
-    except ValueError:
-        k = 0
-    if k < 2:
+    k = cluster_count(spec.strip())
+    if k is None or k < 2:
         raise ConfigError(f"group_by={spec!r}: expected 'clusters:K' with an integer K >= 2")
     return k
 
 
 def cluster_groups(texts: Sequence[str], k: int, *, seed: int = 0) -> list[str]:
-    """The cluster of each text: k-means (scikit-learn, seeded) on its MiniLM embedding.
-
-    Clusters are named ``c0`` ... ``c{K-1}`` by decreasing size (ties: the one holding the
-    earliest text first).
+    """The cluster of each text (ties in size: the cluster holding the earliest text first).
 
     Raises:
-        ConfigError: ``k`` leaves a cluster with fewer than :data:`MIN_CLUSTER` texts (the
-            message gives the sizes), or there are too few texts for ``k`` clusters.
+        ConfigError: There are too few texts for ``k`` clusters, or ``k`` leaves a cluster with
+            fewer than :data:`MIN_SIZE` texts (the message gives the sizes).
     """
-    if len(texts) < MIN_CLUSTER * k:
+    if len(texts) < MIN_SIZE * k:
         raise ConfigError(
-            f"clusters:{k} needs at least {MIN_CLUSTER * k} examples ({MIN_CLUSTER} a cluster), "
+            f"clusters:{k} needs at least {MIN_SIZE * k} examples ({MIN_SIZE} a cluster), "
             f"got {len(texts)}; use a smaller K"
         )
-    require("sentence_transformers", "semantic")
-    kmeans = require("sklearn.cluster", "semantic").KMeans
-    from droiz.llm.embed import SentenceEmbedder
-
-    x = SentenceEmbedder().embed(list(texts)).numpy()
-    labels = kmeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(x).tolist()
-    sizes = Counter(labels)
-    order = sorted(sizes, key=lambda c: (-sizes[c], labels.index(c)))
-    if sizes[order[-1]] < MIN_CLUSTER:
-        shown = ", ".join(str(sizes[c]) for c in order)
-        raise ConfigError(
-            f"clusters:{k} leaves a cluster with fewer than {MIN_CLUSTER} examples (sizes "
-            f"{shown}); use a smaller K"
-        )
-    name = {c: f"c{i}" for i, c in enumerate(order)}
-    return [name[c] for c in labels]
+    ids = [f"{i:012d}" for i in range(len(texts))]  # as strings, in the texts' order
+    members = cluster_texts(texts, ids, k, seed=seed, what="group_by")
+    label = {id_: name for name, group in members.items() for id_ in group}
+    return [label[id_] for id_ in ids]

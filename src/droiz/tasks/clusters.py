@@ -56,6 +56,7 @@ __all__ = [
     "check_cluster_count",
     "cluster_count",
     "cluster_task",
+    "cluster_texts",
     "clustered",
     "distinctive_words",
 ]
@@ -161,23 +162,44 @@ def cluster_task(
         MissingDependencyError: scikit-learn or sentence-transformers is not installed.
     """
     check_cluster_count(task, k)
-    cluster = require("sklearn.cluster", "clusters")
     examples = all_examples(task)
     model = _embedder(embedder)
-    vectors = embed_inputs(model, [e.input for e in examples])
+    members = cluster_texts(
+        [e.input for e in examples], [e.id for e in examples], k, seed=seed, embedder=model
+    )
+    return Clusters(k, seed, model.fingerprint, members)
+
+
+def cluster_texts(
+    texts: Sequence[str],
+    ids: Sequence[str],
+    k: int,
+    *,
+    seed: int = 0,
+    embedder: str | TextEmbedder | None = None,
+    what: str = "--groups",
+) -> dict[str, tuple[str, ...]]:
+    """The ids of each of ``K`` k-means clusters of the texts' sentence embeddings, named
+    ``c0`` … by decreasing size (ties: the cluster holding the smallest id, as a string, first).
+
+    Raises:
+        ConfigError: A cluster holds fewer than :data:`MIN_SIZE` texts (the message gives the
+            sizes and begins with ``what``, the option that asked for the clusters).
+    """
+    cluster = require("sklearn.cluster", "clusters")
+    vectors = embed_inputs(_embedder(embedder), texts)
     labels = cluster.KMeans(n_clusters=k, random_state=seed, n_init=N_INIT).fit_predict(vectors)
     found: dict[int, list[str]] = {}
-    for example, label in zip(examples, labels.tolist(), strict=True):
-        found.setdefault(int(label), []).append(example.id)
-    order = sorted(found.values(), key=lambda ids: (-len(ids), min(ids)))
-    sizes = [len(ids) for ids in order] + [0] * (k - len(order))
+    for id_, label in zip(ids, labels.tolist(), strict=True):
+        found.setdefault(int(label), []).append(id_)
+    order = sorted(found.values(), key=lambda members: (-len(members), min(members)))
+    sizes = [len(members) for members in order] + [0] * (k - len(order))
     if min(sizes) < MIN_SIZE:
         raise ConfigError(
-            f"--groups clusters:{k} leaves a cluster with fewer than {MIN_SIZE} examples "
+            f"{what} clusters:{k} leaves a cluster with fewer than {MIN_SIZE} examples "
             f"(cluster sizes {', '.join(map(str, sizes))}); choose a smaller K"
         )
-    members = {f"c{j}": tuple(ids) for j, ids in enumerate(order)}
-    return Clusters(k, seed, model.fingerprint, members)
+    return {f"c{j}": tuple(members) for j, members in enumerate(order)}
 
 
 class TextEmbedder(Protocol):
