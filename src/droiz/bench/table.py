@@ -153,7 +153,8 @@ def read_pool(path: str | os.PathLike[str]) -> Pool:
 def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool, Any]:
     """Every local check, before any model is loaded or request sent; returns the task (loaded
     with the table's seed), the pool and the answer filter."""
-    from droiz.runner.backends import check_executor
+    from droiz.llm import parse_spec
+    from droiz.runner.backends import check_endpoint, check_executor
     from droiz.runner.checks import check_base_url, check_env_name, check_names
     from droiz.tasks import load_task
     from droiz.tasks.filters import parse_filter
@@ -181,6 +182,13 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool,
     if len(set(pool.instructions)) != len(pool.instructions):
         raise ConfigError(f"the pool {spec.pool!r} repeats an instruction; keep each once")
     check_executor(spec.executor, {})
+    kind = parse_spec(spec.executor, "executor")[0]
+    if kind != "openai" and (spec.base_url or spec.cache_namespace):
+        raise ConfigError(
+            f"--base-url and --cache-namespace apply to openai: executors, not {spec.executor!r}"
+        )
+    if spec.base_url:
+        check_endpoint(spec.base_url)  # a connection, no request
     task = load_task(spec.task, spec.data_dir, seed=spec.seed).with_groups(spec.groups)
     for split, n in (("dev", spec.n_dev), ("test", spec.n_test)):
         have = len(task.split(split))
