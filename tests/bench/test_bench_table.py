@@ -113,6 +113,29 @@ def test_the_table_holds_every_cell_and_a_second_build_sends_nothing(
     assert first["executor"]["model"] == "m" and first["executor"]["fingerprint"]
 
 
+def test_the_headroom_check_comes_after_the_dev_pool_and_before_the_test_set(
+    world_files: dict[str, Any], tmp_path: Path
+) -> None:
+    from droiz.bench.table import TableSpec, build_table
+
+    world = world_files["world"]
+    events: list[str] = []
+    with FakeOpenAIServer(answer=world.answer) as server:
+        spec = TableSpec(
+            str(world_files["task"]), str(world_files["pool"]), ("clean", "case"), 4, 2,
+            "openai:m", base_url=server.base_url, cache_dir=str(tmp_path / "cache"),
+        )  # fmt: skip
+        table = build_table(
+            spec,
+            tmp_path / "t.json",
+            progress=lambda line: events.append(line.split()[0]),
+            on_headroom=lambda check: events.append("headroom"),
+        )
+    n = len(world.instructions)
+    assert events == ["dev"] * n + ["headroom"] + ["test"] * n
+    assert table["headroom"]["n_heldout"] == {"clean": 2, "case": 2}
+
+
 def test_a_killed_build_resumes_without_paying_twice(
     world_files: dict[str, Any], tmp_path: Path
 ) -> None:

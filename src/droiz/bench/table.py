@@ -45,7 +45,6 @@ from droiz.exceptions import ConfigError
 
 TABLE_FORMAT = "droiz-answer-table"
 TABLE_VERSION = 1
-SPLITS = ("dev", "test")
 
 
 @dataclass(frozen=True)
@@ -210,6 +209,7 @@ def build_table(
     *,
     headroom_only: bool = False,
     progress: Progress | None = None,
+    on_headroom: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Build (or rebuild from the cache) the table of ``spec`` and write it to ``out``.
 
@@ -218,6 +218,8 @@ def build_table(
         out: The ``.json`` file to write (atomically; not written with ``headroom_only``).
         headroom_only: Score the dev pool, run the headroom check and stop.
         progress: Called with one line per instruction and split (default: nothing).
+        on_headroom: Called with the headroom check once the dev pool is scored, before the
+            test set.
 
     Returns:
         The table (with ``headroom_only``: without the test split).
@@ -244,15 +246,13 @@ def build_table(
             max_answer_tokens=spec.max_answer_tokens,
         )
         before = executor.stats.snapshot()
-        splits: dict[str, Any] = {}
-        headroom = None
-        for split in SPLITS:
-            splits[split] = _score_split(task, datasets[split], pool, executor, chain, progress)
-            if split == "dev":
-                dev = splits["dev"]
-                headroom = headroom_check(dev["scores"], dev["example_ids"], spec.seed)
-                if headroom_only:
-                    break
+        dev = _score_split(task, datasets["dev"], pool, executor, chain, progress)
+        splits: dict[str, Any] = {"dev": dev}
+        headroom = headroom_check(dev["scores"], dev["example_ids"], spec.seed)
+        if on_headroom is not None:
+            on_headroom(headroom)
+        if not headroom_only:
+            splits["test"] = _score_split(task, datasets["test"], pool, executor, chain, progress)
         usage = (executor.stats.snapshot() - before).as_dict()
         fingerprint = executor.fingerprint
         model = str(executor.model)
@@ -337,9 +337,9 @@ def _progress_line(
     rate = sent / elapsed if elapsed > 0 else 0.0
     misses = int(new.get("cache_misses", 0))
     left = ""
-    if rate > 0 and misses:
-        remaining = (total - number) * n * (misses / n)
-        left = f", about {math.ceil(remaining / rate / 60)} min left for {split}"
+    if rate > 0 and misses and number < total:
+        # the next instructions are assumed to miss the cache as often as this one
+        left = f", about {math.ceil((total - number) * misses / rate / 60)} min left for {split}"
     return (
         f"  {split} {number}/{total}: {n} answers ({misses} sent, {n - misses} cached); "
         f"{sent} sent in {elapsed:.0f} s ({rate:.2f}/s){left}"

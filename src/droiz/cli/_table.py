@@ -111,8 +111,8 @@ def run_build(args: argparse.Namespace) -> int:
         args.out,
         headroom_only=args.headroom_only,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
+        on_headroom=lambda check: print(headroom_line(check), flush=True),
     )
-    print(headroom_line(table["headroom"]), flush=True)
     for line in table_summary(table):
         print(line)
     usage = table["usage"]
