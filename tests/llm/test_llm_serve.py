@@ -112,6 +112,7 @@ def test_the_checks_accept_good_settings_and_name_the_served_model(gguf: Path) -
     params = serve_module.server_params(options, model)
     assert params.n_ctx == 256 and params.n_parallel == 2 and params.port == options.port
     assert params.cpuparams.n_threads == 1 and set(params.model_alias) == {"tiny"}
+    assert params.cache_ram_mib == serve_module.PROMPT_CACHE_MIB
 
 
 def _free_port() -> int:

@@ -32,7 +32,7 @@ def _register_build(table: argparse._SubParsersAction) -> None:
         help="score every (pool instruction, group, example) of a fixed dev pool and test set",
         description=(
             "Runs the executor once over every (pool instruction, group, example) of the "
-            "task's fixed dev pool (--n-dev examples per group) and test set (--n-test), "
+            "task's fixed dev pool (--n-dev examples) and test set (--n-test examples), "
             "through the response cache (an interrupted build resumes; nothing is paid twice), "
             "prints the headroom check on the dev pool, then writes a table of per-example "
             "scores (no task text) to --out."
@@ -47,8 +47,13 @@ def _register_build(table: argparse._SubParsersAction) -> None:
         help="instructions: .txt (one per line), .json (a list) or .jsonl (instruction, features)",
     )
     p.add_argument("--groups", required=True, help="comma-separated groups, e.g. clean,case")
-    p.add_argument("--n-dev", type=int, required=True, help="dev examples per group (the pool)")
-    p.add_argument("--n-test", type=int, required=True, help="test examples per group")
+    p.add_argument(
+        "--n-dev",
+        type=int,
+        required=True,
+        help="dev examples, each under every shift group and in its natural group if chosen",
+    )
+    p.add_argument("--n-test", type=int, required=True, help="test examples, likewise")
     p.add_argument("--executor", required=True, help="openai:MODEL or hf:PATH")
     p.add_argument("--base-url", help="endpoint of an openai: executor (default: OpenAI)")
     p.add_argument(
