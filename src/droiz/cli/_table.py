@@ -101,12 +101,10 @@ def run_build(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
     )
     _, pool, _ = check_spec(spec, args.out)
-    n_groups = len(spec.groups)
-    total = len(pool.instructions) * n_groups * (spec.n_dev + spec.n_test)
-    what = "dev pool only" if args.headroom_only else f"{total} cells"
+    what = "the dev pool only" if args.headroom_only else "dev pool, then test set"
     print(
-        f"droiz bench table build: {spec.task}, {len(pool.instructions)} instructions x "
-        f"{n_groups} groups x ({spec.n_dev} dev + {spec.n_test} test) examples, executor "
+        f"droiz bench table build: {spec.task}, {len(pool.instructions)} instructions, groups "
+        f"{','.join(spec.groups)}, {spec.n_dev} dev + {spec.n_test} test examples, executor "
         f"{spec.executor}; {what} ...",
         file=sys.stderr,
         flush=True,
