@@ -50,7 +50,7 @@ def pairs() -> list[tuple[str, str, Any]]:
 
 
 def answers(executor: Any, items: list[tuple[str, str, Any]]) -> list[str]:
-    from droiz.runner.problem import exec_request
+    from droiz.runner.loop.scoring import exec_request
 
     return executor.execute([exec_request(instruction, inst) for _, instruction, inst in items])
 
@@ -58,7 +58,7 @@ def answers(executor: Any, items: list[tuple[str, str, Any]]) -> list[str]:
 def prompt_tokens(executor: Any, items: list[tuple[str, str, Any]]) -> int:
     """Prompt tokens of the first pair as the backend counts them (uncached): equal counts on
     both sides say both wrapped the prompt in the same chat template."""
-    from droiz.runner.problem import exec_request
+    from droiz.runner.loop.scoring import exec_request
 
     _, instruction, inst = items[0]
     inner = getattr(executor, "inner", executor)

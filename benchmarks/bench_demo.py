@@ -1,7 +1,7 @@
 """Quality of the final picks on the SIMULATED environment over many seeds (no LLM involved).
 
 Run: ``python benchmarks/bench_demo.py [--seeds 20] [--ambiguity kl:1.0 kl:0.1] [--scenario ...]
-[--group-selection auto|adversarial|reference]``.
+[--group-rule reference|adversarial]``.
 For each radius it runs the demo's rows and prints, per method, the mean and standard error over
 seeds of the worst-group, mean and shifted-mixture test accuracy of the final pick, and the paired
 worst-group difference of DRO against EI and UCB (mean, standard error, share of seeds DRO wins).
@@ -17,6 +17,7 @@ import argparse
 import statistics
 import time
 
+from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.sim.demo import ROWS, run_demo
 
 
@@ -50,10 +51,10 @@ def main() -> int:
     parser.add_argument("--scenario", default="tradeoff")
     parser.add_argument("--budget", type=int, default=150)
     parser.add_argument(
-        "--group-selection",
-        choices=("auto", "adversarial", "reference"),
-        default="auto",
-        help="RobustBO's group rule for every method (docs/engine.md)",
+        "--group-rule",
+        choices=GROUP_RULE_CHOICES,
+        default=DEFAULT_GROUP_RULE,
+        help="the group rule of every model-based method (docs/engine.md)",
     )
     args = parser.parse_args()
     for spec in args.ambiguity:
@@ -63,10 +64,10 @@ def main() -> int:
             args.scenario,
             args.budget,
             spec,
-            group_selection=args.group_selection,
+            group_rule=args.group_rule,
         )
         label = (
-            f"scenario {args.scenario!r}, ambiguity {spec}, groups {args.group_selection}, "
+            f"scenario {args.scenario!r}, ambiguity {spec}, group rule {args.group_rule}, "
             f"{args.seeds} seeds, budget "
             f"{args.budget} ({time.perf_counter() - start:.0f} s); mean ± s.e. in %"
         )

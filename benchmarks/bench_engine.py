@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_engine.py [--quick] [--repeats 3] [--ks 8 32] [--
 [--surrogate independent|shared]``. Single thread (set here). For each K and kernel, the engine
 (method dro) first gets 125 evaluations (2 groups each, as in the paper), then the timed step tells
 25 more (150 observations) and asks 25 candidates: GP fit, acquisition and the CMA-ES evaluations
-(the defaults: 5 searches x 50 x 10 generations) included. Targets (issue 10): <= 1 s at K = 8
+(the defaults: 5 searches x 50 x 10 generations) included. Targets: <= 1 s at K = 8
 and <= 2 s at K = 32, judged on the median CPU time of the process (``time.process_time``, one
 thread): on a shared machine the wall clock mostly measures the other processes, so it is printed
 but not judged.

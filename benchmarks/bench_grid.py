@@ -44,8 +44,8 @@ max_elapsed = 60
 
 def main() -> None:
     from droiz.cli import main as droiz
-    from droiz.llm.testing import FakeOpenAIServer
     from droiz.runner.testing import InstructionWorld
+    from droiz.testing import FakeOpenAIServer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)

@@ -1,4 +1,4 @@
-"""Which surrogate kernel should ``droiz optimize`` use? (issue 4, item 3)
+"""Which surrogate kernel should ``droiz optimize`` use?
 
 The meaningful end-to-end benchmark of the runner: a ``pool:`` generator over the synthetic world's
 40 instructions (robust, fragile, partial and wrong families with textual variants, see
@@ -36,8 +36,8 @@ def run_one(kernel: str, seed: int, budget: int, size: str, method: str) -> dict
     import torch
 
     import droiz
-    from droiz.llm.testing import FakeOpenAIServer
     from droiz.runner.testing import InstructionWorld
+    from droiz.testing import FakeOpenAIServer
 
     torch.set_num_threads(1)
     world = InstructionWorld(size, n_test=60, seed=seed)

@@ -1,4 +1,4 @@
-"""What the spend ledger (``budget.jsonl``, issue 8) adds to each request: the time of one
+"""What the spend ledger (``budget.jsonl``) adds to each request: the time of one
 ``Budget.reserve`` plus ``settle`` without and with a ledger (two lines written and flushed, an
 fsync at most every 0.1 s), and of one fsync, in the temporary directory's file system.
 

@@ -34,7 +34,7 @@ logger = logging.getLogger("bench_llm")
 
 SERVER_SCRIPT = """
 import sys, time
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 server = FakeOpenAIServer(delay=float(sys.argv[1])).start()
 print(server.port, flush=True)
 sys.stdin.read()  # serve until the parent closes our stdin
@@ -105,7 +105,7 @@ def bench_generation(
     import torch
 
     from droiz.llm import HFSoftPromptGenerator
-    from droiz.llm.testing import random_llama
+    from droiz.testing import random_llama
 
     dtype = torch.float32 if device == "cpu" else torch.bfloat16
     start = time.perf_counter()

@@ -1,5 +1,5 @@
 """The real-model table: SmolLM2-135M-Instruct as executor, as a thin wrapper over
-``droiz bench grid`` (issue 7 item 4, issue 9 item 6).
+``droiz bench grid`` (results: ``docs/results.md``).
 
 Run by hand, not in CI. It writes ``ROOT/grid.toml`` (the shared cell settings, and per task the
 task's ``pool:`` file from ``benchmarks/pools`` and its answer filter, ``make_pools.FILTERS``),

@@ -38,7 +38,7 @@ INSTRUCTION = "Write the first letter of the word. Answer with only the letter."
 
 def prompts(n: int) -> list[Any]:
     """``n`` execution requests: the instruction on dev examples under every shift group."""
-    from droiz.runner.problem import exec_request
+    from droiz.runner.loop.scoring import exec_request
     from droiz.tasks import load_task
 
     task = load_task(TASK)

@@ -1,8 +1,8 @@
-"""Issue 10, criterion 3: robust regret of droiz's own surrogates on the DRBO problem.
+"""Robust regret of droiz's own surrogates (independent and shared) on the DRBO problem.
 
 Run: ``python benchmarks/bench_surrogate_drbo.py [--seeds 10] [--steps 60]``. Single thread.
 
-The problem is ``droiz bench drbo``'s (``droiz.bench.drbo_problem``, dro-math §5): a GP-sampled
+The problem is ``droiz bench drbo``'s (``droiz.bench.drbo_problem``, docs/bench.md): a GP-sampled
 function on a 20 x 20 action x context grid, the reference shifted to the low contexts, contexts
 drawn from the uniform true distribution after the action is chosen, the KL ball whose boundary
 holds the true distribution. Unlike ``droiz bench drbo`` the kernel is *not* known: each action is

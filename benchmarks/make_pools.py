@@ -1,7 +1,7 @@
-"""Build the ``pool:`` instruction files of the real-model benchmark (issue 7, item 4).
+"""Build the ``pool:`` instruction files of the real-model benchmark.
 
-A 135M model cannot write useful instructions (see the README), so the real-model search chooses
-among candidates written by hand, built combinatorially per task:
+A 135M model cannot write useful instructions (``docs/results.md``), so the real-model search
+chooses among candidates written by hand, built combinatorially per task:
 
     instruction = PHRASING + " " + FORMAT + " " + HANDLING
 
@@ -208,7 +208,7 @@ def make_real_executor(
 ) -> Any:
     """A cached executor, greedy, with an answer limit of ``max_tokens`` (either kind)."""
     from droiz.llm import ResponseCache
-    from droiz.runner.backends import build_executor
+    from droiz.llm.backends import build_executor
 
     return build_executor(
         spec,

@@ -134,15 +134,21 @@ def test_bench_real_writes_a_grid_config_droiz_bench_grid_reads(tmp_path):
     assert argv[argv.index("--executor") + 1] == "openai:smollm2"
 
 
-def test_bench_real_runs_its_grid_and_the_hand_written_row(tmp_path, capsys):
+def test_bench_real_runs_its_grid_and_the_hand_written_row(
+    tmp_path: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import csv
     import json
 
     from bench_real import main
-    from droiz.llm.testing import FakeOpenAIServer
+    from droiz.testing import FakeOpenAIServer
     from make_pools import build_pool
 
     root = tmp_path / "real"
+    monkeypatch.setenv("DROIZ_DATA_DIR", str(data_dir))  # the grid's cells load the task
     with FakeOpenAIServer() as server:
         argv = [
             "--tasks", "first_word_letter", "--methods", "random", "--seeds", "1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -75,6 +76,26 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+    @contextmanager
+    def scoped(self) -> Iterator[Registry[T]]:
+        """A block whose registrations are undone at its end (for tests).
+
+        Everything registered inside the block, directly or by loading entry points, is removed
+        when it ends, even on an error, and what was registered before is left as it was.
+
+        Example:
+            >>> with METRICS.scoped():
+            ...     METRICS.add("always_one", lambda prediction, gold: 1.0)
+            ...     ...  # "always_one" is known here, and unknown again after the block
+        """
+        items, loaded = dict(self._items), self._loaded
+        try:
+            yield self
+        finally:
+            self._items.clear()
+            self._items.update(items)
+            self._loaded = loaded
 
 
 def load_plugins(modules: Iterable[str]) -> None:

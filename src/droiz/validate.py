@@ -1,16 +1,22 @@
-"""Light checks of plain inputs (seeds, counts, paths), importable without torch.
+"""Light checks of plain inputs (seeds, counts, paths, values against type hints), importable
+without torch.
 
 Every failure is a one-line :class:`~droiz.exceptions.ConfigError` naming the flag.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import ConfigError
+from droiz.registry import unknown_name_message
 
 MAX_SEED = 2**63
 MAX_COUNT = 10_000_000
@@ -72,3 +78,59 @@ def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> N
         raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
     if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
         raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
+
+
+_KINDS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: (
+        "a number",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+    ),
+    str: ("a string", lambda v: isinstance(v, str)),
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    type(None): ("unset", lambda v: v is None),
+    dict: ("a table", lambda v: isinstance(v, Mapping)),
+    Mapping: ("a table", lambda v: isinstance(v, Mapping)),
+    list: ("a list", lambda v: isinstance(v, list | tuple)),
+    tuple: ("a list", lambda v: isinstance(v, list | tuple)),
+    Sequence: ("a list", lambda v: isinstance(v, list | tuple)),
+}
+
+
+def check_type(where: str, value: Any, hint: Any) -> None:
+    """Raise when ``value`` does not fit the type hint ``hint`` (a real one, such as
+    ``int | None`` or ``dict[str, Any]``, as :func:`type_hints` resolves them): numbers, strings,
+    booleans, ``None``, tables and lists, and unions of them. A ``bool`` is not an integer.
+    Hints naming other classes are not checked (their constructors check)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    wanted = []
+    for alternative in typing.get_args(hint) if union else (hint,):
+        kind = _KINDS.get(typing.get_origin(alternative) or alternative)
+        if kind is None:
+            return  # a class we cannot check here (or Any)
+        text, ok = kind
+        if ok(value):
+            return
+        wanted.append(text)
+    kinds = " or ".join(dict.fromkeys(w for w in wanted if w != "unset"))
+    raise ConfigError(f"{where} must be {kinds}, got {value!r} ({type(value).__name__})")
+
+
+def type_hints(obj: Any) -> dict[str, Any]:
+    """The resolved type hints of a class or function (``typing.get_type_hints``; ``{}`` when
+    they cannot be resolved, as for a plugin's class whose annotations name what it imports only
+    to type-check)."""
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:
+        return {}
+
+
+def check_mapping(where: str, values: Mapping[str, Any], cls: type) -> None:
+    """Check a table of settings against the fields of the dataclass ``cls`` (unknown names with
+    "did you mean", wrong types)."""
+    fields = type_hints(cls) or {f.name: Any for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(unknown_name_message(f"{where} setting", str(key), fields))
+        check_type(f"{where}.{key}", value, fields[key])

@@ -6,14 +6,18 @@ import math
 
 import pytest
 import torch
+from botorch.acquisition import AcquisitionFunction
 from botorch.models.model import Model
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultitaskMultivariateNormal
 from linear_operator.operators import DiagLinearOperator
 
 from droiz.acquisition import (
+    AdversaryWeights,
     HybridAcquisition,
     RobustUCB,
+    SummedUCB,
+    adversary_weights,
     beta_schedule,
     hybrid_weight,
     mixture_ei,
@@ -53,6 +57,17 @@ def test_robust_ucb_with_nominal_set_is_the_mixture_of_group_ucbs() -> None:
     acq = RobustUCB(_model(), beta=2.0, ambiguity=Nominal(), reference=REF)
     ucb = MEAN.squeeze(1) + 2.0 * VAR.squeeze(1).sqrt()  # [[0.6, 0.8], [0.6, 1.1]]
     torch.testing.assert_close(acq(X), ucb @ REF)
+
+
+def test_summed_ucb_is_the_reference_sum_of_group_ucbs_and_above_the_joint_bonus() -> None:
+    ref = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    ucb = MEAN.squeeze(1) + 2.0 * VAR.squeeze(1).sqrt()
+    summed = SummedUCB(_model(), beta=2.0, reference=ref)(X)
+    torch.testing.assert_close(summed, ucb @ ref)
+    torch.testing.assert_close(summed, RobustUCB(_model(), 2.0, Nominal(), ref)(X))
+    # the joint bonus beta sqrt(w' Sigma w) of independent groups is below the summed one
+    joint = mixture_ucb(_model(), 2.0, ref)(X)
+    assert (joint < summed - 1e-3).all()
 
 
 def test_robust_ucb_with_cvar_half_is_the_worse_group_ucb() -> None:
@@ -111,3 +126,29 @@ def test_robust_ucb_gradient_flows_to_the_candidates() -> None:
     x = torch.zeros(4, 1, 3, dtype=torch.float64, requires_grad=True)
     acq(x).sum().backward()
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_robust_acquisitions_report_their_adversary_weights_through_the_protocol() -> None:
+    z = X.squeeze(1)  # n x d
+    robust = RobustUCB(_model(), beta=2.0, ambiguity=CVaR(0.5), reference=REF)
+    assert isinstance(robust, AdversaryWeights)
+    assert adversary_weights(robust, z).tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    nominal = mixture_ucb(_model(), 2.0, REF)
+    assert not isinstance(nominal, AdversaryWeights) and adversary_weights(nominal, z) is None
+    hybrid = HybridAcquisition(robust, nominal, lam=0.5)
+    assert adversary_weights(hybrid, z).tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    assert adversary_weights(HybridAcquisition(nominal, nominal, lam=0.5), z) is None
+
+
+def test_any_acquisition_with_adversary_weights_reports_them() -> None:
+    class Mine(AcquisitionFunction):  # a user's robust acquisition
+        def forward(self, X: torch.Tensor) -> torch.Tensor:
+            return X.sum((-1, -2))
+
+        def adversary_weights(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.full((len(z), 2), 0.5, dtype=torch.float64)
+
+    mine = Mine(_model())
+    assert adversary_weights(mine, X.squeeze(1)).tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    hybrid = HybridAcquisition(mine, mixture_ucb(_model(), 2.0, REF), lam=0.7)
+    assert adversary_weights(hybrid, X.squeeze(1)).tolist() == [[0.5, 0.5], [0.5, 0.5]]

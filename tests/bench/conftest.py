@@ -18,8 +18,8 @@ if _HERE not in sys.path:
 
 from grid_helpers import CELL_SETTINGS, GatedServer, GridWorld  # noqa: E402
 
-from droiz.llm.testing import FakeOpenAIServer  # noqa: E402
 from droiz.runner.testing import InstructionWorld  # noqa: E402
+from droiz.testing import FakeOpenAIServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.llm.testing.server import prompt_of
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
+from droiz.testing.server import prompt_of
 
 CELL_SETTINGS = """\
 budget = 9

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
-from droiz.bench.paired import paired, paired_line
+from droiz.bench.paired import compare, paired
 
 
 def test_mean_and_wins_ties_losses_by_hand() -> None:
@@ -28,11 +30,28 @@ def test_bootstrap_interval_by_hand() -> None:
     assert single["ci95"] == pytest.approx([-0.1, -0.1]) and single["losses"] == 1
 
 
-def test_rejects_unpaired_input_and_formats_one_line() -> None:
+def test_rejects_unpaired_input() -> None:
     with pytest.raises(ValueError, match="equally long"):
         paired([0.1, 0.2], [0.1])
     with pytest.raises(ValueError, match="equally long"):
         paired([], [])
-    line = paired_line("DRO - EI", paired([0.7, 0.6], [0.6, 0.6]), 2)
-    assert line.startswith("DRO - EI: +5.0 points, 95% CI [")
-    assert "wins/ties/losses 1/1/0" in line and "\n" not in line
+
+
+def test_compare_states_points_mdd_and_the_verdict_by_hand() -> None:
+    points = [10.0, 10.0, 5.0, 15.0] * 3  # a - b in points, 12 pairs
+    b = [0.5] * 12
+    a = [0.5 + d / 100 for d in points]
+    c = compare("dro", "ei", "worst_group_acc", a, b)
+    assert (c["a"], c["b"], c["metric"], c["n"]) == ("dro", "ei", "worst_group_acc", 12)
+    assert c["diff"] == pytest.approx(10.0)
+    assert c["mdd"] == pytest.approx(2.80 * statistics.stdev(points) / 12**0.5)
+    assert c["ci"][0] > 0 and c["verdict"] == "win"
+    assert compare("a", "b", "m", b, a)["verdict"] == "loss"
+    level = compare("a", "b", "m", [0.50, 0.51, 0.49, 0.50] * 3, [0.50, 0.50, 0.50, 0.505] * 3)
+    assert level["verdict"] == "equivalent"  # the 90% interval lies inside +-3 points
+    wide = compare("a", "b", "m", [0.9, 0.1, 0.5] * 4, [0.1, 0.9, 0.5] * 4)
+    assert wide["verdict"] == "inconclusive"
+    few = compare("a", "b", "m", a[:9], b[:9])
+    assert few["ci"][0] > 0 and few["verdict"] == "too few pairs"
+    assert compare("a", "b", "m", [0.5], [0.4])["mdd"] is None
+    assert (c["wins"], c["ties"], c["losses"]) == (12, 0, 0)

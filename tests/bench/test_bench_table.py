@@ -20,9 +20,9 @@ import pytest
 import droiz
 from droiz.bench.headroom import headroom_check, picks, split_halves
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.llm.testing.server import prompt_of
 from droiz.runner.testing import GROUPS, InstructionWorld
+from droiz.testing import FakeOpenAIServer
+from droiz.testing.server import prompt_of
 
 GROUPS_3 = "clean,case,format"
 

@@ -16,7 +16,7 @@ from grid_helpers import GatedServer, GridWorld, grid_args
 from droiz.bench.grid_plots import best_so_far
 from droiz.bench.paired import paired
 from droiz.cli import main
-from droiz.runner.runs import run_info
+from droiz.runner.store.runs import run_info
 
 METHODS = ("dro", "ei", "random")
 TASKS = ("rev-a", "rev-b")

@@ -16,9 +16,10 @@ import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
 from droiz.cli import main
-from droiz.runner.journal import load_journal
-from droiz.runner.records import Eval, Verify
-from droiz.runner.runs import is_locked, run_info
+from droiz.runner.store.journal import load_journal
+from droiz.runner.store.records import Eval, Verify
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.store.runs import run_info
 from droiz.runner.testing import parse_query
 
 
@@ -70,7 +71,7 @@ def test_a_killed_worker_is_replaced_and_its_cell_resumes_without_resending(
     grid_server.gate.clear()  # answers wait from now on: the cell cannot finish
     pid = _pid(victim)
     os.kill(pid, signal.SIGKILL)
-    while is_locked(victim):  # the OS drops the lock when the process is gone
+    while RunDir(victim).is_locked():  # the OS drops the lock when the process is gone
         time.sleep(0.01)
     journaled = _evals(victim)
     assert run_info(victim).status == "crashed" and len(journaled) >= 3

@@ -13,7 +13,7 @@ from grid_helpers import GatedServer, GridWorld, grid_args
 
 from droiz.bench.grid_api import plan_grid
 from droiz.cli import main
-from droiz.runner.config import load_config_file
+from droiz.runner.settings.files import load_config_file
 
 
 def _config(out: Path, gw: GridWorld, per_task: str) -> Path:

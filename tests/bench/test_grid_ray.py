@@ -12,7 +12,7 @@ import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
 from droiz.cli import main
-from droiz.runner.runs import run_info
+from droiz.runner.store.runs import run_info
 
 
 @pytest.mark.slow

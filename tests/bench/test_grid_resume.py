@@ -12,8 +12,8 @@ from grid_helpers import GatedServer, GridWorld, grid_args
 from droiz.bench.grid import FINISHED, CellOutcome
 from droiz.bench.grid_api import run_grid
 from droiz.cli import main
-from droiz.runner.config import load_config_file
-from droiz.runner.runs import run_info
+from droiz.runner.settings.files import load_config_file
+from droiz.runner.store.runs import run_info
 
 
 def _journals(out: Path) -> dict[str, bytes]:

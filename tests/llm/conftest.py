@@ -1,14 +1,23 @@
-"""Fixtures for the LLM-layer tests: tiny random models, loopback servers, temporary caches."""
+"""Fixtures for the LLM-layer tests: tiny random models, loopback servers, temporary caches.
+
+Puts this folder on the path, so that the plugin example module is importable (as
+``--import-mode=importlib`` does not).
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from droiz.llm import ResponseCache, RetryPolicy
-from droiz.llm.testing import FakeOpenAIServer, build_tiny_llama
+from droiz.testing import FakeOpenAIServer, build_tiny_llama
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 CHAT_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"

@@ -7,7 +7,7 @@ import pytest
 from droiz.exceptions import BackendError, ConfigError
 from droiz.llm import CachedExecutor, ExecRequest, OpenAIExecutor, ResponseCache, RetryPolicy
 from droiz.llm import openai_executor as oe
-from droiz.llm.testing import FakeOpenAIServer, parse_default_prompt
+from droiz.testing import FakeOpenAIServer, parse_default_prompt
 
 
 def _requests(n: int, instruction: str = "Repeat the input.") -> list[ExecRequest]:
@@ -29,7 +29,7 @@ def test_answers_come_back_in_order_with_the_default_template(server, fast_retry
 
 def test_completions_flavour_and_per_request_template(server, fast_retry):
     ex = _executor(server, fast_retry, flavour="completions", stop=["\n"])
-    req = ExecRequest("Negate.", "I am", template="{v}\n\nQ: {x}\nA:")
+    req = ExecRequest("Negate.", "I am", template="[PROMPT]\n\nQ: [INPUT]\nA:")
     answers = ex.execute([req, "raw prompt text"])
     assert answers == ["echo: Negate.\n\nQ: I am\nA:", "echo: raw prompt text"]
     prompts = sorted(body["prompt"] for body in server.bodies)  # arrival order may vary

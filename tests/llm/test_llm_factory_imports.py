@@ -81,7 +81,7 @@ def test_spec_splits_at_the_first_colon_only():
 
 def test_importing_droiz_llm_imports_no_heavy_backend():
     code = (
-        "import sys, json, droiz.llm, droiz.llm.testing\n"
+        "import sys, json, droiz.llm, droiz.testing\n"
         "heavy = ['transformers', 'openai', 'sentence_transformers', 'tokenizers', 'httpx']\n"
         "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
     )

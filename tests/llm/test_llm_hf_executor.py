@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from droiz.llm import CachedExecutor, ExecRequest, HFExecutor
-from droiz.llm.testing import random_llama
+from droiz.testing import random_llama
 
 REQUESTS = [
     ExecRequest("Repeat.", "a"),
     ExecRequest("Write the antonym of the word given as input, in lower case.", "hot"),
     ExecRequest.raw("x"),
-    ExecRequest("Sort.", "c b a", template="{v}\n\nQ: {x}\nA:"),
+    ExecRequest("Sort.", "c b a", template="[PROMPT]\n\nQ: [INPUT]\nA:"),
 ]
 
 

@@ -95,8 +95,8 @@ def test_a_failed_conversion_leaves_no_folder_behind(tmp_path: Path) -> None:
     assert [p.name for p in models_dir().iterdir()] == ["hashes.json"]
 
 
-def test_cli_rejects_a_missing_gguf_in_one_line(tmp_path: Path, capsys) -> None:
-    argv = ["evaluate", "--task", "antonyms", "--instruction", "x"]
+def test_cli_rejects_a_missing_gguf_in_one_line(tmp_path: Path, data_dir: Path, capsys) -> None:
+    argv = ["evaluate", "--task", "antonyms", "--data-dir", str(data_dir), "--instruction", "x"]
     argv += ["--executor", f"hf:{tmp_path / 'none.gguf'}", "--split", "dev", "-n", "1"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

@@ -36,9 +36,10 @@ def test_default_template_and_request_prompt():
     assert ExecRequest.raw("verbatim [INPUT]").prompt == "verbatim [INPUT]"
 
 
-def test_fill_is_single_pass_and_knows_shift_group_spelling():
-    assert render_prompt("{v}|{x}", "use [INPUT]", "{v}") == "use [INPUT]|{v}"
-    f4 = '{"instruction": "{v}", "input": "{x}", "output": "'
+def test_fill_is_single_pass_and_has_one_spelling():
+    assert render_prompt("[PROMPT]|[INPUT]", "use [INPUT]", "[PROMPT]") == "use [INPUT]|[PROMPT]"
+    assert render_prompt("{v}|{x}|{input}", "I", "X") == "{v}|{x}|{input}"  # not placeholders
+    f4 = '{"instruction": "[PROMPT]", "input": "[INPUT]", "output": "'
     assert render_prompt(f4, "I", "X") == '{"instruction": "I", "input": "X", "output": "'
     assert fill("[UNKNOWN] [PROMPT]", PROMPT="p") == "[UNKNOWN] p"
 

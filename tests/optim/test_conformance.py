@@ -74,16 +74,16 @@ def test_robust_ucb_with_kl0_and_nominal_is_the_reference_mixture_of_ucbs() -> N
 def test_check_method_runs_everything_on_a_user_method_and_names_a_failure() -> None:
     check_method("worst-ucb", ambiguities=["kl:0.5"])
 
-    @register_method("noisy-ucb")
-    def noisy(model: object, ctx: RoundContext) -> AcquisitionFunction:
-        """Breaks the contract: noise from torch's global RNG, so a restored engine differs."""
-        return _Noisy(model, ctx.beta)
+    with METHODS.scoped():
 
-    try:
+        @register_method("noisy-ucb")
+        def noisy(model: object, ctx: RoundContext) -> AcquisitionFunction:
+            """Breaks the contract: noise from torch's global RNG, so a restored engine differs."""
+            return _Noisy(model, ctx.beta)
+
         with pytest.raises(AssertionError, match="'noisy-ucb' fails state_round_trip"):
             check_method("noisy-ucb", ambiguities=["kl:0.5"])
-    finally:
-        METHODS._items.pop("noisy-ucb")
+    assert "noisy-ucb" not in METHODS
 
 
 class _Noisy(AcquisitionFunction):

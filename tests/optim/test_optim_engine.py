@@ -76,7 +76,7 @@ def _sobol(n: int) -> torch.Tensor:
 def test_adversarial_groups_pick_the_lowest_lower_confidence_bounds() -> None:
     from droiz.acquisition import beta_schedule
 
-    bo = make("dro")
+    bo = make("dro", group_selection="adversarial")
     run(bo, rounds=2)  # 12 Sobol points
     proposal = bo.ask(6)  # a BO round
     assert proposal.round == 1
@@ -85,6 +85,52 @@ def test_adversarial_groups_pick_the_lowest_lower_confidence_bounds() -> None:
     worst_two = torch.argsort(lcb, -1)[:, :2]
     expected = torch.zeros_like(proposal.groups).scatter(-1, worst_two, True)
     assert torch.equal(proposal.groups, expected)
+
+
+@pytest.mark.parametrize("method", ["dro", "hybrid", "ei", "ucb", "ucb-sum"])
+def test_every_model_based_method_samples_by_the_default_rule(method: str) -> None:
+    from droiz.axes import DEFAULT_GROUP_RULE
+
+    bo = make(method)
+    assert bo.config.group_rule() == DEFAULT_GROUP_RULE
+    assert bo.config.axes()["group_rule"] == DEFAULT_GROUP_RULE
+
+
+def test_a_legacy_auto_config_resumes_with_its_rule_and_nothing_else_is_tolerated() -> None:
+    saved = make("dro", group_selection="auto")
+    run(saved, rounds=2)
+    state = json.loads(json.dumps(saved.state_dict()))
+    assert state["config"]["group_selection"] == "auto"
+    assert saved.config.group_rule() == "adversarial"
+    assert make("ei", group_selection="auto").config.group_rule() == "reference"
+    fresh = make("dro")  # what a resumed run builds from its settings: today's default rule
+    fresh.load_state_dict(state)
+    assert fresh.config == saved.config and torch.equal(fresh.ask().z, saved.ask().z)
+    other = make("dro", eta=0.3)
+    with pytest.raises(ConfigError, match="different configuration"):
+        other.load_state_dict(state)
+    newer = make("dro", group_selection="adversarial")
+    with pytest.raises(ConfigError, match="different configuration"):
+        newer.load_state_dict(make("dro").state_dict())
+
+
+def test_final_pick_and_reference_update_override_the_methods_own() -> None:
+    bo = make("ucb", final_pick="robust", reference_update="ema")
+    assert bo.config.axes() == {
+        "acquisition": "ucb",
+        "group_rule": "reference",
+        "reference_update": "ema",
+        "final_pick": "robust",
+    }
+    run(bo, rounds=3)
+    assert bo.best().selection == "robust"
+    assert not torch.allclose(bo.reference, torch.full((3,), 1 / 3, dtype=torch.float64))
+    fixed = make("dro", reference_update="fixed")
+    run(fixed, rounds=2)
+    assert fixed.config.axes()["reference_update"] == "fixed"
+    assert fixed.reference.tolist() == pytest.approx([1 / 3] * 3)
+    with pytest.raises(UnknownNameError, match="did you mean 'robust'"):
+        make("ucb", final_pick="robst")
 
 
 def test_reference_weights_follow_the_ema_by_hand() -> None:

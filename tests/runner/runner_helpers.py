@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 FAST_ENGINE = {"cma_starts": 5, "cma_popsize": 20, "cma_generations": 5}
 """Smaller CMA-ES searches: the loop's logic is what these tests check, not the optimiser's."""
@@ -46,7 +46,11 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def read_best(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "best.json").read_text())
+    """The result ``best.json`` holds: the file without its ``format`` field (which
+    ``OptimizeResult.best`` does not carry either)."""
+    best = json.loads((run_dir / "best.json").read_text())
+    best.pop("format", None)
+    return best
 
 
 TIME_RETRY = {"retry": {"base_delay": 0.001, "max_delay": 0.01, "max_elapsed": 60}}

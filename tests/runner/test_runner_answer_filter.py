@@ -10,9 +10,9 @@ from runner_helpers import read_best, read_records, reverse_task_file, run_setti
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import replay
 from droiz.runner.testing import InstructionWorld, parse_query
+from droiz.testing import FakeOpenAIServer
 
 WORDS = ["bakomi", "tulare", "sonefi"]
 

@@ -12,7 +12,7 @@ from runner_helpers import closed_port_url, optimize_base, run_settings
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 NON_UTF8 = b"\xff\xfe\xfa not utf-8\n"
 
@@ -163,7 +163,8 @@ OPTIMIZE = [
     ({"--answer-filter": "regex:("}, "--answer-filter regex:( is not a valid regex"),
     ({"--answer-filter": "first-line,,strip"}, "has an empty entry"),
     ({"--config": "@toml:answer_filter = 3"}, "answer_filter must be a string or a list"),
-    ({"--max-answer-tokens": "0"}, "max_answer_tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "0"}, "max_answer_tokens must be a positive integer"),
+    ({"--max-answer-tokens": "1000001"}, "max_answer_tokens must be an integer in [1, 1000000]"),
     ({"--max-answer-tokens": "many"}, "argument --max-answer-tokens: invalid int value"),
     ({"--max-requests": "-1"}, "--max-requests must be an integer >= 1, got -1"),
     ({"--max-requests": "2.5"}, "argument --max-requests: invalid int value"),
@@ -258,21 +259,22 @@ EVALUATE = [
     ({"--json": "@dir"}, "--json"),
     ({"--json": "@file/x"}, "lies below the file"),
     ({"--json": ""}, "--json is empty"),
-    ({"--seed": "-1"}, "--seed must be an integer in [0, 2**63)"),
-    ({"--seed": "99999999999999999999"}, "--seed must be an integer in [0, 2**63)"),
+    ({"--seed": "-1"}, "seed must be an integer in [0, 2**63), got -1"),
+    ({"--seed": "99999999999999999999"}, "seed must be an integer in [0, 2**63)"),
     ({"--groups": ""}, "--groups has an empty name"),
     ({"--groups": "clean,nope"}, "invalid groups"),
-    ({"-n": "0"}, "-n must be at least 1"),
-    ({"--split": "train"}, "argument --split: invalid choice"),
+    ({"-n": "0"}, "n must be a positive integer, got 0"),
+    ({"--split": "train"}, "unknown --split value 'train'"),
     ({"--cache-dir": "@file"}, "--cache-dir"),
     ({"--task": "antonymz"}, "did you mean 'antonyms'"),
     ({"--executor": "hf:/nonexistent"}, "cannot load"),
-    ({"--concurrency": "0"}, "--concurrency must be an integer in [1, 4096]"),
+    ({"--concurrency": "0"}, "concurrency must be a positive integer"),
+    ({"--concurrency": "5000"}, "concurrency must be an integer in [1, 4096]"),
     ({"--api-key-env": "has space"}, "must be the NAME of an environment variable"),
     ({"--instruction": None}, "the following arguments are required: --instruction"),
     ({"--base-url": "@closed"}, "cannot reach the endpoint"),
     ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
-    ({"--max-answer-tokens": "0"}, "--max-answer-tokens must be an integer in [1, 1000000]"),
+    ({"--max-answer-tokens": "0"}, "max_answer_tokens must be a positive integer"),
     ({"--max-answer-tokens": "x"}, "argument --max-answer-tokens: invalid int value"),
 ]
 
@@ -366,20 +368,19 @@ def test_bad_input_in_a_real_process(inputs, argv, message, tmp_path) -> None:
 
 def test_metric_scores_outside_0_1_or_nan_are_refused_by_the_runner(tmp_path: Path) -> None:
     from droiz.exceptions import DataError
-    from droiz.llm.testing import FakeOpenAIServer as Server
     from droiz.tasks import load_task
     from droiz.tasks.metrics import METRICS
+    from droiz.testing import FakeOpenAIServer as Server
 
     path = tmp_path / "t.csv"
     path.write_text("input,output\n" + "".join(f"w{i},x\n" for i in range(12)))
     for name, value in [("nan_metric", float("nan")), ("big_metric", 1.5), ("neg_metric", -0.1)]:
-        METRICS.add(name, lambda prediction, gold, v=value: v)
-        try:
+        with METRICS.scoped():
+            METRICS.add(name, lambda prediction, gold, v=value: v)
             task = load_task(path, metric=name)
             with Server() as server, pytest.raises(DataError, match=r"needs scores in \[0, 1\]"):
                 droiz.evaluate(task, "x", executor="openai:m", base_url=server.base_url)
-        finally:
-            METRICS._items.pop(name)
+        assert name not in METRICS
 
 
 def test_a_large_budget_needs_the_flag() -> None:

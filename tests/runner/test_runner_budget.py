@@ -19,8 +19,8 @@ from runner_helpers import (
 import droiz
 from droiz.cli import main
 from droiz.exceptions import ConfigError
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import CapReached, dry_run
+from droiz.testing import FakeOpenAIServer
 
 
 def _stop_and_resume(

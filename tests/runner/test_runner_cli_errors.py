@@ -8,7 +8,7 @@ import pytest
 from runner_helpers import closed_port_url, optimize_base
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 
 @pytest.fixture

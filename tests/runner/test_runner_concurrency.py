@@ -17,11 +17,11 @@ import droiz
 from droiz.cli import main
 from droiz.exceptions import ConfigError
 from droiz.llm import ResponseCache
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.runner.rundir import LOCK_NAME, RunLock
+from droiz.runner.store.rundir import RunDir, RunLock
+from droiz.testing import FakeOpenAIServer
 
 HOLD = (
-    "import sys, time; from pathlib import Path; from droiz.runner.rundir import RunLock\n"
+    "import sys, time; from pathlib import Path; from droiz.runner.store.rundir import RunLock\n"
     "with RunLock(Path(sys.argv[1])):\n"
     "    print('locked', flush=True)\n"
     "    time.sleep(600)\n"
@@ -62,7 +62,7 @@ def test_a_second_process_is_refused_and_a_dead_ones_lock_does_not_block(
     assert holder.returncode == -signal.SIGKILL  # it died holding the lock
     assert main(["optimize", "--out", str(run), "--resume", "--no-progress"]) == 0
     assert world_server.n_requests == n and (run / "best.json").read_text() == best
-    assert (run / LOCK_NAME).read_text().strip() == str(os.getpid())
+    assert RunDir(run).lock_file.read_text().strip() == str(os.getpid())
 
 
 def test_three_processes_share_one_cache(world, world_files: dict, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from droiz.exceptions import ConfigError
+from droiz.redact import redact_url
 from droiz.runner import RunConfig, parse_reference, resolve_config
-from droiz.runner.config import config_from_dict, redact_url
+from droiz.runner.settings.files import config_from_dict
 
 BASE = {"task": "antonyms", "generator": "pool:p.txt", "executor": "openai:m"}
 

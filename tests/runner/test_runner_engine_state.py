@@ -11,20 +11,20 @@ import torch
 
 from droiz.optim import RobustBO
 from droiz.optim.conformance import objective
-from droiz.runner.engine_state import (
-    STATE_NAME,
+from droiz.runner.loop.outcomes import ScoreColumns
+from droiz.runner.store.engine_state import (
     EngineState,
     environment_difference,
     pick_snapshot,
     read_engine_state,
     write_engine_state,
 )
-from droiz.runner.journal import JournalError
-from droiz.runner.outcomes import Layout
-from droiz.runner.records import Ask, Tell
-from droiz.runner.restore import adopt_ask
+from droiz.runner.store.journal import JournalError
+from droiz.runner.store.records import Ask, Tell
+from droiz.runner.store.restore import adopt_ask
+from droiz.runner.store.rundir import RunDir
 
-LAYOUT = Layout(("a", "b", "c"), (4, 4, 4))
+COLUMNS = ScoreColumns(("a", "b", "c"), (4, 4, 4))
 
 
 def _engine() -> RobustBO:
@@ -40,18 +40,19 @@ def _ask(round_: int, z: list[list[float]]) -> Ask:
 
 
 def test_the_state_file_round_trips_and_names_its_journal_position(tmp_path: Path) -> None:
-    assert read_engine_state(tmp_path) is None  # an older run
+    path = RunDir(tmp_path).engine_state
+    assert read_engine_state(path) is None  # an older run
     bo = _engine()
     p = bo.ask()
-    write_engine_state(tmp_path, bo)
-    state = read_engine_state(tmp_path)
+    write_engine_state(path, bo)
+    state = read_engine_state(path)
     assert state is not None and state.is_open
     assert (state.n_evaluations, state.round) == (0, 1)
     assert state.engine["open"]["z"] == p.z.tolist() and "observations" not in state.engine
     assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed
-    (tmp_path / STATE_NAME).write_text("{not json")
+    path.write_text("{not json")
     with pytest.raises(JournalError, match="delete it"):
-        read_engine_state(tmp_path)
+        read_engine_state(path)
 
 
 def test_the_state_file_is_used_only_at_the_journals_position(
@@ -87,7 +88,7 @@ def test_adopting_the_journals_ask_makes_it_the_open_proposal() -> None:
     bo = _engine()
     p = bo.ask()
     z = (p.z * 0.5).tolist()
-    adopt_ask(bo, _ask(1, z), LAYOUT)
+    adopt_ask(bo, _ask(1, z), COLUMNS)
     assert bo.pending is not None and bo.pending.z.tolist() == z
     assert bo.pending.groups[:, 0].all() and not bo.pending.groups[:, 1:].any()
     y = objective(torch.tensor(z), 3)

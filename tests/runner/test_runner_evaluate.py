@@ -11,8 +11,8 @@ from runner_helpers import reverse_task_file
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer, prompt_of
 from droiz.runner.testing import parse_query
+from droiz.testing import FakeOpenAIServer, prompt_of
 
 WORDS = ["bakomi", "tulare", "sonefi", "kitula"]
 

@@ -19,9 +19,9 @@ from runner_helpers import (
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import RunInterrupted, replay
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 
 def test_transient_faults_lose_no_examples(

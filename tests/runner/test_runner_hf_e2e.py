@@ -9,7 +9,7 @@ import pytest
 from runner_helpers import read_best, read_records
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer, build_tiny_llama
+from droiz.testing import FakeOpenAIServer, build_tiny_llama
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from droiz.runner import Journal, JournalError, read_journal
-from droiz.runner.journal import dump_record, load_journal
-from droiz.runner.records import (
+from droiz.runner.store.journal import dump_record, load_journal
+from droiz.runner.store.records import (
     KINDS,
     Abort,
     Ask,

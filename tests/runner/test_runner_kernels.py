@@ -9,8 +9,8 @@ import pytest
 from runner_helpers import read_best, read_records, run_settings
 
 import droiz
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import replay
+from droiz.testing import FakeOpenAIServer
 
 
 @pytest.mark.parametrize(

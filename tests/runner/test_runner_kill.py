@@ -29,9 +29,9 @@ from runner_helpers import (
 )
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.llm.testing.server import prompt_of
 from droiz.runner.testing import InstructionWorld, parse_query
+from droiz.testing import FakeOpenAIServer
+from droiz.testing.server import prompt_of
 
 pytestmark = pytest.mark.slow
 

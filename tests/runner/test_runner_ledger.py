@@ -13,8 +13,8 @@ from runner_helpers import cli_args, cli_config, droiz_process, measured, read_r
 from droiz.cli import main
 from droiz.llm.budget import Budget, BudgetExceeded, Limits
 from droiz.llm.ledger import LEDGER_NAME, read_ledger
-from droiz.llm.testing import FakeOpenAIServer
-from droiz.runner.runs import spent
+from droiz.runner.store.usage import spent
+from droiz.testing import FakeOpenAIServer
 
 CAP = 150
 KILLED_AT = 105  # the 105th answer: in the middle of the sixth evaluation (20 requests each)

@@ -17,7 +17,7 @@ from runner_helpers import FAST_ENGINE, FAST_RETRY, read_best, read_records
 
 import droiz
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "optim"
 SRC = Path(droiz.__file__).resolve().parents[1]

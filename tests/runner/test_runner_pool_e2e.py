@@ -15,9 +15,9 @@ import pytest
 from runner_helpers import read_best, read_records, run_settings
 
 import droiz
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import replay
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 SEEDS = (1, 2)
 
@@ -100,7 +100,7 @@ def test_identical_instructions_are_never_paid_twice(
     records = read_records(tmp_path / "run")
     measured = [(r["instruction"], g) for r in records if r["type"] == "eval" for g in r["paid"]]
     assert len(measured) == len(set(measured))
-    prompts = [droiz.llm.testing.prompt_of(b) for b in world_server.bodies]
+    prompts = [droiz.testing.prompt_of(b) for b in world_server.bodies]
     assert len(prompts) == len(set(prompts)), "no query may be sent twice"
     n_test = sum(read_best(tmp_path / "run")["test"]["n_examples"].values())
     assert world_server.n_requests == 10 * len(measured) + n_test

@@ -8,11 +8,12 @@ import pytest
 from runner_helpers import read_best, run_settings
 
 import droiz
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import RunConfig
-from droiz.runner.problem import Problem, llm_template
+from droiz.runner.loop.scoring import llm_template
+from droiz.runner.problem import Problem
 from droiz.runner.testing import InstructionWorld
 from droiz.tasks import summarize
+from droiz.testing import FakeOpenAIServer
 
 
 def _config(tasks: list[str], data_dir: Path, **extra: object) -> RunConfig:

@@ -15,9 +15,9 @@ from runner_helpers import matern_settings, read_best
 import droiz
 from droiz.cli import main
 from droiz.runner import CapReached
-from droiz.runner.journal import dump_record
-from droiz.runner.records import Abort
-from droiz.runner.runs import list_runs, run_info
+from droiz.runner.store.journal import dump_record
+from droiz.runner.store.records import Abort
+from droiz.runner.store.runs import list_runs, run_info
 
 
 def _copy(run: Path, dest: Path) -> Path:

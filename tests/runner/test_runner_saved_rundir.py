@@ -27,9 +27,9 @@ import pytest
 from runner_helpers import read_best, read_records, same_run_result
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner import replay
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 SAVED = Path(__file__).parent / "data" / "run-206b5e3"
 FINISHED_REQUESTS = 660  # what the uninterrupted run sent to the server

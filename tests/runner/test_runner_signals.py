@@ -4,8 +4,10 @@ with a line that says what to do."""
 from __future__ import annotations
 
 import signal
-import time
+import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from runner_helpers import (
@@ -19,16 +21,30 @@ from runner_helpers import (
 )
 
 from droiz.cli import main
-from droiz.llm.testing import FakeOpenAIServer
 from droiz.runner.testing import InstructionWorld
+from droiz.testing import FakeOpenAIServer
 
 
-def _evals(run_dir: Path) -> int:
-    try:
-        text = (run_dir / "journal.jsonl").read_text()
-    except OSError:
-        return 0
-    return text.count('"type": "eval"')
+class _HoldAfter:
+    """The world's answers for the first ``n`` requests; later requests are held until
+    :meth:`release`, so a run that sent them cannot finish before the test acts on it."""
+
+    def __init__(self, world: InstructionWorld, n: int) -> None:
+        self.world, self.left = world, n
+        self.lock = threading.Lock()
+        self.holding, self.released = threading.Event(), threading.Event()
+
+    def __call__(self, prompt: str, body: Mapping[str, Any]) -> str:
+        with self.lock:
+            self.left -= 1
+            hold = self.left < 0
+        if hold:
+            self.holding.set()
+            self.released.wait()
+        return self.world.answer(prompt, body)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @pytest.mark.slow
@@ -37,14 +53,20 @@ def test_a_signal_leaves_an_abort_record_and_resume_finishes_the_run(
     world: InstructionWorld, world_files: dict, tmp_path: Path, clean_run: Path, sig, code
 ) -> None:
     out, config = tmp_path / "run", cli_config(tmp_path / "settings.toml")
-    with FakeOpenAIServer(answer=world.answer, delay=0.01) as server:
+    answer = _HoldAfter(world, n=60)  # 60 answers: three evaluations' worth (10 dev x 2 groups)
+    with FakeOpenAIServer(answer=answer) as server:
         args = cli_args(world_files, server, out, config)
         proc = droiz_process([*args, "--concurrency", "2"])
-        deadline = time.monotonic() + 300
-        while _evals(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)  # waiting for the run to get going, not a timing assertion
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
+        try:  # the signal comes while the run waits for a held answer: mid-round, never done
+            while not answer.holding.wait(0.1):
+                assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:  # only when an assertion above failed
+                proc.kill()
+                proc.wait()
+            answer.release()
         assert proc.returncode == code, err.decode()[-2000:]
         assert b"Traceback" not in err and b"--resume" in err
         records = read_records(out)

@@ -38,11 +38,11 @@ BBII_SIZES = {
     "winowhy": 2865,
     "word_sorting": 1900,
     "word_unscrambling": 8917,
-}  # fmt: skip  (benchmark-data.md §6)
+}  # fmt: skip  (examples per BBII task file)
 
 
 def expected_sizes(n_induce: int, n_execute: int, overlap: int = 0) -> dict[str, int]:
-    """Split sizes by the rules of issue 3, computed from the raw counts."""
+    """Split sizes by the split rules (docs/tasks.md), computed from the raw counts."""
     if n_execute:
         test, pool = n_execute - overlap, n_induce
     else:
@@ -183,6 +183,20 @@ def test_instructzero_aliases(data_dir: Path) -> None:
     assert load_task("object_count", data_dir).name == "object_counting"
     with pytest.raises(UnknownNameError, match="did you mean 'antonyms'"):
         load_task("antonym", data_dir)
+
+
+def test_a_metric_override_changes_the_scoring_only(load: Callable, data_dir: Path) -> None:
+    snarks = load("bbii/snarks")
+    as_em = load_task("bbii/snarks", data_dir, metric="em")
+    assert (snarks.metric, as_em.metric) == ("mc", "em")
+    assert as_em.groups == snarks.groups and as_em.test == snarks.test
+    case = [snarks.instance(e, "case") for e in snarks.test[:10]]
+    assert case == [as_em.instance(e, "case") for e in as_em.test[:10]]  # golds co-transformed
+
+
+def test_an_unknown_metric_is_refused_before_the_data_are_read(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'contains'"):
+        load_task("sum", tmp_path / "no-data-here", metric="contain")
 
 
 def test_natural_groups(load: Callable) -> None:

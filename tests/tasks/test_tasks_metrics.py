@@ -1,7 +1,7 @@
 """Metrics: hand-made cases, normalisation edge cases, and agreement with instruction induction.
 
 The reference below re-implements instruction induction's ``normalize_prediction`` and metrics
-from the steps documented in benchmark-data.md §3.5 (no final strip, plain substring for the
+step by step as the original ``utility.py`` does (no final strip, plain substring for the
 multiple-choice metric of INSTINCT). droiz must agree with it on real data wherever the listed
 fixes do not apply, and the fixes must be the only differences.
 """

@@ -1,4 +1,4 @@
-"""Shift groups follow the validity rules of benchmark-data.md §7 on every built-in task.
+"""Shift groups follow the validity rules (docs/tasks.md, "Shift groups") on every built-in task.
 
 For each group the test checks what the rules say about the input and the gold: unchanged gold
 (✓), co-transformed gold (C: the clean gold plus the same word edits applied to it), recomputed
@@ -239,7 +239,7 @@ def test_perturbations_do_not_depend_on_hash_randomisation(data_dir) -> None:
 
 
 def test_distractor_pool_is_neutral(load: Callable) -> None:
-    """No digits, negation, or words of the animal and object tasks (rule of §7.3, G4)."""
+    """No digits, negation, or words of the animal and object tasks (the distractor rule)."""
     words = {w.lower() for s in DISTRACTORS for w in WORD.findall(s)}
     assert len(set(DISTRACTORS)) == len(DISTRACTORS) >= 20
     assert not any(ch.isdigit() for s in DISTRACTORS for ch in s)

@@ -33,7 +33,8 @@ def test_dataset_is_paired_and_aligned_across_instructions(load: Callable) -> No
     a, b = data.queries("Pick the larger animal."), data.queries("Name the bigger one.")
     assert len(a) == len(b) == len(data)
     clean = next(inst for inst in data if inst.group == "clean")
-    assert clean.render("Do X.") == DEFAULT_TEMPLATE.format(instruction="Do X.", input=clean.input)
+    assert clean.render("Do X.") == f"Instruction: Do X.\n\nInput: {clean.input}\n\nOutput:"
+    assert DEFAULT_TEMPLATE == "Instruction: [PROMPT]\n\nInput: [INPUT]\n\nOutput:"
 
 
 def test_scores_group_means_and_report(load: Callable) -> None:

@@ -8,16 +8,26 @@ predicts the groups a point was not evaluated on.
 * :class:`RobustUCB`: per-group UCB ``mu_t + beta sigma_t``, then the worst case over the ambiguity
   set around the current reference weights (DRO-InstructZero).
 * :func:`mixture_ucb`: UCB of the reference mixture ``w^T mu + beta sqrt(w^T Sigma w)`` (BoTorch's
-  ``UpperConfidenceBound`` takes ``beta^2``, see DESIGN §4).
+  ``UpperConfidenceBound`` computes ``mean + sqrt(beta) sigma``, so it takes ``beta^2``): the
+  joint bonus of the mixture.
+* :class:`SummedUCB`: the reference mixture of the per-group UCBs ``sum_t w_t (mu_t + beta
+  sigma_t)``: the summed per-group bonus, at least the joint one (equal only when the groups are
+  perfectly correlated); :class:`RobustUCB` with radius 0.
 * :func:`mixture_ei`: (log) expected improvement of the reference mixture over ``best_f``, the
   InstructZero baseline. LogEI is a monotone transform of EI with the same maximiser and ranking,
   but it does not underflow to a flat zero far from the incumbent, which CMA-ES needs.
 * :class:`HybridAcquisition`: ``lam * robust + (1 - lam) * nominal``.
+
+An acquisition whose value is a worst case over distributions of the groups reports the
+adversary's weights at the points it scores through the :class:`AdversaryWeights` protocol (a
+method ``adversary_weights(z)``); :func:`adversary_weights` asks any acquisition for them. The
+engine journals them with each round's proposal.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Protocol, runtime_checkable
 
 import torch
 from botorch.acquisition import AcquisitionFunction
@@ -32,6 +42,25 @@ from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from droiz.ambiguity import AmbiguitySet
+
+
+@runtime_checkable
+class AdversaryWeights(Protocol):
+    """An acquisition that knows the adversary's weights at the points it scores."""
+
+    def adversary_weights(self, z: Tensor) -> Tensor | None:
+        """The worst-case group weights at ``z`` (``n x d``): ``n x K`` on the simplex, or
+        ``None`` when this acquisition has none (a hybrid whose robust part reports none)."""
+        ...
+
+
+def adversary_weights(acquisition: AcquisitionFunction, z: Tensor) -> Tensor | None:
+    """The adversary's weights at ``z`` (``n x d`` → ``n x K``) of an acquisition that reports
+    them (:class:`AdversaryWeights`), else ``None``."""
+    if not isinstance(acquisition, AdversaryWeights):
+        return None
+    with torch.no_grad():
+        return acquisition.adversary_weights(z)
 
 
 def beta_schedule(round_index: int) -> float:
@@ -67,6 +96,30 @@ class RobustUCB(AnalyticAcquisitionFunction):
         self.last_weights = worst.weights.detach()
         return worst.value
 
+    def adversary_weights(self, z: Tensor) -> Tensor | None:
+        """The worst-case weights ``w*`` at ``z`` (``n x d`` → ``n x K``)."""
+        self(z.unsqueeze(-2))
+        return self.last_weights
+
+
+class SummedUCB(AnalyticAcquisitionFunction):
+    r"""``sum_t w_t (mu_t + beta sigma_t)``: the reference mixture of the per-group UCBs.
+
+    Args:
+        model: A K-output model. beta: Multiplier of the posterior standard deviation.
+        reference: ``K`` reference weights on the simplex.
+    """
+
+    def __init__(self, model: Model, beta: float, reference: Tensor) -> None:
+        super().__init__(model=model, allow_multi_output=True)
+        self.register_buffer("beta", torch.as_tensor(float(beta), dtype=torch.float64))
+        self.register_buffer("reference", reference.to(torch.float64))
+
+    @t_batch_mode_transform(expected_q=1)
+    def forward(self, X: Tensor) -> Tensor:
+        mean, sigma = self._mean_and_sigma(X)  # b x K each
+        return (mean + self.beta * sigma) @ self.reference
+
 
 def mixture_ucb(model: Model, beta: float, reference: Tensor) -> UpperConfidenceBound:
     """UCB of the reference mixture, with the model's cross-group covariance when it has one."""
@@ -96,6 +149,10 @@ class HybridAcquisition(AcquisitionFunction):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"lam must be in [0, 1], got {lam}")
         self.robust, self.nominal, self.lam = robust, nominal, float(lam)
+
+    def adversary_weights(self, z: Tensor) -> Tensor | None:
+        """The robust part's adversary weights at ``z`` (``None`` when it reports none)."""
+        return adversary_weights(self.robust, z)
 
     def forward(self, X: Tensor) -> Tensor:
         if self.lam == 1.0:

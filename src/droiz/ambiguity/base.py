@@ -9,6 +9,10 @@ with minimiser ``w*``. ``V`` is concave in ``u`` and its (super)gradient is ``w*
 subclass only has to find ``w*``: the base class validates the inputs once, runs the solver under
 ``torch.no_grad()`` on a flat ``N x K`` float64 batch and returns ``value = <w*.detach(), u>``,
 through which autograd reaches ``u`` (e.g. a GP posterior mean and standard deviation).
+
+Each set also measures how far a distribution ``w`` is from ``ref`` in its own terms
+(:meth:`AmbiguitySet.divergence`; for the balls, ``U(ref) = {w : divergence(w, ref) <= radius}``)
+and says whether ``w`` lies in the set (:meth:`AmbiguitySet.contains`).
 """
 
 from __future__ import annotations
@@ -111,6 +115,10 @@ class AmbiguitySet(ABC):
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def with_radius(self, radius: float) -> AmbiguitySet:
+        """The same kind of set (same cost matrix, ...) with another radius."""
+        return type(self).from_dict({**self.to_dict(), "radius": radius})
+
     def _check_radius(self, radius: float) -> float:
         """Validate the radius (default: finite and ``>= 0``) and return it."""
         if not math.isfinite(radius) or radius < 0.0:
@@ -119,6 +127,39 @@ class AmbiguitySet(ABC):
                 f"got {radius!r}; pass e.g. {type(self).__name__}(0.1)"
             )
         return radius
+
+    # ------------------------------------------------------------------ divergence
+    def divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """How far the distributions ``w`` are from ``ref``, as this set measures it.
+
+        For the balls this is the divergence that defines them (KL, Pearson chi-square, half the
+        L1 distance, the transport cost under the ground cost), so the ball is
+        ``{w : divergence(w, ref) <= radius}``; ``inf`` where ``w`` puts mass on groups that the
+        divergence cannot reach from ``ref``. See :meth:`contains` for the other sets.
+
+        Args:
+            w: ``batch x K`` distributions (non-negative, each summing to 1 within 1e-6).
+            ref: ``K`` reference distribution.
+
+        Returns:
+            ``batch`` float64 divergences.
+        """
+        w64, q = prepare_distributions(w, ref)
+        flat = w64.detach().reshape(-1, w64.shape[-1])
+        with torch.no_grad():
+            out = self._divergence(flat, q)
+        return out.reshape(w64.shape[:-1])
+
+    def contains(self, w: Tensor, ref: Tensor, tol: float = 1e-9) -> Tensor:
+        """Whether each distribution of ``w`` (``batch x K``) lies in ``U(ref)``, up to ``tol``
+        (default: its divergence is at most ``radius + tol``)."""
+        return self.divergence(w, ref) <= self.radius + tol
+
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """Divergences of a flat ``N x K`` float64 batch from ``ref`` (``K``)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not measure divergences; implement _divergence()"
+        )
 
     # ------------------------------------------------------------------ solving
     def worst_case(self, u: Tensor, ref: Tensor) -> WorstCase:
@@ -240,6 +281,24 @@ def prepare_inputs(u: Tensor, ref: Tensor) -> tuple[Tensor, Tensor]:
             "u contains NaN or inf; expected finite utilities (check the surrogate's posterior)"
         )
     return u64, check_reference(ref, u64.shape[-1], u64.device)
+
+
+def prepare_distributions(w: Tensor, ref: Tensor) -> tuple[Tensor, Tensor]:
+    """Validate distributions ``w`` (``batch x K``) and ``ref`` (``K``) and return both as
+    float64, each renormalised to sum to exactly 1 (see :func:`check_reference`)."""
+    w64 = as_float64(w, "w")
+    if w64.dim() == 0 or w64.shape[-1] == 0:
+        raise AmbiguitySetError(
+            f"w must have shape batch x K with K >= 1 groups, got shape {tuple(w64.shape)}"
+        )
+    if not bool(torch.isfinite(w64).all()) or bool((w64 < 0).any()):
+        raise AmbiguitySetError("w must be finite and non-negative: distributions over groups")
+    total = w64.sum(-1, keepdim=True)
+    if bool(((total - 1.0).abs() > REF_SUM_TOL).any()):
+        raise AmbiguitySetError(
+            f"each row of w must sum to 1 (within {REF_SUM_TOL:g}); divide it by its sum"
+        )
+    return w64 / total, check_reference(ref, w64.shape[-1], w64.device)
 
 
 def check_reference(ref: Tensor, k: int, device: torch.device) -> Tensor:

@@ -58,6 +58,11 @@ class Chi2Ball(AmbiguitySet):
         weights = torch.where(corner, w_corner, active / active.sum(-1, keepdim=True))
         return weights, (u_min + spread * torch.where(corner, 0.0, tau)).squeeze(-1)
 
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """Pearson's ``sum_k (w_k - ref_k)^2 / ref_k`` (``inf`` when ``w`` has mass where
+        ``ref`` has none)."""
+        return torch.where((w > 0) | (ref > 0), (w - ref) ** 2 / ref, 0.0).sum(-1)
+
     def _dual(self, u: Tensor, ref: Tensor, dual: Tensor) -> Tensor:
         """``h(tau)``, with its limit ``h(inf) = E_ref u`` when eps = 0."""
         u_min = min_over_support(u, ref)

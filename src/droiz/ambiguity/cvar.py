@@ -90,6 +90,17 @@ class CVaR(AmbiguitySet):
         tau = torch.where(weights > 0, u, -torch.inf).amax(-1)
         return weights, tau
 
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """The largest likelihood ratio ``max_k w_k / ref_k`` (over groups with mass; ``inf``
+        when ``w`` has mass where ``ref`` has none): the set is ``divergence <= 1 / alpha``."""
+        ratio = torch.where(w > 0, w / ref, 0.0)
+        return ratio.amax(-1)
+
+    def contains(self, w: Tensor, ref: Tensor, tol: float = 1e-9) -> Tensor:
+        """Whether each ``w`` has ``w_k <= ref_k / alpha`` (its :meth:`divergence` is at most
+        ``1 / alpha``, up to ``tol``)."""
+        return self.divergence(w, ref) <= 1.0 / self.radius + tol
+
     def _dual(self, u: Tensor, ref: Tensor, dual: Tensor) -> Tensor:
         """Rockafellar-Uryasev objective ``tau - E_ref (tau - u)_+ / alpha``."""
         tau = dual.unsqueeze(-1)

@@ -72,6 +72,11 @@ class KLBall(AmbiguitySet):
         lam = torch.where(corner, 0.0, spread / theta)  # theta is in units of 1 / range
         return weights, lam.squeeze(-1)
 
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """``KL(w || ref) = sum_k w_k log(w_k / ref_k)`` (``0 log 0 = 0``; ``inf`` when ``w``
+        has mass where ``ref`` has none)."""
+        return torch.where(w > 0, w * torch.log(w / ref), 0.0).sum(-1)
+
     def _dual(self, u: Tensor, ref: Tensor, dual: Tensor) -> Tensor:
         """``g(lam)``, with its limits ``g(0) = min u`` and ``g(inf) = E_ref u`` (if eps = 0)."""
         u_min = min_over_support(u, ref).squeeze(-1)

@@ -7,6 +7,7 @@ from typing import Any
 from torch import Tensor
 
 from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet
+from droiz.ambiguity.tv import total_variation
 from droiz.exceptions import AmbiguitySetError
 
 
@@ -41,6 +42,10 @@ class Nominal(AmbiguitySet):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AmbiguitySet:
         return cls()
+
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """Half the L1 distance: the set ``{ref}`` is every ball of radius 0."""
+        return total_variation(w, ref)
 
     def _solve(self, u: Tensor, ref: Tensor) -> tuple[Tensor, None]:
         return ref.expand_as(u).clone(), None

@@ -51,12 +51,21 @@ class TVBall(AmbiguitySet):
         lam = torch.where(top.below <= delta, u - u_min, torch.inf).amin(-1)
         return weights, torch.where(corner.squeeze(-1), 0.0, lam)
 
+    def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
+        """Half the L1 distance ``½ sum_k |w_k - ref_k|``."""
+        return total_variation(w, ref)
+
     def _dual(self, u: Tensor, ref: Tensor, dual: Tensor) -> Tensor:
         """``-lam delta + E_ref min(u, min_k u_k + lam)``."""
         u_min = u.amin(-1, keepdim=True)
         lam = dual.unsqueeze(-1)
         capped = (ref * torch.minimum(u, u_min + lam)).sum(-1, keepdim=True)
         return (capped - lam * self.radius).squeeze(-1)
+
+
+def total_variation(w: Tensor, ref: Tensor) -> Tensor:
+    """``½ ||w - ref||_1`` of each row of ``w`` (``N x K``)."""
+    return 0.5 * (w - ref).abs().sum(-1)
 
 
 def _min_share(is_min: Tensor, ref: Tensor, q_min: Tensor) -> Tensor:

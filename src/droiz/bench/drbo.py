@@ -1,6 +1,6 @@
 """``droiz bench drbo``: DRBO's robust-regret experiment on the grid of :mod:`drbo_problem`.
 
-As in DRBO (Kirschner et al. 2020) and Tay et al.'s re-implementation (dro-math §5): the kernel
+As in DRBO (Kirschner et al. 2020) and Tay et al.'s re-implementation (docs/bench.md): the kernel
 hyperparameters are known, the acquisition is maximised exactly over the 20 actions, and the
 context of each evaluation is drawn from the true distribution after the action is chosen. Each
 seed starts from 10 random grid points; ``T`` counts the steps after them. Every method of a seed

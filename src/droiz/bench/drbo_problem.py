@@ -1,4 +1,4 @@
-"""The synthetic DRBO problem of ``dro-math.md`` §5: a GP-sampled function on a 20 x 20 grid.
+"""The synthetic DRBO problem (``docs/bench.md``): a GP-sampled function on a 20 x 20 grid.
 
 * Actions ``x`` and contexts ``c`` are 20 evenly spaced points of ``[0, 1]`` each.
 * The objective is sampled from a GP prior as in Tay et al.'s ``sample_GP_prior``: an SE kernel
@@ -8,7 +8,8 @@
   0.02: shifted to the low end), floored at ``1e-3 / K`` and renormalised; the true distribution
   (the one contexts are drawn from) is uniform.
 * The radius of each ball is the divergence of the true distribution from the reference as that
-  ball measures it, so the true distribution lies on the boundary of the ball.
+  ball measures it (:meth:`~droiz.ambiguity.AmbiguitySet.divergence`), so the true distribution
+  lies on the boundary of the ball.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from droiz.ambiguity import AmbiguitySet, Chi2Ball, KLBall, TVBall, WassersteinBall
+from droiz.ambiguity import AmbiguitySet, WassersteinBall, parse_ambiguity
 from droiz.optim.reference import floor_weights
 
 GRID = 20
@@ -82,30 +83,23 @@ def ground_cost(contexts: Tensor) -> Tensor:
     return (contexts[:, None] - contexts[None, :]).abs()
 
 
+def unit_ball(name: str, contexts: Tensor) -> AmbiguitySet:
+    """The ball ``name`` (a spec name) of radius 0 on the contexts; W1 under the ground cost
+    ``|c - c'|`` (:func:`ground_cost`)."""
+    if name == "w1":
+        return WassersteinBall(0.0, ground_cost(contexts))
+    return parse_ambiguity(f"{name}:0")
+
+
 def radius(name: str, true: Tensor, ref: Tensor, contexts: Tensor) -> float:
-    """``D(true || ref)`` in the convention of droiz's ball ``name`` (dro-math §0)."""
-    if name == "kl":
-        return float((true * torch.log(true / ref)).sum())
-    if name == "chi2":  # Pearson
-        return float(((true - ref) ** 2 / ref).sum())
-    if name == "tv":  # half the L1 distance
-        return float(0.5 * (true - ref).abs().sum())
-    if name == "w1":  # 1-d: the area between the two CDFs
-        gaps = torch.diff(contexts)
-        return float(((torch.cumsum(true - ref, 0)[:-1]).abs() * gaps).sum())
-    raise KeyError(name)
+    """``D(true || ref)`` as droiz's ball ``name`` measures it (``docs/ambiguity.md``)."""
+    return float(unit_ball(name, contexts).divergence(true, ref))
 
 
 def ambiguity_set(name: str, problem: DRBOProblem) -> AmbiguitySet:
     """The ball ``name`` around the reference whose boundary holds the true distribution."""
-    eps = radius(name, problem.true, problem.ref, problem.contexts)
-    if name == "kl":
-        return KLBall(eps)
-    if name == "chi2":
-        return Chi2Ball(eps)
-    if name == "tv":
-        return TVBall(eps)
-    return WassersteinBall(eps, ground_cost(problem.contexts))
+    ball = unit_ball(name, problem.contexts)
+    return ball.with_radius(float(ball.divergence(problem.true, problem.ref)))
 
 
 def has_wcs(name: str) -> bool:
@@ -116,7 +110,7 @@ def has_wcs(name: str) -> bool:
 def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) -> Tensor:
     """The worst-case-sensitivity approximation ``E_ref u - eps-term * S(u)`` per row of ``u``.
 
-    Tay et al.'s sensitivities, in droiz's conventions (dro-math §0, §5):
+    Tay et al.'s sensitivities, in droiz's conventions (``docs/ambiguity.md``):
 
     * TV (``delta`` = half the L1 radius): ``S = max u - min u``, term ``delta``
       (Tay: ``eps_L1 * (max - min) / 2``);
@@ -124,9 +118,9 @@ def wcs_values(name: str, u: Tensor, ref: Tensor, eps: float, contexts: Tensor) 
       chi-square ``sqrt(eps_mod) sqrt(2 Var)`` with ``eps = 2 eps_mod``); exact while no weight
       hits zero;
     * W1 (ground cost ``|c - c'|``): ``S`` = the Lipschitz constant of ``u`` over the contexts (the
-      largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``, dro-math §1.2).
+      largest slope between neighbours), term ``eps`` (WDRBO's ``Wasserstein_UCB``).
 
-    KL has no sensitivity term in §5; :func:`has_wcs` is False for it and this raises.
+    Tay et al. define no sensitivity term for KL; :func:`has_wcs` is False for it and this raises.
     """
     mean = u @ ref
     if name == "tv":

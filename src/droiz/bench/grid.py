@@ -7,7 +7,9 @@ safe for concurrent writers). The grid is resumable: a finished cell (its journa
 ``end`` record and ``best.json`` exists) is skipped, a started one is resumed from its journal, so
 no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings.
 A rerun may change the axes (more seeds, tasks or methods add cells; finished ones are reused),
-but a task's cells must keep their settings: a rerun that changes them is refused.
+but a task's cells must keep their settings: a rerun that changes them is refused. A grid holds
+the run lock of ``OUT`` (``OUT/run.lock``, as a run holds its directory's) while it runs, so a
+second grid command on the same ``OUT`` is refused before it starts a cell.
 
 The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray);
 :func:`droiz.bench.grid_api.run_grid` ties the parts together.
@@ -86,11 +88,11 @@ def task_slug(task: str) -> str:
 
 def check_tasks(spec: str) -> list[str]:
     """``--tasks``: comma-separated built-in names or task files, or ``all`` (every built-in)."""
-    from droiz.tasks.catalog import builtin_names, get_spec
+    from droiz.tasks.catalog import get_spec, list_tasks
     from droiz.tasks.custom import is_task_file
 
     if spec.strip() == "all":
-        return builtin_names()
+        return list_tasks()
     tasks = [t.strip() for t in spec.split(",") if t.strip()]
     if not tasks:
         raise ConfigError("--tasks is empty; give task names or files (a,b,c) or all")
@@ -145,7 +147,7 @@ def split_per_task(
     settings of that task's cells only; they override the shared ones, and explicit settings
     (command-line flags) override both. Unknown tasks or settings raise with a "did you mean".
     """
-    from droiz.runner.config import normalise_keys
+    from droiz.runner.settings.files import normalise_keys
 
     shared = dict(config)
     tables = shared.pop(PER_TASK, None) or {}
@@ -209,7 +211,7 @@ def manifest(
     tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
     settings raise before anything runs."""
     from droiz.runner.backends import check_backends
-    from droiz.runner.config import resolve_config
+    from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
     for cell in cells:  # validates every cell (cheap: no model, no request)
@@ -237,12 +239,14 @@ def manifest(
 def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> None:
     """Write ``out/grid.json`` (unless ``write`` is false), or check that the grid already
     there has the same settings (the location settings of ``droiz resume`` may change)."""
-    from droiz.runner.config import RESUMABLE
-    from droiz.runner.journal import write_json
+    from droiz.runner.settings.config import RESUMABLE
+    from droiz.runner.store.atomic import write_json
+    from droiz.runner.store.rundir import RunDir
 
     path = out / MANIFEST_NAME
     if not path.exists():
-        stray = out.exists() and any(p.name != MANIFEST_NAME for p in out.iterdir())
+        ours = (MANIFEST_NAME, RunDir.LOCK)
+        stray = out.exists() and any(p.name not in ours for p in out.iterdir())
         if stray and not (out / CELLS_DIR).is_dir():
             raise ConfigError(f"--out {str(out)!r} is not empty and holds no droiz grid")
         if write:
@@ -285,10 +289,10 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
 
 def cell_state(run_dir: Path) -> str:
     """``finished`` (an ``end`` record and ``best.json``), ``started`` or ``new``."""
-    from droiz.runner.rundir import holds_run
-    from droiz.runner.runs import run_info
+    from droiz.runner.store.rundir import RunDir
+    from droiz.runner.store.runs import run_info
 
-    if not holds_run(run_dir):
+    if not RunDir(run_dir).holds_run():
         return "new"
     info = run_info(run_dir)
     return (

@@ -249,7 +249,7 @@ def write_outputs(
 ) -> list[Path]:
     """``report.md``, ``results.csv`` and the plots of the finished cells; returns their paths."""
     from droiz.bench.grid_plots import plot_all
-    from droiz.runner.journal import write_atomic
+    from droiz.runner.store.atomic import write_atomic
 
     results = [r for r in (read_cell(c) for c in cells) if r is not None]
     finished = {(r.task, r.method, r.seed) for r in results}

@@ -1,62 +1,67 @@
-"""Printed report and files of ``droiz bench sim`` (SIMULATED)."""
+"""Printed report of ``droiz bench sim`` (SIMULATED)."""
 
 from __future__ import annotations
 
-import json
 import statistics
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from droiz.bench.paired import paired_line
-from droiz.bench.sim import BenchRun
-from droiz.sim.demo import ROW_TITLES
+from droiz.bench.sim import median_evaluations
+from droiz.sim.demo import RunResult
 from droiz.sim.env import LABEL
-from droiz.sim.report import format_table, plot_curves
-
-PAIR_TITLES = {"dro-ei": "EI", "dro-ucb": "UCB", "dro-vs-r0": "robust UCB radius 0"}
+from droiz.sim.report import comparison_table, format_table, title
 
 
 def format_report(
-    rows: dict[str, list[BenchRun]],
-    payload: dict[str, Any],
-    scenario: str,
-    budget: int,
-    ambiguity: str,
-    group_rule: str,
+    rows: Mapping[str, Sequence[RunResult]],
+    payload: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    axes: Mapping[str, Mapping[str, str]],
 ) -> str:
-    """The demo's table, then sample efficiency and the paired worst-group differences."""
-    n = len(payload["seeds"])
+    """The demo's table with each row's axes, sample efficiency, and the paired differences.
+
+    ``settings``: ``scenario``, ``ambiguity``, ``budget``, ``group_rule`` (``None`` for the
+    factorial ablation, whose rule is an axis) and ``design`` (``methods`` or ``ablation``).
+    """
+    budget, rule = settings["budget"], settings["group_rule"]
+    design = "factorial ablation, robust final pick in every cell" if rule is None else "methods"
     lines = [
-        f"[{LABEL}] ablation: ambiguity {ambiguity}, group rule {group_rule!r} for every method",
-        format_table(rows, scenario, budget),  # type: ignore[arg-type]
+        f"[{LABEL}] bench sim ({design}): ambiguity {settings['ambiguity']}",
+        format_table(rows, settings["scenario"], budget, rule, axes),
         "",
-        f"[{LABEL}] sample efficiency: evaluations until the method's own pick (checked after "
-        f"every tell) reaches EI's final worst-group test accuracy on the same seed",
-        f"{'method':32s} {'reached':>9s} {'median evals':>13s}",
+        efficiency_table(rows, payload, budget),
+        "",
+        comparison_table(payload["comparisons"], len(payload["seeds"])),
     ]
-    for name, values in payload["efficiency"].items():
-        hit = [v for v in values if v is not None]
-        median = f"{statistics.median(hit):13.0f}" if hit else f"{'-':>13s}"
-        lines.append(f"{ROW_TITLES[name]:32s} {len(hit):>4d}/{n:<4d} {median}")
-    lines += ["", f"[{LABEL}] worst-group test accuracy, DRO minus the other method:"]
-    for key, stats in payload["paired"].items():
-        lines.append("  " + paired_line(f"DRO - {PAIR_TITLES[key]}", stats, n))
+    if "main_effects" in payload:
+        what = "main effects (a - b averaged over the matching cells, per seed)"
+        lines += ["", comparison_table(payload["main_effects"], len(payload["seeds"]), what)]
     return "\n".join(lines)
 
 
-def write_outputs(
-    out: Path,
-    rows: dict[str, list[BenchRun]],
-    payload: dict[str, Any],
-    settings: dict[str, Any],
-) -> list[Path]:
-    """``results.json`` (payload, label, settings, curves, picks, checkpoints) and the plot."""
-    out.mkdir(parents=True, exist_ok=True)
-    full = {"label": LABEL, **settings, **payload}
-    full["curves"] = {name: [r.curve for r in res] for name, res in rows.items()}
-    full["instructions"] = {name: [r.instruction for r in res] for name, res in rows.items()}
-    full["checkpoints"] = {name: [r.checkpoints for r in res] for name, res in rows.items()}
-    results = out / "results.json"
-    results.write_text(json.dumps(full, indent=2) + "\n")
-    plot = plot_curves(out / "best_so_far.png", rows, settings["scenario"])  # type: ignore[arg-type]
-    return [results, plot]
+def efficiency_table(
+    rows: Mapping[str, Sequence[RunResult]], payload: Mapping[str, Any], budget: int
+) -> str:
+    """Per row: the worst-group AUC (mean ± std, points) and the evaluations to the target."""
+    eff = payload["efficiency"]
+    target, n = eff["target"], len(payload["seeds"])
+    width = max(32, *(len(title(name)) for name in rows))
+    lines = [
+        f"[{LABEL}] sample efficiency: worst-group AUC = trapezoid area under the worst-group test "
+        f"accuracy of the method's own pick (checked after every tell) from {eff['start']} "
+        f"evaluations (the end of the initial design) to {budget}, divided by the "
+        f"{budget - eff['start']} evaluations: its average over the search, in points; and the "
+        f"evaluations until the pick reaches {title(target)}'s final worst group on the same seed "
+        f"(seeds that never do count as >{budget})",
+        f"{'method':{width}s} {'worst-group AUC':>16s} {'reached':>9s} {'median evals':>13s}",
+    ]
+    for name in rows:
+        auc = [100 * v for v in payload["methods"][name]["worst_group_auc"]]
+        sd = statistics.stdev(auc) if len(auc) > 1 else 0.0
+        reach = eff["evaluations_to_target"][name]
+        hit = sum(v is not None for v in reach)
+        lines.append(
+            f"{title(name):{width}s} {statistics.fmean(auc):8.1f} ± {sd:5.1f} "
+            f"{hit:>4d}/{n:<4d} {median_evaluations(reach, budget):>13s}"
+        )
+    return "\n".join(lines)

@@ -152,9 +152,8 @@ def read_pool(path: str | os.PathLike[str]) -> Pool:
 def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool, Any]:
     """Every local check, before any model is loaded or request sent; returns the task (loaded
     with the table's seed), the pool and the answer filter."""
-    from droiz.llm import parse_spec
-    from droiz.runner.backends import check_endpoint, check_executor
-    from droiz.runner.checks import check_base_url, check_env_name, check_names
+    from droiz.llm.backends import check_endpoint, check_executor, executor_options
+    from droiz.runner.settings.checks import check_base_url, check_env_name, check_names
     from droiz.tasks import load_task
     from droiz.tasks.filters import parse_filter
     from droiz.validate import check_count, check_dir_path, check_file_path, check_seed
@@ -181,11 +180,14 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool,
     if len(set(pool.instructions)) != len(pool.instructions):
         raise ConfigError(f"the pool {spec.pool!r} repeats an instruction; keep each once")
     check_executor(spec.executor, {})
-    kind = parse_spec(spec.executor, "executor")[0]
-    if kind != "openai" and (spec.base_url or spec.cache_namespace):
-        raise ConfigError(
-            f"--base-url and --cache-namespace apply to openai: executors, not {spec.executor!r}"
-        )
+    executor_options(  # the endpoint flags against the executor's kind; probes nothing
+        spec.executor,
+        base_url=spec.base_url,
+        api_key_env=spec.api_key_env,
+        cache_namespace=spec.cache_namespace,
+        concurrency=spec.concurrency,
+        max_answer_tokens=spec.max_answer_tokens,
+    )
     if spec.base_url:
         check_endpoint(spec.base_url)  # a connection, no request
     task = load_task(spec.task, spec.data_dir, seed=spec.seed).with_groups(spec.groups)
@@ -227,7 +229,7 @@ def build_table(
     import droiz
     from droiz.bench.headroom import headroom_check
     from droiz.llm import ResponseCache
-    from droiz.runner.backends import build_executor
+    from droiz.llm.backends import build_executor
 
     task, pool, chain = check_spec(spec, out)
     datasets = {
@@ -296,13 +298,10 @@ def _score_split(
 ) -> dict[str, Any]:
     """Every instruction of the pool on every instance of ``dataset``: ``{example_ids, scores}``
     by group, scores in the example-id order."""
-    from droiz.runner.evaluate import score_instances
-    from droiz.runner.problem import checked_score
-    from droiz.tasks import score
+    from droiz.runner.loop.scoring import answer_score, score_instances
 
     def score_fn(inst: Any, prediction: str) -> float:
-        value = score(task.metric, chain(prediction), list(inst.answers))
-        return checked_score(task.metric, value, inst)
+        return answer_score(task.metric, chain, inst, prediction)
 
     ids: dict[str, list[str]] = {g: [] for g in dataset.groups}
     for inst in dataset.instances:
@@ -349,7 +348,7 @@ def _progress_line(
 def server_model(spec: TableSpec, model: str) -> dict[str, Any] | None:
     """What an OpenAI-compatible server's ``GET /models`` says about ``model`` (llama.cpp adds
     ``meta``: parameters, file size, quantisation), or ``None`` when it says nothing."""
-    if not spec.executor.startswith("openai:") or not spec.base_url:
+    if not spec.base_url:
         return None
     url = spec.base_url.rstrip("/") + "/models"
     try:

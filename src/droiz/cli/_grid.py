@@ -9,13 +9,12 @@ import sys
 from typing import Any
 
 from droiz.cli._errors import path_arg
-from droiz.cli.optimize import _INTS, CAPS, HELP, cost_text
+from droiz.cli._settings import add_setting_flags, given_settings
+from droiz.cli.optimize import cost_text
 from droiz.exceptions import ConfigError
+from droiz.runner.settings.checks import TRACKERS
 
 METHODS = "dro,ei,ucb,hybrid,dro-nobo,random"
-TRACKERS = ("none", "mlflow")
-_PER_CELL = ("task", "method", "seed")  # the grid's axes, not pass-through settings
-_GRID_HELP = {"cache_dir": "response cache shared by every cell (default OUT/cache)"}
 
 
 def register_grid(bench: argparse._SubParsersAction) -> None:
@@ -53,14 +52,7 @@ def register_grid(bench: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print the request, token and cost bounds of every unfinished cell; send nothing",
     )
-    for name, text in HELP.items():
-        if name in _PER_CELL:
-            continue
-        flag = "--" + name.replace("_", "-")
-        kind = int if name in _INTS else str
-        p.add_argument(flag, dest=name, type=kind, help=_GRID_HELP.get(name, text))
-    for name, (kind, text) in CAPS.items():
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text + " per cell")
+    add_setting_flags(p, "grid", help=_grid_help())
     p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML cell settings")
     p.add_argument(
         "--plugin", action="append", default=[], metavar="MODULE", help="import MODULE first"
@@ -68,12 +60,23 @@ def register_grid(bench: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_grid_cli)
 
 
+def _grid_help() -> dict[str, str]:
+    """Help texts of the settings that mean something else for a grid: the cache every cell
+    shares, and the caps of each cell."""
+    from droiz.runner.settings.checks import check_cap
+    from droiz.runner.settings.config import settings_for
+
+    caps = {n: s for n, s in settings_for("grid").items() if check_cap in s.checks}
+    out = {"cache_dir": "response cache shared by every cell (default: OUT/cache)"}
+    return out | {name: f"{s.help}; of each cell (default: none)" for name, s in caps.items()}
+
+
 def run_grid_cli(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
+    from droiz.bench.grid import CAPPED, FINISHED, SKIPPED, check_tie_margin, check_workers
     from droiz.bench.grid_api import run_grid
     from droiz.registry import load_plugins
-    from droiz.runner.config import read_config_file
+    from droiz.runner.settings.files import read_config_file
 
     check_workers(args.workers)
     check_tie_margin(args.tie_margin)
@@ -83,9 +86,7 @@ def run_grid_cli(args: argparse.Namespace) -> int:
         raise ConfigError(f"--backend must be pool or ray, got {args.backend!r}")
     load_plugins(args.plugin)
     config = read_config_file(args.config) if args.config else {}
-    settings: dict[str, Any] = {
-        name: getattr(args, name) for name in (*HELP, *CAPS) if name not in _PER_CELL
-    }
+    settings = given_settings(args, "grid")
 
     if args.dry_run:
         return print_grid_plan(args, config, settings)
@@ -121,9 +122,10 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     print(f"{done} of {len(result.outcomes)} cells finished")
     if result.unfinished:
         first = result.unfinished[0]
+        how = "with a higher cap" if first.status == CAPPED else "the same command"
         print(
             f"droiz bench grid: {len(result.unfinished)} cell(s) not finished ({first.name}: "
-            f"{first.status}); rerun the same command to resume them",
+            f"{first.status}); rerun {how} to resume them",
             file=sys.stderr,
         )
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.cli._errors import path_arg
 
 SIM_AMBIGUITY = "kl:1.0"
@@ -12,7 +13,7 @@ SCENARIOS = ("tradeoff", "neutral")
 
 def add_sim_args(p: argparse.ArgumentParser, *, seeds: int) -> None:
     """Add ``--seeds`` (default ``seeds``), ``--scenario``, ``--budget``, ``--ambiguity``,
-    ``--workers``, ``--json`` and ``--out`` to ``p``."""
+    ``--group-rule``, ``--workers``, ``--json`` and ``--out`` to ``p``."""
     p.add_argument(
         "--seeds", type=int, default=seeds, help=f"number of seeds, 0..N-1 (default {seeds})"
     )
@@ -24,6 +25,14 @@ def add_sim_args(p: argparse.ArgumentParser, *, seeds: int) -> None:
         "--ambiguity",
         default=SIM_AMBIGUITY,
         help=f"ambiguity set of the robust methods (default {SIM_AMBIGUITY})",
+    )
+    p.add_argument(
+        "--group-rule",
+        choices=GROUP_RULE_CHOICES,
+        default=None,
+        help=f"which groups a BO evaluation observes, the same for every model-based method: "
+        f"reference (sampled by the reference weights) or adversarial (the lowest lower "
+        f"confidence bounds); default {DEFAULT_GROUP_RULE}",
     )
     p.add_argument(
         "--workers",

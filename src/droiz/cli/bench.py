@@ -23,14 +23,13 @@ from droiz.cli._table import register_table
 from droiz.exceptions import ConfigError
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
-GROUP_RULES = ("reference", "auto")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
         help="the paper's comparisons: DRBO robust regret, the simulated ablation, the grid",
-        description="Benchmarks that reproduce the paper's comparisons; see README 'Results'.",
+        description="Benchmarks that reproduce the paper's comparisons (results: docs/results.md).",
     )
     bench = p.add_subparsers(dest="bench_command", metavar="BENCHMARK")
     _register_drbo(bench)
@@ -57,7 +56,7 @@ def _register_drbo(bench: argparse._SubParsersAction) -> None:
         description=(
             "Cumulative robust regret of stochastic GP-UCB, exact DRO-UCB and the "
             "worst-case-sensitivity approximation on a GP-sampled 20 x 20 action x context grid "
-            "with a shifted reference distribution (dro-math.md section 5)."
+            "with a shifted reference distribution (docs/bench.md)."
         ),
     )
     p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
@@ -74,19 +73,21 @@ def _register_drbo(bench: argparse._SubParsersAction) -> None:
 def _register_sim(bench: argparse._SubParsersAction) -> None:
     p = bench.add_parser(
         "sim",
-        help="the ablation (EI, UCB, DRO w/o BO, DRO, hybrid, radius 0, ...), SIMULATED",
+        help="the ablation (EI, UCB, DRO w/o BO, DRO, hybrid, summed bonus, ...), SIMULATED",
         description=(
             "The seed paper's ablation on the SIMULATED prompt environment (no LLM): every "
-            "method with the same budget, seeds and group rule; paired differences and sample "
+            "method with the same budget, seeds and group rule, or (--ablation) the factorial "
+            "acquisition x group rule x reference update; paired differences and sample "
             "efficiency."
         ),
     )
     add_sim_args(p, seeds=20)
     p.add_argument(
-        "--group-rule",
-        default="reference",
-        help="reference (default: every method samples groups by the reference weights) or auto "
-        "(lowest-LCB groups for the dro-type methods)",
+        "--ablation",
+        action="store_true",
+        help="run the 12 cells acquisition {ucb, ucb-sum, robust-ucb} x group rule {reference, "
+        "adversarial} x reference update {fixed, ema}, robust final pick, and compare every "
+        "pair of cells that differ in one axis",
     )
     p.set_defaults(func=run_sim)
 
@@ -152,8 +153,10 @@ def run_drbo(args: argparse.Namespace) -> int:
 
 def run_sim(args: argparse.Namespace) -> int:
     _check_common(args)
-    if args.group_rule not in GROUP_RULES:
-        raise ConfigError(f"--group-rule must be reference or auto, got {args.group_rule!r}")
+    if args.ablation and args.group_rule is not None:
+        raise ConfigError(
+            "--ablation runs both group rules (the rule is one of its axes); drop --group-rule"
+        )
     if args.budget < 30:
         raise ConfigError(
             f"--budget must be at least 30 (25 Sobol points + a round), got {args.budget}"
@@ -164,13 +167,19 @@ def run_sim(args: argparse.Namespace) -> int:
 
     parse_ambiguity(args.ambiguity)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.bench.sim import ablation_json, run_ablation
-    from droiz.bench.sim_report import format_report, write_outputs
+    from droiz.axes import DEFAULT_GROUP_RULE
+    from droiz.bench.sim import ablation_design, design_json, methods_design
+    from droiz.bench.sim_report import format_report
+    from droiz.sim.demo import run_searches, searches_axes
+    from droiz.sim.report import write_outputs
 
+    rule = None if args.ablation else args.group_rule or DEFAULT_GROUP_RULE
+    searches = ablation_design() if args.ablation else methods_design(rule)
     seeds = list(range(args.seeds))
+    design = "the factorial ablation" if args.ablation else f"group rule {rule!r}"
     print(
         f"droiz bench sim: SIMULATED environment (no LLM), scenario {args.scenario!r}, "
-        f"seeds 0..{seeds[-1]}, budget {args.budget}, group rule {args.group_rule!r} ...",
+        f"seeds 0..{seeds[-1]}, budget {args.budget}, {design} ...",
         file=sys.stderr,
     )
     start = time.perf_counter()
@@ -178,20 +187,22 @@ def run_sim(args: argparse.Namespace) -> int:
     def progress(r: Any) -> None:
         print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)
 
-    rows = run_ablation(
-        seeds, args.scenario, args.budget, args.ambiguity, args.group_rule, args.workers, progress
+    rows = run_searches(
+        searches, seeds, args.scenario, args.budget, args.ambiguity, args.workers, progress
     )
-    payload = ablation_json(rows, args.budget, seeds)
-    print(format_report(rows, payload, args.scenario, args.budget, args.ambiguity, args.group_rule))
+    payload = design_json(rows, searches, args.budget, seeds, args.ablation)
+    settings = {
+        "scenario": args.scenario,
+        "ambiguity": args.ambiguity,
+        "budget": args.budget,
+        "group_rule": rule,
+        "design": "ablation" if args.ablation else "methods",
+    }
+    print(format_report(rows, payload, settings, searches_axes(searches)))
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.json:
         _write_json(args.json, payload)
     if args.out:
-        settings = {
-            "scenario": args.scenario,
-            "ambiguity": args.ambiguity,
-            "group_rule": args.group_rule,
-        }
         for path in write_outputs(args.out, rows, payload, settings):
             print(f"wrote {path}")
     return 0

@@ -1,4 +1,8 @@
-"""``droiz demo``: every method on the SIMULATED environment, offline, in about a minute."""
+"""``droiz demo``: every method on the SIMULATED environment, offline, in about a minute.
+
+Every model-based method uses the same group rule (``--group-rule``); the printed comparison
+gives DRO's paired differences with their intervals, whichever way they fall.
+"""
 
 from __future__ import annotations
 
@@ -47,46 +51,43 @@ def _validate(args: argparse.Namespace) -> None:
     parse_ambiguity(args.ambiguity)
 
 
-def paired_lines(rows: dict, n_seeds: int) -> str:
-    """Worst-group test accuracy, DRO minus EI and minus UCB: difference, 95% bootstrap interval
-    and wins/ties/losses over the seeds (as ``droiz bench sim`` prints them)."""
-    from droiz.bench.paired import paired, paired_line
-
-    dro = [r.worst_group_acc for r in rows["dro"]]
-    lines = ["worst-group test accuracy, DRO minus the other method:"]
-    for other, title in (("ei", "EI"), ("ucb", "UCB")):
-        stats = paired(dro, [r.worst_group_acc for r in rows[other]])
-        lines.append("  " + paired_line(f"DRO - {title}", stats, n_seeds))
-    return "\n".join(lines)
+DEMO_PAIRS = (("method", "dro", "ei"), ("method", "dro", "ucb"))
+DEMO_METRICS = ("worst_group_acc", "mean_acc")
 
 
 def run(args: argparse.Namespace) -> int:
     _validate(args)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.sim.demo import run_demo, to_json
-    from droiz.sim.report import format_table, write_outputs
+    from droiz.axes import DEFAULT_GROUP_RULE
+    from droiz.bench.sim import comparisons
+    from droiz.sim.demo import SEARCH_METHODS, method_searches, run_demo, searches_axes, to_json
+    from droiz.sim.report import comparison_table, format_table, write_outputs
 
+    rule = args.group_rule or DEFAULT_GROUP_RULE
     seeds = list(range(args.seeds))
     start = time.perf_counter()
     print(
         f"droiz demo: SIMULATED environment, scenario {args.scenario!r}, seeds {seeds}, "
-        f"budget {args.budget} (no LLM involved) ...",
+        f"budget {args.budget}, group rule {rule!r} (no LLM involved) ...",
         file=sys.stderr,
     )
 
     def progress(r: object) -> None:
         print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)  # type: ignore[attr-defined]
 
-    rows = run_demo(seeds, args.scenario, args.budget, args.ambiguity, args.workers, progress)
-    payload = to_json(rows, args.budget, seeds)
-    print(format_table(rows, args.scenario, args.budget))
-    print(paired_lines(rows, len(seeds)))
+    rows = run_demo(seeds, args.scenario, args.budget, args.ambiguity, args.workers, progress, rule)
+    axes = searches_axes(method_searches(SEARCH_METHODS, rule))
+    payload = to_json(rows, args.budget, seeds, axes)
+    print(format_table(rows, args.scenario, args.budget, rule, axes))
+    print()
+    print(comparison_table(comparisons(rows, DEMO_PAIRS, DEMO_METRICS), len(seeds)))
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.out:
-        for path in write_outputs(args.out, rows, payload, args.scenario):
+        settings = {"scenario": args.scenario, "ambiguity": args.ambiguity, "group_rule": rule}
+        for path in write_outputs(args.out, rows, payload, settings):
             print(f"wrote {path}")
     return 0

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from droiz.cli._report import print_groups, print_usage
+from droiz.cli._settings import add_setting_flags, given_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,61 +21,19 @@ def register(sub: argparse._SubParsersAction) -> None:
             "the requests, cache hits and tokens used. Answers are cached."
         ),
     )
-    p.add_argument("--task", required=True, help="task name or .jsonl/.csv task file")
-    p.add_argument("--instruction", required=True, help="the instruction to evaluate")
-    p.add_argument("--executor", required=True, help="openai:MODEL or hf:PATH")
-    p.add_argument("--base-url", help="endpoint of an openai: executor (default: OpenAI)")
-    p.add_argument("--split", choices=("dev", "test"), default="test", help="default test")
-    p.add_argument("--groups", help="comma-separated groups (default: the task's groups)")
-    p.add_argument("-n", type=int, help="base examples (default: all of test, 20 of dev)")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="NAME of the key variable")
-    p.add_argument("--data-dir", help="data directory (default: DROIZ_DATA_DIR or download dir)")
-    p.add_argument("--cache-dir", help="response cache directory (default: the user cache)")
-    p.add_argument("--cache-namespace", help="cache namespace (default: endpoint host:port hash)")
-    p.add_argument("--concurrency", type=int, help="requests in flight (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="seed of dev subset and shifts (default 0)")
-    p.add_argument(
-        "--answer-filter",
-        metavar="NAME[,NAME...]",
-        help="filters applied in order to each answer before the metric: first-line, "
-        "last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
-    )
-    p.add_argument(
-        "--max-answer-tokens",
-        type=int,
-        metavar="N",
-        help="answer length limit of the executor (default: 256 for openai:, 64 for hf:)",
-    )
+    add_setting_flags(p, "evaluate")
     p.add_argument("--json", metavar="PATH", help="write every number as JSON here")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.exceptions import ConfigError
     from droiz.runner import evaluate
     from droiz.validate import check_file_path
 
-    if args.n is not None and args.n < 1:
-        raise ConfigError(f"-n must be at least 1, got {args.n}")
     json_path = None if args.json is None else check_file_path(args.json, "--json")
-    result = evaluate(
-        args.task,
-        args.instruction,
-        executor=args.executor,
-        split=args.split,
-        groups=args.groups,
-        n=args.n,
-        base_url=args.base_url,
-        api_key_env=args.api_key_env,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        cache_namespace=args.cache_namespace,
-        concurrency=args.concurrency,
-        seed=args.seed,
-        answer_filter=args.answer_filter,
-        max_answer_tokens=args.max_answer_tokens,
-    )
+    given = given_settings(args, "evaluate")
+    result = evaluate(**{k: v for k, v in given.items() if v is not None})
     print_summary(result)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

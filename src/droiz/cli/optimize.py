@@ -9,51 +9,7 @@ from typing import Any
 
 from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
-
-HELP = {
-    "task": "task name or .jsonl/.csv file; several (a,b,c) make a multi-task run",
-    "generator": "hf:PATH (soft-prompt LLM), api:MODEL (APE-style proposer) or pool:FILE",
-    "executor": "the black-box LLM: openai:MODEL (any OpenAI-compatible endpoint) or hf:PATH",
-    "base_url": "endpoint of an openai: executor, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)",
-    "api_key_env": "NAME of the environment variable holding the API key (default OPENAI_API_KEY)",
-    "method": "dro, ei, ucb, hybrid, random, dro-nobo, or a method registered by a --plugin "
-    "module or a droiz.methods entry point (default dro)",
-    "budget": "instruction evaluations (default 150)",
-    "seed": "run seed (default 0)",
-    "ambiguity": "ambiguity set: kl:0.1 (default), chi2:R, tv:R, cvar:A or w1:R",
-    "reference": "centre of the ambiguity set: train-mix (default), uniform or w1,w2,...",
-    "groups": "auto (default: shift for one task, tasks for several), shift, tasks, both, or "
-    "a comma-separated list of shift groups",
-    "groups_per_round": "groups each evaluation observes (default 2)",
-    "kernel": (
-        "matern, coupled-scores, coupled-scores-wstar or coupled-semantic (default: the engine's)"
-    ),
-    "surrogate": "independent (default: the groups are independent GPs a priori) or shared "
-    "(a shared latent function plus per-group deviations, f_t = g + h_t)",
-    "n_dev": "dev examples per group and task (default 20)",
-    "n_demos": "demonstrations shown to the generator (default 5)",
-    "n_test": "test examples per task for the final evaluation (default: all)",
-    "batch_size": "instructions per round (default 25)",
-    "n_init": "initial Sobol evaluations (default 25)",
-    "finalists": "top instructions verified on every group before the final pick (default 3; "
-    "0: the engine's own pick)",
-    "concurrency": "executor requests in flight (default 16)",
-    "data_dir": "data directory (default: DROIZ_DATA_DIR or the droiz data download folder)",
-    "cache_dir": "response cache directory (default: DROIZ_CACHE_DIR or the user cache)",
-    "cache_namespace": "cache namespace (default: a hash of the endpoint's host and port)",
-    "answer_filter": "filters applied in order to each answer before the metric (NAME[,NAME...]): "
-    "first-line, last-quoted, after-is, strip, regex:PATTERN, chat-answer (default: none)",
-    "max_answer_tokens": "answer length limit of the executor (default: 256 for openai:, 64 for "
-    "hf:)",
-    "embedder": "sentence-transformers model of the semantic kernel (default all-MiniLM-L6-v2)",
-}
-_INTS = {"budget", "seed", "groups_per_round", "n_dev", "n_demos", "n_test", "batch_size"}
-_INTS |= {"n_init", "finalists", "concurrency", "max_answer_tokens"}
-CAPS = {
-    "max_requests": (int, "hard cap: HTTP requests of the whole run, retries included"),
-    "max_tokens": (int, "hard cap: tokens of the whole run (not --max-answer-tokens)"),
-    "max_cost": (float, "hard cap: USD of the whole run (the models need a price)"),
-}
+from droiz.cli._settings import add_setting_flags, given_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,57 +36,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     r.add_argument("out", metavar="RUN_DIR", help="the run directory")
-    add_run_flags(r)
+    add_run_flags(r, "resume")
     r.set_defaults(func=run, resume=True)
 
 
-def add_run_flags(p: argparse.ArgumentParser) -> None:
-    """The flags ``droiz optimize`` and ``droiz resume`` share."""
-    for name, text in HELP.items():
-        flag = "--" + name.replace("_", "-")
-        p.add_argument(flag, dest=name, type=int if name in _INTS else str, help=text)
-    for name, (kind, text) in CAPS.items():
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
+def add_run_flags(p: argparse.ArgumentParser, command: str = "optimize") -> None:
+    """The flags ``droiz optimize`` and ``droiz resume`` share: every setting's, and these."""
+    add_setting_flags(p, command)
     p.add_argument(
         "--dry-run",
         action="store_true",
         help="print upper bounds of the requests, tokens and cost of the run; send nothing",
     )
-    p.add_argument(
-        "--track",
-        metavar="{none,mlflow}",
-        help="log the run to an experiment tracker: none (default) or mlflow (pip install "
-        "'droiz[track]'; MLFLOW_TRACKING_URI sets the store, else MLflow's local default)",
-    )
     p.add_argument("--config", type=path_arg, metavar="FILE", help="JSON or TOML settings file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE first, so that the methods, kernels or selections it registers can be "
-        "named (repeatable; saved with the run, so droiz resume imports it again)",
-    )
-    p.add_argument(
-        "--allow-large-budget",
-        action="store_true",
-        default=None,
-        help="allow a --budget above 100,000 evaluations",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.registry import load_plugins
     from droiz.runner import CapReached, dry_run, optimize
-    from droiz.runner.study import Terminated
+    from droiz.runner.loop.guards import Terminated
 
-    load_plugins(args.plugin)
-    settings: dict[str, Any] = {name: getattr(args, name) for name in (*HELP, *CAPS)}
-    settings["allow_large_budget"] = args.allow_large_budget
-    settings["track"] = args.track
-    settings["plugins"] = args.plugin or None  # None: not given (a resume keeps the saved ones)
+    settings = given_settings(args, "optimize")  # None: not given (a resume keeps the saved)
+    load_plugins(settings["plugins"] or [])
     if args.dry_run:
         plan = dry_run(out=args.out, config=args.config, resume=args.resume, **settings)
         print_plan(plan, dry=True)
@@ -262,7 +191,7 @@ def print_result(result: Any) -> None:
 
 def print_tracking(run_dir: Any) -> None:
     """Where the run is tracked (``--track``), with the URI's credentials masked."""
-    from droiz.runner.tracking import describe
+    from droiz.runner.tracking.hooks import describe
 
     line = describe(run_dir)
     if line is not None:

@@ -23,11 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.runner.report import write_report
-    from droiz.runner.restore import replay_run
+    from droiz.runner.outputs.replay import replay_run
+    from droiz.runner.outputs.report import write_report
+    from droiz.runner.store.rundir import RunDir
 
     replayed = replay_run(args.dir)
-    paths = write_report(Path(args.dir), replayed.saved, replayed.result, replayed.records)
+    paths = write_report(RunDir(args.dir), replayed.saved, replayed.result, replayed.records)
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from droiz.runner.runs import list_runs
+    from droiz.runner.store.runs import list_runs
 
     root: Path = args.dir
     if not root.is_dir():

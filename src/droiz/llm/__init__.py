@@ -10,13 +10,24 @@ each backend imports its library when it is first built, with an install hint wh
 - Caching: :class:`ResponseCache` (SQLite), :class:`CachedExecutor`, :class:`CachedGenerator`;
   usage counters: :class:`LLMStats`.
 - :class:`SentenceEmbedder` for the semantic instruction kernel.
-- :func:`make_generator` / :func:`make_executor` build them from spec strings.
+- :func:`make_generator` / :func:`make_executor` build them from spec strings; a plugin adds a
+  kind with :func:`register_generator` / :func:`register_executor`, and each class declares what
+  it is (HTTP or in process, priced, its answer-length option) in its :class:`Capabilities`.
 """
 
 from __future__ import annotations
 
 from droiz.llm.api_proposer import APIProposer
-from droiz.llm.base import Completion, ExecRequest, Executor, Generator, as_requests, check_z
+from droiz.llm.base import (
+    Capabilities,
+    Completion,
+    ExecRequest,
+    Executor,
+    Generator,
+    RequestBound,
+    as_requests,
+    check_z,
+)
 from droiz.llm.cache import (
     ResponseCache,
     default_cache_dir,
@@ -26,7 +37,15 @@ from droiz.llm.cache import (
 )
 from droiz.llm.cached import CachedExecutor, CachedGenerator
 from droiz.llm.embed import SentenceEmbedder
-from droiz.llm.factory import EXECUTORS, GENERATORS, make_executor, make_generator, parse_spec
+from droiz.llm.factory import (
+    EXECUTORS,
+    GENERATORS,
+    make_executor,
+    make_generator,
+    parse_spec,
+    register_executor,
+    register_generator,
+)
 from droiz.llm.hf_executor import HFExecutor
 from droiz.llm.hf_generator import HFSoftPromptGenerator, SoftPromptProjection
 from droiz.llm.openai_executor import OpenAIExecutor
@@ -51,6 +70,7 @@ __all__ = [
     "APIProposer",
     "CachedExecutor",
     "CachedGenerator",
+    "Capabilities",
     "Completion",
     "Demo",
     "ExecRequest",
@@ -62,6 +82,7 @@ __all__ = [
     "OpenAIExecutor",
     "PoolGenerator",
     "Pricing",
+    "RequestBound",
     "ResponseCache",
     "RetryPolicy",
     "SentenceEmbedder",
@@ -77,6 +98,8 @@ __all__ = [
     "make_executor",
     "make_generator",
     "parse_spec",
+    "register_executor",
+    "register_generator",
     "render_prompt",
     "response_key",
 ]

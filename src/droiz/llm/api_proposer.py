@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from droiz.exceptions import ConfigError
-from droiz.llm.base import ExecRequest, Executor, Generator, check_z, make_fingerprint
+from droiz.llm.base import (
+    Capabilities,
+    ExecRequest,
+    Executor,
+    Generator,
+    RequestBound,
+    check_z,
+    make_fingerprint,
+    option_default,
+    token_limit,
+)
+from droiz.llm.budget import prompt_token_bound
 from droiz.llm.cache import ResponseCache
 from droiz.llm.cached import CachedExecutor
 from droiz.llm.prompts import APE_TEMPLATE, Demo, extract_instruction, fill, format_demos
@@ -49,6 +60,8 @@ class APIProposer(Generator):
             ``api_key_env``, ...).
     """
 
+    capabilities = Capabilities(http=True, priced=True, token_option="max_tokens")
+
     def __init__(
         self,
         model: str | None = None,
@@ -84,6 +97,21 @@ class APIProposer(Generator):
         from droiz.llm.openai_executor import OpenAIExecutor
 
         return set(inspect.signature(OpenAIExecutor.__init__).parameters) - {"self", "model"}
+
+    @classmethod
+    def plan_requests(
+        cls, n: int, demos: Sequence[Demo], options: Mapping[str, Any]
+    ) -> RequestBound:
+        """One request per instruction; each prompt at most the template filled with the
+        ``n_demos`` longest demos, each answer at most ``max_tokens``."""
+        if not n:
+            return RequestBound()
+        template = str(options.get("template", option_default(cls, "template")))
+        k = int(options.get("n_demos", option_default(cls, "n_demos")))
+        longest = sorted(demos, key=lambda d: -len(f"{d[0]}{d[1]}".encode()))
+        prompt = fill(template, full_DEMO=format_demos(longest[:k]))
+        limit = token_limit(cls, options) or 0
+        return RequestBound(n, n * prompt_token_bound(prompt), n * limit)
 
     def __repr__(self) -> str:
         return f"APIProposer({self.executor!r}, n_demos={self.n_demos}, seed={self.seed})"

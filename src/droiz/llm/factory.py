@@ -1,19 +1,26 @@
-"""Build generators and executors from spec strings (``hf:PATH``, ``api:MODEL``, ...)."""
+"""Build generators and executors from spec strings (``hf:PATH``, ``api:MODEL``, ...).
+
+The registries map a spec's KIND to a function returning the class, so that a back end's library
+is imported only when it is used. A plugin registers its own class with :func:`register_executor`
+or :func:`register_generator`; what the class is (HTTP or in process, its answer-length option,
+...) it declares itself (:class:`~droiz.llm.base.Capabilities`).
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Executor, Generator
 from droiz.llm.cache import ResponseCache
 from droiz.llm.cached import CachedExecutor, CachedGenerator
+from droiz.llm.checks import constructor_options
 from droiz.registry import Registry
 
 GENERATORS: Registry[Callable[[], type[Generator]]] = Registry("generator")
 EXECUTORS: Registry[Callable[[], type[Executor]]] = Registry("executor")
+C = TypeVar("C", bound=type)
 
 _EXAMPLES = {
     "generator": "hf:lmsys/vicuna-13b-v1.3, api:gpt-4o-mini or pool:candidates.txt",
@@ -58,6 +65,26 @@ EXECUTORS.add("openai", _openai_executor)
 EXECUTORS.add("hf", _hf_executor)
 
 
+def register_executor(kind: str) -> Callable[[C], C]:
+    """Class decorator: specs ``KIND:VALUE`` build the class (``cls(VALUE, **options)``)."""
+
+    def deco(cls: C) -> C:
+        EXECUTORS.add(kind, lambda: cls)
+        return cls
+
+    return deco
+
+
+def register_generator(kind: str) -> Callable[[C], C]:
+    """Class decorator: specs ``KIND:VALUE`` build the class (``cls(VALUE, **options)``)."""
+
+    def deco(cls: C) -> C:
+        GENERATORS.add(kind, lambda: cls)
+        return cls
+
+    return deco
+
+
 def parse_spec(spec: str, role: str) -> tuple[str, str]:
     """Split ``"KIND:VALUE"`` at the first colon; one-line :class:`ConfigError` when malformed."""
     registry = GENERATORS if role == "generator" else EXECUTORS
@@ -76,17 +103,18 @@ def parse_spec(spec: str, role: str) -> tuple[str, str]:
     return kind.strip(), value.strip()
 
 
+def spec_class(spec: str, role: str) -> tuple[type, str]:
+    """The class a spec builds and the spec's value (see :func:`parse_spec`)."""
+    kind, value = parse_spec(spec, role)
+    registry = GENERATORS if role == "generator" else EXECUTORS
+    return registry.get(kind)(), value
+
+
 def _construct(cls: type, role: str, kind: str, value: str, options: dict[str, Any]) -> Any:
-    params = inspect.signature(cls.__init__).parameters
-    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    accepted_names = set(params)
-    if takes_kwargs and hasattr(cls, "extra_option_names"):
-        accepted_names |= cls.extra_option_names()
-        takes_kwargs = False
-    unknown = sorted(k for k in options if k not in accepted_names and not takes_kwargs)
+    names, takes_any = constructor_options(cls)
+    unknown = sorted(k for k in options if k not in names and not takes_any)
     if unknown:
-        skip = {"self", "model", "pool", "executor_options"}
-        accepted = ", ".join(sorted(accepted_names - skip))
+        accepted = ", ".join(sorted(names))
         raise ConfigError(
             f"{role} {kind!r} does not take option(s) {', '.join(unknown)}; it takes: {accepted}"
         )
@@ -100,13 +128,14 @@ def make_generator(spec: str, *, cache: ResponseCache | None = None, **options: 
     Args:
         spec: The spec string.
         cache: When given, generated instructions are cached (a :class:`CachedGenerator`), and
-            an ``api`` proposer also caches its responses there.
+            an HTTP generator (``api``) also caches its responses there.
         **options: Constructor options of the generator class.
     """
     kind, value = parse_spec(spec, "generator")
-    if kind == "api" and cache is not None:
+    cls = GENERATORS.get(kind)()
+    if cls.capabilities.http and cache is not None:
         options = {**options, "cache": cache}
-    generator = _construct(GENERATORS.get(kind)(), "generator", kind, value, options)
+    generator = _construct(cls, "generator", kind, value, options)
     return CachedGenerator(generator, cache) if cache is not None else generator
 
 

@@ -10,7 +10,14 @@ import torch
 
 from droiz.exceptions import ConfigError
 from droiz.llm import _hf
-from droiz.llm.base import Completion, ExecRequest, Executor, OnResult, make_fingerprint
+from droiz.llm.base import (
+    Capabilities,
+    Completion,
+    ExecRequest,
+    Executor,
+    OnResult,
+    make_fingerprint,
+)
 from droiz.llm.stats import LLMStats
 
 logger = logging.getLogger(__name__)
@@ -37,6 +44,14 @@ class HFExecutor(Executor):
     """
 
     temperature = 0.0
+    capabilities = Capabilities(token_option="max_new_tokens")
+
+    @classmethod
+    def check_value(cls, value: str, flag: str) -> None:
+        """The model exists locally, in the Hugging Face cache or on the hub (nothing loaded)."""
+        from droiz.llm.checks import check_model_name
+
+        check_model_name(flag, value)
 
     def __init__(
         self,

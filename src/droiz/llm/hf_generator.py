@@ -20,7 +20,7 @@ from torch import Tensor
 
 from droiz.exceptions import ConfigError
 from droiz.llm import _hf
-from droiz.llm.base import Generator, check_z, make_fingerprint
+from droiz.llm.base import Capabilities, Generator, check_z, make_fingerprint
 from droiz.llm.prompts import INDUCTION_TEMPLATE, Demo, extract_instruction, induction_prompt
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,15 @@ class HFSoftPromptGenerator(Generator):
         device: Torch device.
         dtype: ``"auto"`` (float32 on CPU, bfloat16 elsewhere) or a dtype name.
     """
+
+    capabilities = Capabilities(token_option="max_new_tokens")
+
+    @classmethod
+    def check_value(cls, value: str, flag: str) -> None:
+        """The model exists locally, in the Hugging Face cache or on the hub (nothing loaded)."""
+        from droiz.llm.checks import check_model_name
+
+        check_model_name(flag, value)
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from droiz.exceptions import ConfigError
-from droiz.llm.base import Generator, check_z, make_fingerprint
+from droiz.llm.base import Capabilities, Generator, check_z, make_fingerprint
 from droiz.llm.prompts import Demo
 
 
@@ -21,6 +21,8 @@ def load_pool(path: str | Path) -> list[str]:
     whose content starts with ``[``) is read as JSON.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a named pipe would block until a writer comes
+        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -55,6 +57,19 @@ class PoolGenerator(Generator):
         proj_dim: Projection dimension ``m`` (``<= d``).
         seed: Seed of the anchors and the projection.
     """
+
+    capabilities = Capabilities(token_option=None)
+
+    @classmethod
+    def check_value(cls, value: str, flag: str) -> None:
+        """The pool file can be read and holds instructions."""
+        if not load_pool(value):
+            raise ConfigError(f"the instruction pool {value!r} is empty")
+
+    @classmethod
+    def candidates(cls, value: str) -> list[str]:
+        """The instructions of the pool file ``value``."""
+        return load_pool(value)
 
     def __init__(
         self, pool: Sequence[str] | str | Path, *, dim: int = 10, proj_dim: int = 2, seed: int = 0

@@ -1,9 +1,9 @@
 """Prompt templates and text processing shared by generators and executors.
 
 Templates use InstructZero's placeholders: ``[PROMPT]`` (the instruction), ``[INPUT]`` (the
-example input) and ``[full_DEMO]`` (the formatted demos). The task shift groups' ``{v}`` / ``{x}``
-spelling is accepted as a synonym of ``[PROMPT]`` / ``[INPUT]``. Substitution is a single pass over
-the template, so an instruction or input that itself contains a placeholder is inserted verbatim.
+example input), ``[OUTPUT]`` and ``[full_DEMO]`` (the formatted demos); the tasks' templates use
+the same. Substitution is a single pass over the template, so an instruction or input that itself
+contains a placeholder is inserted verbatim.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ VICUNA_SYSTEM = (
 )
 """Vicuna v1.1's system prompt, used when a model has no chat template."""
 
-_PLACEHOLDERS = re.compile(r"\[PROMPT\]|\[INPUT\]|\[OUTPUT\]|\[full_DEMO\]|\{v\}|\{x\}")
-_SYNONYMS = {"{v}": "[PROMPT]", "{x}": "[INPUT]"}
+_PLACEHOLDERS = re.compile(r"\[(PROMPT|INPUT|OUTPUT|full_DEMO)\]")
 _LEAD_IN = re.compile(r"^\s*(?:the\s+)?instruction\s+was\s+to\b[\s:,\-?]*", re.IGNORECASE)
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?][\"')\]]*)(?=\s+[A-Z\"'(\[])")
 
@@ -49,11 +48,7 @@ def fill(template: str, **values: str) -> str:
         'Instruction: Negate it.\\n\\nInput: I am here\\n\\nOutput:'
     """
 
-    def sub(match: re.Match[str]) -> str:
-        token = _SYNONYMS.get(match.group(0), match.group(0))
-        return values.get(token[1:-1], match.group(0))
-
-    return _PLACEHOLDERS.sub(sub, template)
+    return _PLACEHOLDERS.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def render_prompt(template: str, instruction: str, input_text: str) -> str:

@@ -14,7 +14,7 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from torch import Tensor
 
-from droiz.acquisition import HybridAcquisition, RobustUCB
+from droiz.acquisition import adversary_weights
 from droiz.optim.cmaes import CMAOptions, maximize_cmaes
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext
@@ -29,8 +29,9 @@ class Step(NamedTuple):
     """What a BO round proposes.
 
     Attributes:
-        z: ``n x d`` candidates. weights: The adversary's weights at them (``n x K``, robust
-            acquisitions only, else ``None``). groups: ``n x K`` bool, the groups to evaluate.
+        z: ``n x d`` candidates. weights: The adversary's weights at them (``n x K``, from
+            acquisitions that report them, :class:`~droiz.acquisition.AdversaryWeights`; else
+            ``None``). groups: ``n x K`` bool, the groups to evaluate.
         scores: The final-pick scores of the evaluated points ``ctx.z`` (the searches start from
             the best of them).
     """
@@ -67,7 +68,8 @@ def search(
 
     Returns:
         ``(z, weights)``: ``n x d`` candidates (each search's best first, then the best of all
-        evaluated points) and, for robust acquisitions, the adversary's weights at them
+        evaluated points) and, for acquisitions that report them
+        (:class:`~droiz.acquisition.AdversaryWeights`), the adversary's weights at them
         (``n x K``, else ``None``).
     """
     seeds = [ctx.seed_for(2, i) for i in range(len(starts))]
@@ -81,7 +83,7 @@ def search(
         dim = ctx.z.shape[-1]
         extra = torch.rand(n - len(z), dim, generator=gen, dtype=torch.float64) * 2 - 1
         z = torch.cat([z, extra])
-    return z, _adversary_weights(acq, z)
+    return z, adversary_weights(acq, z)
 
 
 def pick_distinct(pool: Tensor, taken: Tensor, n: int) -> Tensor:
@@ -96,12 +98,3 @@ def pick_distinct(pool: Tensor, taken: Tensor, n: int) -> Tensor:
         if len(chosen) == n:
             return torch.stack(chosen)
     return torch.stack(chosen) if chosen else pool[:0]
-
-
-def _adversary_weights(acq: AcquisitionFunction, z: Tensor) -> Tensor | None:
-    robust = acq.robust if isinstance(acq, HybridAcquisition) else acq
-    if not isinstance(robust, RobustUCB):
-        return None
-    with torch.no_grad():
-        robust(z.unsqueeze(-2))
-    return robust.last_weights

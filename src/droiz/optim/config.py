@@ -9,10 +9,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.exceptions import ConfigError
 from droiz.optim.methods import METHODS, Method
 from droiz.optim.reference import GROUP_RULES, floor_weights
+from droiz.optim.selection import SELECTIONS
 from droiz.surrogate.build import KERNELS, SURROGATES
+
+LEGACY_AUTO = "auto"
+"""The default group setting of earlier droiz (a rule per method), readable from
+saved configurations."""
 
 
 @dataclass(frozen=True)
@@ -24,15 +30,21 @@ class EngineConfig:
         method: A registered method (:data:`~droiz.optim.methods.METHODS`).
         ambiguity: The ambiguity set as a spec string (``"kl:0.1"``) or, for sets without one
             (a W1 ball with a cost matrix), its ``to_dict()`` mapping.
-        reference_update: ``"ema"`` (inverse-score EMA once per completed round), ``"none"``,
-            or ``"auto"`` (EMA for the methods with a robust final pick, fixed for the others).
+        reference_update: ``"ema"`` (inverse-score EMA once per completed round), ``"fixed"``
+            (``"none"`` is its older spelling), or ``"auto"`` (the method's own:
+            :attr:`Method.reference_update <droiz.optim.methods.Method>`, EMA for the methods
+            with a robust final pick).
         eta, delta: EMA step and offset of the reference update.
         n_init: Sobol points before the first BO round. batch_size: default ``n`` of ``ask``.
         groups_per_round: Groups each evaluation observes.
-        group_selection: Which groups a BO-round evaluation observes: a registered group rule
-            (``"adversarial"``: the groups with the lowest lower confidence bound at that point;
-            ``"reference"``: sampled in proportion to the reference weights) or ``"auto"`` (the
-            method's own rule: adversarial for ``dro`` and ``hybrid``).
+        group_selection: Which groups a BO-round evaluation observes, the same rule for every
+            model-based method: a registered group rule (``"reference"``, the default: sampled
+            in proportion to the reference weights; ``"adversarial"``: the groups with the
+            lowest lower confidence bound at that point). ``"auto"`` is read only from
+            configurations saved by an older droiz, whose default it was (adversarial for ``dro``
+            and ``hybrid``, reference for the others): such runs resume as they ran.
+        final_pick: A final-pick criterion for this run instead of the method's own (``None``),
+            e.g. ``"robust"`` for every cell of a factorial ablation.
         kernel: A registered kernel: ``"matern"``, ``"coupled-scores"`` or
             ``"coupled-semantic"``.
         surrogate: A registered surrogate model (``"independent"``: groups independent a priori).
@@ -41,8 +53,8 @@ class EngineConfig:
         hybrid_start, hybrid_end: The hybrid's ``lam`` is 1 until ``hybrid_start`` of the budget,
             then linear to ``hybrid_end`` at the end.
         cma_starts, cma_popsize, cma_sigma0, cma_generations: Inner CMA-ES searches: 5 searches
-            of popsize 50 by default, 2,500 acquisition values a round (25 searches until issue 10;
-            the 20-seed demo comparison is in ``docs/engine.md``, "Round time").
+            of popsize 50 by default, 2,500 acquisition values a round (the 20-seed demo
+            comparison with the earlier 25 searches is in ``docs/engine.md``, "Round time").
         fit_maxiter: L-BFGS-B iterations of the GP fit.
     """
 
@@ -59,7 +71,8 @@ class EngineConfig:
     n_init: int = 25
     batch_size: int = 25
     groups_per_round: int = 2
-    group_selection: str = "auto"
+    group_selection: str = DEFAULT_GROUP_RULE
+    final_pick: str | None = None
     kernel: str = "matern"
     surrogate: str = "independent"
     example_groups: tuple[int, ...] | None = None
@@ -83,11 +96,13 @@ class EngineConfig:
         METHODS.get(self.method)  # unknown names raise UnknownNameError with a "did you mean"
         KERNELS.get(self.kernel)
         SURROGATES.get(self.surrogate)
-        if self.group_selection != "auto":
+        if self.group_selection != LEGACY_AUTO:
             GROUP_RULES.get(self.group_selection)
-        if self.reference_update not in ("auto", "ema", "none"):
+        if self.final_pick is not None:
+            SELECTIONS.get(self.final_pick)
+        if self.reference_update not in ("auto", "ema", "fixed", "none"):
             raise ConfigError(
-                f"reference_update must be 'auto', 'ema' or 'none', got {self.reference_update!r}"
+                f"reference_update must be 'auto', 'ema' or 'fixed', got {self.reference_update!r}"
             )
         for name in ("dim", "n_groups", "budget", "batch_size", "groups_per_round", "cma_starts"):
             if int(getattr(self, name)) < 1:
@@ -120,25 +135,43 @@ class EngineConfig:
         return floor_weights(torch.tensor(self.reference, dtype=torch.float64))
 
     def method_spec(self) -> Method:
-        """The registered :class:`~droiz.optim.methods.Method`."""
-        return METHODS.get(self.method)
+        """The registered :class:`~droiz.optim.methods.Method`, with ``final_pick`` if set."""
+        spec = METHODS.get(self.method)
+        if self.final_pick is None or self.final_pick == spec.final_pick:
+            return spec
+        return dataclasses.replace(spec, final_pick=self.final_pick)
 
     def updates_reference(self) -> bool:
-        """Whether the reference follows the EMA (``auto``: methods with a robust final pick
-        only; for ``ei``, ``ucb`` and ``random`` the reference mixture is the objective itself
-        and stays fixed)."""
+        """Whether the reference follows the EMA (``auto``: the method's own
+        ``reference_update``; for ``ei``, ``ucb`` and ``random`` the reference mixture is the
+        objective itself and stays fixed)."""
         if self.reference_update == "auto":
-            return self.method_spec().robust
+            return self.method_spec().reference_update == "ema"
         return self.reference_update == "ema"
 
     def final_selection(self) -> str:
-        """The method's own final-pick criterion (see ``droiz.optim.selection``)."""
+        """The run's final-pick criterion (see ``droiz.optim.selection``)."""
         return self.method_spec().final_pick
 
     def group_rule(self) -> str:
-        """The group rule of the BO rounds (``auto``: the method's own)."""
+        """The group rule of the BO rounds (a legacy ``auto``: the method's
+        :attr:`~droiz.optim.methods.Method.legacy_group_rule`)."""
         rule = self.group_selection
-        return self.method_spec().group_rule if rule == "auto" else rule
+        return self.method_spec().legacy_group_rule if rule == LEGACY_AUTO else rule
+
+    def axes(self) -> dict[str, str]:
+        """The run's four axes (:mod:`droiz.axes`): acquisition, group rule (``reference`` for
+        a model-free method), reference update (``fixed`` or ``ema``) and final pick."""
+        axes = self.method_spec().axes(self.group_rule())
+        axes["reference_update"] = "ema" if self.updates_reference() else "fixed"
+        return axes
+
+    def resumes_as(self, current: EngineConfig) -> bool:
+        """Whether this saved configuration (``self``) differs from ``current`` only by the
+        legacy ``group_selection="auto"`` of an older droiz, whose runs then resume with it."""
+        if self.group_selection != LEGACY_AUTO or current.group_selection == LEGACY_AUTO:
+            return False
+        return dataclasses.replace(self, group_selection=current.group_selection) == current
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -12,6 +12,7 @@ restore elsewhere resumes all the same, but only the same environment guarantees
 
 from __future__ import annotations
 
+import logging
 import math
 import platform
 import sys
@@ -26,6 +27,7 @@ from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
 
 _PACKAGES = ("botorch", "gpytorch", "numpy")
+logger = logging.getLogger(__name__)
 
 
 def environment() -> dict[str, Any]:
@@ -89,7 +91,10 @@ def _tensor(v: Any) -> torch.Tensor | None:
 def load_state(engine: Any, state: dict[str, Any]) -> None:
     """Restore ``state`` into ``engine`` (whose configuration must match)."""
     config = EngineConfig.from_dict(state["config"])
-    if config != engine.config:
+    if config.resumes_as(engine.config):  # saved by an older droiz: keep its group rule
+        logger.info("the saved run uses group_selection='auto' (an older droiz); resuming with it")
+        engine.config = config
+    elif config != engine.config:
         raise ConfigError(
             "the saved state was made with a different configuration; create the RobustBO "
             "with the saved config (RobustBO.from_state_dict(state)) instead"

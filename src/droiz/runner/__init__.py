@@ -5,40 +5,54 @@
   journaling every evaluation, and writes a run directory; ``resume=True`` continues it;
 - :func:`replay` rebuilds a finished run's ``best.json`` from its journal, without LLM requests.
 
-See ``docs/runner.md``.
+The package follows a run's data flow: ``settings/`` (the settings schema, config files, resume
+rules) → ``problem.py`` and ``plan.py`` (the groups, the bounds) → ``loop/`` (the round loop) →
+``store/`` (the run directory, journal and engine state) → ``outputs/`` (``best.json``, the
+report) → ``tracking/``. See ``docs/runner.md``.
+
+Names are imported lazily, so that ``droiz.runner.settings`` (and the CLI) loads no torch.
 """
 
 from __future__ import annotations
 
-from droiz.runner.api import dry_run, optimize, resume_config
-from droiz.runner.config import RunConfig, load_config_file, parse_reference, resolve_config
-from droiz.runner.evaluate import EvaluationResult, evaluate
-from droiz.runner.journal import Journal, JournalError, load_journal, read_journal
-from droiz.runner.plan import RunPlan
-from droiz.runner.restore import replay
-from droiz.runner.results import OptimizeResult, RoundSummary
-from droiz.runner.study import CapReached, Progress, RunInterrupted, Study
+import importlib
+from typing import Any
 
-__all__ = [
-    "CapReached",
-    "EvaluationResult",
-    "Journal",
-    "JournalError",
-    "OptimizeResult",
-    "Progress",
-    "RoundSummary",
-    "RunConfig",
-    "RunInterrupted",
-    "RunPlan",
-    "Study",
-    "dry_run",
-    "evaluate",
-    "load_config_file",
-    "load_journal",
-    "optimize",
-    "parse_reference",
-    "read_journal",
-    "replay",
-    "resolve_config",
-    "resume_config",
-]
+_LAZY = {
+    "CapReached": "droiz.runner.loop.guards",
+    "EvaluationResult": "droiz.runner.evaluation",
+    "Journal": "droiz.runner.store.journal",
+    "JournalError": "droiz.runner.store.journal",
+    "MlflowTracker": "droiz.runner.tracking.mlflow_tracker",
+    "OptimizeResult": "droiz.runner.outputs.result",
+    "Progress": "droiz.runner.loop.hooks",
+    "RoundSummary": "droiz.runner.outputs.summary",
+    "RunBest": "droiz.runner.outputs.best",
+    "RunConfig": "droiz.runner.settings.config",
+    "RunInterrupted": "droiz.runner.loop.guards",
+    "RunPlan": "droiz.runner.plan",
+    "Study": "droiz.runner.loop.study",
+    "Tracker": "droiz.runner.tracking.hooks",
+    "dry_run": "droiz.runner.api",
+    "evaluate": "droiz.runner.evaluation",
+    "load_config_file": "droiz.runner.settings.files",
+    "load_journal": "droiz.runner.store.journal",
+    "optimize": "droiz.runner.api",
+    "parse_reference": "droiz.runner.settings.checks",
+    "read_journal": "droiz.runner.store.journal",
+    "replay": "droiz.runner.outputs.replay",
+    "resolve_config": "droiz.runner.settings.files",
+    "resume_config": "droiz.runner.settings.resume",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'droiz.runner' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

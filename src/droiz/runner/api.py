@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from droiz.exceptions import ConfigError
-from droiz.redact import MASK
 from droiz.runner.backends import check_backends
-from droiz.runner.config import (
-    RESUMABLE,
-    RunConfig,
-    config_from_dict,
-    load_config_file,
-    normalise_keys,
-    resolve_config,
-)
+from droiz.runner.loop.hooks import ProgressFn
+from droiz.runner.loop.study import Study
+from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.plan import RunPlan, plan_run
-from droiz.runner.restore import load_saved_config
-from droiz.runner.results import OptimizeResult
-from droiz.runner.rundir import RunLock, check_dir_path, check_run_dir
-from droiz.runner.study import ProgressFn, Study
-from droiz.runner.tracking import Tracker, tracking
+from droiz.runner.settings.config import RunConfig
+from droiz.runner.settings.files import resolve_config
+from droiz.runner.settings.resume import resume_config
+from droiz.runner.store.rundir import RunDir
+from droiz.runner.tracking.hooks import Tracker, tracking
+from droiz.validate import check_dir_path
 
 
 def optimize(
@@ -53,20 +46,20 @@ def optimize(
         executor: ``openai:MODEL`` (with ``base_url=`` for other endpoints) or ``hf:PATH``.
         out: The run directory (``config.json``, ``journal.jsonl``, ``best.json``, ...).
         config: A JSON/TOML config file, or a mapping of settings; explicit arguments win.
-        resume: Continue the run journaled in ``out`` (its saved settings are used; only the
-            location settings ``base_url``, ``api_key_env``, ``cache_dir``, ``cache_namespace``,
-            ``concurrency`` and ``data_dir`` may change).
-        progress: Called with :class:`~droiz.runner.study.Progress` reports.
+        resume: Continue the run journaled in ``out`` (its saved settings are used; only
+            those in :data:`~droiz.runner.settings.config.RESUMABLE` may change: where things
+            are, the caps and the tracker).
+        progress: Called with :class:`~droiz.runner.loop.hooks.Progress` reports.
         announce: Called once, before the first request, with the
             :class:`~droiz.runner.plan.RunPlan` of what the run sends at most.
-        **settings: Any field of :class:`~droiz.runner.config.RunConfig` (``method``, ``budget``,
-            ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
+        **settings: Any field of :class:`~droiz.runner.settings.config.RunConfig` (``method``,
+            ``budget``, ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
             ``answer_filter`` (``"chat-answer"`` or a list of filter names),
             ``max_answer_tokens``, ``track`` (``"mlflow"``, or a tracker object such as
-            :class:`~droiz.runner.mlflow_tracker.MlflowTracker` with a parent run), ...).
+            :class:`~droiz.runner.tracking.mlflow_tracker.MlflowTracker` with a parent run), ...).
 
     Returns:
-        The :class:`~droiz.runner.results.OptimizeResult`.
+        The :class:`~droiz.runner.outputs.result.OptimizeResult`.
 
     Raises:
         ConfigError, UnknownNameError, DataError: Bad settings or data (one-line messages).
@@ -85,8 +78,8 @@ def optimize(
         resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
     )
     check_backends(resolved)
-    with RunLock(run_dir), tracking(tracker):
-        check_run_dir(run_dir, resume=resume)  # again: another process may have started
+    with run_dir.lock(), tracking(tracker):
+        run_dir.check(resume=resume)  # again: another process may have started
         return study.run()
 
 
@@ -98,7 +91,7 @@ def _make_tracker(track: str | Tracker) -> Tracker | None:
     if isinstance(track, Tracker):
         tracker = track
     else:
-        from droiz.runner.mlflow_tracker import MlflowTracker
+        from droiz.runner.tracking.mlflow_tracker import MlflowTracker
 
         tracker = MlflowTracker()
     tracker.require()
@@ -120,17 +113,16 @@ def dry_run(
     nothing, loads no model and writes nothing (see :mod:`droiz.runner.plan`)."""
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
-    from droiz.runner.journal import JOURNAL_NAME, read_journal
     from droiz.runner.problem import Problem
-    from droiz.runner.records import Eval, Verify
+    from droiz.runner.store.journal import read_journal
+    from droiz.runner.store.records import Eval, Verify
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
     check_backends(resolved)  # with the prices --max-cost needs
     done = 0
-    journal = run_dir / JOURNAL_NAME
-    if resume and journal.exists():
-        records = read_journal(journal)
+    if resume and run_dir.journal.exists():
+        records = read_journal(run_dir.journal)
         done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
     problem = Problem(resolved)
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
@@ -140,52 +132,20 @@ def dry_run(
         return plan_run(resolved, problem, cache, done)
 
 
-def resume_config(
-    out: Path,
-    explicit: Mapping[str, Any],
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-) -> RunConfig:
-    """The saved settings of the run in ``out``, with the location settings given now.
-
-    Raises:
-        ConfigError: A given setting other than a location setting differs from the saved one.
-    """
-    saved = config_from_dict(load_saved_config(out)["settings"])
-    given: dict[str, Any] = {}
-    if isinstance(config, Mapping):
-        given.update(normalise_keys(config))
-    elif config is not None:
-        given.update(load_config_file(config))
-    given.update(normalise_keys({k: v for k, v in explicit.items() if v is not None}))
-    if saved.base_url and MASK in saved.base_url and given.get("base_url") is None:
-        raise ConfigError(
-            f"the run in {out} used a --base-url with credentials, which are not saved; pass "
-            "the same --base-url again to resume"
-        )
-    differ = saved.explicit_diff(given)
-    if differ:
-        detail = ", ".join(f"{k}: saved {getattr(saved, k)!r}" for k in differ)
-        raise ConfigError(
-            f"cannot resume {out} with different settings ({detail}); drop those options to "
-            "continue the run, or start a new run with another --out"
-        )
-    return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUMABLE})
-
-
 def _resolve(
     out: str | os.PathLike[str],
     explicit: dict[str, Any],
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     resume: bool,
-) -> tuple[Path, RunConfig]:
+) -> tuple[RunDir, RunConfig]:
     """The cheap local checks of a run directory and its settings, then the resolved config."""
-    run_dir = check_dir_path(out, "--out")
+    run_dir = RunDir(check_dir_path(out, "--out"))
     if resume:
-        check_run_dir(run_dir, resume=True)
+        run_dir.check(resume=True)
         resolved = resume_config(run_dir, explicit, config)
     else:
         resolved = resolve_config(explicit, config)
-        check_run_dir(run_dir, resume=False)
+        run_dir.check(resume=False)
     if resolved.cache_dir is not None:
         check_dir_path(resolved.cache_dir, "--cache-dir")
     return run_dir, resolved

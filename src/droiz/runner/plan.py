@@ -6,13 +6,17 @@ The bounds count first attempts (retries come on top; the ``--max-*`` caps count
   most the dev examples of its largest groups;
 - **verification**: each finalist lacks at most every group but the ``groups_per_round`` smallest;
 - **test**: the winner's test examples of every group;
-- **generation**: one request per remaining instruction of an ``api:`` generator.
+- **generation**: what the generator says writing the remaining instructions sends
+  (:meth:`~droiz.llm.base.Generator.plan_requests`: one request each for ``api:``, none for an
+  in-process generator).
 
-For a ``pool:`` generator the candidates are known, so the evaluation and verification bound is
-also at most the distinct (candidate, dev example) requests the response cache does not answer,
-and the test bound at most the uncached test requests of the worst candidate. Tokens are bounded
-per request by the prompt's UTF-8 bytes (with an instruction of at most the generator's answer
-limit, in tokens) plus the executor's ``max_tokens``; the cost prices those bounds.
+When the generator's candidates are known (:meth:`~droiz.llm.base.Generator.candidates`, a
+``pool:`` file), the evaluation and verification bound is also at most the distinct (candidate,
+dev example) requests the response cache does not answer, and the test bound at most the uncached
+test requests of the worst candidate. Tokens are bounded per request by the prompt's UTF-8 bytes
+(with an instruction of at most the generator's answer limit, in tokens) plus the executor's
+answer limit (each class declares its option and default,
+:class:`~droiz.llm.base.Capabilities`); the cost prices those bounds for the priced back ends.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from droiz.llm import APE_TEMPLATE, ResponseCache, make_executor, parse_spec
+from droiz.llm import ResponseCache
+from droiz.llm.backends import executor_fingerprint
+from droiz.llm.base import token_limit
 from droiz.llm.budget import PROMPT_OVERHEAD
 from droiz.llm.cache import response_key
-from droiz.llm.pool import load_pool
-from droiz.llm.prompts import fill, format_demos
+from droiz.llm.factory import spec_class
 from droiz.llm.stats import find_pricing
-from droiz.runner.config import RunConfig
-from droiz.runner.problem import Problem, exec_request
+from droiz.runner.loop.scoring import exec_request
+from droiz.runner.problem import Problem
+from droiz.runner.settings.config import RunConfig
 from droiz.tasks import Instance
 
 _GENERATED_BYTES_PER_TOKEN = 4
@@ -41,12 +47,12 @@ class RunPlan:
 
     Attributes:
         evaluations, verification, test: Executor requests of each phase.
-        generation: Requests of an ``api:`` generator.
+        generation: Requests of the generator (an HTTP one, ``api:``).
         prompt_tokens, completion_tokens: Token bounds of all of them.
         cost: Their cost in USD at the known prices (``None``: a model has no price).
         remaining: Evaluations still to run. cached: How many of the candidates' dev and test
-            requests the response cache already answers (``pool:`` generators; left out of
-            the bounds).
+            requests the response cache already answers (generators whose candidates are
+            known, ``pool:``; left out of the bounds).
     """
 
     evaluations: int
@@ -85,11 +91,13 @@ def plan_run(
     verification = verification if config.finalists else 0
     test_insts = [i for g in problem.test_instances() for i in g]
     test = len(test_insts)
-    gen_kind, gen_value = parse_spec(str(config.generator), "generator")
-    generation = remaining if gen_kind == "api" else 0
-    exec_max = config.max_answer_tokens or int(config.executor_options.get("max_tokens", 256))
-    pool = load_pool(gen_value) if gen_kind == "pool" else None
-    instr_bytes = _instruction_bytes(config, gen_kind, pool)
+    gen_cls, gen_value = spec_class(str(config.generator), "generator")
+    exec_cls, _ = spec_class(str(config.executor), "executor")
+    exec_max = config.max_answer_tokens or token_limit(exec_cls, config.executor_options) or 0
+    demos = problem.demos() if remaining else []
+    gen = gen_cls.plan_requests(remaining, demos, config.generator_options)
+    pool = gen_cls.candidates(gen_value)
+    instr_bytes = _instruction_bytes(gen_cls, config.generator_options, pool)
     cached = 0
     if pool is not None:
         dev_insts = [i for g in problem.dev for i in g]
@@ -104,27 +112,26 @@ def plan_run(
     test_prompt = _prompt_bound([test_insts], instr_bytes) if test_insts else 0
     prompt = (evaluations + verification) * dev_prompt + test * test_prompt
     completion = (evaluations + verification + test) * exec_max
-    gen_prompt, gen_completion = _generation_bound(config, problem, generation)
-    cost = _cost(config, prompt, completion, gen_prompt, gen_completion)
+    cost = _cost(config, prompt, completion, gen.prompt_tokens, gen.completion_tokens)
     return RunPlan(
         evaluations=evaluations,
         verification=verification,
         test=test,
-        generation=generation,
-        prompt_tokens=prompt + gen_prompt,
-        completion_tokens=completion + gen_completion,
+        generation=gen.requests,
+        prompt_tokens=prompt + gen.prompt_tokens,
+        completion_tokens=completion + gen.completion_tokens,
         cost=cost,
         remaining=remaining,
         cached=cached,
     )
 
 
-def _instruction_bytes(config: RunConfig, kind: str, pool: list[str] | None) -> int:
+def _instruction_bytes(cls: type, options: dict[str, Any], pool: list[str] | None) -> int:
+    """The longest instruction, in UTF-8 bytes: of the known candidates, else of the generator's
+    answer limit."""
     if pool is not None:
         return max(len(p.encode("utf-8")) for p in pool)
-    default = 64 if kind == "api" else 128
-    key = "max_tokens" if kind == "api" else "max_new_tokens"
-    return int(config.generator_options.get(key, default)) * _GENERATED_BYTES_PER_TOKEN
+    return (token_limit(cls, options) or 0) * _GENERATED_BYTES_PER_TOKEN
 
 
 def _prompt_bound(groups: Sequence[Sequence[Instance]], instr_bytes: int) -> int:
@@ -136,26 +143,14 @@ def _prompt_bound(groups: Sequence[Sequence[Instance]], instr_bytes: int) -> int
     return longest + instr_bytes + PROMPT_OVERHEAD
 
 
-def _generation_bound(config: RunConfig, problem: Problem, n: int) -> tuple[int, int]:
-    if not n:
-        return 0, 0
-    demos = problem.demos()
-    template = str(config.generator_options.get("template", APE_TEMPLATE))
-    longest = sorted(demos, key=lambda d: -len(f"{d[0]}{d[1]}".encode()))
-    k = int(config.generator_options.get("n_demos", 5))
-    prompt = fill(template, full_DEMO=format_demos(longest[:k]))
-    bound = len(prompt.encode("utf-8")) + PROMPT_OVERHEAD
-    return n * bound, n * int(config.generator_options.get("max_tokens", 64))
-
-
 def _cost(config: RunConfig, prompt: int, completion: int, g_prompt: int, g_comp: int) -> Any:
     """USD of the bounds, or ``None`` when a model that is sent requests has no price."""
     total = 0.0
     parts = [("executor", config.executor, config.executor_options, prompt, completion)]
     parts.append(("generator", config.generator, config.generator_options, g_prompt, g_comp))
     for role, spec, options, p, c in parts:
-        kind, model = parse_spec(str(spec), role)
-        if kind not in ("openai", "api") or not (p or c):
+        cls, model = spec_class(str(spec), role)
+        if not cls.capabilities.priced or not (p or c):
             continue
         pricing = find_pricing(model, {**config.prices, **options.get("prices", {})})
         if pricing is None:
@@ -165,20 +160,16 @@ def _cost(config: RunConfig, prompt: int, completion: int, g_prompt: int, g_comp
 
 
 def _fingerprint(config: RunConfig) -> str | None:
-    """The executor's fingerprint (cache keys) without building a client; ``None`` for ``hf:``."""
-    kind, _ = parse_spec(str(config.executor), "executor")
-    if kind != "openai" or float(config.executor_options.get("temperature", 0)) > 0:
-        return None  # local models, or sampled answers (cached only under a sample index)
-    options = {k: v for k, v in config.executor_options.items() if k not in ("retry",)}
-    options.update(base_url=config.base_url, api_key_env=config.api_key_env)
-    if config.max_answer_tokens is not None:
-        options["max_tokens"] = config.max_answer_tokens
-    if config.cache_namespace:
-        options["cache_namespace"] = config.cache_namespace
-    try:
-        return make_executor(str(config.executor), **options).fingerprint
-    except Exception:  # e.g. no key for OpenAI itself: plan without the cache
-        return None
+    """The executor's fingerprint (cache keys) without a model or a request (see
+    :func:`~droiz.llm.backends.executor_fingerprint`)."""
+    return executor_fingerprint(
+        str(config.executor),
+        options=config.executor_options,
+        base_url=config.base_url,
+        api_key_env=config.api_key_env,
+        cache_namespace=config.cache_namespace,
+        max_answer_tokens=config.max_answer_tokens,
+    )
 
 
 def _uncached(

@@ -13,15 +13,14 @@ per-example score vector of an instruction has fixed, aligned columns, group aft
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from droiz.exceptions import ConfigError, DataError
-from droiz.llm import DEFAULT_TEMPLATE, ExecRequest
-from droiz.runner.config import RunConfig, parse_reference
-from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, score, summarize
+from droiz.exceptions import ConfigError
+from droiz.runner.loop.scoring import answer_score
+from droiz.runner.settings.checks import parse_reference
+from droiz.runner.settings.config import RunConfig
+from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, summarize
 from droiz.tasks.evaluation import test_mix, train_mix
 from droiz.tasks.filters import parse_filter
 
@@ -32,18 +31,6 @@ class GroupSpec:
 
     name: str
     parts: tuple[tuple[str, str], ...]
-
-
-def llm_template(template: str | None) -> str:
-    """A task instance's template (``{instruction}``/``{input}``) in the executor's spelling."""
-    if template is None:
-        return DEFAULT_TEMPLATE
-    return template.replace("{instruction}", "[PROMPT]").replace("{input}", "[INPUT]")
-
-
-def exec_request(instruction: str, instance: Instance) -> ExecRequest:
-    """The executor request of one instance for one instruction."""
-    return ExecRequest(instruction, instance.input, llm_template(instance.template))
 
 
 class Problem:
@@ -97,9 +84,7 @@ class Problem:
     def score(self, instance: Instance, prediction: str) -> float:
         """The instance's score of one raw prediction: the run's answer filter, then its task's
         metric."""
-        metric = self.metric[instance.task]
-        answer = self.answer_filter(prediction)
-        return checked_score(metric, score(metric, answer, list(instance.answers)), instance)
+        return answer_score(self.metric[instance.task], self.answer_filter, instance, prediction)
 
     def mixtures(self) -> tuple[dict[str, float], dict[str, float]]:
         """Train and test mixes over the groups (see :mod:`droiz.tasks.evaluation`)."""
@@ -131,26 +116,12 @@ class Problem:
             return summarize(per_group)
         return composite_report(per_group, *self.mixtures())
 
-    def layout(self) -> list[dict[str, object]]:
+    def saved_groups(self) -> list[dict[str, object]]:
         """The groups as saved in ``config.json`` (name, parts, dev size)."""
         return [
             {"name": g.name, "parts": [list(p) for p in g.parts], "n_dev": len(d)}
             for g, d in zip(self.groups, self.dev, strict=True)
         ]
-
-
-def checked_score(metric: str, value: Any, instance: Instance) -> float:
-    """``value`` as a float; a metric score that is not a number in [0, 1] raises."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not 0.0 <= number <= 1.0:  # NaN fails too
-        raise DataError(
-            f"metric {metric!r} scored example {instance.example_id!r} of task {instance.task!r} "
-            f"{value!r}; the runner needs scores in [0, 1] (fix the metric)"
-        )
-    return number
 
 
 def composite_report(

@@ -1,14 +1,16 @@
 """The offline demo: every method on the SIMULATED environment, equal budgets, several seeds.
 
-One job is one (method, seed) run of :class:`~droiz.optim.RobustBO` against
-:class:`~droiz.sim.env.SimulatedPromptEnv`. The row ``ei-robust-select`` reuses the EI run but
-picks its final instruction by the robust posterior value, so DRO's search has to earn its win.
+One job is one :class:`Search` on one seed: a run of :class:`~droiz.optim.RobustBO` against
+:class:`~droiz.sim.env.SimulatedPromptEnv`, reported as one row per final pick. The row
+``ei-robust-select`` reuses the EI run but picks its final instruction by the robust posterior
+value, so DRO's search has to earn its win. Every model-based method of a comparison uses the same
+group rule (``group_rule``); the model-free ones sample the groups by the reference weights.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +19,12 @@ import torch
 from torch import Tensor
 
 from droiz.ambiguity import AmbiguitySet, parse_ambiguity
-from droiz.optim import RobustBO
+from droiz.axes import DEFAULT_GROUP_RULE
+from droiz.optim import EngineConfig, RobustBO
 from droiz.sim.env import LABEL, SimulatedPromptEnv
 
 SEARCH_METHODS = ("dro", "ei", "ucb", "random", "dro-nobo")
-ROWS = ("dro", "ei", "ucb", "random", "dro-nobo", "ei-robust-select")
+ROWS = ("dro", "ei", "ei-robust-select", "ucb", "random", "dro-nobo")
 ROW_TITLES = {
     "dro": "DRO-InstructZero (robust UCB)",
     "ei": "InstructZero-EI",
@@ -30,13 +33,15 @@ ROW_TITLES = {
     "dro-nobo": "DRO without BO",
     "ei-robust-select": "EI + robust final selection",
     "hybrid": "hybrid (robust -> nominal UCB)",
-    "dro-r0": "robust UCB, radius 0",
+    "ucb-sum": "UCB, summed per-group bonus",
 }
 
 
 @dataclass
 class RunResult:
-    """One method on one seed: test accuracies of the final pick and the best-so-far curve."""
+    """One row on one seed: test accuracies of the final pick, the best-so-far curve, and the
+    worst-group test accuracy of the row's pick after every ``tell`` (``checkpoints``: pairs of
+    evaluations so far and that accuracy)."""
 
     method: str
     seed: int
@@ -46,6 +51,44 @@ class RunResult:
     evaluations: int
     curve: list[float] = field(default_factory=list)
     instruction: int = -1
+    checkpoints: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Search:
+    """One engine run per seed and the rows it reports.
+
+    Attributes:
+        method: A registered method. options: Further engine settings (``group_selection``,
+            ``reference_update``, ``final_pick``). picks: Row name and final-pick criterion
+            (``None``: the run's own) of each row it yields.
+    """
+
+    method: str
+    options: tuple[tuple[str, Any], ...]
+    picks: tuple[tuple[str, str | None], ...]
+
+    def axes(self) -> dict[str, dict[str, str]]:
+        """The four axes of each of its rows (:mod:`droiz.axes`)."""
+        out = {}
+        for row, selection in self.picks:
+            options = dict(self.options)
+            if selection is not None:
+                options["final_pick"] = selection
+            out[row] = EngineConfig(method=self.method, **options).axes()
+        return out
+
+
+def method_searches(methods: Sequence[str], group_rule: str = DEFAULT_GROUP_RULE) -> list[Search]:
+    """One search per method with the group rule ``group_rule``; ``ei`` also yields
+    ``ei-robust-select``."""
+    searches = []
+    for m in methods:
+        picks: tuple[tuple[str, str | None], ...] = ((m, None),)
+        if m == "ei":
+            picks += (("ei-robust-select", "robust"),)
+        searches.append(Search(m, (("group_selection", group_rule),), picks))
+    return searches
 
 
 def true_robust_values(env: SimulatedPromptEnv, ids: Sequence[int], amb: AmbiguitySet) -> Tensor:
@@ -53,25 +96,6 @@ def true_robust_values(env: SimulatedPromptEnv, ids: Sequence[int], amb: Ambigui
     prob = torch.from_numpy(env.prob[list(ids)])
     ref = torch.full((env.n_groups,), 1.0 / env.n_groups, dtype=torch.float64)
     return amb.worst_case(prob, ref).value
-
-
-def run_method(
-    method: str,
-    seed: int,
-    scenario: str = "tradeoff",
-    budget: int = 150,
-    ambiguity: str = "kl:0.1",
-    **options: Any,
-) -> list[RunResult]:
-    """Run one search method on one seed; EI also yields the ``ei-robust-select`` row."""
-    env, amb, bo = make_search(method, seed, scenario, budget, ambiguity, **options)
-    ids = search(bo, env)
-    curve = torch.cummax(true_robust_values(env, ids, amb), 0).values.tolist()
-    rows = [_result(method, seed, env, ids[bo.best().index], len(ids), curve)]
-    if method == "ei":
-        pick = ids[bo.best(selection="robust").index]
-        rows.append(_result("ei-robust-select", seed, env, pick, len(ids), curve))
-    return rows
 
 
 def make_search(
@@ -118,16 +142,92 @@ def search(
     return ids
 
 
-def _result(
-    name: str, seed: int, env: SimulatedPromptEnv, pick: int, evals: int, curve: list[float]
-) -> RunResult:
-    rep = env.report(pick)
-    return RunResult(name, seed, rep.mean, rep.worst_group, rep.shifted, evals, curve, pick)
+def run_search(
+    spec: Search, seed: int, scenario: str, budget: int, ambiguity: str
+) -> list[RunResult]:
+    """Run ``spec`` on one seed: one :class:`RunResult` per row, with its checkpoints (the
+    fit a checkpoint needs is the one the next ``ask`` uses, so they cost no extra fit)."""
+    env, amb, bo = make_search(spec.method, seed, scenario, budget, ambiguity, **dict(spec.options))
+    checkpoints: dict[str, list[tuple[int, float]]] = {row: [] for row, _ in spec.picks}
+
+    def on_tell(ids: list[int]) -> None:
+        for row, selection in spec.picks:
+            pick = ids[bo.best(selection=selection).index]
+            checkpoints[row].append((len(ids), env.report(pick).worst_group))
+
+    ids = search(bo, env, on_tell)
+    curve = torch.cummax(true_robust_values(env, ids, amb), 0).values.tolist()
+    out = []
+    for row, selection in spec.picks:
+        pick = ids[bo.best(selection=selection).index]
+        rep = env.report(pick)
+        out.append(
+            RunResult(
+                row,
+                seed,
+                rep.mean,
+                rep.worst_group,
+                rep.shifted,
+                len(ids),
+                curve,
+                pick,
+                checkpoints[row],
+            )
+        )
+    return out
 
 
-def _job(args: tuple[str, int, str, int, str, dict[str, Any]]) -> list[RunResult]:
-    method, seed, scenario, budget, ambiguity, options = args
-    return run_method(method, seed, scenario, budget, ambiguity, **options)
+def run_method(
+    method: str,
+    seed: int,
+    scenario: str = "tradeoff",
+    budget: int = 150,
+    ambiguity: str = "kl:0.1",
+    **options: Any,
+) -> list[RunResult]:
+    """Run one method on one seed with any engine ``options``; EI also yields the
+    ``ei-robust-select`` row."""
+    picks = method_searches([method])[0].picks
+    spec = Search(method, tuple(options.items()), picks)
+    return run_search(spec, seed, scenario, budget, ambiguity)
+
+
+def _job(args: tuple[Search, int, str, int, str]) -> list[RunResult]:
+    return run_search(*args)
+
+
+def run_searches(
+    searches: Sequence[Search],
+    seeds: Sequence[int],
+    scenario: str,
+    budget: int,
+    ambiguity: str | AmbiguitySet,
+    workers: int | None = None,
+    progress: Callable[[RunResult], None] | None = None,
+) -> dict[str, list[RunResult]]:
+    """Every search on every seed (in ``workers`` processes); results by row, in seed order."""
+    spec = ambiguity.to_spec() if isinstance(ambiguity, AmbiguitySet) else ambiguity
+    jobs = [(s, seed, scenario, budget, spec) for seed in seeds for s in searches]
+    jobs.sort(key=lambda j: j[0].method in ("random", "dro-nobo"))  # slow GP jobs first
+    workers = workers or min(2, os.cpu_count() or 1)
+    rows: dict[str, list[RunResult]] = {row: [] for s in searches for row, _ in s.picks}
+
+    def collect(results: list[RunResult]) -> None:
+        for r in results:
+            rows[r.method].append(r)
+            if progress is not None:
+                progress(r)
+
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
+            for results in pool.map(_job, jobs):
+                collect(results)
+    else:
+        for job in jobs:
+            collect(_job(job))
+    for results in rows.values():
+        results.sort(key=lambda r: r.seed)
+    return rows
 
 
 def run_demo(
@@ -137,24 +237,11 @@ def run_demo(
     ambiguity: str | AmbiguitySet = "kl:0.1",
     workers: int | None = None,
     progress: Callable[[RunResult], None] | None = None,
-    **options: Any,
+    group_rule: str = DEFAULT_GROUP_RULE,
 ) -> dict[str, list[RunResult]]:
-    """Run every method on every seed (in ``workers`` processes) and group the results by row."""
-    spec = ambiguity.to_spec() if isinstance(ambiguity, AmbiguitySet) else ambiguity
-    jobs = [(m, s, scenario, budget, spec, options) for s in seeds for m in SEARCH_METHODS]
-    jobs.sort(key=lambda j: j[0] in ("random", "dro-nobo"))  # slow GP jobs first
-    workers = workers or min(2, os.cpu_count() or 1)
-    rows: dict[str, list[RunResult]] = {r: [] for r in ROWS}
-    if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
-            for results in pool.map(_job, jobs):
-                _collect(rows, results, progress)
-    else:
-        for job in jobs:
-            _collect(rows, _job(job), progress)
-    for results in rows.values():
-        results.sort(key=lambda r: r.seed)
-    return rows
+    """The demo's methods on every seed, the model-based ones with ``group_rule``."""
+    searches = method_searches(SEARCH_METHODS, group_rule)
+    return run_searches(searches, seeds, scenario, budget, ambiguity, workers, progress)
 
 
 def _init_worker() -> None:
@@ -162,29 +249,46 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _collect(
-    rows: dict[str, list[RunResult]],
-    results: list[RunResult],
-    progress: Callable[[RunResult], None] | None,
-) -> None:
-    for r in results:
-        rows[r.method].append(r)
-        if progress is not None:
-            progress(r)
+def searches_axes(searches: Sequence[Search]) -> dict[str, dict[str, str]]:
+    """The axes of every row of ``searches``."""
+    return {row: axes for s in searches for row, axes in s.axes().items()}
 
 
-def to_json(rows: dict[str, list[RunResult]], budget: int, seeds: Sequence[int]) -> dict[str, Any]:
-    """The demo's ``--json`` schema (exactly: budget, seeds, and per-method lists per seed)."""
+def to_json(
+    rows: Mapping[str, Sequence[RunResult]],
+    budget: int,
+    seeds: Sequence[int],
+    axes: Mapping[str, Mapping[str, str]],
+    extra: Mapping[str, Mapping[str, list[float]]] | None = None,
+) -> dict[str, Any]:
+    """The demo's ``--json`` schema (exactly: budget, seeds, and per method its lists per seed
+    and its four axes); ``extra`` adds further lists per method (``{metric: {method: list}}``)
+    before the axes."""
+    extra = extra or {}
     methods = {
         name: {
             "mean_acc": [r.mean_acc for r in res],
             "worst_group_acc": [r.worst_group_acc for r in res],
             "shifted_acc": [r.shifted_acc for r in res],
             "evaluations": [r.evaluations for r in res],
+            **{metric: values[name] for metric, values in extra.items()},
+            **axes[name],
         }
         for name, res in rows.items()
     }
     return {"budget": budget, "seeds": list(seeds), "methods": methods}
 
 
-__all__ = ["LABEL", "ROWS", "ROW_TITLES", "RunResult", "run_demo", "run_method", "to_json"]
+__all__ = [
+    "LABEL",
+    "ROWS",
+    "ROW_TITLES",
+    "RunResult",
+    "Search",
+    "method_searches",
+    "run_demo",
+    "run_method",
+    "run_search",
+    "run_searches",
+    "to_json",
+]

@@ -90,7 +90,7 @@ def register_kernel(
 
 
 SURROGATES.add("independent", lambda z, y, kernel: GroupGP(z, y, kernel=kernel))
-# f_t = g + h_t (issue 10 item 4): the deviations h_t get their own copy of the round's kernel
+# f_t = g + h_t (docs/surrogate.md): the deviations h_t get their own copy of the round's kernel
 SURROGATES.add(
     "shared",
     lambda z, y, kernel: SharedGroupGP(z, y, kernel=kernel, deviation=copy.deepcopy(kernel)),

@@ -4,7 +4,7 @@ Notation (shapes): ``n`` training points, ``d`` soft-prompt dimension, ``p`` ins
 (per-example scores or a sentence embedding), ``b`` test points.
 
 The instruction-coupled kernel follows InstructZero's ``CombinedStringKernel`` with three fixes
-(``docs/dro-math.md`` §4.2-4.3):
+(``docs/surrogate.md``):
 
 * Cholesky solves instead of ``torch.inverse`` (jitter relative to the mean diagonal);
 * the feature kernel uses a weighted squared distance ``sum_e omega_e (f_ie - f_je)^2``, where the

@@ -18,15 +18,25 @@ Quick tour::
 A custom task is a ``.jsonl`` or ``.csv`` file (see :mod:`droiz.tasks.custom`); pass its path
 wherever a task name is accepted. Heavy dependencies (torch) are imported only by
 :func:`droiz.tasks.evaluation.summarize`.
+
+:func:`load_task` takes a task name or file through four stages, each once and each in its own
+module:
+
+1. loading (:mod:`droiz.tasks.loaders`): the examples as read, with the metric the data define;
+2. splitting (:mod:`droiz.tasks.splits`): induce (demonstrations), dev and test;
+3. grouping (:mod:`droiz.tasks.groups`): the shift profile, the natural and the default groups;
+4. scoring (:mod:`droiz.tasks.metrics`): the metric the task is scored with.
+
+The result is a :class:`Task` (:mod:`droiz.tasks.task`), which builds the instances of its groups
+(:mod:`droiz.tasks.shifts`) and scores them.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from droiz.tasks.base import DEFAULT_TEMPLATE, Dataset, Example, Instance
-from droiz.tasks.catalog import BBII_TASKS, BENCHMARK_TASKS, II_TASKS, IZ_TASKS, builtin_names
+from droiz.tasks.catalog import BBII_TASKS, BENCHMARK_TASKS, II_TASKS, IZ_TASKS, list_tasks
 from droiz.tasks.datadir import ENV_VAR, default_download_dir, resolve_data_dir
 from droiz.tasks.evaluation import (
     CLEAN,
@@ -37,8 +47,11 @@ from droiz.tasks.evaluation import (
     test_mix,
     train_mix,
 )
-from droiz.tasks.metrics import METRICS, normalize, score
+from droiz.tasks.groups import default_groups, natural_labels, shift_profile
+from droiz.tasks.loaders import read_task
+from droiz.tasks.metrics import DEFAULT_METRIC, METRICS, check_metric, normalize, score
 from droiz.tasks.shifts import SHIFT_GROUPS
+from droiz.tasks.splits import split_task
 from droiz.tasks.task import DEV_SIZE, Task
 
 __all__ = [
@@ -73,11 +86,6 @@ __all__ = [
 test_mix.__test__ = False  # type: ignore[attr-defined]  # keep pytest from collecting it
 
 
-def list_tasks() -> list[str]:
-    """Names of the built-in tasks: 24 instruction-induction, 9 InstructZero, 22 BBII."""
-    return builtin_names()
-
-
 def load_task(
     name_or_path: str | os.PathLike[str],
     data_dir: str | os.PathLike[str] | None = None,
@@ -94,28 +102,32 @@ def load_task(
         data_dir: Data directory for built-in tasks (else ``DROIZ_DATA_DIR``, else the
             ``droiz data download`` folder).
         seed: Run seed: keys the dev subset, the demos and the perturbations.
-        metric: Metric name; required meaning for custom files (default ``em``), an override
-            for built-in tasks.
+        metric: Metric name: a task file's metric (default ``em``); for a built-in task, an
+            override of the scoring only (its groups follow the metric its data define).
         groups: Default groups of the task (validated against the groups it supports).
 
     Raises:
         DataError: Missing or malformed files, empty splits, mismatched examples.
         UnknownNameError: Unknown task or metric name (with a "did you mean").
     """
-    from droiz.tasks.builtin import load_builtin
-    from droiz.tasks.custom import is_task_file, load_custom
-    from droiz.tasks.metrics import DEFAULT_METRIC, check_metric
-
-    if is_task_file(name_or_path):
-        task = load_custom(Path(name_or_path), metric=metric or DEFAULT_METRIC, seed=seed)
-    else:
-        task = load_builtin(str(name_or_path), data_dir, seed)
-        if metric is not None and metric != task.metric:
-            task = _replace_metric(task, check_metric(metric))
+    requested = None if metric is None else check_metric(metric)
+    data = read_task(name_or_path, data_dir)
+    splits = split_task(data)
+    own_metric = data.metric or requested or DEFAULT_METRIC
+    profile = shift_profile(data.name, data.source, own_metric)
+    natural = natural_labels([*splits.test, *splits.induce, *splits.dev])
+    task = Task(
+        name=data.name,
+        source=data.source,
+        metric=requested or own_metric,
+        induce=splits.induce,
+        dev=splits.dev,
+        test=splits.test,
+        groups=default_groups(profile, natural, data.source),
+        seed=int(seed),
+        natural_groups=natural,
+        notes=(*data.notes, *splits.notes),
+        files=data.files,
+        profile=profile,
+    )
     return task.with_groups(groups) if groups else task
-
-
-def _replace_metric(task: Task, metric: str) -> Task:
-    import dataclasses
-
-    return dataclasses.replace(task, metric=metric)

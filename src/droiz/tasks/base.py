@@ -19,17 +19,17 @@ from droiz.exceptions import ConfigError
 from droiz.tasks.evaluation import GroupReport, group_accuracy, summarize
 from droiz.tasks.metrics import score
 
-DEFAULT_TEMPLATE = "Instruction: {instruction}\n\nInput: {input}\n\nOutput:"
-"""Execution template used when an instance does not set its own (fields ``{instruction}`` and
-``{input}``). InstructZero's own: :data:`IZ_DEV_TEMPLATE` and :data:`IZ_TEST_TEMPLATE`."""
+DEFAULT_TEMPLATE = "Instruction: [PROMPT]\n\nInput: [INPUT]\n\nOutput:"
+"""Execution template used when an instance does not set its own; the executors' default too.
+InstructZero's own: :data:`IZ_DEV_TEMPLATE` and :data:`IZ_TEST_TEMPLATE`."""
 
-IZ_DEV_TEMPLATE = "Instruction: {instruction}\n\nInput: {input}\n Output: "
-"""InstructZero's validation template (``[OUTPUT]`` filled with the empty string)."""
+IZ_DEV_TEMPLATE = "Instruction: [PROMPT]\n\nInput: [INPUT]\n Output: [OUTPUT]"
+"""InstructZero's validation template."""
 
-IZ_TEST_TEMPLATE = "Instruction: {instruction}\n\nInput: {input}\n\nOUTPUT: "
-"""InstructZero's test template (``[OUTPUT]`` filled with the empty string)."""
+IZ_TEST_TEMPLATE = "Instruction: [PROMPT]\n\nInput: [INPUT]\n\nOUTPUT: [OUTPUT]"
+"""InstructZero's test template."""
 
-_FIELD = re.compile(r"\{(instruction|input)\}")
+_FIELD = re.compile(r"\[(PROMPT|INPUT|OUTPUT)\]")
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -43,8 +43,12 @@ __all__ = [
 
 
 def fill_template(template: str, instruction: str, input_text: str) -> str:
-    """Fill ``{instruction}`` and ``{input}`` in one pass (braces in the values are kept as is)."""
-    values = {"instruction": instruction, "input": input_text}
+    """Fill ``[PROMPT]`` (the instruction), ``[INPUT]`` and ``[OUTPUT]`` (empty) in one pass.
+
+    The spelling is InstructZero's, as in :func:`droiz.llm.prompts.render_prompt`, which renders
+    the same text; placeholders inside the values are inserted verbatim.
+    """
+    values = {"PROMPT": instruction, "INPUT": input_text, "OUTPUT": ""}
     return _FIELD.sub(lambda m: values[m.group(1)], template)
 
 
@@ -83,8 +87,8 @@ class Instance:
         group: Group name (``"clean"``, ``"case"``, ``"typo"``, ... or a natural label).
         input: The (possibly perturbed) input text.
         answers: Gold answers valid for this input (recomputed or co-transformed where needed).
-        template: Execution template with ``{instruction}`` and ``{input}``, or ``None`` to use
-            the caller's default (only the ``format`` group sets one).
+        template: Execution template with ``[PROMPT]`` and ``[INPUT]``, or ``None`` to use the
+            caller's default (only the ``format`` group sets one).
         changed: Whether the query differs from the clean one (input or template).
     """
 

@@ -9,7 +9,10 @@ from droiz.exceptions import UnknownNameError
 from droiz.registry import unknown_name_message
 
 II, IZ, BBII = "instruction-induction", "instructzero-extra", "bigbench-ii"
-"""Source names (also the top-level folders of a data directory)."""
+"""Sources of the built-in tasks (also the top-level folders of a data directory)."""
+
+CUSTOM = "custom"
+"""The source of a task read from a user's ``.jsonl`` / ``.csv`` file."""
 
 II_TASKS: tuple[str, ...] = (
     "active_to_passive",
@@ -53,7 +56,8 @@ IZ_TASKS: tuple[str, ...] = (
 """The 9 extra InstructZero tasks (the first 8 complete the 32 benchmark tasks)."""
 
 BENCHMARK_TASKS: tuple[str, ...] = II_TASKS + IZ_TASKS[:8]
-"""The 32 benchmark tasks of DRO-InstructZero (DESIGN §6)."""
+"""The 32 benchmark tasks of DRO-InstructZero: the 24 instruction-induction tasks and the first 8
+InstructZero extras (not ascii_word_recognition)."""
 
 BBII_NAMES: tuple[str, ...] = (
     "causal_judgment",
@@ -102,14 +106,15 @@ __all__ = [
     "BBII",
     "BBII_TASKS",
     "BENCHMARK_TASKS",
+    "CUSTOM",
     "II",
     "II_TASKS",
     "IZ",
     "IZ_TASKS",
     "TASK_TO_METRIC",
     "TaskSpec",
-    "builtin_names",
     "get_spec",
+    "list_tasks",
 ]
 
 
@@ -127,11 +132,6 @@ class TaskSpec:
     source: str
     file_name: str
 
-    @property
-    def benchmark(self) -> bool:
-        """Whether the task is one of the 32 benchmark tasks."""
-        return self.name in BENCHMARK_TASKS
-
     def files(self, data_dir: Path) -> dict[str, Path]:
         """The task's files: ``{"induce": ..., "execute": ...}`` or ``{"task": ...}`` (BBII).
 
@@ -145,8 +145,8 @@ class TaskSpec:
         return out
 
 
-def builtin_names() -> list[str]:
-    """All built-in task names: the 24 + 9 tasks, then the 22 BBII tasks."""
+def list_tasks() -> list[str]:
+    """Names of the built-in tasks: 24 instruction-induction, 9 InstructZero, then 22 BBII."""
     return [*II_TASKS, *IZ_TASKS, *BBII_TASKS]
 
 
@@ -159,6 +159,6 @@ def get_spec(name: str) -> TaskSpec:
         return TaskSpec(canonical, IZ, canonical)
     if canonical in BBII_TASKS:
         return TaskSpec(canonical, BBII, canonical[len(BBII_PREFIX) :])
-    known = [*builtin_names(), *ALIASES]
+    known = [*list_tasks(), *ALIASES]
     hint = "; a task file must end in .jsonl or .csv" if "." in name else ""
     raise UnknownNameError(unknown_name_message("task", name, known) + hint)

@@ -1,4 +1,4 @@
-"""Users' own tasks from a JSONL or CSV file.
+"""Reading users' own task files (JSONL or CSV) for the loading stage (:mod:`droiz.tasks.loaders`).
 
 Format (one example per JSONL line or CSV row):
 
@@ -11,7 +11,8 @@ Format (one example per JSONL line or CSV row):
 - ``split`` (optional): ``induce`` or ``test``. Without it, a seeded held-out test split of
   ``min(n/2, 100)`` examples is taken out, as for built-in tasks without a test file.
 
-Induce examples are split into demonstrations and the dev pool by the usual rule.
+Induce examples are split into demonstrations and the dev pool by the usual rule
+(:mod:`droiz.tasks.splits`).
 """
 
 from __future__ import annotations
@@ -26,16 +27,11 @@ from typing import Any
 
 from droiz.exceptions import DataError
 from droiz.tasks.base import Example
-from droiz.tasks.builtin import check_splits, natural_labels
-from droiz.tasks.metrics import DEFAULT_METRIC, check_metric
-from droiz.tasks.profiles import custom_profile, default_groups
-from droiz.tasks.splits import make_splits
-from droiz.tasks.task import Task
 
 SUFFIXES = (".jsonl", ".csv")
 _EXTRA_OUTPUT = re.compile(r"output_?\d+")
 
-__all__ = ["SUFFIXES", "is_task_file", "load_custom"]
+__all__ = ["SUFFIXES", "is_task_file", "read_task_file"]
 
 
 def is_task_file(name: str | Path) -> bool:
@@ -43,42 +39,19 @@ def is_task_file(name: str | Path) -> bool:
     return Path(name).suffix.lower() in SUFFIXES
 
 
-def load_custom(path: str | Path, metric: str = DEFAULT_METRIC, seed: int = 0) -> Task:
-    """Load a task from a JSONL or CSV file.
+def read_task_file(path: Path) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    """The examples of a ``.jsonl`` or ``.csv`` task file: (the others, the ``split: test`` ones).
 
-    Args:
-        path: The ``.jsonl`` or ``.csv`` file.
-        metric: Metric name (``em``, ``f1``, ``es``, ``contains`` or ``mc``).
-        seed: Run seed of the task.
+    Both are in file order; the second is empty when no row says ``split: test``.
     """
-    path = Path(path)
-    check_metric(metric)
     if not path.is_file():
         raise DataError(f"{path}: task file not found")
     rows = list(_jsonl_rows(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path))
     if not rows:
         raise DataError(f"{path}: the file has no examples (empty split)")
     examples, splits_of = _examples(path, rows)
-    test = [e for e in examples if splits_of[e.id] == "test"]
-    induce = [e for e in examples if splits_of[e.id] != "test"]
-    splits = make_splits(path.stem, induce, test if test else None)
-    check_splits(splits, str(path))
-    natural = natural_labels(examples)
-    profile = custom_profile(metric)
-    return Task(
-        name=path.stem,
-        source="custom",
-        metric=metric,
-        induce=splits.induce,
-        dev=splits.dev,
-        test=splits.test,
-        groups=natural or default_groups(profile, "custom"),
-        seed=int(seed),
-        natural_groups=natural,
-        notes=splits.notes,
-        files=(str(path),),
-        profile=profile,
-    )
+    test = tuple(e for e in examples if splits_of[e.id] == "test")
+    return tuple(e for e in examples if splits_of[e.id] != "test"), test
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:

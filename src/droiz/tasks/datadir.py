@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 from droiz.exceptions import DataError
+from droiz.tasks.catalog import BBII, II, IZ
 
 ENV_VAR = "DROIZ_DATA_DIR"
-SOURCE_DIRS = ("instruction-induction", "instructzero-extra", "bigbench-ii")
 
 __all__ = ["ENV_VAR", "default_download_dir", "resolve_data_dir"]
 
@@ -27,7 +27,7 @@ def default_download_dir() -> Path:
 
 
 def _looks_like_data(path: Path) -> bool:
-    return path.is_dir() and any((path / name).is_dir() for name in SOURCE_DIRS)
+    return path.is_dir() and any((path / name).is_dir() for name in (II, IZ, BBII))
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:

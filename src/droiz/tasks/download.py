@@ -1,6 +1,6 @@
 """``droiz data download``: fetch the benchmark files from their public upstream paths.
 
-Each file of a data directory maps to a pinned upstream path (``../shared/data/MANIFEST.md``):
+Each file of a data directory maps to a path in a pinned upstream commit:
 
 - ``instruction-induction/...`` -> ``orhonovich/instruction-induction@f7304ae`` ``data/...``
 - ``instructzero-extra/...`` -> ``Lichang-Chen/InstructZero@911f019``
@@ -11,6 +11,10 @@ URLs are ``{base_url}/{owner}/{repo}/{commit}/{path}`` (the raw.githubuserconten
 mirror with the same layout can be given as ``base_url``). Every file is written to a ``.part``
 file while its SHA-256 is computed and moved into place only if the sum matches; a mismatch
 deletes it and raises a :class:`DataError`.
+
+The known sums ship with droiz as the package data file ``droiz/tasks/SHA256SUMS``, in the
+format of ``sha256sum`` (``<hex digest>  ./<path relative to the data directory>``); a download
+writes the same file beside the data.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from droiz.exceptions import DataError
-from droiz.tasks._sums import SHA256SUMS
 from droiz.tasks.datadir import default_download_dir
 
 logger = logging.getLogger(__name__)
@@ -50,9 +54,34 @@ UPSTREAMS: dict[str, tuple[str, str, str]] = {
 }
 """Local prefix -> (GitHub repository, commit, upstream prefix)."""
 
+SUMS_NAME = "SHA256SUMS"
+"""The name of the checksum file, in the package and in a downloaded data directory."""
+
 _CHUNK = 1 << 16
 
-__all__ = ["DEFAULT_BASE_URL", "UPSTREAMS", "DownloadResult", "download", "upstream_url", "verify"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "SUMS_NAME",
+    "UPSTREAMS",
+    "DownloadResult",
+    "download",
+    "known_sums",
+    "upstream_url",
+    "verify",
+]
+
+
+def _sums_text() -> str:
+    return files("droiz.tasks").joinpath(SUMS_NAME).read_text(encoding="utf-8")
+
+
+def known_sums() -> dict[str, str]:
+    """``{path relative to a data directory: SHA-256 hex digest}`` of every benchmark file."""
+    sums = {}
+    for line in _sums_text().splitlines():
+        digest, path = line.split(maxsplit=1)
+        sums[path.removeprefix("./")] = digest
+    return sums
 
 
 @dataclass(frozen=True)
@@ -109,7 +138,7 @@ def download(
     """
     root = Path(dest).expanduser() if dest is not None else default_download_dir()
     fetched = present = size = 0
-    for rel, expected in sorted(SHA256SUMS.items()):
+    for rel, expected in sorted(known_sums().items()):
         target = root / rel
         if target.is_file():
             if file_sha256(target) == expected:
@@ -160,8 +189,7 @@ def _stream(url: str, part: Path, timeout: float) -> tuple[str, int]:
 
 
 def _write_sums(root: Path) -> None:
-    lines = [f"{digest}  ./{rel}\n" for rel, digest in sorted(SHA256SUMS.items())]
-    (root / "SHA256SUMS").write_text("".join(lines), encoding="utf-8")
+    (root / SUMS_NAME).write_text(_sums_text(), encoding="utf-8")
 
 
 def verify(data_dir: str | os.PathLike[str]) -> list[str]:
@@ -172,7 +200,7 @@ def verify(data_dir: str | os.PathLike[str]) -> list[str]:
     """
     root = Path(data_dir)
     problems = []
-    for rel, expected in sorted(SHA256SUMS.items()):
+    for rel, expected in sorted(known_sums().items()):
         path = root / rel
         if not path.is_file():
             problems.append(f"{path}: missing")

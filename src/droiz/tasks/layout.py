@@ -1,7 +1,8 @@
 """Input layouts: which parts of an input are content and which are structure.
 
-Shift groups perturb content spans only (benchmark-data.md §7.2, rule 3). A :class:`Layout` is a
-regular expression whose named groups mark the content of an input:
+Shift groups perturb content spans only, never the structural markers of an input (``Sentence 1:``,
+``Word:``, ``List:``, ``[c]``, ...). An :class:`InputLayout` is a regular expression whose named
+groups mark the content of an input:
 
 - ``t<i>``: free text (case and typos apply);
 - ``k<i>``: kept text (case applies, typos do not; e.g. the target word of word_in_context);
@@ -20,7 +21,7 @@ from functools import cached_property
 FIXED, TEXT, KEEP, ITEM, SEP = "fixed", "text", "keep", "item", "sep"
 """Segment roles."""
 
-__all__ = ["FIXED", "ITEM", "KEEP", "SEP", "TEXT", "Layout", "Segment", "render"]
+__all__ = ["FIXED", "ITEM", "KEEP", "SEP", "TEXT", "InputLayout", "Segment", "render"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def render(segments: list[Segment]) -> str:
 
 
 @dataclass(frozen=True)
-class Layout:
+class InputLayout:
     """A content/structure layout of a task's inputs.
 
     Args:

@@ -1,25 +1,33 @@
-"""Readers of the task files, with the quirk fixes of benchmark-data.md §3.1 and §4.
+"""Loading, the first stage of :func:`droiz.tasks.load_task`: a task name or file to its examples.
 
-- instruction-induction / InstructZero files: ``{"metadata": ..., "examples": {"1": {...}}}``.
-- BBII files: raw BIG-bench ``task.json`` (``examples`` with ``target`` or ``target_scores``).
+- instruction-induction / InstructZero tasks: an ``induce`` file and, for most tasks, an
+  ``execute`` (test) file, each ``{"metadata": ..., "examples": {"1": {...}}}``; three fixes of the
+  original loaders (:data:`QUIRK_FIXES`) and InstructZero's names that match no file
+  (:data:`~droiz.tasks.catalog.ALIASES`) are applied and noted;
+- BBII tasks: one raw BIG-bench ``task.json`` (``examples`` with ``target`` or ``target_scores``);
+- users' ``.jsonl`` / ``.csv`` files, read by :mod:`droiz.tasks.custom`.
 
-Every problem raises a one-line :class:`DataError` that names the file and the problem.
+The result, a :class:`TaskData`, goes on to :func:`droiz.tasks.splits.split_task`. Every problem
+raises a one-line :class:`DataError` that names the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Mapping
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import DataError
 from droiz.tasks.base import Example
+from droiz.tasks.catalog import ALIASES, BBII, CUSTOM, TASK_TO_METRIC, TaskSpec, get_spec
+from droiz.tasks.custom import is_task_file, read_task_file
+from droiz.tasks.datadir import resolve_data_dir
 from droiz.tasks.keyed import keyed_unit
 from droiz.tasks.natural import natural_label
-
-logger = logging.getLogger(__name__)
 
 QUIRK_FIXES: dict[str, str] = {
     "common_concept": "input joins all items; the original loader's items[:-1] dropped the last",
@@ -30,7 +38,86 @@ QUIRK_FIXES: dict[str, str] = {
 }
 """Loader fixes of the original code, by task (the name fixes are in ``catalog.ALIASES``)."""
 
-__all__ = ["QUIRK_FIXES", "read_bbii", "read_ii", "read_json"]
+__all__ = ["QUIRK_FIXES", "TaskData", "read_bbii", "read_ii", "read_json", "read_task"]
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A task as read from its files, before splitting.
+
+    Attributes:
+        name: The task's name: the canonical built-in name, or a task file's stem.
+        source: ``instruction-induction``, ``instructzero-extra``, ``bigbench-ii`` or ``custom``.
+        examples: The examples of the induce file (of the only file when there is no test file),
+            in file order.
+        test: The examples of the test file (or a task file's ``split: test`` rows), or ``None``
+            when there are none and a test split is held out.
+        metric: The metric the data define, or ``None`` for a task file.
+        notes: What loading found or fixed (aliases, metadata counts, repeated inputs, fixes).
+        files: The files read.
+    """
+
+    name: str
+    source: str
+    examples: tuple[Example, ...]
+    test: tuple[Example, ...] | None
+    metric: str | None
+    notes: tuple[str, ...]
+    files: tuple[str, ...]
+
+
+def read_task(
+    name_or_path: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None
+) -> TaskData:
+    """Read a built-in task by name (aliases accepted), or a ``.jsonl`` / ``.csv`` task file.
+
+    Args:
+        name_or_path: Built-in name (``"sum"``, ``"bbii/snarks"``, ``"ascii"``) or a file path.
+        data_dir: Data directory of the built-in tasks (see
+            :func:`droiz.tasks.datadir.resolve_data_dir`); not used for a task file.
+    """
+    if is_task_file(name_or_path):
+        path = Path(name_or_path)
+        examples, test = read_task_file(path)
+        return TaskData(path.stem, CUSTOM, examples, test or None, None, (), (str(path),))
+    name = str(name_or_path)
+    spec = get_spec(name)
+    files = spec.files(resolve_data_dir(data_dir))
+    notes: tuple[str, ...] = ()
+    if name in ALIASES:
+        notes = (f"{name!r} is InstructZero's name for {spec.name!r} (no file has that name)",)
+    return (_read_bbii_task if spec.source == BBII else _read_ii_task)(spec, files, notes)
+
+
+def _read_bbii_task(spec: TaskSpec, files: dict[str, Path], notes: tuple[str, ...]) -> TaskData:
+    examples, metric = read_bbii(files["task"], spec.name)
+    notes = (*notes, *_repeats(examples, "task file"))
+    return TaskData(spec.name, spec.source, examples, None, metric, notes, _names(files))
+
+
+def _read_ii_task(spec: TaskSpec, files: dict[str, Path], notes: tuple[str, ...]) -> TaskData:
+    examples, file_notes = read_ii(files["induce"], spec.name, "induce")
+    test = None
+    if "execute" in files:
+        test, more = read_ii(files["execute"], spec.name, "execute")
+        file_notes += more
+    notes = (*notes, *file_notes, *_repeats(examples, "induce file"))
+    if spec.name in QUIRK_FIXES:
+        notes = (*notes, f"fix: {QUIRK_FIXES[spec.name]}")
+    metric = TASK_TO_METRIC.get(spec.name, "em")
+    return TaskData(spec.name, spec.source, examples, test, metric, notes, _names(files))
+
+
+def _names(files: dict[str, Path]) -> tuple[str, ...]:
+    return tuple(str(p) for p in files.values())
+
+
+def _repeats(examples: Sequence[Example], what: str) -> list[str]:
+    counts = Counter(e.input for e in examples)
+    extra = sum(c - 1 for c in counts.values() if c > 1)
+    if not extra:
+        return []
+    return [f"{what}: {extra} example(s) repeat an earlier input (kept; answers may differ)"]
 
 
 def read_json(path: Path) -> Any:
@@ -84,7 +171,7 @@ def _ii_fields(task: str, eid: str, entry: Mapping[str, Any], where: str) -> tup
     return _text(entry, "input", where), _texts(entry, answer_field, where)
 
 
-def read_ii(path: Path, task: str, split: str) -> tuple[list[Example], list[str]]:
+def read_ii(path: Path, task: str, split: str) -> tuple[tuple[Example, ...], list[str]]:
     """Read an instruction-induction / InstructZero file.
 
     Args:
@@ -102,9 +189,9 @@ def read_ii(path: Path, task: str, split: str) -> tuple[list[Example], list[str]
     if not raw:
         raise DataError(f"{path}: the file has no examples (empty split)")
     keys = sorted(raw, key=int) if all(str(k).isdigit() for k in raw) else list(raw)
-    examples = [_ii_example(path, task, split, key, raw[key]) for key in keys]
-    notes = []
-    declared = data.get("metadata", {}).get("num_examples") if isinstance(data, dict) else None
+    examples = tuple(_ii_example(path, task, split, key, raw[key]) for key in keys)
+    notes: list[str] = []
+    declared = data.get("metadata", {}).get("num_examples")
     if isinstance(declared, int) and declared != len(examples):
         notes.append(
             f"{path.name} ({split}): metadata says {declared} examples, file has {len(examples)}"
@@ -121,7 +208,7 @@ def _ii_example(path: Path, task: str, split: str, key: str, entry: Any) -> Exam
     return Example(eid, text, answers, natural_label(task, entry, text), entry)
 
 
-def read_bbii(path: Path, task: str) -> tuple[list[Example], str]:
+def read_bbii(path: Path, task: str) -> tuple[tuple[Example, ...], str]:
     """Read a BIG-bench ``task.json``.
 
     Multiple-choice tasks (``preferred_score == "multiple_choice_grade"``) get their options
@@ -139,7 +226,7 @@ def read_bbii(path: Path, task: str) -> tuple[list[Example], str]:
     if not raw:
         raise DataError(f"{path}: the file has no examples (empty split)")
     mc = data.get("preferred_score") == "multiple_choice_grade"
-    examples = [_bbii_example(path, i, entry, mc) for i, entry in enumerate(raw, 1)]
+    examples = tuple(_bbii_example(path, i, entry, mc) for i, entry in enumerate(raw, 1))
     return examples, "mc" if mc else "em"
 
 

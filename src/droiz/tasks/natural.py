@@ -1,8 +1,8 @@
-"""Natural groups: subpopulations that the data already have (benchmark-data.md §7.3, N*).
+"""Natural groups: subpopulations that the data of a built-in task already have.
 
 Each function maps a raw file entry (and the built input) to a label, stored as
-:attr:`droiz.tasks.base.Example.group`. They are evaluated on clean inputs; unlike the shift
-groups they are not paired (each example is in one natural group).
+:attr:`droiz.tasks.base.Example.group` when the task is loaded. They are evaluated on clean
+inputs; unlike the shift groups they are not paired (each example is in one natural group).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Deterministic task solvers used to recompute gold answers after a perturbation.
 
 An oracle maps a task input to its answer. A shift group marked ``R`` (recompute) in the validity
-rules of benchmark-data.md §7.3 replaces the gold with ``oracle(perturbed input)``; the group is
+table (:mod:`droiz.tasks.groups`) replaces the gold with ``oracle(perturbed input)``; the group is
 applied to an example only if the oracle reproduces the example's own gold on the clean input.
 """
 

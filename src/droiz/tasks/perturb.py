@@ -25,12 +25,12 @@ CASES: dict[str, Callable[[str], str]] = {
 }
 
 TEMPLATES: dict[str, str] = {
-    "F1": "{instruction}\n\nQ: {input}\nA:",
-    "F2": "### Instruction\n{instruction}\n\n### Input\n{input}\n\n### Response\n",
-    "F3": "INSTRUCTION: {instruction}\nINPUT >>> {input}\nANSWER:",
-    "F4": '{"instruction": "{instruction}", "input": "{input}", "output": "',
+    "F1": "[PROMPT]\n\nQ: [INPUT]\nA:",
+    "F2": "### Instruction\n[PROMPT]\n\n### Input\n[INPUT]\n\n### Response\n",
+    "F3": "INSTRUCTION: [PROMPT]\nINPUT >>> [INPUT]\nANSWER:",
+    "F4": '{"instruction": "[PROMPT]", "input": "[INPUT]", "output": "',
 }
-"""Alternative execution templates of the ``format`` group (benchmark-data.md §7.3, G3)."""
+"""Alternative execution templates of the ``format`` group (``[PROMPT]``: the instruction)."""
 
 DISTRACTORS: tuple[str, ...] = (
     "The weather report was published early this morning.",

@@ -1,6 +1,6 @@
 """Shift groups: seeded, paired perturbations of a task's examples that keep the gold valid.
 
-The groups (benchmark-data.md §7.3, plus ``spacing``):
+The groups (which ones a task uses: :mod:`droiz.tasks.groups`):
 
 ==========  ==================================================================================
 clean       the example as loaded
@@ -30,7 +30,7 @@ from droiz.exceptions import ConfigError
 from droiz.tasks.base import Example, Instance
 from droiz.tasks.evaluation import CLEAN
 from droiz.tasks.keyed import keyed_rng
-from droiz.tasks.layout import ITEM, TEXT, Layout, Segment, render
+from droiz.tasks.layout import ITEM, TEXT, InputLayout, Segment, render
 from droiz.tasks.metrics import score
 from droiz.tasks.perturb import (
     CASES,
@@ -93,7 +93,7 @@ class ShiftProfile:
     """
 
     groups: tuple[str, ...]
-    layout: Layout = field(default_factory=Layout)
+    layout: InputLayout = field(default_factory=InputLayout)
     cases: tuple[str, ...] = ("upper", "lower", "title")
     case_gold: str = KEEP_GOLD
     typo_gold: str = KEEP_GOLD

@@ -1,0 +1,82 @@
+"""The runner's side of the engine: its settings, telling it outcomes, and state snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from droiz import __version__
+from droiz.optim import EngineConfig, RobustBO
+from droiz.runner.loop.outcomes import Outcome, ScoreColumns, engine_inputs
+from droiz.runner.problem import Problem
+from droiz.runner.settings.config import RunConfig
+from droiz.surrogate.build import KERNELS
+
+
+def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
+    """The engine settings of a run."""
+    return EngineConfig(
+        dim=config.dim,
+        n_groups=problem.n_groups,
+        method=config.method,
+        ambiguity=config.ambiguity,
+        budget=config.budget,
+        seed=config.seed,
+        reference=problem.reference,
+        groups_per_round=config.groups_per_round,
+        kernel=str(config.kernel),
+        surrogate=str(config.surrogate),
+        example_groups=tuple(problem.example_groups),
+        n_init=config.n_init,
+        batch_size=config.batch_size,
+        **config.engine,
+    )
+
+
+def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[str, Any]:
+    """The ``config.json`` payload: the settings and what they resolved to."""
+    tasks = [{"name": t.name, "metric": t.metric, "sizes": t.sizes} for t in problem.tasks]
+    return {
+        "droiz_version": __version__,
+        "settings": config.to_dict(),
+        "resolved": {
+            "groups": problem.saved_groups(),
+            "reference": list(problem.reference),
+            "engine": engine.config.to_dict(),
+            "tasks": tasks,
+        },
+    }
+
+
+def tell_engine(
+    engine: RobustBO, outcomes: Sequence[Outcome], columns: ScoreColumns, *, external: bool = False
+) -> None:
+    """Tell the engine completed outcomes (with what its kernel needs); ``external``: outcomes
+    of earlier rounds told to a fresh engine (restoring a run)."""
+    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups)
+    needs = KERNELS.get(engine.config.kernel).needs
+    engine.tell(
+        z,
+        y,
+        mask,
+        scores=scores if "scores" in needs else None,
+        embeddings=emb if "embeddings" in needs else None,
+        external=external,
+    )
+
+
+def engine_snapshot(engine: RobustBO) -> dict[str, Any]:
+    """The engine's state without its observations (which the journal's evaluations hold).
+
+    Taken after ``tell`` and the round summary (so it holds the GP's hyperparameters fitted to
+    every evaluation told), or after ``ask``: restoring it and conditioning the GP on the
+    journal's observations reproduces the original engine exactly, with no refit.
+    """
+    state = engine.state_dict()
+    state.pop("observations")
+    return state
+
+
+def engine_from_saved(saved: dict[str, Any]) -> RobustBO:
+    """A fresh engine with the configuration saved in ``config.json``."""
+    return RobustBO(**EngineConfig.from_dict(saved["resolved"]["engine"]).constructor_kwargs())

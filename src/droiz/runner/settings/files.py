@@ -1,0 +1,77 @@
+"""Config files and the precedence of settings: explicit arguments (CLI flags, keyword arguments
+of :func:`droiz.optimize`) over a config file (``--config FILE``, JSON or TOML) over the defaults
+of :class:`~droiz.runner.settings.config.RunConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from droiz.exceptions import ConfigError
+from droiz.registry import unknown_name_message
+from droiz.runner.settings.config import RunConfig
+
+
+def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Keys with ``-`` spelled ``_``; unknown keys raise with a "did you mean"."""
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise ConfigError(unknown_name_message("setting", name, known))
+        out[name] = value
+    return out
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
+    return normalise_keys(read_config_file(path))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The table of a JSON or TOML config file as written (keys not checked)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"config file {str(path)!r} is not valid {kind}: {first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a table/object of settings")
+    return data
+
+
+def resolve_config(
+    explicit: Mapping[str, Any], config_file: str | Path | Mapping[str, Any] | None = None
+) -> RunConfig:
+    """Merge defaults < config file < explicit settings (``None`` means "not given")."""
+    base: dict[str, Any] = {}
+    if isinstance(config_file, Mapping):
+        base = normalise_keys(config_file)
+    elif config_file is not None:
+        base = load_config_file(config_file)
+    given = normalise_keys({k: v for k, v in explicit.items() if v is not None})
+    try:
+        return RunConfig(**{**base, **given})
+    except TypeError as exc:  # a wrongly typed value from a config file
+        raise ConfigError(f"invalid settings: {exc}") from None
+
+
+def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
+    """Rebuild a :class:`RunConfig` saved by :meth:`RunConfig.to_dict`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the saved settings are not a table of settings")
+    return RunConfig(**normalise_keys(data))
