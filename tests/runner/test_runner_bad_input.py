@@ -126,7 +126,7 @@ OPTIMIZE = [
     ({"--config": "@bytes:.toml"}, "is not UTF-8 text"),
     ({"--config": "/nonexistent/c.toml"}, "cannot read the config file"),
     ({"--config": ""}, "argument --config: an empty path is not allowed"),
-    ({"--config": "@toml:[executor_options]\napi_key = 'sk-x'"}, "must not hold secrets"),
+    ({"--config": "@toml:[executor_options]\napi_key = 'sk-x'"}, "looks like a secret"),
     ({"--api-key-env": "sk-live-abc123"}, "must be the NAME of an environment variable"),
     ({"--task": "antonymz"}, "did you mean 'antonyms'"),
     ({"--task": "/nonexistent/t.jsonl"}, "task file not found"),

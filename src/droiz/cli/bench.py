@@ -2,8 +2,9 @@
 
 ``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
 runs the seed paper's ablation on the SIMULATED prompt environment; ``grid`` runs the
-(task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`). Each
-sub-command is one ``_register_*`` function below.
+(task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`); ``table``
+builds answer tables (:mod:`droiz.cli._table`). Each sub-command is one ``_register_*`` function
+below or in those modules.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from droiz.cli._errors import bounded_int
 from droiz.cli._grid import register_grid
 from droiz.cli._outputs import add_outputs, claim_outputs
 from droiz.cli._sim_args import SEEDS, add_sim_args
+from droiz.cli._table import register_table
 from droiz.exceptions import ConfigError
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_drbo(bench)
     _register_sim(bench)
     register_grid(bench)
+    register_table(bench)
     p.set_defaults(func=lambda args: _no_benchmark(p))
 
 

@@ -23,6 +23,8 @@ def load_pool(path: str | Path) -> list[str]:
     JSON list) is at most :data:`~droiz.validate.MAX_LINE_BYTES` long.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a named pipe would block until a writer comes
+        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

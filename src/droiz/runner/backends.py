@@ -4,9 +4,17 @@
 from __future__ import annotations
 
 from droiz._imports import require
-from droiz.llm.backends import Backends, check_executor, check_generator, check_prices
+from droiz.exceptions import ConfigError
+from droiz.llm.backends import (
+    Backends,
+    check_executor,
+    check_generator,
+    check_prices,
+    executor_options,
+)
 from droiz.llm.backends import build_backends as build_llm_backends
 from droiz.llm.checks import check_model_name
+from droiz.runner.inputs import RunObjects
 from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
@@ -17,28 +25,53 @@ def _needs_embedder(config: RunConfig) -> bool:
     return "embeddings" in KERNELS.get(str(config.kernel)).needs
 
 
-def check_backends(config: RunConfig) -> None:
+def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None:
     """The local checks of a run's back ends, before anything is loaded or probed: option names,
     types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
-    hub), and the prices ``--max-cost`` needs."""
+    hub), and the prices ``--max-cost`` needs. A back end given as an object (``objects``, for
+    the ``python:NAME`` settings) takes no options and no endpoint."""
+    objects = objects or RunObjects()
+    objects.check(config)
     executor, generator = config.executor or "", config.generator or ""
     if config.max_cost is not None:
         specs = [("executor", executor, config.executor_options)]
         check_prices([*specs, ("generator", generator, config.generator_options)], config.prices)
-    check_executor(executor, config.executor_options)
-    check_generator(generator, config.generator_options)
+    if objects.executor is None:
+        check_executor(executor, config.executor_options)
+    else:
+        _no_options("executor", config.executor_options)
+        executor_options(  # the endpoint settings and the answer limit do not apply
+            executor,
+            base_url=config.base_url,
+            cache_namespace=config.cache_namespace,
+            max_answer_tokens=config.max_answer_tokens,
+        )
+    if objects.generator is None:
+        check_generator(generator, config.generator_options)
+    else:
+        _no_options("generator", config.generator_options)
     if _needs_embedder(config):
         if config.embedder:  # before the (slow) import of sentence-transformers
             check_model_name("--embedder", config.embedder)
         require("sentence_transformers", "semantic")
 
 
-def build_backends(config: RunConfig) -> Backends:
+def _no_options(role: str, options: dict) -> None:
+    if options:
+        raise ConfigError(
+            f"{role}_options {sorted(options)} apply to a {role} built from a spec; the {role} "
+            "given as a Python object is used as it is"
+        )
+
+
+def build_backends(config: RunConfig, objects: RunObjects | None = None) -> Backends:
     """Cache, (cached) generator, (cached) executor and, for a kernel that needs embeddings, the
-    embedder; one budget with the run's caps is shared by the HTTP back ends."""
+    embedder; one budget with the run's caps is shared by the HTTP back ends. The objects of
+    ``python:NAME`` settings are used as they are (cached too)."""
+    objects = objects or RunObjects()
     return build_llm_backends(
-        executor=config.executor or "",
-        generator=config.generator or "",
+        executor=config.executor or "" if objects.executor is None else objects.executor,
+        generator=config.generator or "" if objects.generator is None else objects.generator,
         executor_options=config.executor_options,
         generator_options=config.generator_options,
         base_url=config.base_url,
