@@ -102,6 +102,13 @@ def _grid(*extra: str) -> list[str]:
     return [*base, "--out", "{out}", "--budget", "4", "--n-init", "2", "--kernel", "matern", *extra]
 
 
+def _table(*extra: str) -> list[str]:
+    base = ["bench", "table", "build", "--task", "{task}", "--pool", "{pool}", "--groups"]
+    base += ["clean,case", "--n-dev", "4", "--n-test", "2", "--executor", "openai:m"]
+    base += ["--base-url", "{url}", "--out", "{case}/t.json", "--cache-dir", "{case}/c"]
+    return [*base, *extra]
+
+
 def _resume(*extra: str) -> list[str]:
     return ["resume", "{run}", "--base-url", "{url}", "--no-progress", *extra]
 
@@ -292,6 +299,46 @@ def cases() -> list[Case]:
     ]:  # fmt: skip
         add(f"bench grid {flag} {value[:40]!r}", _grid(flag, value))
 
+    # bench table build
+    for flag, value in [
+        ("--n-dev", "1"), ("--n-dev", "1000000000"), ("--n-test", "0"), ("--seed", "-1"),
+        ("--groups", ""), ("--groups", "clean,nope"), ("--groups", "clean,clean"),
+        ("--pool", "/nonexistent/p.txt"), ("--pool", "{fifo}"), ("--pool", "{dir}"),
+        ("--pool", "@bytes:.jsonl"), ("--pool", "@txt:one\n"),
+        ("--pool", "@jsonl:" + "[" * 5000 + "]" * 5000 + "\n"),
+        ("--pool", '@jsonl:{"instruction": "' + LONG + '"}\n'),
+        ("--pool", '@jsonl:{"instruction": "a", "features": [1]}\n{"instruction": "b"}\n'),
+        ("--out", ""), ("--out", "{dir}"), ("--out", "/proc/t.json"), ("--out", "{case}/t.csv"),
+        ("--out", "{file}/t.json"), ("--executor", "nope:m"), ("--answer-filter", "bogus"),
+        ("--concurrency", "0"), ("--concurrency", "100000"), ("--max-answer-tokens", "0"),
+        ("--api-key-env", "sk-live-abc123"), ("--cache-dir", "{file}"), ("--task", "antonymz"),
+        ("--base-url", "ftp://x"), ("--base-url", "{closed}"),
+    ]:  # fmt: skip
+        add(f"bench table build {flag} {value[:30]!r}", _table(flag, value))
+    add("bench table build: too few examples, unreachable", _table("--n-test", "1000", "--base-url", "{closed}"))  # fmt: skip  # noqa: E501
+    add("bench table build: no action", ["bench", "table"])
+
+    # serve (every case is refused before the model loads: the server never starts)
+    for argv in [
+        ["serve", "/nonexistent/m.gguf"], ["serve", "{file}"], ["serve", "{dir}"],
+        ["serve", "{fifo}"], ["serve", "@txt:x"], ["serve", "nosuch-model"],
+        ["serve", "smollm2-135m", "--port", "0"], ["serve", "smollm2-135m", "--port", "70000"],
+        ["serve", "smollm2-135m", "--parallel", "0"], ["serve", "smollm2-135m", "--threads", "0"],
+        ["serve", "smollm2-135m", "--parallel", "100000"], ["serve", "smollm2-135m", "--ctx", "16"],
+        ["serve", "smollm2-135m", "--ctx", "1000000"],
+        ["serve", "smollm2-135m", "--ctx", "100000", "--parallel", "64"],
+    ]:  # fmt: skip
+        add(" ".join(a[:30] for a in argv), argv)
+
+    # clusters
+    add("optimize --groups clusters:0", _optimize("--groups", "clusters:0"))
+    add("optimize --groups clusters:10**12, unreachable", _optimize("--groups", "clusters:1000000000000", "--base-url", "{closed}"))  # fmt: skip  # noqa: E501
+    add("optimize --groups clusters:3 --groups-per-round 9", _optimize("--groups", "clusters:3", "--groups-per-round", "9"))  # fmt: skip  # noqa: E501
+    add("optimize --groups clusters:2 --reference 1,1,1", _optimize("--groups", "clusters:2", "--reference", "1,1,1"))  # fmt: skip  # noqa: E501
+    add("optimize --groups clusters:2 --embedder nosuch/model", _optimize("--groups", "clusters:2", "--embedder", "nosuch/model"))  # fmt: skip  # noqa: E501
+    add("tasks show --groups clusters:1000000", ["tasks", "show", "{task}", "--groups", "clusters:1000000"])  # fmt: skip  # noqa: E501
+    add("tasks show --groups clusters:x", ["tasks", "show", "{task}", "--groups", "clusters:x"])  # fmt: skip  # noqa: E501
+
     # tasks, runs, report, data
     for argv in [
         ["tasks", "show", "antonymz"], ["tasks", "show", "/nonexistent.csv"],
@@ -436,18 +483,22 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the cases whose name holds this text")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a case may take")
     parser.add_argument("--json", type=Path, help="write every outcome as JSON here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="a line per case")
     args = parser.parse_args()
     todo = [c for c in cases() if args.only in c.name]
     start = time.perf_counter()
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="droiz-probe-") as tmp:
         probe = Probe(Path(tmp), args.timeout)
         with ThreadPoolExecutor(args.jobs) as pool:
-            outcomes = list(pool.map(probe, range(len(todo)), todo))
+            for o in pool.map(probe, range(len(todo)), todo):
+                outcomes.append(o)
+                if o.problems:  # as they come: a long probe shows its findings early
+                    last = o.stderr.splitlines()[-1] if o.stderr else ""
+                    print(f"{o.name}: {'; '.join(o.problems)}: {last[:200]}", flush=True)
+                if args.verbose:
+                    print(f"[{len(outcomes)}/{len(todo)}] {o.name}: exit {o.code}", flush=True)
     elapsed = time.perf_counter() - start
-    for o in outcomes:
-        if o.problems:
-            last = o.stderr.splitlines()[-1] if o.stderr else ""
-            print(f"{o.name}: {'; '.join(o.problems)}: {last[:200]}")
 
     def count(word: str) -> int:
         return sum(any(word in p for p in o.problems) for o in outcomes)

@@ -61,6 +61,27 @@ def check_line_length(where: str, line: str) -> None:
         )
 
 
+def read_input(path: Path, what: str) -> bytes:
+    """The bytes of the input file ``path`` (``what`` names it in the message: "the config
+    file"). A directory, a named pipe (it would block until a writer comes) or a device is
+    refused before it is opened, as is a file that cannot be read."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"cannot read {what} {str(path)!r}: it is not a regular file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {reason}") from None
+
+
+def read_input_text(path: Path, what: str) -> str:
+    """The text of the input file ``path`` (:func:`read_input`), which must be UTF-8."""
+    try:
+        return read_input(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: it is not UTF-8 text") from None
+
+
 def check_seed(value: Any, flag: str = "--seed") -> None:
     """Seeds are integers in ``[0, 2**63)``."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:

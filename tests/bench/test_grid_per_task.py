@@ -155,3 +155,18 @@ def test_grid_counts_are_bounded(
 
     with pytest.raises(ConfigError, match=r"--workers must be an integer in \[1, 64\]"):
         run_grid(out, [str(grid_world.tasks[0])], ["random"], 1, workers=100_000)
+
+
+def test_every_task_file_is_read_before_any_cell_runs(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path, capsys
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    rows = grid_world.tasks[0].read_text().splitlines()
+    bad.write_text("\n".join([*rows[:-1], '{"input": "abc", "output": ""}']) + "\n")
+    out = tmp_path / "grid"
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="random", seeds=1)
+    args[args.index("--tasks") + 1] += f",{bad}"
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"line {len(rows)}: field 'output' has an empty gold" in err[0], err
+    assert grid_server.server.n_requests == 0 and not out.exists()  # the first task's cell too

@@ -198,6 +198,15 @@ OPTIMIZE = [
     ({"--task": '@jsonl:{"input": "a", "output": ["b", " "]}\n'}, "has an empty gold answer"),
     ({"--task": "@csv:input,output\na,b\nc, \n"}, "line 3: field 'output' has an empty gold"),
     ({"--task": '@jsonl:{"input": "' + "a" * 10_001 + '", "output": "b"}\n'}, "bytes long"),
+    # every local input is checked before the endpoint is probed (it is unreachable here)
+    ({"--generator": "pool:@txt:\n", "--base-url": "@closed"}, "is empty"),
+    ({"--task": '@jsonl:{"input": "a", "output": ""}\n', "--base-url": "@closed"}, "empty gold"),
+    ({"--task": "@csv:input,output\na,b\n", "--base-url": "@closed"}, "needs at least"),
+    ({"--out": "/proc/droiz-run", "--base-url": "@closed"}, "lies in /proc"),
+    ({"--cache-dir": "@file", "--base-url": "@closed"}, "--cache-dir"),
+    ({"--config": "@toml:n_init = true", "--base-url": "@closed"}, "n_init must be an integer"),
+    ({"--groups": "clusters:99", "--base-url": "@closed"}, "needs at least 297 examples"),
+    ({"--generator": "pool:@txt:ok\n" + "x" * 10_001, "--base-url": "@closed"}, "bytes long"),
     ({"--task": "@jsonl:" + "[" * 5000 + "]" * 5000 + "\n"}, "line 1: nests lists or objects"),
     ({"--generator": "pool:@txt:ok\n" + "x" * 10_001 + "\n"}, "line 2 is 10,001 bytes long"),
     ({"--generator": 'pool:@json:["ok", "' + "x" * 10_001 + '"]'}, "item 2 is 10,001 bytes"),
@@ -231,6 +240,31 @@ def test_unknown_embedder_fails_before_loading_anything(base, inputs, monkeypatc
     code, err = run_main(argv_of("optimize", {**base, **change}, inputs), capsys)
     check(code, err, "--embedder 'nosuch/model' is not a local path")
     assert "sentence_transformers" not in sys.modules  # nothing was even imported to load it
+
+
+def test_the_hub_is_asked_after_every_local_check(base, inputs, monkeypatch, capsys) -> None:
+    """A model name that is neither local nor cached is asked of the hub after the other local
+    checks: an empty pool is reported without asking; with a good pool the hub's answer is the
+    error."""
+    from droiz.exceptions import ConfigError
+    from droiz.llm import checks
+
+    asked = []
+
+    def ask(what: str, name: str) -> None:
+        asked.append(name)
+        raise ConfigError(f"{what} {name!r}: no such model on the Hugging Face hub")
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(checks, "_ask_hub", ask)
+    change = {"--executor": "hf:nosuch-org/nosuch-model", "--base-url": None}
+    empty = {**base, **change, "--generator": "pool:@txt:\n"}
+    check(*run_main(argv_of("optimize", empty, inputs), capsys), "is empty")
+    assert asked == []
+    message = "no such model on the Hugging Face hub"
+    check(*run_main(argv_of("optimize", {**base, **change}, inputs), capsys), message)
+    assert asked == ["nosuch-org/nosuch-model"]
 
 
 def test_run_directory_states(base, inputs, world_files, world_server, tmp_path, capsys) -> None:

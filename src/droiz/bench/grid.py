@@ -217,12 +217,14 @@ def manifest(
     tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
     settings raise before anything runs."""
     from droiz.runner.backends import check_backends
+    from droiz.runner.problem import load_tasks
     from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
     for cell in cells:  # validates every cell (cheap: no model, no request)
         resolved = resolve_config(cell.kwargs(), cell.config)
-        if cell.task not in by_task:  # pool files, model names, prices: once per task
+        if cell.task not in by_task:  # task files, pools, model names, prices: once per task
+            load_tasks(resolved)
             check_backends(resolved)
             axes = ("task", "method", "seed")
             by_task[cell.task] = {k: v for k, v in resolved.to_dict().items() if k not in axes}

@@ -107,24 +107,22 @@ def read_pool(path: str | os.PathLike[str]) -> Pool:
     features optional, but then on every line and of one length), else what
     :func:`droiz.llm.pool.load_pool` reads (text, one per line, or a JSON list)."""
     from droiz.llm.pool import load_pool
+    from droiz.validate import check_line_length, read_input, read_input_text
 
     file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the pool {str(file)!r}: {exc.strerror or exc}") from None
-    sha = hashlib.sha256(raw).hexdigest()
+    sha = hashlib.sha256(read_input(file, "the pool")).hexdigest()
     if file.suffix.lower() != ".jsonl":
         return Pool(str(path), sha, tuple(load_pool(file)), None)
     texts, features = [], []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(read_input_text(file, "the pool").splitlines(), 1):
+        check_line_length(f"pool {str(file)!r} line {number}", line)
         if not line.strip():
             continue
         try:
             row = json.loads(line)
             text = row["instruction"]
             feats = row.get("features")
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise ConfigError(
                 f"pool {str(file)!r} line {number}: expected a JSON object with an "
                 '"instruction" string and optionally "features" (a list of numbers)'
@@ -188,8 +186,6 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool,
         concurrency=spec.concurrency,
         max_answer_tokens=spec.max_answer_tokens,
     )
-    if spec.base_url:
-        check_endpoint(spec.base_url)  # a connection, no request
     task = load_task(spec.task, spec.data_dir, seed=spec.seed).with_groups(spec.groups)
     for split, n in (("dev", spec.n_dev), ("test", spec.n_test)):
         have = len(task.split(split))
@@ -198,6 +194,8 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool,
             raise ConfigError(
                 f"task {task.name!r} has {have} {split} examples; {flag} {n} asks for more"
             )
+    if spec.base_url:  # after every local check
+        check_endpoint(spec.base_url)  # a connection, no request
     return task, pool, chain
 
 

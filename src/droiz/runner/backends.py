@@ -13,7 +13,7 @@ from droiz.llm.backends import (
     executor_options,
 )
 from droiz.llm.backends import build_backends as build_llm_backends
-from droiz.llm.checks import check_model_name
+from droiz.llm.checks import check_model_name, hub_asked_last
 from droiz.runner.inputs import RunObjects
 from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
@@ -29,8 +29,12 @@ def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None
     """The local checks of a run's back ends, before anything is loaded or probed: option names,
     types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
     hub), and the prices ``--max-cost`` needs. A back end given as an object (``objects``, for
-    the ``python:NAME`` settings) takes no options and no endpoint."""
-    objects = objects or RunObjects()
+    the ``python:NAME`` settings) takes no options and no endpoint. The hub is asked last."""
+    with hub_asked_last():
+        _check_backends(config, objects or RunObjects())
+
+
+def _check_backends(config: RunConfig, objects: RunObjects) -> None:
     objects.check(config)
     executor, generator = config.executor or "", config.generator or ""
     if config.max_cost is not None:

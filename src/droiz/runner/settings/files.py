@@ -15,7 +15,7 @@ from typing import Any
 from droiz.exceptions import ConfigError, DroizError
 from droiz.registry import unknown_name_message
 from droiz.runner.settings.config import RUN_SCHEMA, RunConfig
-from droiz.validate import MAX_NESTING, nesting
+from droiz.validate import MAX_NESTING, nesting, read_input_text
 
 
 def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,14 +38,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The table of a JSON or TOML config file as written (keys not checked)."""
     path = Path(path)
-    if path.exists() and not path.is_file():  # a directory, or a pipe that would block
-        raise ConfigError(f"cannot read the config file {str(path)!r}: it is not a regular file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {str(path)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+    text = read_input_text(path, "the config file")
     too_deep = (
         f"config file {str(path)!r} nests tables or lists more than {MAX_NESTING} levels deep"
     )
