@@ -117,14 +117,23 @@ def _write(name: str, data: bytes) -> Callable[[Path], None]:
     return lambda run: (run / name).write_bytes(data)
 
 
-def _edit_journal(edit: Callable[[list[dict[str, Any]]], None]) -> Callable[[Path], None]:
-    """Rewrite the journal's records (their checksums are left as they were: now wrong)."""
+def _edit_journal(
+    edit: Callable[[list[dict[str, Any]]], None], reseal: bool = False
+) -> Callable[[Path], None]:
+    """Rewrite the journal's records: their checksums left as they were (now wrong: accidental
+    damage), or with ``reseal`` recomputed (a deliberate edit, caught by the values' checks)."""
+    from droiz.checksum import FIELD, seal
+
+    def line(record: dict[str, Any]) -> str:
+        if not reseal:
+            return json.dumps(record)
+        return seal(json.dumps({k: v for k, v in record.items() if k != FIELD}))
 
     def prepare(run: Path) -> None:
         path = run / "journal.jsonl"
         records = [json.loads(line) for line in path.read_text().splitlines()]
         edit(records)
-        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        path.write_text("".join(line(r) + "\n" for r in records))
 
     return prepare
 
@@ -238,6 +247,8 @@ def cases() -> list[Case]:
     add("resume: binary journal", _resume(), prepare=_write("journal.jsonl", NON_UTF8 * 3))
     add("resume: flipped score", _resume(), prepare=_edit_journal(_flip))
     add("resume: group score 2.0", _resume(), prepare=_edit_journal(_two))
+    add("resume: flipped score, resealed", _resume(), prepare=_edit_journal(_flip, reseal=True))
+    add("resume: group score 2.0, resealed", _resume(), prepare=_edit_journal(_two, reseal=True))
     add("resume: journal cut in half", _resume(), 2, 3, prepare=_truncate_half("journal.jsonl"))
     add("resume: no journal", _resume(), prepare=_unlink("journal.jsonl"))
     add("resume: ledger deleted", _resume("--max-requests", "40"), 2, 3, prepare=_unlink("budget.jsonl"))  # fmt: skip  # noqa: E501
@@ -407,6 +418,7 @@ class Probe:
         prefix, sep, rest = token.partition("@")
         if sep and rest.split(":", 1)[0] in ("toml", "json", "jsonl", "csv", "txt", "bytes"):
             kind, _, text = rest.partition(":")
+            text = text.replace("PROBE", self.task.stem)
             path = case_dir / f"in-{len(list(case_dir.iterdir()))}"
             if kind == "bytes":
                 path = path.with_suffix(text or ".txt")

@@ -81,7 +81,7 @@ def test_per_task_tables_set_one_tasks_cells_and_flags_still_win(
         ("", "[per_task.rev-a]\nseed = 3\n", "cannot set 'seed': it is a grid axis"),
         ("per_task = 3\n", "", "per_task must be a table"),
         # values a flag overrides are checked all the same
-        ("", '[per_task.rev-a]\nbudget = "x"\n', "budget must be an integer, got 'x'"),
+        ("", '[per_task.rev-a]\nbudget = "x"\n', "error: the config: budget must be an integer"),
         ("", '[per_task.rev-a]\ngenerator = "pool:missing.txt"\n', "'missing.txt'"),
         ("", "[per_task.rev-a]\nn_init = true\n", "n_init must be an integer"),
         # the grid's axes are flags, not settings of a config

@@ -67,7 +67,7 @@ def resolve_config(
     elif config_file is not None:
         base = load_config_file(config_file)
     given = normalise_keys({k: v for k, v in explicit.items() if v is not None})
-    check_overridden(base, given, "the config" if isinstance(config_file, Mapping) else config_file)
+    check_overridden(base, given, None if isinstance(config_file, Mapping) else config_file)
     try:
         return RunConfig(**{**base, **given})
     except TypeError as exc:  # a wrongly typed value from a config file

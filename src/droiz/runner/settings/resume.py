@@ -41,7 +41,7 @@ def resume_config(
     elif config is not None:
         given.update(load_config_file(config))
     flags = normalise_keys({k: v for k, v in explicit.items() if v is not None})
-    check_overridden(given, flags, "the config" if isinstance(config, Mapping) else config)
+    check_overridden(given, flags, None if isinstance(config, Mapping) else config)
     given.update(flags)
     if saved.base_url and MASK in saved.base_url and given.get("base_url") is None:
         raise ConfigError(
