@@ -186,8 +186,11 @@ def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> 
 
 
 def check_n_init(setting: Setting, value: int, values: Mapping[str, Any]) -> None:
-    """The initial design fits in the budget."""
+    """The initial design fits in the budget. The default is not refused: a smaller budget caps
+    it (the engine stops at the budget), as a run given only ``--budget 8`` expects."""
     budget = values.get("budget")
+    if value == setting.default:
+        return
     if isinstance(budget, int) and not isinstance(budget, bool) and value > budget:
         raise ConfigError(
             f"--n-init {value} is more than the --budget of {budget} evaluations; lower --n-init "
