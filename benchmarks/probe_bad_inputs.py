@@ -2,8 +2,8 @@
 server: what a new user or an attacker may type, and run directories damaged between sessions.
 
 For every case the probe records the exit code, stderr, the requests its loopback server saw and
-whether a model library (``transformers``, ``sentence_transformers``, ``llama_cpp``) was
-imported, without which no model can be loaded. It counts:
+whether a model library (``transformers``, ``sentence_transformers``, ``llama_cpp``,
+``xllamacpp``) was imported, without which no model can be loaded. It counts:
 
 - tracebacks: ``Traceback`` on stderr, or exit code 1 (droiz's "unexpected" errors);
 - wrong accepts: a case that exits 0, or with another code than it expects (2: refused);
@@ -11,9 +11,9 @@ imported, without which no model can be loaded. It counts:
 - work before a refusal: requests the server saw, model libraries imported.
 
     OMP_NUM_THREADS=1 python benchmarks/probe_bad_inputs.py [--jobs 2] [--only TEXT]
-        [--timeout 60] [--json PATH]
+        [--timeout 60] [--json PATH] [-v]
 
-Not part of the test suite (about 200 processes; 10 to 15 minutes on 2 cores). Needs the task
+Not part of the test suite (about 330 processes; 25 minutes on 2 busy cores). Needs the task
 data for the built-in tasks (``DROIZ_DATA_DIR``, else ``../shared/data`` beside the clone).
 """
 
@@ -39,7 +39,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DROIZ_DATA_DIR", ROOT.parent / "shared" / "data"))
-MODEL_LIBRARIES = ("transformers", "sentence_transformers", "llama_cpp")
+MODEL_LIBRARIES = ("transformers", "sentence_transformers", "llama_cpp", "xllamacpp")
 RUNNER = f"""
 import sys
 from droiz.cli import main

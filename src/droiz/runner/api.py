@@ -257,8 +257,9 @@ def _resolve(
     resume: bool,
 ) -> tuple[RunDir, RunConfig]:
     """The cheap local checks of a run directory and its settings, then the resolved config."""
-    if isinstance(config, RunConfig):
-        config = config.to_dict(redact=False)
+    if isinstance(config, RunConfig):  # checked when built; what the keywords set is dropped
+        given = {k for k, v in explicit.items() if v is not None}
+        config = {k: v for k, v in config.to_dict(redact=False).items() if k not in given}
     run_dir = RunDir(check_dir_path(out, "--out"))
     if resume:
         run_dir.check(resume=True)

@@ -230,6 +230,14 @@ def check_url_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -
     check_base_url(value, setting.flag or setting.name)
 
 
+def check_no_secrets(setting: Setting, value: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """An option table holds no secret at any depth (:func:`droiz.llm.checks.check_no_secrets`):
+    keys go in environment variables."""
+    from droiz.llm.checks import check_no_secrets as refuse_secrets
+
+    refuse_secrets(setting.name, value)
+
+
 def check_engine(setting: Setting, value: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     """Further :class:`~droiz.optim.EngineConfig` settings: known names (not the run's own),
     of their types."""

@@ -254,12 +254,14 @@ class RunConfig:
     generator_options: dict[str, Any] = setting(
         help="constructor options of the generator (max_new_tokens, device, temperature, "
         "retry, ...)",
+        checks=(c.check_no_secrets,),
         flags=(),
         factory=dict,
     )
     executor_options: dict[str, Any] = setting(
         help="constructor options of the executor (temperature, timeout, flavour, prices, "
         "retry, ...)",
+        checks=(c.check_no_secrets,),
         flags=(),
         commands=ALL,
         factory=dict,
