@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
+from droiz.axes import AXES
 from droiz.bench.grid_plots import best_so_far
 from droiz.bench.paired import paired
 from droiz.cli import main
@@ -66,6 +67,19 @@ def test_results_csv_holds_each_cells_best_json(pool_grid: Path) -> None:
         assert row["worst_group_name"] == best["test"]["worst_group_name"]
         assert float(row["dev_robust_value"]) == best["robust_value"]
         assert row["instruction"] == best["instruction"]
+        axes = {k: row[k] for k in AXES}  # what the cell ran with, from its config.json
+        assert axes == json.loads((pool_grid / "grid.json").read_text())["axes"][row["method"]]
+        assert axes["group_rule"] == "reference"  # the default, for model-based and free alike
+    axes = {r["method"]: (r["acquisition"], r["reference_update"], r["final_pick"]) for r in rows}
+    assert axes == {
+        "dro": ("robust-ucb", "ema", "robust"),
+        "ei": ("ei", "fixed", "nominal"),
+        "random": ("none", "fixed", "observed-nominal"),
+    }
+    assert (
+        "- group rule `reference` for every model-based method"
+        in (pool_grid / "report.md").read_text()
+    )
 
 
 def _pm(values: list[float]) -> str:

@@ -23,7 +23,13 @@ from droiz.llm.base import make_fingerprint
 from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
 from droiz.runner.backends import build_backends
-from droiz.runner.loop.engine_io import engine_config, engine_snapshot, saved_config, tell_engine
+from droiz.runner.loop.engine_io import (
+    engine_config,
+    engine_snapshot,
+    resumed_engine_config,
+    saved_config,
+    tell_engine,
+)
 from droiz.runner.loop.execution import RoundExecution
 from droiz.runner.loop.finalize import final_pick, rank_instructions, verification
 from droiz.runner.loop.guards import Guard, SigtermAsInterrupt
@@ -79,7 +85,10 @@ class Study:
         self.columns = ScoreColumns(
             tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
         )
-        self.engine = RobustBO(**engine_config(config, self.problem).constructor_kwargs())
+        settings = engine_config(config, self.problem)
+        if resume:
+            settings = resumed_engine_config(self.run_dir.read_config(), settings)
+        self.engine = RobustBO(**settings.constructor_kwargs())
         self.saved = saved_config(config, self.problem, self.engine)
         self.state = Restored()
         self.summary: RoundSummary | None = None
