@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from droiz._imports import require
-from droiz.llm.backends import Backends, check_executor, check_generator, check_prices
+from droiz.llm.backends import (
+    Backends,
+    check_executor,
+    check_generator,
+    check_prices,
+    executor_options,
+)
 from droiz.llm.backends import build_backends as build_llm_backends
 from droiz.llm.checks import check_model_name
+from droiz.llm.factory import spec_class
 from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
-__all__ = ["Backends", "build_backends", "check_backends"]
+__all__ = ["Backends", "build_backends", "check_backends", "pool_candidates"]
 
 
 def _needs_embedder(config: RunConfig) -> bool:
@@ -19,13 +28,21 @@ def _needs_embedder(config: RunConfig) -> bool:
 
 def check_backends(config: RunConfig) -> None:
     """The local checks of a run's back ends, before anything is loaded or probed: option names,
-    types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
-    hub), and the prices ``--max-cost`` needs."""
+    types and devices, the endpoint settings and answer limit against the executor's class, pool
+    files, and model names (local paths, the Hugging Face cache, or the hub), and the prices
+    ``--max-cost`` needs."""
     executor, generator = config.executor or "", config.generator or ""
     if config.max_cost is not None:
         specs = [("executor", executor, config.executor_options)]
         check_prices([*specs, ("generator", generator, config.generator_options)], config.prices)
     check_executor(executor, config.executor_options)
+    executor_options(  # the endpoint settings and the answer limit fit the executor's class
+        executor,
+        options=config.executor_options,
+        base_url=config.base_url,
+        cache_namespace=config.cache_namespace,
+        max_answer_tokens=config.max_answer_tokens,
+    )
     check_generator(generator, config.generator_options)
     if _needs_embedder(config):
         if config.embedder:  # before the (slow) import of sentence-transformers
@@ -33,9 +50,24 @@ def check_backends(config: RunConfig) -> None:
         require("sentence_transformers", "semantic")
 
 
-def build_backends(config: RunConfig) -> Backends:
+def pool_candidates(config: RunConfig) -> list[list[float]] | None:
+    """The candidates' features of a run whose generator is a finite pool (a class with
+    ``candidate_features``, as ``pool:FILE``): the search runs over the candidates themselves;
+    ``None`` for other generators. Embeds the pool when its file gives no features."""
+    cls, value = spec_class(config.generator or "", "generator")
+    features = getattr(cls, "candidate_features", None)
+    if features is None:
+        return None
+    if config.embedder:  # before the (slow) import of sentence-transformers
+        check_model_name("--embedder", config.embedder)
+    dim = config.pool_dim or config.dim
+    return features(value, dim=dim, seed=config.seed, embedder=config.embedder)
+
+
+def build_backends(config: RunConfig, candidates: Any = None) -> Backends:
     """Cache, (cached) generator, (cached) executor and, for a kernel that needs embeddings, the
-    embedder; one budget with the run's caps is shared by the HTTP back ends."""
+    embedder; one budget with the run's caps is shared by the HTTP back ends. ``candidates``:
+    the engine's scaled candidate features of a pool searched as candidates."""
     return build_llm_backends(
         executor=config.executor or "",
         generator=config.generator or "",
@@ -53,4 +85,5 @@ def build_backends(config: RunConfig) -> Backends:
         seed=config.seed,
         embedder=config.embedder,
         with_embedder=_needs_embedder(config),
+        generator_features=candidates,
     )

@@ -13,10 +13,14 @@ from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 
-def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
-    """The engine settings of a run."""
+def engine_config(
+    config: RunConfig, problem: Problem, candidates: Sequence[Sequence[float]] | None = None
+) -> EngineConfig:
+    """The engine settings of a run; ``candidates``: the features of a pool's candidates, which
+    the search then runs over (their width is the engine's ``dim``)."""
     return EngineConfig(
-        dim=config.dim,
+        dim=config.dim if candidates is None else len(candidates[0]),
+        candidates=None if candidates is None else tuple(tuple(r) for r in candidates),
         n_groups=problem.n_groups,
         method=config.method,
         ambiguity=config.ambiguity,
@@ -72,7 +76,8 @@ def tell_engine(
 ) -> None:
     """Tell the engine completed outcomes (with what its kernel needs); ``external``: outcomes
     of earlier rounds told to a fresh engine (restoring a run)."""
-    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups)
+    own = engine.candidates is not None  # a candidate search: each (instruction, group) once
+    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups, own)
     needs = KERNELS.get(engine.config.kernel).needs
     engine.tell(
         z,

@@ -22,7 +22,7 @@ from droiz.exceptions import ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
-from droiz.runner.backends import build_backends
+from droiz.runner.backends import build_backends, pool_candidates
 from droiz.runner.loop.engine_io import (
     engine_config,
     engine_snapshot,
@@ -85,11 +85,10 @@ class Study:
         self.columns = ScoreColumns(
             tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
         )
-        settings = engine_config(config, self.problem)
-        if resume:
-            settings = resumed_engine_config(self.run_dir.read_config(), settings)
-        self.engine = RobustBO(**settings.constructor_kwargs())
-        self.saved = saved_config(config, self.problem, self.engine)
+        self.engine: RobustBO  # a new run's in run(): its candidates' features may need a model
+        self.saved: dict[str, Any]
+        if resume:  # the journal is checked against it before any backend is built
+            self.engine, self.saved = self._make_engine()
         self.state = Restored()
         self.summary: RoundSummary | None = None
         self._done = 0
@@ -100,12 +99,29 @@ class Study:
         self._completed: list[Outcome] = []  # evaluations of the round in progress
         self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
+    def _make_engine(self) -> tuple[RobustBO, dict[str, Any]]:
+        """The engine and the ``config.json`` payload. A resumed run's engine has the
+        configuration the run started with; a new run with a pool searches its candidates, whose
+        features are computed here (after the cheap checks: it may load the sentence embedder)."""
+        config, problem = self.config, self.problem
+        if self.resume:
+            settings = engine_config(config, problem)
+            settings = resumed_engine_config(self.run_dir.read_config(), settings)
+        else:
+            settings = engine_config(config, problem, pool_candidates(config))
+        engine = RobustBO(**settings.constructor_kwargs())
+        return engine, saved_config(config, problem, engine)
+
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
+        if not self.resume:
+            self.engine, self.saved = self._make_engine()
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
-        self.backends = backends = build_backends(self.config)
+        candidates = self.engine.candidates
+        features = None if candidates is None else candidates.tolist()
+        self.backends = backends = build_backends(self.config, features)
         try:
             with SigtermAsInterrupt() as sigterm:
                 self.saved["resolved"]["fingerprints"] = self._fingerprints()
@@ -143,6 +159,13 @@ class Study:
                 hook.on_start(self.view)
             while not self.engine.done:
                 self._guarded_round()
+            if "exhausted" in self.engine.stop():
+                logger.warning(
+                    "every (instruction, group) pair of the pool was observed after %d of the %d "
+                    "evaluations of the budget; the run ends here",
+                    self.engine.n_evaluations,
+                    self.config.budget,
+                )
             return self._finish()
         except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
             self.guard.interrupted(exc)

@@ -195,6 +195,15 @@ class RunConfig:
     dim: int = setting(
         10, help="dimension d of the soft prompts", checks=(Count(1, 100_000),), flags=()
     )
+    pool_dim: int | None = setting(
+        None,
+        help="features of a pool:FILE's candidates, which the search runs over: the "
+        "instructions' sentence embeddings reduced to this many dimensions by a seeded PCA (a "
+        ".jsonl pool's own features are used as they are)",
+        shown="dim (10)",
+        checks=(Count(1, 100_000),),
+        metavar="D",
+    )
     data_dir: str | None = setting(
         None,
         help="task data directory",
