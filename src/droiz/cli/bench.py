@@ -2,8 +2,9 @@
 
 ``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
 runs the seed paper's ablation on the SIMULATED prompt environment; ``grid`` runs the
-(task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`). Each
-sub-command is one ``_register_*`` function below.
+(task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`); ``table``
+replays answer tables (:mod:`droiz.cli._replay`). Each sub-command is one ``_register_*``
+function below or in those modules.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz.cli._grid import register_grid
+from droiz.cli._replay import register_replay
 from droiz.cli._sim_args import add_sim_args
 from droiz.exceptions import ConfigError
 
@@ -33,6 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_drbo(bench)
     _register_sim(bench)
     register_grid(bench)
+    _register_table(bench)
+    p.set_defaults(func=lambda args: _no_benchmark(p))
+
+
+def _register_table(bench: argparse._SubParsersAction) -> None:
+    p = bench.add_parser(
+        "table",
+        help="answer tables: every pool instruction x group x example scored once by a model",
+        description="Answer tables of per-example scores, for comparisons without a model.",
+    )
+    table = p.add_subparsers(dest="table_command", metavar="ACTION")
+    register_replay(table)
     p.set_defaults(func=lambda args: _no_benchmark(p))
 
 
