@@ -90,6 +90,13 @@ def test_a_replay_is_deterministic(tables: list[Path], replayed: Path, tmp_path:
     assert again["runs"] == first["runs"] and again["comparisons"] == first["comparisons"]
 
 
+def test_workers_give_the_same_replay(tables: list[Path]) -> None:
+    settings = ReplaySettings(methods=("dro", "random"), seeds=2, budget=12, n_dev=6)
+    read = [read_table(p) for p in tables[:1]]
+    one, two = run_replay(read, settings), run_replay(read, settings, workers=2)
+    assert one.picks == two.picks and one.comparisons == two.comparisons
+
+
 def test_the_ablation_runs_the_factorial_cells(tables: list[Path], tmp_path: Path) -> None:
     assert _replay(tables[:1], tmp_path / "c", "--ablation", "--seeds", "1") == 0
     payload = json.loads((tmp_path / "c" / "replay.json").read_text())

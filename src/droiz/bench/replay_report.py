@@ -8,10 +8,66 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from droiz.axes import AXES
-from droiz.bench.replay import LABEL, Replay, comparison_line, summary, to_json
+from droiz.bench.replay import LABEL, Replay
+from droiz.bench.replay_stats import METRICS, metric_of
 
 JSON_NAME, CSV_NAME, REPORT_NAME = "replay.json", "runs.csv", "report.md"
+
+
+def to_json(replay: Replay) -> dict[str, Any]:
+    """The replay's JSON: settings, tables, rows with their axes, every run's pick and test
+    accuracies (fractions of 1), and the ``comparisons`` (points)."""
+    runs = []
+    for p in replay.picks:
+        acc = replay.accuracy(p)
+        table = next(t for t in replay.tables if t.task == p.task)
+        runs.append(
+            {
+                "task": p.task,
+                "row": p.row,
+                "seed": p.seed,
+                "pick": p.pick,
+                "evaluations": p.evaluations,
+                "test_mean": float(metric_of(acc, "test_mean")),
+                "worst_group": float(metric_of(acc, "worst_group")),
+                "per_group": dict(zip(table.groups, map(float, acc), strict=True)),
+            }
+        )
+    return {
+        "label": LABEL,
+        "requests": 0,
+        "settings": replay.settings.to_dict(),
+        "tables": [t.describe() for t in replay.tables],
+        "methods": replay.axes,
+        "runs": runs,
+        "comparisons": replay.comparisons,
+    }
+
+
+def summary(replay: Replay) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per task and row: the mean over seeds of the pick's test mean and worst group (points)."""
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for t in replay.tables:
+        out[t.task] = {}
+        for row in replay.rows():
+            accs = [replay.accuracy(p) for p in replay.picks if p.task == t.task and p.row == row]
+            mean = float(np.mean([metric_of(a, "test_mean") for a in accs]))
+            worst = float(np.mean([metric_of(a, "worst_group") for a in accs]))
+            out[t.task][row] = (100 * mean, 100 * worst)
+    return out
+
+
+def comparison_line(c: Mapping[str, Any]) -> str:
+    """``dro - random, mean over groups: +2.1 [-0.4, +4.6], 300 pairs, MDD 2.5: inconclusive``."""
+    within = f" (within {c['within']})" if c.get("within") not in (None, "all") else ""
+    mdd = "–" if c["mdd"] is None else f"{c['mdd']:.1f}"
+    return (
+        f"{c['a']} - {c['b']}{within}, {METRICS[c['metric']]}: {c['diff']:+.1f} "
+        f"[{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}], {c['n']} pairs, MDD {mdd}: {c['verdict']}"
+    )
 
 
 def header(replay: Replay) -> list[str]:

@@ -82,16 +82,8 @@ def run_replay_cli(args: argparse.Namespace) -> int:
     if not isinstance(args.workers, int) or args.workers < 1:
         raise ConfigError(f"--workers must be an integer >= 1, got {args.workers!r}")
     _check_paths(args.out, args.json)
-    from droiz.bench.replay import (
-        ReplaySettings,
-        check_tables,
-        comparison_line,
-        read_table,
-        run_replay,
-        summary,
-        to_json,
-    )
-    from droiz.bench.replay_report import header, write_outputs
+    from droiz.bench.replay import ReplaySettings, check_tables, read_table, run_replay
+    from droiz.bench.replay_report import comparison_line, header, summary, to_json, write_outputs
 
     methods = (args.methods or DEFAULT_METHODS).split(",")
     settings = ReplaySettings(
