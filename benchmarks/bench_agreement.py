@@ -1,15 +1,17 @@
-"""Do llama-server and the in-process ``hf`` executor give the same answers?
+"""Do llama.cpp's server and the in-process ``hf`` executor give the same answers?
 
 200 fixed (instruction, example) pairs: 4 tasks x 5 pool instructions (every 12th of
 ``make_pools.py``'s 60) x 10 dev instances (5 examples under ``clean`` and ``distractor``, seed
-0). Both executors decode greedily with the same answer limit: ``openai:smollm2`` against
-``scripts/llama-server.sh start`` (the Q4_1 GGUF, run by llama.cpp) and ``hf:smollm2-135m`` (the
-same GGUF dequantised to float32, run by transformers), both in SmolLM2's chat template. We count
-pairs with identical raw answers, identical ``chat-answer``-filtered answers and identical
-scores, and sort the disagreements by kind.
+0). Both executors decode greedily with the same answer limit: ``openai:smollm2-135m`` against
+``droiz serve smollm2-135m`` (the Q4_1 GGUF, run by llama.cpp; ``--source-build``:
+``scripts/llama-server.sh start``) and ``hf:smollm2-135m`` (the same GGUF dequantised to float32,
+run by transformers), both in SmolLM2's chat template. We count pairs with identical raw answers,
+identical ``chat-answer``-filtered answers and identical scores, and sort the disagreements by
+kind.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_agreement.py [--max-tokens 24]
         [--base-url URL]   # a running server instead of starting one
+        [--source-build]   # start scripts/llama-server.sh instead of droiz serve
 
 Answers go to the response cache (``--cache-dir``), so a rerun costs nothing.
 """
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the comparison and every disagreement here")
     p.add_argument("--concurrency", type=int, default=4, help="match the server's --parallel")
     p.add_argument("--hf-only", action="store_true", help="only fill the cache with hf answers")
+    p.add_argument("--source-build", action="store_true", help="start scripts/llama-server.sh")
     args = p.parse_args(argv)
     if args.max_tokens < 1:
         p.error("--max-tokens must be positive")
@@ -123,15 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.base_url:
         executor = make_real_executor(
-            "openai:smollm2", base_url=args.base_url, concurrency=args.concurrency, **opts
+            "openai:smollm2-135m", base_url=args.base_url, concurrency=args.concurrency, **opts
         )
         server = answers(executor, items)
         tokens = [prompt_tokens(executor, items)]
     else:
         log = Path(args.cache_dir).parent / "agreement-server.log"
-        with LlamaServer(log, parallel=args.concurrency) as srv:
+        with LlamaServer(log, parallel=args.concurrency, source_build=args.source_build) as srv:
             executor = make_real_executor(
-                "openai:smollm2", base_url=srv.base_url, concurrency=args.concurrency, **opts
+                "openai:smollm2-135m", base_url=srv.base_url, concurrency=args.concurrency, **opts
             )
             server = answers(executor, items)
             tokens = [prompt_tokens(executor, items)]

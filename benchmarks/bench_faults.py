@@ -7,6 +7,10 @@ millisecond backoffs (the defaults wait 0.5 s and more; the time bound is what m
 - transient faults at 0 %, 30 % and 60 % of all requests (429, 500, 502, 503, torn connections,
   invalid JSON, no ``choices``, no text), each run unattended to the end: wall time, requests
   the server saw, retries, and whether the journal's measurements equal the fault-free run's;
+- the default retry policy (``RetryPolicy()``) at 60 % faults, five runs with other fault seeds:
+  whether each finished, and the most attempts one request needed. Its backoff waits are
+  recorded instead of slept (the policy's give-up decision counts them all the same), so a run
+  takes seconds instead of the hours its waits would add up to;
 - ``--max-requests N``: the requests the server saw, against ``N`` (also at 30 % faults);
 - a 429 storm (the first 300 requests answered 429 with ``Retry-After: 0``): the lowest
   concurrency the AIMD limit fell to, and whether it recovered to the configured 16.
@@ -18,12 +22,14 @@ The server is a loopback fake: the numbers measure droiz's fault handling, not a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +50,13 @@ def _measured(run_dir: Path) -> dict[Any, Any]:
 
 def main() -> None:
     import droiz
+    from droiz.exceptions import DroizError
     from droiz.llm import ExecRequest, OpenAIExecutor, RetryPolicy
+    from droiz.llm import openai_executor as oe
     from droiz.runner import CapReached
     from droiz.runner.testing import InstructionWorld
     from droiz.testing import FakeOpenAIServer
+    from droiz.testing.server import prompt_of
 
     world = InstructionWorld("small")
     root = Path(tempfile.mkdtemp(prefix="droiz-bench-faults-"))
@@ -83,6 +92,33 @@ def main() -> None:
         clean = clean or _measured(root / name)
         same = _measured(root / name) == clean
         print(f"{rate:5.0%}  {wall:6.1f}  {sent:8d}  {int(result.stats['retries']):7d}  {same}")
+
+    print("\ndefault retry policy, 60 % faults (waits recorded, not slept)")
+    print("fault seed  finished  requests  retries  most attempts of one request  longest wait s")
+    for seed in range(1, 6):
+        name = f"default-retry-{seed}"
+        waits: list[float] = []
+
+        async def record(seconds: float, waits: list[float] = waits) -> None:
+            waits.append(seconds)
+
+        with FakeOpenAIServer(answer=world.answer) as server:
+            server.add_transient_faults(0.6, seed=seed)
+            run = {**settings(server, name), "executor_options": {}}  # RetryPolicy() as it is
+            oe._sleep = record
+            try:
+                result = droiz.optimize(out=root / name, **run)
+                finished, retries = "yes", int(result.stats["retries"])
+            except DroizError as exc:
+                finished, retries = "no", -1
+                print(f"  seed {seed} gave up: {str(exc).split(';')[0]}")
+            finally:
+                oe._sleep = asyncio.sleep
+            streak = max(Counter(prompt_of(b) for b in server.bodies).values())
+            print(
+                f"{seed:10d}  {finished:8s}  {server.n_requests:8d}  {retries:7d}  "
+                f"{streak:28d}  {max(waits, default=0):14.1f}"
+            )
 
     print("\ncap --max-requests  faults  server saw")
     for cap, rate in ((100, 0.0), (237, 0.0), (500, 0.0), (237, 0.3)):

@@ -1,6 +1,7 @@
 """Throughput of droiz's executors on SmolLM2-135M on this CPU.
 
-For concurrency 1, 2 and 4: ``scripts/llama-server.sh start --parallel C`` (one thread), then
+For concurrency 1, 2 and 4: ``droiz serve smollm2-135m --parallel C`` (one thread; with
+``--source-build``, ``scripts/llama-server.sh start --parallel C`` instead), then
 droiz's ``openai`` executor (no cache) sends the same N real execution prompts (the dev split of
 ``first_word_letter`` with a hand-written instruction) with ``concurrency=C``; we report
 requests/s and generated tokens/s as droiz sees them (wall clock, the server's ``usage``), next
@@ -10,8 +11,11 @@ thread) on the same prompts with the same answer limit.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_server.py [--n 32] [--max-tokens 24]
         [--concurrency 1,2,4] [--hf hf:smollm2-135m] [--no-hf] [--log-dir runs/bench_server]
+        [--source-build]
 
-Needs ``scripts/llama-server.sh build`` first (the server rows are skipped otherwise).
+Needs ``pip install 'droiz[serve]'`` (or ``scripts/llama-server.sh build`` for
+``--source-build``); the server rows are skipped otherwise. Each server row also gives the seconds
+from the server's start to its first healthy ``/health`` answer.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from llama_server import LlamaServer, server_binary
+from llama_server import LlamaServer, missing_server
 
 TASK = "first_word_letter"
 INSTRUCTION = "Write the first letter of the word. Answer with only the letter."
@@ -67,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hf-batch", type=int, default=16, help="hf executor batch size")
     p.add_argument("--no-hf", action="store_true", help="skip the in-process row")
     p.add_argument("--log-dir", type=Path, default=Path("runs/bench_server"))
+    p.add_argument("--source-build", action="store_true", help="scripts/llama-server.sh instead")
     args = p.parse_args(argv)
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.n < 1 or args.max_tokens < 1 or any(c < 1 for c in levels):
@@ -81,14 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| executor | requests | wall s | requests/s | tokens/s (droiz) | llama.cpp log |")
     print("|---|---:|---:|---:|---:|---|")
-    if server_binary() is None:
-        print("| llama-server | – | – | – | – | not built: scripts/llama-server.sh build |")
+    name = "llama-server (source build)" if args.source_build else "droiz serve"
+    missing = missing_server(args.source_build)
+    if missing:
+        print(f"| {name} | – | – | – | – | {missing} |")
         levels = []
     for c in levels:
-        log = args.log_dir / f"llama-server-parallel{c}.log"
-        with LlamaServer(log, parallel=c, threads=args.threads) as server:
+        log = args.log_dir / f"server-parallel{c}.log"
+        opts = {"parallel": c, "threads": args.threads, "source_build": args.source_build}
+        with LlamaServer(log, **opts) as server:
             executor = make_executor(
-                "openai:smollm2", base_url=server.base_url, concurrency=c,
+                "openai:smollm2-135m", base_url=server.base_url, concurrency=c,
                 max_tokens=args.max_tokens,
             )  # fmt: skip
             run_executor(executor, texts[:c])  # warm-up, not counted in droiz's figures
@@ -107,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             if gen_ms and p_ms
             else "no timing lines"
         )
-        row(f"openai → llama-server, concurrency {c} (--parallel {c})", seconds, n, tokens, own)
+        own += f"; healthy {server.ready_s:.1f} s after start"
+        row(f"openai → {name}, concurrency {c} (--parallel {c})", seconds, n, tokens, own)
     if not args.no_hf:
         start = time.perf_counter()
         executor = make_executor(args.hf, max_new_tokens=args.max_tokens, batch_size=args.hf_batch)

@@ -1,4 +1,5 @@
-"""Start ``scripts/llama-server.sh`` for a benchmark, wait until it serves, read its timings.
+"""Start ``droiz serve`` (or the source-built ``scripts/llama-server.sh``) for a benchmark, wait
+until it serves, read its timings.
 
 Used by ``bench_server.py`` and ``bench_agreement.py``; not part of the droiz package (droiz
 talks to any OpenAI-compatible server through ``openai:MODEL --base-url``).
@@ -6,6 +7,7 @@ talks to any OpenAI-compatible server through ``openai:MODEL --base-url``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import socket
@@ -37,13 +39,23 @@ def server_binary() -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def missing_server(source_build: bool) -> str | None:
+    """Why the server cannot start (the command that fixes it), or ``None`` when it can."""
+    if source_build:
+        return None if server_binary() else "not built: scripts/llama-server.sh build"
+    if importlib.util.find_spec("xllamacpp") is None:
+        return "xllamacpp missing: pip install 'droiz[serve]'"
+    return None
+
+
 class LlamaServer:
-    """``llama-server.sh start`` in a subprocess on a free port; stopped on exit.
+    """``droiz serve`` (default) or ``llama-server.sh start`` (``source_build``) in a subprocess on
+    a free port; stopped on exit.
 
     Args:
         log: File receiving the server's output (its timing lines are parsed from it).
         parallel: Server slots. threads: CPU threads. model: GGUF file (default: SmolLM2).
-        timeout: Seconds to wait for ``/health``.
+        timeout: Seconds to wait for ``/health``. source_build: Use the source-built binary.
     """
 
     def __init__(
@@ -54,24 +66,31 @@ class LlamaServer:
         threads: int = 1,
         model: str | None = None,
         timeout: float = 180.0,
+        source_build: bool = False,
     ) -> None:
         self.log, self.parallel, self.threads = Path(log), parallel, threads
-        self.model, self.timeout = model, timeout
+        self.model, self.timeout, self.source_build = model, timeout, source_build
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.ready_s = 0.0  # seconds from start to the first healthy answer
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> LlamaServer:
-        cmd = [str(SCRIPT), "start", "--port", str(self.port), "--parallel", str(self.parallel)]
-        cmd += ["--threads", str(self.threads)] + (["--model", self.model] if self.model else [])
+        sizes = ["--port", str(self.port), "--parallel", str(self.parallel)]
+        sizes += ["--threads", str(self.threads)]
+        if self.source_build:
+            cmd = [str(SCRIPT), "start", *sizes] + (["--model", self.model] if self.model else [])
+        else:
+            cmd = [sys.executable, "-m", "droiz", "serve", self.model or "smollm2-135m", *sizes]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "wb") as out:
             env = {**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)}
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + self.timeout
+        started = time.monotonic()
+        deadline = started + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(
@@ -79,8 +98,9 @@ class LlamaServer:
                 )
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
+                    self.ready_s = time.monotonic() - started
                     return self
-            except (urllib.error.URLError, OSError):
+            except (urllib.error.URLError, OSError):  # refused, or 503 while the model loads
                 time.sleep(0.5)
         self.__exit__(None, None, None)
         raise RuntimeError(f"llama-server not ready after {self.timeout:.0f} s; see {self.log}")

@@ -12,10 +12,18 @@ chooses among candidates written by hand, built combinatorially per task:
   aimed at the ``case``, ``typo`` and ``distractor`` shift groups.
 
 5 x 4 x 3 = 60 instructions per task, in a fixed order (phrasing, then format, then handling).
-The pools are small text files (one instruction per line, the ``pool:FILE`` format of
-``droiz.llm.pool.load_pool``):
+Each task gets three files:
 
-    python benchmarks/make_pools.py                         # writes benchmarks/pools/TASK.txt
+- ``TASK.txt``: the 60 instructions, one per line (the ``pool:FILE`` format of
+  ``droiz.llm.pool.load_pool``);
+- ``TASK.jsonl``: the same 60, one ``{"instruction": ..., "features": [...]}`` per line, the
+  features the one-hot of the instruction's factors (5 phrasing + 4 format + 3 handling = 12);
+- ``TASK-factorial.jsonl``: the factorial subset, in the same format: the half fraction whose
+  factor indices (phrasing + format + handling) sum to an even number. It has 30 instructions,
+  every level of every factor (each phrasing 6 times, each handling directive 10 times, each
+  format 7 or 8 times) and every phrasing x handling pair twice.
+
+    python benchmarks/make_pools.py                         # writes benchmarks/pools/TASK.*
     python benchmarks/make_pools.py --out DIR --tasks antonyms
     python benchmarks/make_pools.py --check                 # exit 1 if a file is out of date
 
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 from pathlib import Path
@@ -126,14 +135,52 @@ HANDLING = (
 )
 
 
+def factor_levels(task: str) -> list[tuple[int, int, int]]:
+    """The (phrasing, format, handling) indices of each of the 60 instructions, in pool order."""
+    sizes = (len(TASKS[task][0]), len(FORMATS), len(HANDLING))
+    return list(itertools.product(*(range(n) for n in sizes)))
+
+
 def build_pool(task: str) -> list[str]:
     """The 60 instructions of ``task``: phrasings x formats x handling, in that order."""
     phrasings, noun = TASKS[task]
     out = []
-    for phrasing, fmt, handling in itertools.product(phrasings, FORMATS, HANDLING):
-        parts = [phrasing, fmt.format(noun=noun), handling]
-        out.append(" ".join(p for p in parts if p))
+    for p, f, h in factor_levels(task):
+        parts = [phrasings[p], FORMATS[f].format(noun=noun), HANDLING[h]]
+        out.append(" ".join(part for part in parts if part))
     return out
+
+
+def features(task: str) -> list[list[int]]:
+    """The one-hot factor features of each instruction: phrasing, then format, then handling."""
+    sizes = (len(TASKS[task][0]), len(FORMATS), len(HANDLING))
+    rows = []
+    for levels in factor_levels(task):
+        row: list[int] = []
+        for level, size in zip(levels, sizes, strict=True):
+            row += [int(k == level) for k in range(size)]
+        rows.append(row)
+    return rows
+
+
+def is_factorial(levels: tuple[int, int, int]) -> bool:
+    """Membership of the factorial subset: the factor indices sum to an even number."""
+    return sum(levels) % 2 == 0
+
+
+def pool_files(task: str) -> dict[str, str]:
+    """``{file name: content}`` of ``task``'s three pool files (see the module docstring)."""
+    texts, feats, levels = build_pool(task), features(task), factor_levels(task)
+    rows = [
+        json.dumps({"instruction": t, "features": f}, ensure_ascii=False)
+        for t, f in zip(texts, feats, strict=True)
+    ]
+    chosen = [r for r, lv in zip(rows, levels, strict=True) if is_factorial(lv)]
+    return {
+        f"{task}.txt": "\n".join(texts) + "\n",
+        f"{task}.jsonl": "\n".join(rows) + "\n",
+        f"{task}-factorial.jsonl": "\n".join(chosen) + "\n",
+    }
 
 
 def pool_path(task: str, out: Path = POOL_DIR) -> Path:
@@ -144,9 +191,10 @@ def write_pools(tasks: list[str], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for task in tasks:
-        path = pool_path(task, out)
-        path.write_text("\n".join(build_pool(task)) + "\n", encoding="utf-8")
-        paths.append(path)
+        for name, content in pool_files(task).items():
+            path = out / name
+            path.write_text(content, encoding="utf-8")
+            paths.append(path)
     return paths
 
 
@@ -214,10 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--tasks: no pool recipe for {', '.join(unknown)} (have: {', '.join(TASKS)})")
     if args.check:
         stale = [
-            str(pool_path(t, args.out))
+            str(args.out / name)
             for t in tasks
-            if not pool_path(t, args.out).exists()
-            or pool_path(t, args.out).read_text(encoding="utf-8").splitlines() != build_pool(t)
+            for name, content in pool_files(t).items()
+            if not (args.out / name).is_file()
+            or (args.out / name).read_text(encoding="utf-8") != content
         ]
         for path in stale:
             print(f"out of date: {path} (run python benchmarks/make_pools.py)", file=sys.stderr)

@@ -1,9 +1,12 @@
-"""The README's two commands are the ones CI runs, and the docs name every CLI command."""
+"""The README's two commands are the ones CI runs, the docs name every CLI command, and the
+README's Python example runs as written."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pytest
 
 from droiz.cli import build_parser
 
@@ -31,3 +34,35 @@ def test_readme_documents_every_cli_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"droiz {name}" in text, f"README does not document `droiz {name}`"
+
+
+def _readme_python_example() -> str:
+    """The README's Python example of ``droiz.optimize`` on examples in memory."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    return next(b for b in blocks if "droiz.optimize(examples" in b)
+
+
+def test_the_readme_python_example_is_ten_lines_with_a_callable_and_examples() -> None:
+    code = _readme_python_example()
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
+    assert "def my_llm(prompts: list[str]) -> list[str]" in code and "executor=my_llm" in code
+    assert "examples = [{" in code and "open(" not in code
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DROIZ_CACHE_DIR", str(tmp_path / "cache"))
+    exec(compile(_readme_python_example(), "README.md", "exec"), {"__name__": "readme"})
+    out, err = capsys.readouterr()
+    instruction, rest = out.split(". ", 1)
+    assert instruction == "Write the word backwards"
+    assert rest.split(" ", 1)[1].strip() == str(
+        {"clean": 1.0, "case": 1.0, "format": 0.0, "distractor": 1.0}
+    )
+    runs = list((tmp_path / "droiz-runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "best.json").is_file()
+    assert f"droiz: writing the run to {runs[0].relative_to(tmp_path)}" in err

@@ -67,6 +67,28 @@ def test_pools_are_60_distinct_instructions_and_up_to_date():
     assert main(["--check"]) == 0  # benchmarks/pools/*.txt match the recipe
 
 
+def test_jsonl_pools_carry_one_hot_factors_and_a_factorial_subset():
+    import json
+
+    from make_pools import POOL_DIR, TASKS, build_pool, factor_levels
+
+    for task in TASKS:
+        rows = [json.loads(x) for x in (POOL_DIR / f"{task}.jsonl").read_text().splitlines()]
+        assert [r["instruction"] for r in rows] == build_pool(task)
+        levels = factor_levels(task)
+        for row, (p, f, h) in zip(rows, levels, strict=True):
+            assert len(row["features"]) == 12 and sum(row["features"]) == 3
+            assert row["features"][p] == row["features"][5 + f] == row["features"][9 + h] == 1
+        chosen = [
+            json.loads(x) for x in (POOL_DIR / f"{task}-factorial.jsonl").read_text().splitlines()
+        ]
+        assert len(chosen) == 30 and len({r["instruction"] for r in chosen}) == 30
+        by_text = dict(zip(build_pool(task), levels, strict=True))
+        picked = [by_text[r["instruction"]] for r in chosen]
+        for k, size in enumerate((5, 4, 3)):  # every level of every factor is present
+            assert {lv[k] for lv in picked} == set(range(size))
+
+
 def test_bench_real_keeps_the_budget_within_a_third_of_the_pool(capsys):
     from bench_real import parse_args
 

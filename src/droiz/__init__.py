@@ -2,7 +2,11 @@
 
 The main entry points::
 
-    from droiz import RobustBO, KLBall
+    import droiz
+    result = droiz.optimize(examples, executor=my_llm, generator=["...", "..."], metric="em")
+    result.best                          # a RunBest: instruction, robust value, dev and test
+
+    from droiz import RobustBO, KLBall   # the engine alone
     bo = RobustBO(dim=10, n_groups=4, method="dro", ambiguity=KLBall(0.1), budget=150, seed=0)
 
 Names are imported lazily, so ``import droiz`` (and the CLI) does not load torch until needed.
@@ -29,6 +33,10 @@ _LAZY = {
     "RobustBO": "droiz.optim",
     "EvaluationResult": "droiz.runner",
     "OptimizeResult": "droiz.runner",
+    "RunBest": "droiz.runner",
+    "RunConfig": "droiz.runner",
+    "callable_executor": "droiz.llm.callables",
+    "callable_metric": "droiz.runner.inputs",
     "evaluate": "droiz.runner",
     "optimize": "droiz.runner",
 }

@@ -6,9 +6,10 @@ Three layers:
   parameters such as ``?api_key=sk-...``) before it is stored in ``config.json``, the journal or
   ``report.md``, or shown in a message; the masked values are also registered as secrets;
 * :func:`register_secret` / :func:`register_env_secret` record the literal secrets of this
-  process (the value of the ``--api-key-env`` variable, credentials found in URLs);
+  process (the value of the ``--api-key-env`` variable, credentials found in URLs) with their
+  percent-encoded and base64 forms (a ``Basic`` header is ``base64(user:password)``);
   :func:`redact_known` replaces them, and :func:`redact` also scrubs anything that looks like a
-  credential (URL user-info, ``Bearer`` tokens, ``sk-...`` keys, ``api_key=...``);
+  credential (URL user-info, ``Bearer`` and ``Basic`` values, ``sk-...`` keys, ``api_key=...``);
 * :class:`RedactingFilter`, installed by :func:`protect_logs` on the loggers of the HTTP stack
   (``httpx``, ``httpcore``, ``openai``) and on the root logger's handlers, applies :func:`redact`
   to every log record at any verbosity.
@@ -16,11 +17,12 @@ Three layers:
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
 import threading
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 _CORE_PARTS = ("connection", "http11", "http2", "proxy", "socks")
@@ -39,7 +41,11 @@ HTTP_LOGGERS = (
 """The loggers of the HTTP stack that log records themselves (a filter on a logger does not see
 its children's records)."""
 
-_SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|auth|signature|sig|credential", re.I)
+SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "auth", "authorization"}
+    | {"signature", "sig", "credential", "credentials", "cookie"}
+)
+"""Words that make a name (a query parameter, an option, a header) name a secret."""
 _PATTERNS = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@"), rf"\1{MASK}@"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {MASK}"),
@@ -55,12 +61,26 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether ``name`` names a secret: one of its words (split at anything but letters and
+    digits and between camelCase humps, any case) is in :data:`SECRET_WORDS` (``api_key``,
+    ``api-key``, ``apiKey``, ``key``, ``access_token``, ``X-Amz-Signature``, ``Authorization``;
+    not ``max_tokens``)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name)).lower()
+    return any(word in SECRET_WORDS for word in re.split(r"[^a-z0-9]+", words))
+
+
 def register_secret(value: str | None) -> None:
-    """Remember ``value`` as a secret of this process (ignored when empty or very short)."""
+    """Remember ``value`` as a secret of this process (ignored when empty or very short), with
+    its percent-encoded and base64 forms (a ``Basic`` header carries ``user:password`` in
+    base64, and a server may echo it)."""
     if value and len(value) >= _MIN_SECRET:
+        raw = value.encode()
+        forms = {value, quote(value, safe="")}
+        forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
         with _lock:
-            _secrets.add(value)
-            _secrets.add(quote(value, safe=""))
+            _secrets.update(forms)
+            _secrets.update(f.rstrip("=") for f in list(forms) if len(f.rstrip("=")) >= _MIN_SECRET)
 
 
 def register_env_secret(name: str | None) -> None:
@@ -100,14 +120,15 @@ def redact_url(url: str | None) -> str | None:
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
-        for piece in (userinfo, *userinfo.split(":", 1)):
+        _, _, password = userinfo.partition(":")  # a user name alone is no secret
+        for piece in (userinfo, password, unquote(userinfo), unquote(password)):
             register_secret(piece)
         netloc = f"{MASK}@{host}"
     query = parts.query
     if query:
         pieces = []
         for name, value in parse_qsl(query, keep_blank_values=True):
-            if value and _SECRET_PARAM.search(name):
+            if value and is_secret_name(name):
                 register_secret(value)
                 value = MASK
             pieces.append(f"{name}={value}" if value or "=" in query else name)

@@ -67,6 +67,16 @@ def test_max_cost_counts_reported_tokens_at_the_given_prices(server):
     assert budget.cost == pytest.approx(ex.stats.cost)
 
 
+def test_the_cost_held_by_requests_in_flight_is_never_negative() -> None:
+    budget = Budget(Limits(max_cost=10.0))
+    held = [budget.reserve(1, cost) for cost in (0.844, 0.758, 0.421)]
+    for reservation in reversed(held):  # these sums do not cancel exactly in floating point
+        budget.settle(reservation, 1, 0.0)
+    with pytest.raises(BudgetExceeded) as info:
+        budget.reserve(1, 20.0)
+    assert "(0.000000 USD spent, 0.000000 held by requests in flight," in str(info.value)
+
+
 def test_a_server_without_usage_is_counted_by_estimate(server, monkeypatch):
     original = fake_server.completion_body
 
@@ -94,6 +104,20 @@ def test_retries_are_bounded_by_time_not_by_a_small_count(server, monkeypatch):
     with pytest.raises(BackendError, match=r"HTTP 503 \(gave up after 9 attempts in 27 s\)"):
         _executor(server, retry=retry).execute(["x"])
     assert waits == [1, 2, 4, 4, 4, 4, 4, 4] and server.n_requests == 9
+
+
+def test_the_default_policy_outlasts_40_transient_faults_in_a_row(server, monkeypatch):
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:  # the policy counts the waits: skip them
+        waits.append(seconds)
+
+    monkeypatch.setattr(oe, "_sleep", fake_sleep)
+    server.add_fault("500", times=40)  # 0.6**40 ~ 1e-9: a run at 60 % faults sees no such streak
+    ex = OpenAIExecutor("fake-model", base_url=server.base_url)  # RetryPolicy() as it comes
+    assert ex.execute(["x"]) == ["echo: x"]
+    assert server.n_requests == 41 and len(waits) == 40 and max(waits) <= 10 * 1.5
+    assert sum(waits) <= RetryPolicy().max_elapsed
 
 
 def test_retry_after_zero_still_waits_the_minimum(server, monkeypatch):

@@ -38,8 +38,8 @@ def test_a_jsonl_pool_gives_its_instructions_and_features(tmp_path: Path) -> Non
     ("rows", "message"),
     [
         (['{"instruction": "a", "features": [1]', '{"instruction": "b"}'], "line 1 is not JSON"),
-        ([{"instruction": "a"}, ["b"]], 'line 2: expected an object with a non-empty "instr'),
-        ([{"instruction": ""}], 'line 1: expected an object with a non-empty "instruction"'),
+        ([{"instruction": "a"}, ["b"]], "line 2: expected a JSON object with a non-empty"),
+        ([{"instruction": ""}], 'line 1: expected a JSON object with a non-empty "instr'),
         ([{"instruction": "a", "feature": [1]}], "line 1: unknown key 'feature'"),
         ([{"instruction": "a", "features": [1, "x"]}], 'line 1: "features" must be a list of'),
         ([{"instruction": "a", "features": [True]}], 'line 1: "features" must be a list of'),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -110,3 +113,21 @@ def test_proposer_generates_through_the_cache_with_sample_indices(cache):
 def test_proposer_needs_a_model_or_executor():
     with pytest.raises(ConfigError, match="api:MODEL"):
         APIProposer()
+
+
+def test_a_pool_that_is_not_a_regular_file_is_one_line_at_once(tmp_path):
+    from droiz.runner.testing import InstructionWorld
+
+    fifo = tmp_path / "pool.fifo"
+    os.mkfifo(fifo)  # reading a named pipe waits for a writer: never open it
+    task = InstructionWorld("small").write_task(tmp_path / "t.jsonl")
+    args = ["optimize", "--task", str(task), "--generator", f"pool:{fifo}"]
+    args += ["--executor", "openai:m", "--base-url", "http://127.0.0.1:9/v1"]
+    args += ["--out", str(tmp_path / "run")]
+    command = [sys.executable, "-m", "droiz.cli", *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert f"cannot read the instruction pool {str(fifo)!r}: not a regular file" in lines[0]
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_pool(tmp_path)  # a directory neither

@@ -36,7 +36,8 @@ def test_a_new_run_writes_its_format_last_and_reads_back(clean_run: Path) -> Non
     assert best.test is not None and best.test.per_group == data["test"]["per_group"]
     assert best.dev == data["dev"] and best.fingerprints == data["fingerprints"]
     result = replay(clean_run)
-    assert result.run_best == best and result.best == best.to_dict(versioned=False)
+    assert isinstance(result.best, RunBest) and result.best == best
+    assert result.best == best.to_dict(versioned=False)  # also the payload, as a dict
 
 
 def test_a_newer_or_broken_best_json_is_refused_in_one_line() -> None:

@@ -63,7 +63,8 @@ def test_no_key_in_any_file_or_output_of_a_verbose_run(
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         assert server.n_requests > 0 and _key_from(server.auth_headers[0]) == SECRET
     stderr = proc.stderr.decode()
-    assert "HTTP Request: POST http://***@127.0.0.1" in stderr  # httpx logged, URL masked
+    logged = f"HTTP Request: POST http://127.0.0.1:{server.port}/v1/chat/completions?api_key=***"
+    assert logged in stderr  # httpx logged the URL: the path kept, no user-info, the key masked
     assert "missing 'choices'" in stderr  # the echoing error body was logged, redacted
     settings = (run / "config.json").read_text()
     assert f'"base_url": "http://***@127.0.0.1:{server.port}/v1?api_key=***"' in settings

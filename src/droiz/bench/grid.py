@@ -7,7 +7,9 @@ safe for concurrent writers). The grid is resumable: a finished cell (its journa
 ``end`` record and ``best.json`` exists) is skipped, a started one is resumed from its journal, so
 no request of a journaled evaluation is sent again. ``OUT/grid.json`` holds the grid's settings.
 A rerun may change the axes (more seeds, tasks or methods add cells; finished ones are reused),
-but a task's cells must keep their settings: a rerun that changes them is refused.
+but a task's cells must keep their settings: a rerun that changes them is refused. A grid holds
+the run lock of ``OUT`` (``OUT/run.lock``, as a run holds its directory's) while it runs, so a
+second grid command on the same ``OUT`` is refused before it starts a cell.
 
 The cells run on a backend of :mod:`droiz.bench.grid_backends` (a local process pool or Ray);
 :func:`droiz.bench.grid_api.run_grid` ties the parts together.
@@ -244,10 +246,12 @@ def check_manifest(out: Path, new: Mapping[str, Any], *, write: bool = True) -> 
     there has the same settings (the location settings of ``droiz resume`` may change)."""
     from droiz.runner.settings.config import RESUMABLE
     from droiz.runner.store.atomic import write_json
+    from droiz.runner.store.rundir import RunDir
 
     path = out / MANIFEST_NAME
     if not path.exists():
-        stray = out.exists() and any(p.name != MANIFEST_NAME for p in out.iterdir())
+        ours = (MANIFEST_NAME, RunDir.LOCK)
+        stray = out.exists() and any(p.name not in ours for p in out.iterdir())
         if stray and not (out / CELLS_DIR).is_dir():
             raise ConfigError(f"--out {str(out)!r} is not empty and holds no droiz grid")
         if write:

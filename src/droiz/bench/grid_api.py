@@ -24,9 +24,10 @@ from droiz.bench.grid import (
     plan_cells,
     split_per_task,
 )
-from droiz.bench.grid_backends import check_backend, run_cells
+from droiz.bench.grid_backends import check_backend, check_ray_address, run_cells
 from droiz.bench.grid_report import write_outputs
 from droiz.runner.plan import RunPlan
+from droiz.runner.store.rundir import RunDir
 from droiz.validate import check_dir_path
 
 
@@ -129,20 +130,24 @@ def run_grid(
             ``budget``, ``base_url``, ``cache_dir``, ...).
 
     Raises:
-        ConfigError: Bad settings, or ``out`` holds a grid with other settings.
+        ConfigError: Bad settings, ``out`` holds a grid with other settings, or another process
+            runs a grid in ``out`` (the grid holds the run lock of ``out`` while it runs).
     """
     check_workers(workers)
     check_tie_margin(tie_margin)
     check_backend(backend)
     root, cells, saved = _plan(
-        out, tasks, methods, seeds, config, per_task, plugins, settings, write=True
+        out, tasks, methods, seeds, config, per_task, plugins, settings, write=False
     )
-    if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
-        from droiz.runner.tracking.mlflow_tracker import MlflowTracker
+    check_ray_address(backend, ray_address)  # after the local checks: it probes the network
+    with RunDir(root).lock():  # one grid command per --out at a time, as one process per run
+        check_manifest(root, saved)  # again, under the lock: another grid may have written it
+        if track == "mlflow":  # create a new sqlite store once: MLflow races when workers start
+            from droiz.runner.tracking.mlflow_tracker import MlflowTracker
 
-        MlflowTracker().prepare_store()
-    outcomes = run_cells(
-        cells, backend=backend, workers=workers, ray_address=ray_address, track=track,
-        on_done=on_done,
-    )  # fmt: skip
-    return GridResult(outcomes, write_outputs(root, cells, outcomes, saved, tie_margin))
+            MlflowTracker().prepare_store()
+        outcomes = run_cells(
+            cells, backend=backend, workers=workers, ray_address=ray_address, track=track,
+            on_done=on_done,
+        )  # fmt: skip
+        return GridResult(outcomes, write_outputs(root, cells, outcomes, saved, tie_margin))

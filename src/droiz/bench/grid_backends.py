@@ -13,11 +13,13 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from droiz.bench.grid import FAILED, LOST, SKIPPED, Cell, CellOutcome, cell_state, run_cell
 from droiz.exceptions import ConfigError, MissingDependencyError
@@ -25,6 +27,8 @@ from droiz.exceptions import ConfigError, MissingDependencyError
 BACKENDS = ("pool", "ray")
 RETRIES = 2
 """Times a cell whose worker died is run again (Ray's ``max_retries`` of the cell's task)."""
+RAY_CONNECT_TIMEOUT = 5.0
+"""Seconds :func:`check_ray_address` waits for a connection to the Ray address."""
 OnDone = Callable[[CellOutcome], None]
 _LOST = f"its worker process died {RETRIES + 1} times; rerun the grid to resume it"
 
@@ -61,6 +65,34 @@ def check_backend(backend: str) -> None:
         raise ConfigError(f"--backend must be pool or ray, got {backend!r}")
     if backend == "ray":
         _ray()
+
+
+def check_ray_address(backend: str, address: str | None) -> None:
+    """Something listens at the Ray address (``address``, else ``RAY_ADDRESS``) of the ``ray``
+    backend: Ray itself retries an address where nothing listens for minutes, printing its own
+    warnings. ``auto``, ``local`` and no address are left to Ray (they fail or start at once)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if backend != "ray" or address in (None, "auto", "local"):
+        return
+    where = address.removeprefix("ray://")
+    try:
+        parts = urlsplit("//" + where)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None or parts.path or "ray://" in where:
+        raise ConfigError(
+            f"--ray-address must be HOST:PORT (or ray://HOST:PORT, auto), got {address!r}"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=RAY_CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address} ({reason}); start it (ray start --head) "
+            "or fix --ray-address (or RAY_ADDRESS)"
+        ) from None
 
 
 def _unexpected(cell: Cell, exc: BaseException) -> CellOutcome:
@@ -168,7 +200,10 @@ def run_ray(
     own = not ray.is_initialized()
     if own:
         if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            except ConnectionError as exc:  # no cluster for "auto", or it went away
+                raise ConfigError(f"--ray-address {address}: {exc}") from None
         else:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             ray.init(

@@ -47,11 +47,14 @@ class CellResult:
 
 
 def read_cell(cell: Cell) -> CellResult | None:
-    """The result of a finished cell (``None`` without ``best.json``)."""
+    """The result of a finished cell: ``None`` without ``best.json``, or when it is not final (a
+    cell stopped at a cap has a best-so-far ``best.json`` without a test evaluation)."""
     run_dir = Path(cell.run_dir)
     try:
         best = json.loads((run_dir / "best.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    if not isinstance(best, dict) or not isinstance(best.get("test"), dict):
         return None
     curve = []
     for line in (run_dir / "journal.jsonl").read_text(encoding="utf-8").splitlines():

@@ -38,6 +38,7 @@ from droiz.ambiguity import parse_ambiguity
 from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.bench.replay_stats import METRICS, JointBootstrap, TaskTest
 from droiz.bench.sim import ABLATION_AXES, ACQUISITIONS, ablation_design, one_axis_pairs
+from droiz.bench.table import TABLE_FORMAT, TABLE_VERSION
 from droiz.exceptions import ConfigError
 from droiz.optim import METHODS, SELECTIONS, RobustBO
 from droiz.optim.context import derive_seed
@@ -45,10 +46,6 @@ from droiz.registry import unknown_name_message
 from droiz.sim.demo import Search, searches_axes
 from droiz.tasks.evaluation import train_mix
 
-TABLE_FORMAT = "droiz-answer-table"
-"""The ``format`` of an answer table (written by ``droiz bench table build``)."""
-TABLE_VERSION = 1
-"""The table version a replay reads."""
 DEFAULT_METHODS = ("dro", "ucb", "ei", "hybrid", "random")
 MIN_BO_ROUNDS = 3
 """BO rounds the budget must leave after the initial design."""

@@ -73,7 +73,7 @@ def _grid_help() -> dict[str, str]:
 
 def run_grid_cli(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from droiz.bench.grid import FINISHED, SKIPPED, check_tie_margin, check_workers
+    from droiz.bench.grid import CAPPED, FINISHED, SKIPPED, check_tie_margin, check_workers
     from droiz.bench.grid_api import run_grid
     from droiz.registry import load_plugins
     from droiz.runner.settings.files import read_config_file
@@ -122,9 +122,10 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     print(f"{done} of {len(result.outcomes)} cells finished")
     if result.unfinished:
         first = result.unfinished[0]
+        how = "with a higher cap" if first.status == CAPPED else "the same command"
         print(
             f"droiz bench grid: {len(result.unfinished)} cell(s) not finished ({first.name}: "
-            f"{first.status}); rerun the same command to resume them",
+            f"{first.status}); rerun {how} to resume them",
             file=sys.stderr,
         )
         return 1

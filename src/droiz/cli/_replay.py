@@ -1,5 +1,6 @@
 """``droiz bench table replay``: methods over many seeds on answer tables, no request (see
-:mod:`droiz.bench.replay`); :func:`register_replay` adds it to the ``table`` sub-commands."""
+:mod:`droiz.bench.replay`); :func:`register_replay` adds it to the ``table`` sub-commands
+(:mod:`droiz.cli._table`)."""
 
 from __future__ import annotations
 

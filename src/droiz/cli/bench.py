@@ -3,8 +3,8 @@
 ``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
 runs the seed paper's ablation on the SIMULATED prompt environment; ``grid`` runs the
 (task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`); ``table``
-replays answer tables (:mod:`droiz.cli._replay`). Each sub-command is one ``_register_*``
-function below or in those modules.
+builds and replays answer tables (:mod:`droiz.cli._table`, :mod:`droiz.cli._replay`). Each
+sub-command is one ``_register_*`` function below or in those modules.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from droiz.cli._grid import register_grid
-from droiz.cli._replay import register_replay
 from droiz.cli._sim_args import add_sim_args
+from droiz.cli._table import register_table
 from droiz.exceptions import ConfigError
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
@@ -35,18 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_drbo(bench)
     _register_sim(bench)
     register_grid(bench)
-    _register_table(bench)
-    p.set_defaults(func=lambda args: _no_benchmark(p))
-
-
-def _register_table(bench: argparse._SubParsersAction) -> None:
-    p = bench.add_parser(
-        "table",
-        help="answer tables: every pool instruction x group x example scored once by a model",
-        description="Answer tables of per-example scores, for comparisons without a model.",
-    )
-    table = p.add_subparsers(dest="table_command", metavar="ACTION")
-    register_replay(table)
+    register_table(bench)
     p.set_defaults(func=lambda args: _no_benchmark(p))
 
 

@@ -32,7 +32,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--metric", default=None, help="metric of a task file (default em)")
     show.add_argument("--split", default="test", choices=("induce", "dev", "test"))
     show.add_argument("-n", "--num", type=int, default=2, help="examples per group (default 2)")
-    show.add_argument("--seed", type=int, default=0, help="run seed of the perturbations")
+    show.add_argument(
+        "--seed", type=int, default=0, help="run seed of the perturbations and of the clusters"
+    )
+    show.add_argument(
+        "--groups",
+        default=None,
+        metavar="GROUPS",
+        help="clusters:K (K k-means clusters of the inputs' sentence embeddings: each one's "
+        "size, most distinctive words and inputs) or comma-separated groups (default: the task's)",
+    )
+    show.add_argument(
+        "--embedder",
+        default=None,
+        help="sentence-transformers model of --groups clusters:K (default: all-MiniLM-L6-v2)",
+    )
     show.add_argument("--json", action="store_true", help="print JSON instead of text")
     show.set_defaults(func=run_show)
 
@@ -92,12 +106,64 @@ def run_show(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num must be >= 0, got {args.num}")
     check_seed(args.seed)
     task = load_task(args.name, args.data_dir, seed=args.seed, metric=args.metric)
+    clusters = None
+    if args.groups is not None:
+        task, clusters = _grouped(task, args.groups, args.seed, args.embedder)
     info = _details(task, args.split, args.num)
+    if clusters is not None:
+        info["clusters"] = _clusters(task, clusters)
     if args.json:
         print(json.dumps(info, indent=1, ensure_ascii=False))
     else:
         _print_details(info)
+        if clusters is not None:
+            _print_clusters(task, clusters, info["clusters"])
     return 0
+
+
+def _grouped(task: Any, groups: str, seed: int, embedder: str | None) -> tuple[Any, Any]:
+    """The task with ``--groups``: its clusters (computed after the local checks) or a list of
+    its groups."""
+    from droiz.runner.settings.checks import check_names
+    from droiz.tasks.clusters import check_cluster_count, cluster_count, cluster_task, clustered
+
+    k = cluster_count(groups)
+    if k is None:
+        names = [g.strip() for g in groups.split(",")]
+        check_names("--groups", names)
+        return task.with_groups(names), None
+    check_cluster_count(task, k)
+    if embedder:
+        from droiz.llm.checks import check_model_name
+
+        check_model_name("--embedder", embedder)
+    clusters = cluster_task(task, k, seed=seed, embedder=embedder)
+    return clustered(task, clusters), clusters
+
+
+def _clusters(task: Any, clusters: Any) -> dict[str, dict[str, Any]]:
+    """``--json``'s ``clusters``: each cluster's ids, size and most distinctive words."""
+    from droiz.tasks.clusters import distinctive_words
+
+    words = distinctive_words(task, clusters)
+    return {
+        name: {"ids": list(ids), "size": len(ids), "words": words[name]}
+        for name, ids in clusters.members.items()
+    }
+
+
+def _print_clusters(task: Any, clusters: Any, info: dict[str, dict[str, Any]]) -> None:
+    from droiz.tasks.clusters import all_examples
+
+    inputs = {e.id: e.input for e in all_examples(task)}
+    print(
+        f"\nclusters: {clusters.k} k-means clusters of the sentence embeddings of all "
+        f"{len(inputs)} inputs (seed {clusters.seed})"
+    )
+    for name, entry in info.items():
+        print(f"\n[{name}] {entry['size']} examples; words: {', '.join(entry['words']) or '-'}")
+        for i in entry["ids"][:3]:
+            print(f"    {i}: {inputs[i]!r}")
 
 
 def _details(task: Any, split: str, num: int) -> dict[str, Any]:

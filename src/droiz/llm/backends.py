@@ -13,19 +13,19 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Executor, Generator
 from droiz.llm.budget import Budget, Limits
 from droiz.llm.cache import ResponseCache
+from droiz.llm.cached import CachedExecutor, CachedGenerator
 from droiz.llm.checks import check_backend_options
 from droiz.llm.embed import SentenceEmbedder
+from droiz.llm.endpoint import parse_base_url
 from droiz.llm.factory import EXECUTORS, make_executor, make_generator, spec_class
 from droiz.llm.retry import RetryPolicy
 from droiz.llm.stats import Pricing, find_pricing
-from droiz.redact import redact_url
 
 ENDPOINT_TIMEOUT = 5.0
 """Seconds :func:`check_endpoint` waits for a connection."""
@@ -232,8 +232,8 @@ def build_generator(
 
 def build_backends(
     *,
-    executor: str,
-    generator: str | None,
+    executor: str | Executor,
+    generator: str | Generator | None,
     executor_options: Mapping[str, Any] | None = None,
     generator_options: Mapping[str, Any] | None = None,
     base_url: str | None = None,
@@ -254,30 +254,39 @@ def build_backends(
     without a spec) and, ``with_embedder``, the sentence embedder ``embedder`` (``None``: the
     default model). One :class:`~droiz.llm.budget.Budget` with ``limits`` is shared by the HTTP
     back ends, so the caps count every HTTP request of the run. With ``limits.max_cost`` every
-    priced back end needs a price (:func:`check_prices`). ``generator_features``: a pool's
-    candidate features, when the run searches its candidates (:func:`build_generator`)."""
-    specs = [("executor", executor, executor_options or {})]
-    if generator is not None:
+    priced back end needs a price (:func:`check_prices`). An executor or generator given as an
+    object (not a spec) is only wrapped in the cache. ``generator_features``: a pool's candidate
+    features, when the run searches its candidates (:func:`build_generator`)."""
+    specs = []
+    if isinstance(executor, str):
+        specs.append(("executor", executor, executor_options or {}))
+    if isinstance(generator, str):
         specs.append(("generator", generator, generator_options or {}))
     if limits is not None and limits.max_cost is not None:
         check_prices(specs, prices or {})
     budget = Budget(limits or Limits())
     cache = ResponseCache(cache_dir)
     try:
-        built_executor = build_executor(
-            executor,
-            cache=cache,
-            options=executor_options,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            cache_namespace=cache_namespace,
-            concurrency=concurrency,
-            max_answer_tokens=max_answer_tokens,
-            prices=prices,
-            budget=budget,
-        )
-        built_generator = None
-        if generator is not None:
+        built_executor: Executor
+        if not isinstance(executor, str):
+            built_executor = CachedExecutor(executor, cache)
+        else:
+            built_executor = build_executor(
+                executor,
+                cache=cache,
+                options=executor_options,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                cache_namespace=cache_namespace,
+                concurrency=concurrency,
+                max_answer_tokens=max_answer_tokens,
+                prices=prices,
+                budget=budget,
+            )
+        built_generator: Generator | None = None
+        if isinstance(generator, Generator):
+            built_generator = CachedGenerator(generator, cache)
+        elif generator is not None:
             built_generator = build_generator(
                 generator,
                 cache=cache,
@@ -313,21 +322,16 @@ def with_retry(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_endpoint(base_url: str, timeout: float = ENDPOINT_TIMEOUT) -> None:
-    """Fail fast, in one line, when nothing listens at the endpoint's host and port."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"--base-url must be an http(s) URL such as http://127.0.0.1:8000/v1, got "
-            f"{redact_url(base_url)!r}"
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """Fail fast, in one line, when the URL is malformed (:func:`parse_base_url`) or nothing
+    listens at the endpoint's host and port."""
+    endpoint = parse_base_url(base_url)
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(
-            f"cannot reach the endpoint {redact_url(base_url)} ({reason}); start the server "
+            f"cannot reach the endpoint {endpoint.shown} ({reason}); start the server "
             "or fix --base-url"
         ) from None
 

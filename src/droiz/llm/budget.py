@@ -170,7 +170,8 @@ class Budget:
         with self._lock:
             self.in_flight -= 1
             self._held_tokens -= reservation.tokens
-            self._held_cost -= reservation.cost
+            held = max(0.0, self._held_cost - reservation.cost)  # float sums do not cancel
+            self._held_cost = held if self.in_flight else 0.0  # exactly: none in flight, none held
             self.tokens += int(tokens)
             self.cost += float(cost)
             self._record()

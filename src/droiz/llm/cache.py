@@ -6,18 +6,31 @@ otherwise. The database runs in WAL mode with a busy timeout, so several runs (p
 and write it at once; every value is committed as soon as it is stored. Keys are sha256 hashes of
 sorted-key JSON of exactly what determines the output (see :func:`response_key` and
 :func:`instruction_key`); no secret or URL is ever part of a key or a stored record.
+
+Requests in flight are coordinated across processes by leases (table ``leases``): before a
+request is sent, its key is leased (:meth:`ResponseCache.claim`) to this cache object, recorded
+with its process id, host and an expiry that a heartbeat thread pushes forward every
+:data:`LEASE_TTL` / 3 seconds. Another process that needs the same key waits for the answer
+instead of sending the request again; it takes the lease over when the owner has died (its
+process id is gone on the same host) or the lease has expired (a host that does not answer), and
+when the owner released it without an answer (its request failed). Storing the answer
+(:meth:`ResponseCache.put`) releases the lease in the same transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,15 +43,28 @@ CACHE_ENV = "DROIZ_CACHE_DIR"
 CACHE_FILENAME = "droiz-cache.sqlite3"
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
+LEASE_TTL = 30.0
+"""Seconds a lease lasts without a heartbeat of its owner (which renews it every third of this):
+how long others wait on an owner that no longer answers, on a host where its process cannot be
+looked up."""
+HOST = socket.gethostname()
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     value TEXT NOT NULL,
     meta TEXT NOT NULL DEFAULT '{}',
     created REAL NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    expires REAL NOT NULL
+)""",
 )
-"""
 
 
 def default_cache_dir() -> Path:
@@ -94,6 +120,40 @@ def instruction_key(fingerprint: str, demos: Sequence[tuple[str, str]], z_row: b
     return hash_key(payload)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`ResponseCache.claim` found for some keys.
+
+    Attributes:
+        found: Keys answered meanwhile, with their values.
+        mine: Keys leased to this cache now: send their requests (storing an answer releases its
+            lease; :meth:`ResponseCache.release` gives back the others).
+        waiting: Keys leased by another live owner: wait for their answers.
+    """
+
+    found: dict[str, str] = field(default_factory=dict)
+    mine: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process ``pid`` of this host still runs (a zombie does not). Where that
+    cannot be told (not POSIX), ``True``: its leases then end by expiry."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    try:  # Linux: a killed process its parent has not reaped yet is a zombie
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
 def _retry_locked(step: Any, deadline: float) -> Any:
     """Run ``step``, retrying while another process holds the database (switching a new
     database to WAL mode can report "locked" without waiting on the busy timeout)."""
@@ -125,13 +185,16 @@ class ResponseCache:
         directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / filename
+        self.owner = uuid.uuid4().hex  # the leases of this object (a process may hold several)
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._heartbeat: threading.Thread | None = None
         self._conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         deadline = time.monotonic() + timeout
-        for sql in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", _SCHEMA):
+        for sql in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", *_SCHEMA):
             _retry_locked(lambda sql=sql: self._conn.execute(sql), deadline)
 
     def __repr__(self) -> str:
@@ -143,20 +206,93 @@ class ResponseCache:
 
     def get_many(self, keys: Iterable[str]) -> dict[str, str]:
         """The stored values of those ``keys`` that are present."""
+        with self._lock:
+            return dict(self._select("SELECT key, value FROM entries", list(keys)))
+
+    def _select(self, sql: str, keys: Sequence[str]) -> list[Any]:
+        """Rows of ``sql WHERE key IN keys``, 500 keys a query (under ``self._lock``)."""
         keys = list(dict.fromkeys(keys))
-        found: dict[str, str] = {}
+        rows: list[Any] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self._conn.execute(f"{sql} WHERE key IN ({marks})", chunk).fetchall()
+        return rows
+
+    def claim(self, keys: Iterable[str]) -> Claim:
+        """Lease the ``keys`` that are neither answered nor leased by a live owner (see the module
+        docstring), in one transaction; an expired lease or one of a dead process is taken over.
+        """
+        keys = list(dict.fromkeys(keys))
+        now, pid = time.time(), os.getpid()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                found = dict(self._select("SELECT key, value FROM entries", keys))
+                rest = [k for k in keys if k not in found]
+                sql = "SELECT key, owner, pid, host, expires FROM leases"
+                leases = {row[0]: row[1:] for row in self._select(sql, rest)}
+                mine = [k for k in rest if k not in leases or self._dead(*leases[k], now)]
+                rows = [(k, self.owner, pid, HOST, now + LEASE_TTL) for k in mine]
+                self._conn.executemany("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        if mine:
+            self._beat()
+        return Claim(found, mine, [k for k in rest if k not in mine])
+
+    def claimable(self, keys: Iterable[str]) -> bool:
+        """Whether :meth:`claim` would lease one of ``keys`` now (its lease is gone, expired or
+        held by a dead process); a read, so that waiting does not take the write lock."""
+        keys, now = list(keys), time.time()
+        with self._lock:
+            rows = self._select("SELECT key, owner, pid, host, expires FROM leases", keys)
+        leases = {row[0]: row[1:] for row in rows}
+        return any(k not in leases or self._dead(*leases[k], now) for k in keys)
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Give back this cache's leases on ``keys`` (those not answered: others may send them)."""
+        keys = list(dict.fromkeys(keys))
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT key, value FROM entries WHERE key IN ({marks})"
-                found.update(self._conn.execute(sql, chunk).fetchall())
-        return found
+                sql = f"DELETE FROM leases WHERE owner = ? AND key IN ({marks})"
+                self._conn.execute(sql, [self.owner, *chunk])
+
+    def _dead(self, owner: str, pid: int, host: str, expires: float, now: float) -> bool:
+        """Whether a lease can be taken over: expired, or held by a process of this host that
+        is gone (this object's own leases are held by another of its threads: never dead)."""
+        if owner == self.owner:
+            return False
+        return expires < now or (host == HOST and pid != os.getpid() and not process_alive(pid))
+
+    def _beat(self) -> None:
+        """Start the heartbeat thread that renews this cache's leases (once)."""
+        with self._lock:
+            if self._heartbeat is not None or self._closed.is_set():
+                return
+            self._heartbeat = threading.Thread(
+                target=self._renew, name="droiz-cache-leases", daemon=True
+            )
+            self._heartbeat.start()
+
+    def _renew(self) -> None:
+        while not self._closed.wait(LEASE_TTL / 3):
+            try:
+                with self._lock:
+                    sql = "UPDATE leases SET expires = ? WHERE owner = ?"
+                    self._conn.execute(sql, (time.time() + LEASE_TTL, self.owner))
+            except sqlite3.Error as exc:  # busy for longer than the timeout: try again later
+                logger.debug("cache %s: renewing leases failed (%s)", self.path, exc)
 
     def put(
         self, key: str, value: str, *, kind: str = "response", meta: Mapping | None = None
     ) -> None:
-        """Store ``value`` under ``key`` and commit at once.
+        """Store ``value`` under ``key`` and release this cache's lease on it, in one transaction
+        committed at once.
 
         Args:
             key: A key from :func:`response_key` or :func:`instruction_key`.
@@ -166,7 +302,15 @@ class ResponseCache:
         """
         row = (key, kind, value, json.dumps(dict(meta or {}), sort_keys=True), time.time())
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", row)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", row)
+                sql = "DELETE FROM leases WHERE key = ? AND owner = ?"
+                self._conn.execute(sql, (key, self.owner))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def count(self, kind: str | None = None) -> int:
         """Number of stored entries, of one ``kind`` or of all."""
@@ -177,8 +321,11 @@ class ResponseCache:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Give back this cache's leases, stop their heartbeat and close the database."""
+        self._closed.set()
         with self._lock:
+            with contextlib.suppress(sqlite3.Error):  # closed already, or busy: they expire
+                self._conn.execute("DELETE FROM leases WHERE owner = ?", (self.owner,))
             self._conn.close()
 
     def __enter__(self) -> ResponseCache:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from torch import Tensor
 
@@ -18,23 +21,28 @@ from droiz.llm.base import (
     OnResult,
     check_z,
 )
-from droiz.llm.cache import ResponseCache, instruction_key, response_key
+from droiz.llm.cache import Claim, ResponseCache, instruction_key, response_key
 from droiz.llm.prompts import Demo
 from droiz.llm.stats import LLMStats
 
 logger = logging.getLogger(__name__)
+_POLL = (0.01, 0.25)
+"""Seconds between looks for answers another process is fetching: the first, the longest."""
 
 
 class CachedExecutor(Executor):
     """Serves answers from a :class:`ResponseCache` and sends only the misses to ``executor``.
 
-    Identical requests within one batch are sent once. Each request costs one cache lookup, and
-    an answer that was not sent says so (``Completion.cached``). Every answer is written to the
-    cache the moment it arrives, so answers obtained before a
-    :class:`~droiz.exceptions.BackendError` are kept. At temperature > 0 only requests with a
-    ``sample`` index are cached (the index is part of the key); others always go to the model.
-    Hits and misses are counted on the executor's own :class:`LLMStats`, which this wrapper
-    shares (``cached.stats is executor.stats``).
+    Identical requests within one batch are sent once, and so are identical requests of other
+    processes on the same cache: a miss is leased first (:meth:`ResponseCache.claim`), and a miss
+    that another live process has leased is waited for (its answer is read from the cache as it
+    arrives) instead of being sent again; its lease is taken over when that process dies. Each
+    request costs one cache lookup, and an answer that was not sent says so
+    (``Completion.cached``). Every answer is written to the cache the moment it arrives, so
+    answers obtained before a :class:`~droiz.exceptions.BackendError` are kept. At temperature
+    > 0 only requests with a ``sample`` index are cached (the index is part of the key); others
+    always go to the model. Hits and misses are counted on the executor's own :class:`LLMStats`,
+    which this wrapper shares (``cached.stats is executor.stats``).
 
     Args:
         executor: The executor to wrap.
@@ -77,9 +85,9 @@ class CachedExecutor(Executor):
                     on_result(i, results[i])
             else:
                 groups.setdefault(key if key is not None else ("uncached", i), []).append(i)
-        self.stats.add(cache_hits=len(requests) - len(groups), cache_misses=len(groups))
+        self.stats.add(cache_hits=len(requests) - len(groups))
         if groups:
-            self._fill(requests, groups, results, on_result)
+            _Fill(self, requests, groups, results, on_result).run()
         missing = [i for i, r in enumerate(results) if r is None]
         if missing:  # an executor that returned without raising must have answered everything
             raise BackendError(
@@ -88,38 +96,93 @@ class CachedExecutor(Executor):
             )
         return [r for r in results if r is not None]
 
-    def _fill(
-        self,
-        requests: Sequence[ExecRequest],
-        groups: dict[object, list[int]],
-        results: list[Completion | None],
-        on_result: OnResult | None,
-    ) -> None:
-        """Send one request per group of identical misses; store and fan out each answer."""
-        keys, members = list(groups), list(groups.values())
+
+@dataclass
+class _Fill:
+    """The misses of one :meth:`CachedExecutor.complete` call: one request per group of
+    identical misses, sent here or waited for while another process sends it."""
+
+    owner: CachedExecutor
+    requests: Sequence[ExecRequest]
+    groups: dict[object, list[int]]
+    results: list[Completion | None]
+    on_result: OnResult | None
+
+    def run(self) -> None:
+        cache = self.owner.cache
+        keys = [k for k in self.groups if isinstance(k, str)]
+        claim = cache.claim(keys) if keys else Claim()
+        self._deliver_found(claim.found)
+        self._send([k for k in self.groups if not isinstance(k, str)] + claim.mine)
+        if claim.waiting:
+            self._wait(claim.waiting)
+
+    def _deliver(self, key: object, completion: Completion) -> None:
+        """``completion`` to every request of the group ``key`` (later ones as cached)."""
+        for n, i in enumerate(self.groups[key]):
+            answer = completion if n == 0 else dataclasses.replace(completion, cached=True)
+            self.results[i] = answer
+            if self.on_result is not None:
+                self.on_result(i, answer)
+
+    def _deliver_found(self, found: dict[str, str]) -> None:
+        """Answers another process stored meanwhile (free for this one: cache hits)."""
+        self.owner.stats.add(cache_hits=len(found))
+        for key, text in found.items():
+            self._deliver(key, Completion(text, cached=True))
+
+    def _send(self, keys: list[Any]) -> None:
+        """Send one request per group ``keys``; store each answer as it arrives (releasing its
+        lease); give back the leases of those left unanswered."""
+        if not keys:
+            return
+        owner = self.owner
+        owner.stats.add(cache_misses=len(keys))
 
         def store(j: int, completion: Completion) -> None:
             if isinstance(keys[j], str):
                 meta = {
-                    "model": self.model,
+                    "model": owner.model,
                     "prompt_tokens": completion.prompt_tokens,
                     "completion_tokens": completion.completion_tokens,
                 }
-                self.cache.put(keys[j], completion.text, meta=meta)
+                owner.cache.put(keys[j], completion.text, meta=meta)
             kill_point("answer")  # test-only crash point (droiz._killpoint)
-            for n, i in enumerate(members[j]):
-                answer = completion if n == 0 else dataclasses.replace(completion, cached=True)
-                results[i] = answer
-                if on_result is not None:
-                    on_result(i, answer)
+            self._deliver(keys[j], completion)
 
-        sent = [requests[m[0]] for m in members]
-        answers = self.inner.complete(sent, store)
+        sent = [self.requests[self.groups[k][0]] for k in keys]
+        try:
+            answers = owner.inner.complete(sent, store)
+        finally:
+            owner.cache.release(k for k in keys if isinstance(k, str))
         if len(answers) != len(sent):
             raise BackendError(
-                f"[{self.model}] the executor returned {len(answers)} answers for {len(sent)} "
+                f"[{owner.model}] the executor returned {len(answers)} answers for {len(sent)} "
                 "requests"
             )
+
+    def _wait(self, pending: list[str]) -> None:
+        """Wait for the answers of ``pending`` (leased by other processes) as they are stored,
+        sending those whose lease is given back or whose owner dies."""
+        cache = self.owner.cache
+        logger.info(
+            "[%s] waiting for %d answer(s) that another droiz process is fetching",
+            self.owner.model,
+            len(pending),
+        )
+        delay = _POLL[0]
+        while pending:
+            found = cache.get_many(pending)
+            self._deliver_found(found)
+            pending = [k for k in pending if k not in found]
+            if pending and cache.claimable(pending):
+                claim = cache.claim(pending)
+                self._deliver_found(claim.found)
+                self._send(list(claim.mine))
+                pending, delay = claim.waiting, _POLL[0]
+            elif pending:
+                time.sleep(delay)
+                delay = min(_POLL[1], delay * 2)
 
 
 class CachedGenerator(Generator):

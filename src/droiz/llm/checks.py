@@ -17,10 +17,12 @@ from typing import Any
 
 from droiz.exceptions import ConfigError
 from droiz.llm.retry import RetryPolicy
+from droiz.redact import is_secret_name, redact_url
 from droiz.registry import unknown_name_message
 from droiz.validate import check_mapping, check_type, type_hints
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
+_CREDENTIAL = re.compile(r"(?i)\s*(bearer|basic)\s+\S")
 
 
 def constructor_options(cls: type) -> tuple[set[str], bool]:
@@ -39,6 +41,7 @@ def constructor_options(cls: type) -> tuple[set[str], bool]:
 def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -> None:
     """Unknown option names ("did you mean"), option types from the constructor's annotations,
     ``device`` values this torch can use, and ``retry`` tables."""
+    check_no_secrets(section, options)
     hints = type_hints(cls.__init__)
     names, takes_any = constructor_options(cls)
     names -= {"cache", "stats"}  # set by droiz, not by a user
@@ -52,6 +55,41 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
             check_mapping(where, value, RetryPolicy)
         elif key in hints:
             check_type(where, value, hints[key])
+
+
+def check_no_secrets(where: str, value: Any) -> None:
+    """No secret at any depth of an options table: no text under a name like a key
+    (``api_key``, ``token``, ``Authorization``, see :func:`droiz.redact.is_secret_name`; a name
+    ending in ``_env`` names a variable and is fine), no ``Bearer``/``Basic`` credential and no
+    URL with credentials (user-info, a query parameter named like a key) as a value. Options
+    are saved in ``config.json`` and the journal, so a key given there would be written in
+    clear: it is refused (as a top-level ``api_key`` is) rather than masked, since a masked key
+    could not be sent on resume."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            if isinstance(item, str) and is_secret_name(name) and not name.endswith("_env"):
+                raise ConfigError(
+                    f"{where}.{key} looks like a secret, and options are saved in the run's "
+                    "files; put the API key in an environment variable and name it with "
+                    "--api-key-env (or api_key_env)"
+                )
+            check_no_secrets(f"{where}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_no_secrets(f"{where}[{i}]", item)
+    elif isinstance(value, str) and _CREDENTIAL.match(value):
+        raise ConfigError(
+            f"{where} holds a credential ({value.split()[0]} ...), and options are saved in the "
+            "run's files; put the API key in an environment variable and name it with "
+            "--api-key-env"
+        )
+    elif isinstance(value, str) and "://" in value and redact_url(value) != value:
+        raise ConfigError(
+            f"{where} holds a URL with credentials ({redact_url(value)}), and options are saved "
+            "in the run's files; give the endpoint with --base-url and the key in an "
+            "environment variable named with --api-key-env"
+        )
 
 
 def check_device(where: str, value: Any) -> None:

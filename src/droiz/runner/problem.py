@@ -7,6 +7,11 @@ A *group* pools ``(task, shift group)`` parts:
 * ``tasks`` (the default for several tasks): one group per task, on its clean examples;
 * ``both``: one group per task and shift group, named ``task/group``.
 
+With ``--groups clusters:K`` (one task) the groups are ``K`` k-means clusters of the task's inputs
+(:mod:`droiz.tasks.clusters`), which replace its own groups: natural groups on the clean inputs,
+as a task file's ``group`` column makes. They are computed when the problem is built (loading the
+sentence embedder), unless they are given (a resumed run reads them from its directory).
+
 Every group has ``n_dev`` fixed dev examples per task (``task.dataset("dev", n=n_dev)``), so the
 per-example score vector of an instruction has fixed, aligned columns, group after group.
 """
@@ -17,10 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from droiz.exceptions import ConfigError
-from droiz.runner.loop.scoring import answer_score
+from droiz.runner.inputs import MetricCallable, is_python
+from droiz.runner.loop.scoring import answer_score, checked_score
 from droiz.runner.settings.checks import parse_reference
 from droiz.runner.settings.config import RunConfig
 from droiz.tasks import CLEAN, GroupReport, Instance, Task, load_task, summarize
+from droiz.tasks.clusters import Clusters, check_cluster_count, cluster_task, clustered
 from droiz.tasks.evaluation import test_mix, train_mix
 from droiz.tasks.filters import parse_filter
 
@@ -39,12 +46,27 @@ class Problem:
     Args:
         config: The run configuration.
         tasks: Already loaded tasks (tests); by default they are loaded from ``config``.
+        clusters: The clusters of ``--groups clusters:K`` (a resumed run's saved assignment);
+            ``None``: computed here, after the local checks (this loads the embedder).
+        metric: The callable a ``python:NAME`` metric setting names.
     """
 
-    def __init__(self, config: RunConfig, tasks: Sequence[Task] | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        tasks: Sequence[Task] | None = None,
+        *,
+        clusters: Clusters | None = None,
+        metric: MetricCallable | None = None,
+    ) -> None:
         self.config = config
         self.tasks = list(tasks) if tasks is not None else load_tasks(config)
-        self.metric = {t.name: t.metric for t in self.tasks}
+        self.clusters: Clusters | None = None
+        if config.clusters is not None:
+            self.clusters = clusters or run_clusters(config, self.tasks[0])
+            self.tasks = [clustered(self.tasks[0], self.clusters)]
+        self.metric_fn = metric
+        self.metric = {t.name: config.metric if metric else t.metric for t in self.tasks}
         self.answer_filter = parse_filter(config.answer_filter)
         self.mode = config.group_mode
         self.groups = build_groups(self.tasks, self.mode, config.shift_groups)
@@ -83,8 +105,16 @@ class Problem:
 
     def score(self, instance: Instance, prediction: str) -> float:
         """The instance's score of one raw prediction: the run's answer filter, then its task's
-        metric."""
-        return answer_score(self.metric[instance.task], self.answer_filter, instance, prediction)
+        metric (or the run's metric callable)."""
+        name = self.metric[instance.task]
+        if self.metric_fn is not None:
+            value = self.metric_fn(self.answer_filter(prediction), list(instance.answers))
+            return checked_score(name, value, instance)
+        if is_python(name):
+            raise ConfigError(
+                f"the metric {name} is a Python callable: pass it to droiz.optimize(metric=...)"
+            )
+        return answer_score(name, self.answer_filter, instance, prediction)
 
     def mixtures(self) -> tuple[dict[str, float], dict[str, float]]:
         """Train and test mixes over the groups (see :mod:`droiz.tasks.evaluation`)."""
@@ -132,8 +162,24 @@ def composite_report(
 
 
 def load_tasks(config: RunConfig) -> list[Task]:
-    """Load every task of the run with the run seed."""
-    return [load_task(name, config.data_dir, seed=config.seed) for name in config.task]
+    """Load every task of the run with the run seed (and the run's metric, when it names one)."""
+    metric = None if is_python(config.metric) else config.metric  # a callable: the task's own
+    return [
+        load_task(name, config.data_dir, seed=config.seed, metric=metric) for name in config.task
+    ]
+
+
+def run_clusters(config: RunConfig, task: Task) -> Clusters:
+    """The clusters of ``--groups clusters:K`` for ``task``: the count and the embedder's name
+    are checked, then the inputs are embedded and clustered with the run seed."""
+    k = config.clusters
+    assert k is not None
+    check_cluster_count(task, k)
+    if config.embedder:
+        from droiz.llm.checks import check_model_name
+
+        check_model_name("--embedder", config.embedder)
+    return cluster_task(task, k, seed=config.seed, embedder=config.embedder)
 
 
 def build_groups(

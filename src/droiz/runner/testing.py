@@ -223,3 +223,58 @@ class InstructionWorld:
         family, quality = entry
         right = _unit(family, word, group, self.seed) < quality[GROUPS.index(group)]
         return word[::-1] if right else word
+
+
+_PLANTED = {
+    "kitchen": (
+        ("whisk", "chop", "simmer", "bake", "roast", "stir", "season", "grill", "knead", "fry"),
+        ("onions", "garlic", "butter", "flour", "eggs", "tomatoes", "basil", "pasta", "dough"),
+        "{0} the {1} with {2}",
+    ),
+    "markets": (
+        ("revenue", "inflation", "the bond yield", "the share price", "the exchange rate"),
+        ("bank", "central bank", "insurer", "hedge fund", "brokerage", "pension fund"),
+        "analysts at the {1} said that {0} rose by {n} percent in the third quarter while "
+        "investors sold {2} shares",
+    ),
+    "football": (
+        ("striker", "goalkeeper", "midfielder", "defender", "captain", "substitute", "winger"),
+        ("derby", "cup final", "league match", "semi final", "friendly", "play off game"),
+        "in the {1} the {0} scored twice before half time and the crowd of {n} thousand fans "
+        "kept singing until the referee blew the final whistle after the {2} and the team "
+        "celebrated with the coach on the pitch",
+    ),
+}
+"""Three subpopulations with their own vocabularies and lengths (short, medium, long inputs)."""
+
+
+def planted_rows(n_per_group: int = 30, seed: int = 0) -> list[dict[str, str]]:
+    """Task-file rows from three planted subpopulations (:data:`_PLANTED`), without a ``group``
+    column: each row's ``id`` is ``TOPIC-I``, its output the reversed input (the world's task).
+    Inputs are lowercase, without punctuation, and distinct."""
+    rows: list[dict[str, str]] = []
+    for topic, (first, second, template) in _PLANTED.items():
+        seen: set[str] = set()
+        i = 0
+        while len(seen) < n_per_group:
+            u = [_unit("planted", topic, i, j, seed) for j in range(4)]
+            text = template.format(
+                first[int(u[0] * len(first))],
+                second[int(u[1] * len(second))],
+                second[int(u[2] * len(second))],
+                n=2 + int(u[3] * 60),
+            )
+            i += 1
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append({"id": f"{topic}-{len(seen)}", "input": text, "output": text[::-1]})
+    return rows
+
+
+def write_planted_task(path: str | Path, n_per_group: int = 30, seed: int = 0) -> Path:
+    """:func:`planted_rows` as a JSONL task file."""
+    path = Path(path)
+    rows = planted_rows(n_per_group, seed)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

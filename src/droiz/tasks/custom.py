@@ -31,7 +31,7 @@ from droiz.tasks.base import Example
 SUFFIXES = (".jsonl", ".csv")
 _EXTRA_OUTPUT = re.compile(r"output_?\d+")
 
-__all__ = ["SUFFIXES", "is_task_file", "read_task_file"]
+__all__ = ["SUFFIXES", "check_records", "is_task_file", "read_task_file"]
 
 
 def is_task_file(name: str | Path) -> bool:
@@ -106,22 +106,51 @@ def _read_text(path: Path) -> str:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
 
 
+def check_records(records: Sequence[Any], what: str = "task") -> list[dict[str, Any]]:
+    """Check examples given as a list of dicts (the fields of a task file's rows), as a task file's
+    are checked, with errors naming ``what`` and the example's position (1-based); returns them
+    as plain dicts (the rows of a JSONL task file, whose default ids ``line-N`` they share).
+
+    Raises:
+        DataError: Not a non-empty list of dicts, or a row a task file may not hold.
+    """
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Sequence):
+        raise DataError(
+            f"{what}: expected a list of examples (dicts with input and output), got "
+            f"{type(records).__name__}"
+        )
+    if not records:
+        raise DataError(f"{what}: the list of examples is empty")
+    rows = []
+    for i, row in enumerate(records, 1):
+        if not isinstance(row, Mapping):
+            raise DataError(
+                f"{what}: example {i}: expected a dict with input and output, got "
+                f"{type(row).__name__}"
+            )
+        rows.append((i, dict(row)))
+    _examples(what, rows, "example")
+    return [row for _, row in rows]
+
+
 def _examples(
-    path: Path, rows: Sequence[tuple[int, Mapping[str, Any]]]
+    path: Path | str, rows: Sequence[tuple[int, Mapping[str, Any]]], unit: str = "line"
 ) -> tuple[list[Example], dict[str, str]]:
     examples: list[Example] = []
     splits: dict[str, str] = {}
     for lineno, row in rows:
-        example, split = _example(path, lineno, row)
+        example, split = _example(path, lineno, row, unit)
         if example.id in splits:
-            raise DataError(f"{path}: line {lineno}: duplicate id {example.id!r}")
+            raise DataError(f"{path}: {unit} {lineno}: duplicate id {example.id!r}")
         examples.append(example)
         splits[example.id] = split
     return examples, splits
 
 
-def _example(path: Path, lineno: int, row: Mapping[str, Any]) -> tuple[Example, str]:
-    where = f"{path}: line {lineno}"
+def _example(
+    path: Path | str, lineno: int, row: Mapping[str, Any], unit: str = "line"
+) -> tuple[Example, str]:
+    where = f"{path}: {unit} {lineno}"
     text = row.get("input")
     if not isinstance(text, str) or not text.strip():
         raise DataError(f"{where}: field 'input' must be a non-empty string")

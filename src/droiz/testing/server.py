@@ -130,6 +130,7 @@ class FakeOpenAIServer:
         self.faults: list[Fault] = []
         self.bodies: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
+        self.paths: list[str] = []
         self.n_requests = 0
         self.n_answered = 0
         self._lock = threading.Lock()
@@ -179,6 +180,7 @@ class FakeOpenAIServer:
             self.n_requests = self.n_answered = 0
             self.bodies.clear()
             self.auth_headers.clear()
+            self.paths.clear()
 
     def start(self) -> FakeOpenAIServer:
         """Start serving in a daemon thread; returns ``self``."""
@@ -199,12 +201,13 @@ class FakeOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _record(self, body: dict[str, Any], auth: str) -> Fault | None:
+    def _record(self, body: dict[str, Any], auth: str, path: str) -> Fault | None:
         prompt = prompt_of(body)
         with self._lock:
             self.n_requests += 1
             self.bodies.append(body)
             self.auth_headers.append(auth)
+            self.paths.append(path)
             return next((f for f in self.faults if f.take(prompt)), None)
 
     def _respond(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         models = self.owner.models
-        if models is None or not self.path.rstrip("/").endswith("/models"):
+        if models is None or not self.path.split("?", 1)[0].rstrip("/").endswith("/models"):
             self._send(404, b'{"error": {"message": "not found"}}')
             return
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
@@ -282,11 +285,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if not self.path.rstrip("/").endswith(("/chat/completions", "/completions")):
+        route = self.path.split("?", 1)[0].rstrip("/")
+        if not route.endswith(("/chat/completions", "/completions")):
             self._send(404, b'{"error": {"message": "not found"}}')
             return
         body = json.loads(raw or b"{}")
-        fault = self.owner._record(body, self.headers.get("Authorization", ""))
+        fault = self.owner._record(body, self.headers.get("Authorization", ""), self.path)
         models = self.owner.models
         if models is not None and body.get("model") not in models:
             message = f"The model `{body.get('model')}` does not exist."

@@ -35,12 +35,13 @@ class CapReached(RunInterrupted):
 
     Attributes:
         cap: The cap's name (``max_requests``, ``max_tokens`` or ``max_cost``).
-        best: The best-so-far ``best.json`` payload. run_dir: The run directory.
+        best: The best-so-far ``best.json`` (a :class:`RunBest` with ``test`` ``None``).
+        run_dir: The run directory.
         stats: The LLM usage of the whole run so far.
     """
 
     def __init__(
-        self, message: str, cap: str, best: dict[str, Any], run_dir: Path, stats: dict[str, float]
+        self, message: str, cap: str, best: RunBest, run_dir: Path, stats: dict[str, float]
     ) -> None:
         super().__init__(message)
         self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
@@ -184,7 +185,7 @@ class Guard:
             f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
             f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
             exc.cap,
-            best.to_dict(versioned=False),
+            best,
             self.run_dir.path,
             stats,
         ) from None

@@ -23,6 +23,7 @@ from droiz.llm.base import make_fingerprint
 from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
 from droiz.runner.backends import build_backends, pool_candidates
+from droiz.runner.inputs import RunObjects
 from droiz.runner.loop.engine_io import (
     engine_config,
     engine_snapshot,
@@ -49,6 +50,7 @@ from droiz.runner.store.records import Ask, End, Resume, Start, Tell, Test, Veri
 from droiz.runner.store.restore import Restored, adopt_ask, restore
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import spent, usage_delta, usage_sum
+from droiz.tasks.clusters import Clusters
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,11 @@ class Study:
             of what the run will send at most.
         hooks: Run hooks (a tracker): called at the start, after each round's ``tell`` and at
             the finish (see :mod:`droiz.runner.tracking.hooks`).
+        objects: The Python objects of the run's ``python:NAME`` settings (an executor, a
+            generator, a metric).
+
+    With ``--groups clusters:K`` the problem's clusters are computed here (loading the
+    embedder), or read from the run directory on resume.
     """
 
     def __init__(
@@ -76,11 +83,16 @@ class Study:
         progress: ProgressFn | None = None,
         announce: Callable[[RunPlan], None] | None = None,
         hooks: Sequence[RunHooks] = (),
+        objects: RunObjects | None = None,
     ) -> None:
         self.config, self.resume, self.progress = config, resume, progress
         self.run_dir = out if isinstance(out, RunDir) else RunDir(out)
         self.announce, self.hooks = announce, tuple(hooks)
-        self.problem = Problem(config)
+        self.objects = objects or RunObjects()
+        saved = None
+        if resume and config.clusters is not None:  # the saved assignment: no embedder
+            saved = Clusters.from_dict(self.run_dir.read_clusters())
+        self.problem = Problem(config, clusters=saved, metric=self.objects.metric)
         self.demos = self.problem.demos()
         self.columns = ScoreColumns(
             tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
@@ -108,7 +120,7 @@ class Study:
             settings = engine_config(config, problem)
             settings = resumed_engine_config(self.run_dir.read_config(), settings)
         else:
-            settings = engine_config(config, problem, pool_candidates(config))
+            settings = engine_config(config, problem, pool_candidates(config, self.objects))
         engine = RobustBO(**settings.constructor_kwargs())
         return engine, saved_config(config, problem, engine)
 
@@ -121,7 +133,7 @@ class Study:
             self._prepare()
         candidates = self.engine.candidates
         features = None if candidates is None else candidates.tolist()
-        self.backends = backends = build_backends(self.config, features)
+        self.backends = backends = build_backends(self.config, self.objects, features)
         try:
             with SigtermAsInterrupt() as sigterm:
                 self.saved["resolved"]["fingerprints"] = self._fingerprints()
@@ -211,6 +223,8 @@ class Study:
                 f"{self.run_dir} already holds a run ({journal.name}); pass --resume to continue "
                 "it or choose another --out"
             )
+        if self.problem.clusters is not None:  # before config.json, which makes it a run
+            self.run_dir.write_clusters(self.problem.clusters.to_dict())
         self.run_dir.write_config(self.saved)
 
     def _keep_saved_fingerprints(self) -> None:

@@ -20,7 +20,7 @@ existed) is format 1.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from droiz.exceptions import DataError
@@ -133,8 +133,14 @@ class TestScores:
 
 
 @dataclass(frozen=True)
-class RunBest:
+class RunBest(dict):  # type: ignore[type-arg]  # also the read-only dict of its payload
     """A run's ``best.json``: its best instruction, where it was found, its scores and the run.
+
+    It is also a read-only ``dict`` of the file's content without ``format`` (the payload
+    :meth:`to_dict` gives with ``versioned=False``), so that ``best["test"]["per_group"]``,
+    ``json.dumps(best)`` and comparisons with a loaded ``best.json`` (less ``format``) work as
+    they did when :attr:`OptimizeResult.best <droiz.runner.outputs.result.OptimizeResult.best>`
+    was that dict. Two ``RunBest`` compare field by field.
 
     Attributes:
         instruction: The best instruction (``None``: a run stopped before any evaluation).
@@ -182,6 +188,18 @@ class RunBest:
     stopped_by: str | None = None
     evaluations_done: int | None = None
     format: int = BEST_FORMAT
+
+    def __post_init__(self) -> None:
+        dict.update(self, self.to_dict(versioned=False))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a RunBest is read-only; use dataclasses.replace or to_dict()")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    update = pop = popitem = clear = setdefault = _read_only
 
     @property
     def finished(self) -> bool:

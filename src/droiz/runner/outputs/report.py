@@ -20,7 +20,7 @@ def write_outputs(
     run_dir: RunDir, saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> list[Path]:
     """Write ``best.json``, ``report.md`` and the plot; return their paths."""
-    write_json(run_dir.best, result.run_best.to_dict())
+    write_json(run_dir.best, result.best.to_dict())
     return [run_dir.best, *write_report(run_dir, saved, result, records)]
 
 
@@ -40,7 +40,7 @@ def render_report(
     saved: Mapping[str, Any], result: OptimizeResult, records: Sequence[Record]
 ) -> str:
     """The Markdown report of a finished run."""
-    best = result.run_best
+    best = result.best
     pick = best.engine_pick
     assert pick is not None and best.robust_value is not None
     lines = [f"# droiz optimize: {', '.join(best.task)}", ""]

@@ -22,7 +22,8 @@ class OptimizeResult:
         robust_value: Its robust value (see :class:`RoundSummary`).
         test: Its test evaluation (per-group, mean, worst-group, shifted mixture, KL worst cases).
         run_dir: The run directory.
-        run_best: The run's ``best.json`` (:class:`~droiz.runner.outputs.best.RunBest`).
+        best: The run's ``best.json`` (:class:`~droiz.runner.outputs.best.RunBest`: typed, and
+            also a read-only dict of the file's content without ``format``).
         stats: LLM usage of the whole run (all sessions): ``requests``, ``cache_hits``, tokens, ...
         rounds: The per-round summaries.
     """
@@ -31,14 +32,14 @@ class OptimizeResult:
     robust_value: float
     test: GroupReport
     run_dir: Path
-    run_best: RunBest
+    best: RunBest
     stats: dict[str, float] = field(default_factory=dict)
     rounds: list[RoundSummary] = field(default_factory=list)
 
     @property
-    def best(self) -> dict[str, Any]:
-        """The ``best.json`` payload without its ``format`` field."""
-        return self.run_best.to_dict(versioned=False)
+    def run_best(self) -> RunBest:
+        """:attr:`best` (its earlier name)."""
+        return self.best
 
     @property
     def n_evaluations(self) -> int:
@@ -75,7 +76,7 @@ def result_from(
         robust_value=final.robust_value,
         test=best.test.report,
         run_dir=run_dir,
-        run_best=best,
+        best=best,
         stats=restored.stats,
         rounds=list(restored.summaries),
     )

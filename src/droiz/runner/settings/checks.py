@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 GROUP_MODES = ("auto", "shift", "tasks", "both")
 """The values of ``--groups`` that are not a list of shift groups."""
-GROUP_FORMS: dict[str, re.Pattern[str]] = {}
-"""Parametrised values of ``--groups`` by name, such as a future ``clusters:K``
-(``"clusters": re.compile(r"clusters:[1-9][0-9]*")``): accepted as they are."""
+GROUP_FORMS: dict[str, re.Pattern[str]] = {"clusters": re.compile(r"clusters:([1-9][0-9]*)")}
+"""Parametrised values of ``--groups`` by name: ``clusters:K`` (``K`` k-means clusters of the
+inputs' sentence embeddings, :mod:`droiz.tasks.clusters`)."""
 REFERENCES = ("train-mix", "uniform")
 """The values of ``--reference`` that are not weights."""
 TRACKERS = ("none", "mlflow")
@@ -136,14 +136,50 @@ def check_groups(setting: Setting, value: str, values: Mapping[str, Any]) -> Non
         raise ConfigError(
             "--groups is empty; give auto, shift, tasks, both or comma-separated group names"
         )
-    if value in GROUP_MODES or any(form.fullmatch(value) for form in GROUP_FORMS.values()):
+    if value in GROUP_MODES:
+        return
+    if match := GROUP_FORMS["clusters"].fullmatch(value):
+        check_clusters(int(match.group(1)), values)
+        return
+    if any(form.fullmatch(value) for form in GROUP_FORMS.values()):
         return
     check_names("--groups", [g.strip() for g in value.split(",")])
+
+
+def check_clusters(k: int, values: Mapping[str, Any]) -> None:
+    """``--groups clusters:K``: one task, at most ``K`` groups per round, ``K`` reference weights
+    (what can be checked before the inputs are embedded)."""
+    tasks = values.get("task") or ()
+    if len(tasks) > 1:
+        raise ConfigError(
+            f"--groups clusters:{k} clusters the inputs of one task, but --task names "
+            f"{len(tasks)}; run one task, or use --groups tasks"
+        )
+    per_round = values.get("groups_per_round")
+    if isinstance(per_round, int) and per_round > k:
+        raise ConfigError(
+            f"--groups-per-round {per_round} is more than the run's {k} clusters; give at most {k}"
+        )
+    reference = values.get("reference")
+    if isinstance(reference, str):
+        parse_reference(reference, k)
 
 
 def check_group_list(setting: Setting, value: Sequence[str], values: Mapping[str, Any]) -> None:
     """``droiz evaluate --groups``: a list of group names."""
     check_names("--groups", list(value))
+
+
+def check_metric_name(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
+    """A metric's name, or ``python:NAME`` (a callable passed to :func:`droiz.optimize`)."""
+    kind, sep, name = value.partition(":")
+    if sep and kind == "python":
+        if not name.strip():
+            raise ConfigError("--metric python: needs a name after the colon (python:NAME)")
+        return
+    from droiz.tasks.metrics import check_metric
+
+    check_metric(value)
 
 
 def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
@@ -166,24 +202,12 @@ def check_env_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -
 
 
 def check_base_url(url: Any, flag: str = "--base-url") -> None:
-    """``None`` (OpenAI) or an http(s) URL with a host and a valid port (credentials masked in
-    the message)."""
-    if url is None:
-        return
-    from urllib.parse import urlsplit
+    """``None`` (OpenAI) or a base URL :func:`droiz.llm.endpoint.parse_base_url` takes apart
+    (credentials masked in the message)."""
+    if url is not None:
+        from droiz.llm.endpoint import parse_base_url
 
-    from droiz.redact import redact
-
-    shown = redact(str(url))
-    try:
-        parts = urlsplit(str(url))
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{flag} {shown!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"{flag} must be an http(s) URL such as http://127.0.0.1:8000/v1, got {shown!r}"
-        )
+        parse_base_url(url, flag)
 
 
 def check_url_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:

@@ -138,8 +138,9 @@ class RunConfig:
     )
     groups: str = setting(
         "auto",
-        help="auto (shift for one task, tasks for several), shift, tasks, both, or a "
-        "comma-separated list of shift groups",
+        help="auto (shift for one task, tasks for several), shift, tasks, both, a "
+        "comma-separated list of shift groups, or clusters:K (K k-means clusters of the "
+        "inputs' sentence embeddings, for data without group labels)",
         checks=(c.check_groups,),
     )
     groups_per_round: int = setting(2, help="groups each evaluation observes", checks=(Count(1),))
@@ -238,8 +239,17 @@ class RunConfig:
     )
     embedder: str | None = setting(
         None,
-        help="sentence-transformers model of the coupled-semantic kernel",
+        help="sentence-transformers model of the coupled-semantic kernel and of --groups "
+        "clusters:K",
         shown="all-MiniLM-L6-v2",
+    )
+    metric: str | None = setting(
+        None,
+        help="metric of the scores: em, f1, es, contains or mc (a built-in task: its scoring "
+        "only), or python:NAME, a callable passed to droiz.optimize(metric=...)",
+        shown="the task's: em for a task file",
+        checks=(c.check_metric_name,),
+        metavar="NAME",
     )
     answer_filter: str | None = setting(
         None,
@@ -343,9 +353,16 @@ class RunConfig:
         return self.groups if self.groups in c.GROUP_MODES else "shift"
 
     @property
+    def clusters(self) -> int | None:
+        """``K`` of ``--groups clusters:K``, else ``None``."""
+        match = c.GROUP_FORMS["clusters"].fullmatch(self.groups)
+        return int(match.group(1)) if match else None
+
+    @property
     def shift_groups(self) -> tuple[str, ...] | None:
-        """An explicit list of shift groups, or ``None`` for each task's default groups."""
-        if self.groups in c.GROUP_MODES:
+        """An explicit list of shift groups, or ``None`` for each task's default groups (and
+        for clusters, which become the task's groups)."""
+        if self.groups in c.GROUP_MODES or self.clusters is not None:
             return None
         return tuple(g.strip() for g in self.groups.split(",") if g.strip())
 

@@ -45,8 +45,18 @@ class RunDir:
     """Where the run is tracked (tracker, run id, masked URI; :mod:`droiz.runner.tracking`)."""
     LOCK = "run.lock"
     """The lock of the process using the directory (its pid)."""
+    CLUSTERS = "clusters.json"
+    """The cluster assignment of ``--groups clusters:K`` (:mod:`droiz.tasks.clusters`), so that
+    a resume does not depend on the embedder."""
+    EXAMPLES = "examples.jsonl"
+    """The task of a run given as a list of examples from Python (:func:`droiz.optimize`)."""
+    CANDIDATES = "candidates.json"
+    """The candidate instructions of a run given as a list from Python (a ``pool:`` file)."""
     MARKERS = (CONFIG, JOURNAL)
     """Files whose presence makes a directory a droiz run."""
+    INPUTS = (CLUSTERS, EXAMPLES, CANDIDATES)
+    """What a run writes before it starts: a directory holding only these (and the lock) is
+    still new, e.g. after a run that was refused once they were written."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -94,6 +104,18 @@ class RunDir:
     def lock_file(self) -> Path:
         return self.path / self.LOCK
 
+    @property
+    def clusters(self) -> Path:
+        return self.path / self.CLUSTERS
+
+    @property
+    def examples(self) -> Path:
+        return self.path / self.EXAMPLES
+
+    @property
+    def candidates(self) -> Path:
+        return self.path / self.CANDIDATES
+
     # ------------------------------------------------------------------ state
     @classmethod
     def is_run(cls, names: Collection[str]) -> bool:
@@ -121,7 +143,7 @@ class RunDir:
                 f"--out {str(out)!r} already holds a run; pass --resume to continue it or choose "
                 "another --out"
             )
-        others = sorted(p.name for p in out.iterdir() if p.name != self.LOCK)
+        others = sorted(p.name for p in out.iterdir() if p.name not in (self.LOCK, *self.INPUTS))
         if others:
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise ConfigError(
@@ -158,6 +180,28 @@ class RunDir:
         """Create the directory and write ``config.json`` (atomically)."""
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.config, saved)
+
+    def read_clusters(self) -> dict[str, Any]:
+        """The saved cluster assignment (``clusters.json``).
+
+        Raises:
+            JournalError: It is missing or not JSON.
+        """
+        path = self.clusters
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except OSError:
+            raise JournalError(
+                f"the run in {self.path} groups its examples by clusters, but its assignment "
+                f"{self.CLUSTERS} is missing; the run cannot continue without it"
+            ) from None
+        except ValueError:
+            raise JournalError(f"{path} is not valid JSON") from None
+
+    def write_clusters(self, data: Mapping[str, Any]) -> None:
+        """Create the directory and write ``clusters.json`` (atomically)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.clusters, data)
 
     # ------------------------------------------------------------------- lock
     def lock(self) -> RunLock:
