@@ -191,3 +191,23 @@ def test_random_picks_from_every_observation_of_a_candidate() -> None:
     # candidate 0 averages 0.5 over its groups, candidate 1 0.6: candidate 1 wins
     assert int(bo.candidate_index(bo.obs.z[best.index])) == 1
     assert best.value == pytest.approx(0.6)
+
+
+# rows: candidates; columns: groups. 1 has the best mean but fails group 2; 2 is the robust one
+TRUTH = torch.tensor(
+    [[0.2, 0.2, 0.2], [1.0, 1.0, 0.0], [0.6, 0.6, 0.6], [0.5, 0.7, 0.3]], dtype=torch.float64
+)
+
+
+@pytest.mark.parametrize(("method", "expected"), [("dro", 2), ("hybrid", 2), ("ucb", 1), ("ei", 1)])
+def test_over_one_hot_candidates_robust_methods_pick_the_best_worst_case(
+    method: str, expected: int
+) -> None:
+    """The DSPy optimizer's search: exchangeable candidates (one-hot corners), one evaluation a
+    round; ``dro`` and ``hybrid`` pick the best worst group, ``ucb`` and ``ei`` the best mean."""
+    bo = RobustBO(n_groups=3, method=method, budget=12, seed=0, n_init=4, batch_size=1,
+                  candidates=torch.eye(4, dtype=torch.float64) * 2 - 1)  # fmt: skip
+    while not bo.stop():
+        p = bo.ask()
+        bo.tell(p, torch.where(p.groups, TRUTH[p.index], torch.nan))
+    assert int(bo.candidate_index(bo.result.z)[0]) == expected

@@ -37,7 +37,7 @@ import torch
 from droiz.ambiguity import parse_ambiguity
 from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.bench.replay_stats import METRICS, JointBootstrap, TaskTest
-from droiz.bench.sim import ABLATION_AXES, ACQUISITIONS, ablation_design, one_axis_pairs
+from droiz.bench.sim import ablation_design, main_effect_cells, one_axis_pairs
 from droiz.bench.table import TABLE_FORMAT, TABLE_VERSION
 from droiz.exceptions import ConfigError
 from droiz.optim import METHODS, SELECTIONS, RobustBO
@@ -459,21 +459,10 @@ def _designs(replay: Replay) -> list[tuple[str, str | None, str, str, list[str],
         lead = "dro" if "dro" in rows else rows[0]
         pairs += [(lead, r) for r in rows if r not in (lead, "random")]
         return [("method", None, a, b, [a], [b]) for a, b in pairs]
-    axes = replay.axes
-    pairs3 = one_axis_pairs(axes)
+    pairs3 = one_axis_pairs(replay.axes)
     out: list[tuple[str, str | None, str, str, list[str], list[str]]] = [
         (axis, None, a, b, [a], [b]) for axis, a, b in pairs3
     ]
-    for axis, levels in ABLATION_AXES.items():
-        for i, lo in enumerate(levels):
-            for hi in levels[i + 1 :]:
-                chosen = [(a, b) for x, a, b in pairs3 if x == axis and axes[a][axis] == hi]
-                chosen = [(a, b) for a, b in chosen if axes[b][axis] == lo]
-                scopes = ["all"] + ([] if axis == "acquisition" else list(ACQUISITIONS))
-                for within in scopes:
-                    cells = [(a, b) for a, b in chosen if within in ("all", axes[a]["acquisition"])]
-                    if cells:
-                        out.append(
-                            (axis, within, hi, lo, [a for a, _ in cells], [b for _, b in cells])
-                        )
+    for axis, within, hi, lo, cells in main_effect_cells(replay.axes):
+        out.append((axis, within, hi, lo, [a for a, _ in cells], [b for _, b in cells]))
     return out
