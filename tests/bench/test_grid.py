@@ -82,6 +82,29 @@ def test_results_csv_holds_each_cells_best_json(pool_grid: Path) -> None:
     )
 
 
+def test_the_group_rule_of_the_grid_is_recorded_per_cell(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path
+) -> None:
+    """``--group-rule adversarial``: the model-based method's cells ran with it (their
+    ``config.json``), and ``results.csv``, ``grid.json`` and the report say so; the model-free
+    method samples by the reference weights and is recorded so."""
+    out = tmp_path / "grid"
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,random", seeds=1)
+    assert main([*args, "--group-rule", "adversarial"]) == 0
+    rows = {r["method"]: r for r in csv.DictReader((out / "results.csv").open())}
+    assert {m: r["group_rule"] for m, r in rows.items()} == {
+        "dro": "adversarial",
+        "random": "reference",
+    }
+    saved = json.loads((Path(rows["dro"]["run_dir"]) / "config.json").read_text())
+    assert saved["resolved"]["engine"]["group_selection"] == "adversarial"
+    grid = json.loads((out / "grid.json").read_text())
+    assert grid["axes"]["dro"]["group_rule"] == "adversarial"
+    assert (
+        "- group rule `adversarial` for every model-based method" in (out / "report.md").read_text()
+    )
+
+
 def _pm(values: list[float]) -> str:
     return f"{100 * statistics.fmean(values):.1f} ± {100 * statistics.stdev(values):.1f}"
 

@@ -73,6 +73,7 @@ def test_a_pools_features_are_its_own_or_its_embeddings_reduced_by_a_seeded_pca(
     # PCA: centred components, ordered by variance
     f = torch.tensor(full, dtype=torch.float64)
     assert f.mean(0).abs().max() < 1e-9 and (f.var(0)[:-1] >= f.var(0)[1:] - 1e-12).all()
+    assert pool_features(PoolFile(TEXTS[:1], None), dim=3, seed=0) == [[0.0]]  # no PCA of one
     with pytest.raises(ConfigError, match="repeats instruction 0 as 2"):
         pool_features(PoolFile([TEXTS[0], TEXTS[1], TEXTS[0]], None), dim=3, seed=0)
 

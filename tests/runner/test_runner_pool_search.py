@@ -61,6 +61,36 @@ def test_a_jsonl_pool_is_searched_on_its_own_features(world_files: dict, tmp_pat
     assert {len(e["z"]) for e in _evals(out)} == {3}
 
 
+def test_the_bo_rounds_learn_from_the_candidates_features(
+    world_files: dict, tmp_path: Path
+) -> None:
+    """The same pool with its instructions' features (their family, one-hot, and their variant)
+    given to other instructions: the initial design, which does not look at features, asks the
+    same; the BO rounds, whose surrogate models the scores as a function of the features, ask
+    other (instruction, group) pairs."""
+    world = InstructionWorld("small")
+    texts = world_files["pool"].read_text().split("\n")[:-1]
+    families = sorted({world.family(t) for t in texts})
+
+    def row(i: int) -> list[float]:
+        family = world.family(texts[i])
+        variant = sum(world.family(t) == family for t in texts[:i])
+        return [*(float(family == f) for f in families), float(variant)]
+
+    asks = []
+    for name, shift in (("own", 0), ("moved", 5)):
+        rows = [{"instruction": t, "features": row((i + shift) % len(texts))}
+                for i, t in enumerate(texts)]  # fmt: skip
+        (tmp_path / name).mkdir()
+        pool = tmp_path / name / "pool.jsonl"
+        pool.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        evals = _evals(_run(world_files, tmp_path / name, pool, budget=30))
+        asks.append([(e["instruction"], tuple(e["groups"])) for e in evals])
+    design = 16  # n_init 20, at most one evaluation per candidate
+    assert asks[0][:design] == asks[1][:design]
+    assert asks[0][design:] != asks[1][design:]
+
+
 def test_a_pool_smaller_than_the_budget_ends_once_every_pair_is_observed(
     world_files: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -90,5 +120,5 @@ def test_a_bad_jsonl_pool_is_refused_before_any_request(
         assert main(args) == 2
         assert server.n_requests == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "bad.jsonl' line 2: expected an object" in err[0]
+    assert len(err) == 1 and "bad.jsonl' line 2: expected a JSON object" in err[0]
     assert not (tmp_path / "run" / "journal.jsonl").exists()

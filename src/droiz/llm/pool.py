@@ -138,7 +138,8 @@ def pool_features(
     """The candidates' features of a pool: the ``.jsonl`` file's own, else the instructions'
     sentence embeddings (:class:`~droiz.llm.embed.SentenceEmbedder`, all-MiniLM-L6-v2 unless
     ``embedder`` names another model) reduced to ``min(dim, N, D)`` dimensions by scikit-learn's
-    PCA with ``random_state=seed`` (exact SVD for small pools). Memoised per pool and settings.
+    PCA with ``random_state=seed`` (exact SVD for small pools; a single candidate gets the one
+    feature 0, no embedding). Memoised per pool and settings.
 
     Raises:
         ConfigError: The pool is empty or repeats an instruction.
@@ -168,6 +169,8 @@ def _embedded_features(
     decomposition = require("sklearn.decomposition", "semantic")
     from droiz.llm.embed import SentenceEmbedder
 
+    if len(texts) == 1:  # one candidate: nothing to reduce (PCA needs two samples)
+        return ((0.0,),)
     vectors = SentenceEmbedder(embedder).embed(list(texts)).numpy()
     k = min(dim, *vectors.shape)
     reduced = decomposition.PCA(n_components=k, random_state=seed).fit_transform(vectors)
