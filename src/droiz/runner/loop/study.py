@@ -46,7 +46,7 @@ from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
 from droiz.runner.store.engine_state import read_engine_state, write_engine_state
 from droiz.runner.store.journal import Journal, JournalFile, load_journal
-from droiz.runner.store.records import Ask, End, Resume, Start, Tell, Test, Verified, Verify
+from droiz.runner.store.records import Ask, Resume, Start, Tell, Test, Verified, Verify
 from droiz.runner.store.restore import Restored, adopt_ask, restore
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import spent, usage_delta, usage_sum
@@ -390,8 +390,7 @@ class Study:
         final = self.guard(lambda: self._final_pick(summary))
         if self.state.test is None or self.state.test.index != final.index:
             self.state.test = self.guard(lambda: self._test(final.index))
-        if not self.state.finished:
-            self.journal.append(End())
+        self.guard.end()  # also after a finished run's resume record: this session ended too
         self.state.stats = self.total_usage()
         names = self.columns.names
         result = result_from(self.saved, names, self.state, summary, final, self.run_dir.path)
