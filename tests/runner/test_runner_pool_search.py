@@ -85,8 +85,9 @@ def test_the_bo_rounds_learn_from_the_candidates_features(
         pool = tmp_path / name / "pool.jsonl"
         pool.write_text("".join(json.dumps(r) + "\n" for r in rows))
         evals = _evals(_run(world_files, tmp_path / name, pool, budget=30))
-        asks.append([(e["instruction"], tuple(e["groups"])) for e in evals])
-    design = 16  # n_init 20, at most one evaluation per candidate
+        by_index = sorted(evals, key=lambda e: e["index"])  # journaled as they complete
+        asks.append([(e["instruction"], tuple(e["groups"])) for e in by_index])
+    design = 20  # two rounds of 10: the 16 candidates, then 4 back for their other groups
     assert asks[0][:design] == asks[1][:design]
     assert asks[0][design:] != asks[1][design:]
 
