@@ -244,6 +244,25 @@ def test_unknown_embedder_fails_before_loading_anything(base, inputs, monkeypatc
     assert "sentence_transformers" not in sys.modules  # nothing was even imported to load it
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--base-url": "@closed"}, "cannot reach the endpoint"),
+        ({"--base-url": "@closed", "--groups": "clusters:2"}, "cannot reach the endpoint"),
+        ({"--base-url": None}, "no API key: set the environment variable DROIZ_NO_SUCH_KEY"),
+    ],
+)
+def test_a_new_run_reaches_its_endpoint_before_it_loads_an_embedder(
+    base, inputs, monkeypatch, capsys, change, message
+) -> None:
+    """The pool's features and the clusters are embedded only once the executor could be built:
+    an unreachable endpoint or a missing API key is refused first, and nothing is imported."""
+    monkeypatch.delitem(sys.modules, "sentence_transformers", raising=False)
+    args = {**base, **change, "--api-key-env": "DROIZ_NO_SUCH_KEY"}
+    check(*run_main(argv_of("optimize", args, inputs), capsys), message)
+    assert "sentence_transformers" not in sys.modules
+
+
 def test_the_hub_is_asked_after_every_local_check(base, inputs, monkeypatch, capsys) -> None:
     """A model name that is neither local nor cached is asked of the hub after the other local
     checks: an empty pool is reported without asking; with a good pool the hub's answer is the

@@ -12,12 +12,13 @@ from typing import Any
 
 from droiz._killpoint import kill_point
 from droiz.exceptions import ConfigError
-from droiz.runner.backends import check_backends
+from droiz.runner.backends import check_backends, check_reachable
 from droiz.runner.inputs import ExecutorArg, GeneratorArg, MetricArg, RunInputs, TaskArg
 from droiz.runner.loop.hooks import ProgressFn
 from droiz.runner.loop.study import Study
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.plan import RunPlan, plan_run
+from droiz.runner.problem import load_tasks
 from droiz.runner.settings.config import RUN_SCHEMA, RunConfig
 from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
@@ -46,6 +47,7 @@ def optimize(
     reference: str | None = None,
     groups: str | None = None,
     groups_per_round: int | None = None,
+    group_rule: str | None = None,
     kernel: str | None = None,
     surrogate: str | None = None,
     plugins: tuple[str, ...] | list[str] | str | None = None,
@@ -56,6 +58,7 @@ def optimize(
     n_init: int | None = None,
     finalists: int | None = None,
     dim: int | None = None,
+    pool_dim: int | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     cache_namespace: str | None = None,
@@ -132,6 +135,9 @@ def optimize(
     kill_point("startup")  # test-only (droiz._killpoint)
     inputs.save(run_dir, resume=resume)
     check_backends(resolved, inputs.objects)  # the local checks, before the problem's embedder
+    if not resume:  # the task files are read and the endpoint reached before an embedder loads
+        load_tasks(resolved)  # (clusters, a pool's features); a resume loads none of them
+        check_reachable(resolved, inputs.objects)
     kill_point("startup")
     tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
     hooks = [tracker] if tracker is not None else []
