@@ -219,7 +219,7 @@ def manifest(
     ``per_task`` tables, if any. Checked here: bad settings raise before anything runs."""
     from droiz.runner.backends import check_backends
     from droiz.runner.loop.engine_io import run_axes
-    from droiz.runner.problem import load_tasks
+    from droiz.runner.problem import check_problem
     from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
@@ -228,7 +228,7 @@ def manifest(
         resolved = resolve_config(cell.kwargs(), cell.config)
         method_axes.setdefault(cell.method, run_axes(resolved))  # the first task's cells
         if cell.task not in by_task:  # task files, pools, model names, prices: once per task
-            load_tasks(resolved)
+            check_problem(resolved)
             check_backends(resolved)
             axes = ("task", "method", "seed")
             by_task[cell.task] = {k: v for k, v in resolved.to_dict().items() if k not in axes}

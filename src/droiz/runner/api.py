@@ -18,7 +18,7 @@ from droiz.runner.loop.hooks import ProgressFn
 from droiz.runner.loop.study import Study
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.plan import RunPlan, plan_run
-from droiz.runner.problem import load_tasks
+from droiz.runner.problem import check_problem
 from droiz.runner.settings.config import RUN_SCHEMA, RunConfig
 from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
@@ -135,11 +135,11 @@ def optimize(
     kill_point("startup")  # test-only (droiz._killpoint)
     inputs.save(run_dir, resume=resume)
     check_backends(resolved, inputs.objects)  # the local checks, before the problem's embedder
-    if not resume:  # the task files are read and the endpoint reached before an embedder loads
-        load_tasks(resolved)  # (clusters, a pool's features); a resume loads none of them
+    tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
+    if not resume:  # the tasks are checked and the endpoint reached before an embedder loads
+        check_problem(resolved)  # (clusters, a pool's features); a resume loads neither
         check_reachable(resolved, inputs.objects)
     kill_point("startup")
-    tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
     hooks = [tracker] if tracker is not None else []
     study = Study(
         resolved,
