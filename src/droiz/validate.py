@@ -66,7 +66,7 @@ def read_input(path: Path, what: str) -> bytes:
     file"). A directory, a named pipe (it would block until a writer comes) or a device is
     refused before it is opened, as is a file that cannot be read."""
     if path.exists() and not path.is_file():
-        raise ConfigError(f"cannot read {what} {str(path)!r}: it is not a regular file")
+        raise ConfigError(f"cannot read {what} {str(path)!r}: not a regular file")
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -250,10 +250,10 @@ def test_the_halves_are_a_keyed_split_of_the_ids() -> None:
         ({"--executor": "nope:m"}, "unknown executor"),
         ({"--answer-filter": "bogus"}, "bogus"),
         ({"--base-url": "CLOSED"}, "cannot reach the endpoint"),
-        ({"--pool": "FIFO"}, "it is not a regular file"),
+        ({"--pool": "FIFO"}, "fifo.jsonl': not a regular file"),
         ({"--pool": "BINJSONL"}, "it is not UTF-8 text"),
         ({"--pool": "LONGJSONL"}, "line 2 is 10,014 bytes long"),
-        ({"--pool": "DEEPJSONL"}, "line 1: expected a JSON object"),
+        ({"--pool": "DEEPJSONL"}, "line 1 is not JSON"),
         # local inputs are checked before the endpoint is probed
         ({"--n-test": 1000, "--base-url": "CLOSED"}, "--n-test 1000 asks for more"),
         ({"--pool": "ONE", "--base-url": "CLOSED"}, "needs at least 2 instructions"),
