@@ -109,6 +109,11 @@ def _table(*extra: str) -> list[str]:
     return [*base, *extra]
 
 
+def _replay(*extra: str) -> list[str]:
+    base = ["bench", "table", "replay", "{table}", "--seeds", "2", "--budget", "12"]
+    return [*base, "--n-dev", "4", "--out", "{case}/replay", *extra]
+
+
 def _resume(*extra: str) -> list[str]:
     return ["resume", "{run}", "--base-url", "{url}", "--no-progress", *extra]
 
@@ -329,6 +334,23 @@ def cases() -> list[Case]:
     add("bench table build: too few examples, unreachable", _table("--n-test", "1000", "--base-url", "{closed}"))  # fmt: skip  # noqa: E501
     add("bench table build: no action", ["bench", "table"])
 
+    # bench table replay
+    for flag, value in [
+        ("--seeds", "0"), ("--seeds", "1000000000"), ("--budget", "1000000000"),
+        ("--budget", "11"), ("--workers", "0"), ("--workers", "100000"), ("--n-dev", "1000"),
+        ("--methods", "droo"), ("--methods", "dro,dro"), ("--ambiguity", "kl:-1"),
+        ("--group-rule", "auto"), ("--pool-dim", "0"), ("--finalists", "-1"),
+        ("--out", "/proc/replay"), ("--out", "{file}"), ("--json", "/proc/r.json"),
+        ("--json", "{dir}"), ("--json", "{file}/r.json"),
+    ]:  # fmt: skip
+        add(f"bench table replay {flag} {value!r}", _replay(flag, value))
+    add("bench table replay --ablation --methods", _replay("--ablation", "--methods", "dro"))
+    for name, table in [("a file", "{file}"), ("missing", "/nonexistent/t.json"),
+                        ("a directory", "{dir}"), ("a pipe", "{fifo}"), ("bad JSON", "@json:{"),
+                        ("nested JSON", "@json:" + "[" * 5000 + "]" * 5000)]:  # fmt: skip
+        add(f"bench table replay: table {name}", ["bench", "table", "replay", table, "--out", "{case}/r"])  # fmt: skip  # noqa: E501
+    add("bench table replay: one table twice", ["bench", "table", "replay", "{table}", "{table}", "--n-dev", "4", "--out", "{case}/r"])  # fmt: skip  # noqa: E501
+
     # serve (every case is refused before the model loads: the server never starts)
     for argv in [
         ["serve", "/nonexistent/m.gguf"], ["serve", "{file}"], ["serve", "{dir}"],
@@ -396,6 +418,9 @@ class Probe:
         os.mkfifo(root / "afifo")
         self.run = root / "capped"
         self._capped_run()
+        from droiz.testing.tables import write_synthetic_table
+
+        self.table = write_synthetic_table(root / "t.json", levels=(2, 2, 1), n_dev=4, n_test=4)
 
     def _capped_run(self) -> None:
         """A run stopped at its --max-requests cap of 40, to damage and resume."""
@@ -432,6 +457,7 @@ class Probe:
             "{pool}": str(self.pool), "{out}": str(case_dir / "out"), "{case}": str(case_dir),
             "{file}": str(self.root / "afile"), "{dir}": str(self.root / "adir"),
             "{fifo}": str(self.root / "afifo"), "{run}": str(run), "PROBE": self.task.stem,
+            "{table}": str(self.table),
         }  # fmt: skip
         for key, value in values.items():
             token = token.replace(key, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 from pathlib import Path
 
@@ -195,6 +196,9 @@ def _bad_tables(tmp_path: Path) -> dict[str, Path]:
 
     put("good", good)
     put("notjson", "{")
+    put("nested", "[" * 5000 + "]" * 5000)
+    out["fifo"] = tmp_path / "fifo.json"
+    os.mkfifo(out["fifo"])
     put("format", {**good, "format": "other"})
     put("version", {**good, "version": 2})
     shape = json.loads(json.dumps(good))
@@ -211,6 +215,8 @@ def _bad_tables(tmp_path: Path) -> dict[str, Path]:
     [
         ("missing", (), "cannot read the table"),
         ("notjson", (), "notjson.json': not JSON"),
+        ("nested", (), "nested.json': not JSON"),
+        ("fifo", (), "fifo.json': not a regular file"),
         ("format", (), "not an answer table"),
         ("version", (), "version 2, this droiz reads 1"),
         ("shape", (), "test scores of group 'case' have shape (3, 4), expected (4 instructions"),

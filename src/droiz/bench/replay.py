@@ -46,7 +46,7 @@ from droiz.registry import unknown_name_message
 from droiz.runner.settings.checks import LARGE_BUDGET
 from droiz.sim.demo import Search, searches_axes
 from droiz.tasks.evaluation import train_mix
-from droiz.validate import MAX_SEEDS, MAX_WORKERS, check_count
+from droiz.validate import MAX_SEEDS, MAX_WORKERS, check_count, read_input
 
 DEFAULT_METHODS = ("dro", "ucb", "ei", "hybrid", "random")
 MIN_BO_ROUNDS = 3
@@ -94,13 +94,10 @@ def _fail(path: Any, what: str) -> ConfigError:
 
 def read_table(path: str | os.PathLike[str]) -> ReplayTable:
     """Read and check an answer table (one-line :class:`ConfigError` on anything amiss)."""
-    file = Path(path)
+    raw = read_input(Path(path), "the table")  # not a pipe, which would block
     try:
-        raw = file.read_bytes()
         data = json.loads(raw.decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the table {str(path)!r}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _fail(path, "not JSON") from None
     if not isinstance(data, dict) or data.get("format") != TABLE_FORMAT:
         raise _fail(path, f"not an answer table (its format is not {TABLE_FORMAT!r})")
