@@ -332,7 +332,7 @@ def cases() -> list[Case]:
     ]:  # fmt: skip
         add(f"bench table build {flag} {value[:30]!r}", _table(flag, value))
     add("bench table build: too few examples, unreachable", _table("--n-test", "1000", "--base-url", "{closed}"))  # fmt: skip  # noqa: E501
-    add("bench table build: no action", ["bench", "table"])
+    add("bench table: no action", ["bench", "table"])
 
     # bench table replay
     for flag, value in [
