@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -85,7 +85,9 @@ def make_engine(
     return RobustBO(2, n_groups, method, ambiguity, budget=budget, seed=seed, **settings)
 
 
-def drive(bo: RobustBO, rounds: int | None = None, dtype: torch.dtype = torch.float64) -> list:
+def drive(
+    bo: RobustBO, rounds: int | None = None, dtype: torch.dtype = torch.float64
+) -> list[Proposal]:
     """Ask and tell ``rounds`` rounds (default: to the end of the budget); the proposals."""
     asked: list[Proposal] = []
     while not bo.stop() and (rounds is None or len(asked) < rounds):
@@ -200,11 +202,11 @@ def check_kl0_is_nominal(method: str) -> None:
     from droiz.optim.selection import SELECTIONS
 
     crit = SELECTIONS.get(spec.final_pick)
-    model = bo.surrogate() if crit.needs_model else None
-    torch.testing.assert_close(crit.score(model, ctx), crit.score(model, nominal))
+    fitted = bo.surrogate() if crit.needs_model else None
+    torch.testing.assert_close(crit.score(fitted, ctx), crit.score(fitted, nominal))
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[..., None]] = {
     "proposals": check_proposals,
     "budget": check_budget,
     "state_round_trip": check_state_round_trip,
@@ -233,7 +235,7 @@ def check_method(name: str, ambiguities: Iterable[AmbiguitySet | str] | None = N
     for check, fn in CHECKS.items():
         for amb in sets if check in PER_AMBIGUITY else [None]:
             try:
-                fn(name) if amb is None else fn(name, amb)  # type: ignore[operator]
+                fn(name) if amb is None else fn(name, amb)
             except AssertionError as exc:
                 where = "" if amb is None else f" with {amb!r}"
                 raise AssertionError(f"method {name!r} fails {check}{where}: {exc}") from exc

@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.acquisition import beta_schedule
@@ -41,9 +42,11 @@ from droiz.optim.reference import (
 from droiz.optim.selection import SELECTIONS, Best
 from droiz.optim.sobol import sobol_points
 from droiz.optim.state import load_state, save_state
+from droiz.surrogate import GroupGP
 from droiz.surrogate.build import (
     KERNELS,
     WSTAR_KERNEL,
+    KernelInputs,
     condition_gp,
     hyperparameters,
     incumbent_weights,
@@ -110,7 +113,7 @@ class RobustBO:
         self._fit_n = -1  # number of evaluations the last fit saw
         self._fit_current = False  # _hyper is the fit of the current data (rows and reference)
         self._fit_wstar: Tensor | None = None  # the w* the last fit used (coupled-scores-wstar)
-        self._gp: tuple[int, Any] | None = None
+        self._gp: tuple[int, GroupGP] | None = None
         self._wstar: Tensor | None = None  # coupled-scores-wstar: w* of the last incumbent
         self.last_acquisition_weights: Tensor | None = None
 
@@ -225,7 +228,9 @@ class RobustBO:
         per = self.config.groups_per_round
         return initial_groups(self.n_design + n, self.config.n_groups, per, offset)[-n:]
 
-    def _ask_bo(self, spec: Method, ctx: RoundContext, n: int) -> tuple[Tensor, Any, Tensor]:
+    def _ask_bo(
+        self, spec: Method, ctx: RoundContext, n: int
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
         model = self._fitted_gp()
         step = acquire.propose(spec, model, ctx, self.config, n)
         if self.config.kernel == WSTAR_KERNEL:  # w* of this round's incumbent, for the next fit
@@ -247,11 +252,11 @@ class RobustBO:
     # ------------------------------------------------------------------- tell
     def tell(
         self,
-        z_or_proposal: Proposal | Tensor | Any,
-        y: Any,
-        groups: Any = None,
-        scores: Any = None,
-        embeddings: Any = None,
+        z_or_proposal: Proposal | Tensor | ArrayLike,
+        y: Tensor | ArrayLike,
+        groups: Tensor | ArrayLike | None = None,
+        scores: Tensor | ArrayLike | None = None,
+        embeddings: Tensor | ArrayLike | None = None,
         external: bool = False,
     ) -> None:
         """Record evaluations of asked points (any split of a proposal's rows, in any order).
@@ -324,7 +329,7 @@ class RobustBO:
         index = int(torch.argmax(scores))
         return Best(index, self.obs.z[index].clone(), float(scores[index]), name, scores)
 
-    def surrogate(self) -> Any:
+    def surrogate(self) -> GroupGP:
         """The surrogate fitted to every evaluation told so far (refitted only on new data)."""
         return self._fitted_gp()
 
@@ -332,7 +337,7 @@ class RobustBO:
         """Posterior mean and variance (``b x K`` each) of every group at ``z`` (``b x d``)."""
         return self._fitted_gp().predict(z)
 
-    def _fitted_gp(self) -> Any:
+    def _fitted_gp(self) -> GroupGP:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
         inputs = self.obs.kernel_inputs(self.config, self.reference)
@@ -358,7 +363,7 @@ class RobustBO:
         self._gp = (self.n_evaluations, gp)
         return gp
 
-    def _condition(self, inputs: Any) -> Any:
+    def _condition(self, inputs: KernelInputs) -> GroupGP | None:
         """The GP with the last fit's hyperparameters on the current data, without fitting (a
         restored engine: nothing is re-guessed); ``None`` (refit) when they do not fit it."""
         try:

@@ -17,7 +17,7 @@ import math
 import platform
 import sys
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -25,6 +25,9 @@ from droiz.exceptions import ConfigError
 from droiz.optim.config import EngineConfig
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
+
+if TYPE_CHECKING:
+    from droiz.optim.engine import RobustBO
 
 _PACKAGES = ("botorch", "gpytorch", "numpy")
 logger = logging.getLogger(__name__)
@@ -53,7 +56,7 @@ def environment() -> dict[str, Any]:
     }
 
 
-def save_state(engine: Any) -> dict[str, Any]:
+def save_state(engine: RobustBO) -> dict[str, Any]:
     """The snapshot of a :class:`~droiz.optim.engine.RobustBO`."""
     return {
         "config": engine.config.to_dict(),
@@ -80,15 +83,15 @@ def save_state(engine: Any) -> dict[str, Any]:
     }
 
 
-def _list(t: Any) -> Any:
+def _list(t: torch.Tensor | None) -> object:
     return None if t is None else t.tolist()
 
 
-def _tensor(v: Any) -> torch.Tensor | None:
+def _tensor(v: object) -> torch.Tensor | None:
     return None if v is None else torch.tensor(v, dtype=torch.float64)
 
 
-def load_state(engine: Any, state: dict[str, Any]) -> None:
+def load_state(engine: RobustBO, state: dict[str, Any]) -> None:
     """Restore ``state`` into ``engine`` (whose configuration must match)."""
     config = EngineConfig.from_dict(state["config"])
     if config.resumes_as(engine.config):  # saved by an older droiz: keep its group rule
