@@ -9,6 +9,7 @@ environment variable is passed on, and the back end reads the key itself when it
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -232,7 +233,7 @@ def build_backends(
     generator_options: Mapping[str, Any] | None = None,
     base_url: str | None = None,
     api_key_env: str = "OPENAI_API_KEY",
-    cache_dir: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     cache_namespace: str | None = None,
     concurrency: int | None = None,
     max_answer_tokens: int | None = None,

@@ -65,8 +65,9 @@ def find_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing | N
 
 
 def _is_price(value: object) -> bool:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return ok and math.isfinite(value) and value >= 0  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:
@@ -127,7 +128,7 @@ class LLMStats:
         self._values: dict[str, float] = asdict(StatsSnapshot(**counts))  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> float:
-        values = self.__dict__.get("_values", {})
+        values: dict[str, float] = self.__dict__.get("_values", {})
         if name in values:
             return values[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
