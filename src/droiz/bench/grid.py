@@ -206,7 +206,7 @@ def manifest(
     tasks: Sequence[str],
     methods: Sequence[str],
     per_task: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The grid's settings: its axes, the resolved settings of its cells (``None`` where the
     tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
     settings raise before anything runs."""

@@ -40,7 +40,8 @@ def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
 
 def _boot_means(diff: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(-1)
+    means: np.ndarray = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(-1)
+    return means
 
 
 def paired(

@@ -51,8 +51,8 @@ def _last_quoted(text: str) -> str | None:
     matches = _QUOTED.findall(text)
     if not matches:
         return None
-    straight, curly = matches[-1]
-    return straight or curly
+    last: tuple[str, str] = matches[-1]  # (straight, curly) groups
+    return last[0] or last[1]
 
 
 @FILTERS.register("last-quoted")
