@@ -10,7 +10,7 @@ import sys
 from droiz.cli._errors import path_arg
 
 
-def register_table(bench: argparse._SubParsersAction) -> None:
+def register_table(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "table",
         help="answer tables: every pool instruction x group x example scored once by a model",
@@ -26,7 +26,7 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _register_build(table: argparse._SubParsersAction) -> None:
+def _register_build(table: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = table.add_parser(
         "build",
         help="score every (pool instruction, group, example) of a fixed dev pool and test set",

@@ -16,7 +16,7 @@ from droiz.cli._sim_args import add_sim_args
 from droiz.exceptions import ConfigError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="compare DRO with EI, UCB, random search and DRO without BO (simulated, offline)",
