@@ -202,7 +202,7 @@ class CandidateSearch:
         offset = derive_seed(self.config.seed, 0) % self.config.n_groups  # as RobustBO's design
         k, per = self.config.n_groups, self.config.groups_per_round
         groups = initial_groups(start + n, k, per, offset)[start:]
-        out = []
+        out: list[Evaluation] = []
         for candidate, mask in zip(order, groups, strict=True):
             if self.seen[candidate].all() or any(e.candidate == candidate for e in out):
                 continue

@@ -94,6 +94,7 @@ class _MeteredLM:
 
     _droiz_meter: Meter
     _droiz_retries: int
+    kwargs: Any  # the LM's generation settings (dspy.LM.kwargs; dspy has no type hints)
 
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         meter, lm = self._droiz_meter, self
