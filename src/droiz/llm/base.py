@@ -70,8 +70,9 @@ class Completion:
     cached: bool = False
 
 
-OnResult = Callable[[int, Completion], None]
-"""Callback ``on_result(index, completion)``, called as soon as each answer arrives."""
+OnResult = Callable[[int, Completion], object]
+"""Callback ``on_result(index, completion)``, called as soon as each answer arrives (what it
+returns is ignored)."""
 
 
 def as_requests(items: Sequence[ExecRequest | str]) -> list[ExecRequest]:
