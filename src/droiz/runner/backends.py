@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.llm.backends import (
@@ -56,7 +58,7 @@ def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None
         require("sentence_transformers", "semantic")
 
 
-def _no_options(role: str, options: dict) -> None:
+def _no_options(role: str, options: Mapping[str, object]) -> None:
     if options:
         raise ConfigError(
             f"{role}_options {sorted(options)} apply to a {role} built from a spec; the {role} "

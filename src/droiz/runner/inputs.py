@@ -194,7 +194,7 @@ class RunInputs:
                 )
 
 
-def _is_examples(task: Any) -> bool:
+def _is_examples(task: object) -> bool:
     return (
         isinstance(task, Sequence)
         and not isinstance(task, str | bytes)
@@ -202,7 +202,7 @@ def _is_examples(task: Any) -> bool:
     )
 
 
-def _task_names(task: Any) -> Any:
+def _task_names(task: object) -> object:
     if task is None or isinstance(task, str):
         return task
     if isinstance(task, os.PathLike):
@@ -212,7 +212,7 @@ def _task_names(task: Any) -> Any:
     return task  # refused by the task setting's own check, with its message
 
 
-def _candidates(values: Any) -> list[str]:
+def _candidates(values: object) -> list[str]:
     if not isinstance(values, Sequence) or isinstance(values, bytes):
         raise ConfigError(
             "the generator must be a spec (hf:, api:, pool:), a Generator or a list of "
