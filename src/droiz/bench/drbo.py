@@ -168,6 +168,7 @@ def run_drbo(
     per_seed = [run_seed(s, steps, sets) for s in seeds]
     return {
         name: {
+            # a method's runs are None for every seed (WCS n/a) or for none
             m: None if per_seed[0][name][m] is None else [r[name][m] for r in per_seed]  # type: ignore[misc]
             for m in METHODS
         }

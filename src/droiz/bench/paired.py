@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -27,6 +27,16 @@ MDD_FACTOR = 2.80  # z(0.975) + z(0.80)
 EQUIVALENCE = 0.03  # three points of accuracy
 MIN_PAIRS = 10
 _SLACK = 1e-9  # differences of exactly one point (3/300 - 0.0) count as ties despite rounding
+
+
+class Paired(TypedDict):
+    """What :func:`paired` returns."""
+
+    mean: float
+    ci95: list[float]
+    wins: int
+    ties: int
+    losses: int
 
 
 def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
@@ -50,7 +60,7 @@ def paired(
     tie: float = TIE,
     n_boot: int = N_BOOT,
     seed: int = BOOT_SEED,
-) -> dict[str, float | list[float] | int]:
+) -> Paired:
     """``a - b`` per seed: mean, 95% percentile-bootstrap interval, wins, ties and losses of ``a``.
 
     Args:
@@ -87,7 +97,7 @@ def compare(
     lo90, hi90 = np.percentile(_boot_means(diff, N_BOOT, BOOT_SEED), [5.0, 95.0])
     n = len(diff)
     sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-    lo, hi = stats["ci95"]  # type: ignore[misc]
+    lo, hi = stats["ci95"]
     if n < MIN_PAIRS:
         verdict = "too few pairs"
     elif lo > 0:

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from droiz.exceptions import ConfigError
@@ -161,7 +162,7 @@ def check_model_name(what: str, name: str) -> None:
         ) from None
 
 
-def _hub() -> Any:
+def _hub() -> ModuleType:
     from droiz._imports import require
 
     return require("huggingface_hub", "hf")

@@ -125,6 +125,7 @@ class LLMStats:
 
     def __init__(self, **counts: float) -> None:
         self._lock = threading.Lock()
+        # counters by name: the int ones (requests, tokens) are given as numbers too
         self._values: dict[str, float] = asdict(StatsSnapshot(**counts))  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> float:
@@ -153,4 +154,4 @@ class LLMStats:
     def snapshot(self) -> StatsSnapshot:
         """An immutable copy of the counters."""
         with self._lock:
-            return StatsSnapshot(**self._values)  # type: ignore[arg-type]
+            return StatsSnapshot(**self._values)  # type: ignore[arg-type]  # as in __init__

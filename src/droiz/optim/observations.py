@@ -146,7 +146,8 @@ class Observations:
             self.embeddings = self.embeddings[idx]
 
     def _example_groups(self, config: EngineConfig) -> Tensor:
-        e = self.scores.shape[-1]  # type: ignore[union-attr]
+        assert self.scores is not None  # the score kernels' tells all give scores
+        e = self.scores.shape[-1]
         if config.example_groups is not None:
             if len(config.example_groups) != e:
                 raise ConfigError(

@@ -28,7 +28,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Executor, Generator
@@ -140,7 +140,7 @@ class RunInputs:
         examples = candidates = None
         text = ""
         if _is_examples(task):
-            examples = check_records(task, "task")  # type: ignore[arg-type]
+            examples = check_records(task, "task")
             text = "".join(_jsonl(row) for row in examples)  # JSON now, before anything runs
             settings["task"] = str(run_dir.examples.absolute())
         else:
@@ -194,7 +194,7 @@ class RunInputs:
                 )
 
 
-def _is_examples(task: object) -> bool:
+def _is_examples(task: object) -> TypeGuard[Sequence[Mapping[str, Any]]]:
     return (
         isinstance(task, Sequence)
         and not isinstance(task, str | bytes)

@@ -126,7 +126,7 @@ class AnswerFilter:
         return ",".join(self.names) if self.names else None
 
     def __call__(self, text: str) -> str:
-        for fn in self._fns:  # type: ignore[attr-defined]
+        for fn in self._fns:  # type: ignore[attr-defined]  # set by __post_init__, not a field
             text = fn(text)
         return text
 

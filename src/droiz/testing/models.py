@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def build_tiny_llama(
     return Path(path)
 
 
-def _require(module: str) -> Any:
+def _require(module: str) -> ModuleType:
     from droiz._imports import require
 
     return require(module, "hf")

@@ -114,6 +114,7 @@ class _MeteredLM:
             usage = _Usage(dspy.settings.usage_tracker)
             try:
                 with dspy.context(usage_tracker=usage):
+                    # a mixin: super() is the LM class it is mixed into
                     outputs = super().__call__(prompt, messages=messages, **kwargs)  # type: ignore[misc]
             except Exception as exc:
                 meter.settle(reservations, 0, 0.0)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from droiz import __version__
@@ -81,7 +82,7 @@ class MlflowTracker:
     _usage: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _seen: int = field(default=0, init=False, repr=False)  # journal records added to _usage
 
-    def require(self) -> Any:
+    def require(self) -> ModuleType:
         """Import MLflow (telemetry off unless the user set it). Raises
         :class:`~droiz.exceptions.MissingDependencyError` with the install command."""
         for name, value in _ENV_DEFAULTS.items():
