@@ -17,7 +17,7 @@ import math
 import platform
 import sys
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
@@ -25,9 +25,7 @@ from droiz.exceptions import ConfigError
 from droiz.optim.config import EngineConfig
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
-
-if TYPE_CHECKING:
-    from droiz.optim.engine import RobustBO
+from droiz.surrogate.model import GroupGP
 
 _PACKAGES = ("botorch", "gpytorch", "numpy")
 logger = logging.getLogger(__name__)
@@ -56,7 +54,32 @@ def environment() -> dict[str, Any]:
     }
 
 
-def save_state(engine: RobustBO) -> dict[str, Any]:
+class EngineState(Protocol):
+    """What a snapshot saves and restores of a :class:`~droiz.optim.engine.RobustBO` (a protocol:
+    the engine imports this module, which does not import it back)."""
+
+    config: EngineConfig
+    obs: Observations
+    reference: torch.Tensor
+    round: int
+    n_proposals: int
+    n_design: int
+    n_sobol: int
+    last_acquisition_weights: torch.Tensor | None
+    _open: Proposal | None
+    _untold: torch.Tensor
+    _buffer: list[int]
+    _last_ybar: torch.Tensor
+    _hyper: dict[str, torch.Tensor]
+    _warm: dict[str, torch.Tensor]
+    _fit_n: int
+    _fit_current: bool
+    _fit_wstar: torch.Tensor | None
+    _gp: tuple[int, GroupGP] | None
+    _wstar: torch.Tensor | None
+
+
+def save_state(engine: EngineState) -> dict[str, Any]:
     """The snapshot of a :class:`~droiz.optim.engine.RobustBO`."""
     return {
         "config": engine.config.to_dict(),
@@ -91,7 +114,7 @@ def _tensor(v: object) -> torch.Tensor | None:
     return None if v is None else torch.tensor(v, dtype=torch.float64)
 
 
-def load_state(engine: RobustBO, state: dict[str, Any]) -> None:
+def load_state(engine: EngineState, state: dict[str, Any]) -> None:
     """Restore ``state`` into ``engine`` (whose configuration must match)."""
     config = EngineConfig.from_dict(state["config"])
     if config.resumes_as(engine.config):  # saved by an older droiz: keep its group rule
