@@ -4,7 +4,8 @@ Run: ``python benchmarks/bench_demo.py [--seeds 20] [--ambiguity kl:1.0 kl:0.1] 
 [--group-rule reference|adversarial]``.
 For each radius it runs the demo's rows and prints, per method, the mean and standard error over
 seeds of the worst-group, mean and shifted-mixture test accuracy of the final pick, and the paired
-worst-group difference of DRO against EI and UCB (mean, standard error, share of seeds DRO wins).
+worst-group difference of DRO against EI and UCB as "DRO - X = d [lo, hi], n pairs, MDD m:
+verdict" (``droiz.bench.paired.compare``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import statistics
 import time
 
 from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
+from droiz.bench.paired import compare
 from droiz.sim.demo import ROWS, run_demo
 
 
@@ -36,11 +38,11 @@ def report(rows: dict, label: str) -> None:
         print(f"{name:18s} {cells[0]:>15s} {cells[1]:>15s} {cells[2]:>15s}")
     dro = [r.worst_group_acc for r in rows["dro"]]
     for other in ("ei", "ucb", "ei-robust-select"):
-        diff = [a - r.worst_group_acc for a, r in zip(dro, rows[other], strict=True)]
-        wins = sum(d > 0 for d in diff) / len(diff)
+        c = compare("dro", other, "worst group", dro, [r.worst_group_acc for r in rows[other]])
+        mdd = "-" if c["mdd"] is None else f"{c['mdd']:.1f}"
         print(
-            f"worst group, DRO - {other}: {100 * statistics.fmean(diff):+.1f} ± "
-            f"{100 * _se(diff):.1f} points (DRO better on {100 * wins:.0f}% of seeds)"
+            f"worst group, DRO - {other} = {c['diff']:+.1f} [{c['ci'][0]:+.1f}, {c['ci'][1]:+.1f}]"
+            f", {c['n']} pairs, MDD {mdd}: {c['verdict']}"
         )
 
 

@@ -243,7 +243,7 @@ def test_the_halves_are_a_keyed_split_of_the_ids() -> None:
         ({"--n-test": 1000}, "test examples; --n-test 1000 asks for more"),
         ({"--groups": "clean,nope"}, "invalid groups"),
         ({"--groups": "clean,clean"}, "names a group twice"),
-        ({"--pool": "MISSING"}, "cannot read the pool"),
+        ({"--pool": "MISSING"}, "cannot read the instruction pool"),
         ({"--pool": "BADJSONL"}, "line 2: expected a JSON object"),
         ({"--pool": "ONE"}, "needs at least 2 instructions"),
         ({"--out": "table.csv"}, "--out must name a .json file"),

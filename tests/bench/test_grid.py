@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
 
+from droiz.axes import AXES
 from droiz.bench.grid_plots import best_so_far
 from droiz.bench.paired import paired
 from droiz.cli import main
@@ -66,6 +67,42 @@ def test_results_csv_holds_each_cells_best_json(pool_grid: Path) -> None:
         assert row["worst_group_name"] == best["test"]["worst_group_name"]
         assert float(row["dev_robust_value"]) == best["robust_value"]
         assert row["instruction"] == best["instruction"]
+        axes = {k: row[k] for k in AXES}  # what the cell ran with, from its config.json
+        assert axes == json.loads((pool_grid / "grid.json").read_text())["axes"][row["method"]]
+        assert axes["group_rule"] == "reference"  # the default, for model-based and free alike
+    axes = {r["method"]: (r["acquisition"], r["reference_update"], r["final_pick"]) for r in rows}
+    assert axes == {
+        "dro": ("robust-ucb", "ema", "robust"),
+        "ei": ("ei", "fixed", "nominal"),
+        "random": ("none", "fixed", "observed-nominal"),
+    }
+    assert (
+        "- group rule `reference` for every model-based method"
+        in (pool_grid / "report.md").read_text()
+    )
+
+
+def test_the_group_rule_of_the_grid_is_recorded_per_cell(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path
+) -> None:
+    """``--group-rule adversarial``: the model-based method's cells ran with it (their
+    ``config.json``), and ``results.csv``, ``grid.json`` and the report say so; the model-free
+    method samples by the reference weights and is recorded so."""
+    out = tmp_path / "grid"
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="dro,random", seeds=1)
+    assert main([*args, "--group-rule", "adversarial"]) == 0
+    rows = {r["method"]: r for r in csv.DictReader((out / "results.csv").open())}
+    assert {m: r["group_rule"] for m, r in rows.items()} == {
+        "dro": "adversarial",
+        "random": "reference",
+    }
+    saved = json.loads((Path(rows["dro"]["run_dir"]) / "config.json").read_text())
+    assert saved["resolved"]["engine"]["group_selection"] == "adversarial"
+    grid = json.loads((out / "grid.json").read_text())
+    assert grid["axes"]["dro"]["group_rule"] == "adversarial"
+    assert (
+        "- group rule `adversarial` for every model-based method" in (out / "report.md").read_text()
+    )
 
 
 def _pm(values: list[float]) -> str:

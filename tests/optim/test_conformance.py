@@ -40,7 +40,7 @@ def test_state_dict_round_trip_gives_identical_next_asks(method: str, ambiguity:
     conf.check_state_round_trip(method, ambiguity)  # type: ignore[arg-type]
 
 
-CHECKS = [conf.check_budget, conf.check_dtypes, conf.check_group_counts]
+CHECKS = [conf.check_budget, conf.check_dtypes, conf.check_group_counts, conf.check_candidates]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda f: f.__name__)

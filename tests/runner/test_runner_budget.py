@@ -55,14 +55,14 @@ def _stop_and_resume(
 
 @pytest.mark.parametrize(
     ("limit", "rate", "phase"),
-    [(237, 0.0, "eval"), (237, 0.3, "eval"), (500, 0.0, "test")],  # 430 precede the test
+    [(237, 0.0, "eval"), (237, 0.3, "eval"), (650, 0.0, "test")],  # 600 precede the test
 )
 def test_max_requests_binds_exactly_and_a_higher_cap_finishes_the_run(
     world, world_files, tmp_path, clean_run, limit, rate, phase
 ):
     records = _stop_and_resume(world, world_files, tmp_path, clean_run, "max_requests", limit, rate)
-    last = [r["type"] for r in records if r["type"] in ("eval", "verify", "verified")][-1]
-    assert (last == "eval") == (phase == "eval")
+    evals = sum(r["type"] == "eval" for r in records)  # the run's budget is 30
+    assert (evals < 30) == (phase == "eval")
     assert not any(r["type"] == "test" for r in records)
 
 

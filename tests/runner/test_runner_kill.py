@@ -40,6 +40,19 @@ WARNING = "bit-exactness"
 
 
 @pytest.fixture(scope="module")
+def world() -> InstructionWorld:
+    """The large world (40 instructions x 4 groups): a budget of 40 leaves pairs unobserved, so
+    the run verifies finalists (the small world's 64 pairs are all observed first)."""
+    return InstructionWorld("large")
+
+
+@pytest.fixture(scope="module")
+def world_files(world: InstructionWorld, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("large-world")
+    return {"task": world.write_task(root / "reverse.jsonl"), "pool": world.write_pool(root / "p")}
+
+
+@pytest.fixture(scope="module")
 def clean(world: InstructionWorld, world_files: dict, tmp_path_factory) -> Path:
     """The uninterrupted run."""
     root = tmp_path_factory.mktemp("clean")

@@ -21,6 +21,7 @@ from runner_helpers import (
 )
 
 from droiz.cli import main
+from droiz.runner.store.runs import run_info
 from droiz.runner.testing import InstructionWorld
 from droiz.testing import FakeOpenAIServer
 
@@ -76,6 +77,37 @@ def test_a_signal_leaves_an_abort_record_and_resume_finishes_the_run(
         assert main(["optimize", "--out", str(out), "--resume", "--base-url", server.base_url]) == 0
     assert measured(out) == measured(clean_run)
     assert same_run_result(read_best(out), read_best(clean_run))
+
+
+def test_an_interrupt_after_the_end_record_leaves_a_finished_run(
+    world: InstructionWorld,
+    world_files: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C or SIGTERM while a finished run writes its outputs (a grid's pool terminating its
+    workers) adds no ``abort`` after the ``end`` record; resuming the finished run sends nothing,
+    ends its session with an ``end`` record too, and the run stays ``finished``."""
+    import droiz.runner.loop.study as study
+
+    out, config = tmp_path / "run", cli_config(tmp_path / "settings.toml", budget=20)
+    write_outputs = study.write_outputs
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with FakeOpenAIServer(answer=world.answer) as server:
+        args = [*cli_args(world_files, server, out, config), "--cache-dir", str(tmp_path / "c")]
+        monkeypatch.setattr(study, "write_outputs", interrupted)
+        assert main(args) == 130
+        assert [r["type"] for r in read_records(out)][-2:] == ["test", "end"]
+        assert run_info(out).status == "finished"
+        monkeypatch.setattr(study, "write_outputs", write_outputs)
+        sent = server.n_requests
+        assert main(["optimize", "--out", str(out), "--resume", "--base-url", server.base_url]) == 0
+        assert server.n_requests == sent
+    assert [r["type"] for r in read_records(out)][-3:] == ["end", "resume", "end"]
+    assert run_info(out).status == "finished" and read_best(out)["test"] is not None
 
 
 @pytest.mark.parametrize(

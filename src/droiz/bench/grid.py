@@ -207,15 +207,19 @@ def manifest(
     methods: Sequence[str],
     per_task: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The grid's settings: its axes, the resolved settings of its cells (``None`` where the
-    tasks' cells differ: set per task) and the ``per_task`` tables, if any. Checked here: bad
-    settings raise before anything runs."""
+    """The grid's settings: its axes, each method's four axes (``axes``: acquisition, group
+    rule, reference update, final pick, as the first task's cells run it), the resolved
+    settings of its cells (``None`` where the tasks' cells differ: set per task) and the
+    ``per_task`` tables, if any. Checked here: bad settings raise before anything runs."""
     from droiz.runner.backends import check_backends
+    from droiz.runner.loop.engine_io import run_axes
     from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
+    method_axes: dict[str, dict[str, str]] = {}
     for cell in cells:  # validates every cell (cheap: no model, no request)
         resolved = resolve_config(cell.kwargs(), cell.config)
+        method_axes.setdefault(cell.method, run_axes(resolved))  # the first task's cells
         if cell.task not in by_task:  # pool files, model names, prices: once per task
             check_backends(resolved)
             axes = ("task", "method", "seed")
@@ -227,6 +231,7 @@ def manifest(
         "tasks": list(tasks),
         "methods": list(methods),
         "seeds": sorted({c.seed for c in cells}),
+        "axes": method_axes,
         "settings": shared,
         "plugins": list(cells[0].plugins),
         CELL_SETTINGS: by_task,

@@ -107,6 +107,7 @@ def render(
         f"- generator `{settings.get('generator') or 'per task'}`, executor "
         f"`{settings.get('executor') or 'per task'}`, "
         f"budget {settings.get('budget')}, ambiguity `{settings.get('ambiguity')}`",
+        _rule_line(settings),
         *_per_task_lines(per_task or {}),
         f"- {len(results)} finished cells; accuracies are test accuracy of each cell's picked "
         "instruction, in points (%)",
@@ -160,6 +161,15 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _rule_line(settings: Mapping[str, Any]) -> str:
+    rule = settings.get("group_rule") or "per task"
+    return (
+        f"- group rule `{rule}` for every model-based method (model-free methods and the "
+        "initial design draw the groups by the reference weights); each method's axes are in "
+        "`results.csv` and `grid.json`"
+    )
 
 
 def _per_task_lines(per_task: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from droiz.axes import AXES
 from droiz.bench.grid import Cell
 from droiz.runner.store.runs import run_info
 
 CSV_NAME = "results.csv"
 CSV_FIELDS = (
-    "task", "method", "seed", "test_mean", "worst_group", "worst_group_name", "shifted",
+    "task", "method", *AXES, "seed", "test_mean", "worst_group", "worst_group_name", "shifted",
     "dev_robust_value", "evaluations", "requests", "cost_usd", "instruction", "run_dir",
 )  # fmt: skip
 
@@ -38,6 +39,7 @@ class CellResult:
     curve: Sequence[tuple[int, float]] = field(default_factory=list)
     requests: int = 0
     cost: float = 0.0
+    axes: Mapping[str, str] = field(default_factory=dict)
 
     def metric(self, name: str) -> float:
         test = self.best["test"]
@@ -65,8 +67,21 @@ def read_cell(cell: Cell) -> CellResult | None:
         curve.append((int(summary["n_evaluations"]), float(summary["robust_value"])))
     info = run_info(run_dir)
     return CellResult(
-        cell.slug, cell.method, cell.seed, best, cell.run_dir, curve, info.requests, info.cost
-    )
+        cell.slug, cell.method, cell.seed, best, cell.run_dir, curve, info.requests, info.cost,
+        _axes(run_dir),
+    )  # fmt: skip
+
+
+def _axes(run_dir: Path) -> dict[str, str]:
+    """The four axes the cell ran with, from its ``config.json`` (empty when unreadable)."""
+    from droiz.exceptions import DroizError
+    from droiz.optim import EngineConfig
+
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        return EngineConfig.from_dict(saved["resolved"]["engine"]).axes()
+    except (OSError, ValueError, KeyError, TypeError, DroizError):
+        return {}
 
 
 def write_csv(path: Path, results: Sequence[CellResult]) -> Path:
@@ -80,6 +95,7 @@ def write_csv(path: Path, results: Sequence[CellResult]) -> Path:
                 {
                     "task": r.task,
                     "method": r.method,
+                    **{k: r.axes.get(k, "") for k in AXES},
                     "seed": r.seed,
                     "test_mean": test["mean"],
                     "worst_group": test["worst_group"],

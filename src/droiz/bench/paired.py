@@ -94,10 +94,27 @@ def compare(
     """
     diff = _differences(a, b)
     stats = paired(a, b)
-    lo90, hi90 = np.percentile(_boot_means(diff, N_BOOT, BOOT_SEED), [5.0, 95.0])
     n = len(diff)
     sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-    lo, hi = stats["ci95"]
+    boot = _boot_means(diff, N_BOOT, BOOT_SEED)  # the resamples paired() drew
+    out = summarise(a_name, b_name, metric, float(diff.mean()), boot, n, sd)
+    return {**out, "wins": stats["wins"], "ties": stats["ties"], "losses": stats["losses"]}
+
+
+def summarise(
+    a_name: str, b_name: str, metric: str, diff: float, boot: np.ndarray, n: int, sd: float
+) -> dict[str, Any]:
+    """A comparison in points from its mean difference ``diff``, the bootstrap distribution of
+    that mean (``boot``), the number of pairs ``n`` and the standard deviation ``sd`` of one
+    pair's difference (fractions of 1): the 95% and 90% percentile intervals, the minimum
+    detectable difference ``2.80 sd / sqrt(n)`` and the verdict (see the module docstring).
+
+    Returns:
+        ``{"a", "b", "metric", "diff", "ci": [lo, hi], "n", "mdd" (None for one pair), "ci90",
+        "verdict"}``.
+    """
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    lo90, hi90 = np.percentile(boot, [5.0, 95.0])
     if n < MIN_PAIRS:
         verdict = "too few pairs"
     elif lo > 0:
@@ -112,13 +129,10 @@ def compare(
         "a": a_name,
         "b": b_name,
         "metric": metric,
-        "diff": 100 * float(diff.mean()),
+        "diff": 100 * float(diff),
         "ci": [100 * float(lo), 100 * float(hi)],
         "n": n,
         "mdd": None if n < 2 else 100 * MDD_FACTOR * sd / math.sqrt(n),
         "ci90": [100 * float(lo90), 100 * float(hi90)],
         "verdict": verdict,
-        "wins": stats["wins"],
-        "ties": stats["ties"],
-        "losses": stats["losses"],
     }

@@ -89,15 +89,12 @@ def one_axis_pairs(axes: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str
     return sorted(pairs, key=lambda p: (list(ABLATION_AXES).index(p[0]), p[1], p[2]))
 
 
-def main_effects(
-    rows: Mapping[str, Sequence[RunResult]],
+def main_effect_cells(
     axes: Mapping[str, Mapping[str, str]],
-    metrics: Sequence[str] = METRICS,
-) -> list[dict[str, Any]]:
-    """Each axis's effect averaged over the cells of the factorial, overall and within each level
-    of the acquisition: per seed, the mean of ``a - b`` over the one-axis pairs of that axis (and
-    acquisition), compared like :func:`comparisons` (``a``, ``b``: the two levels; ``within``:
-    ``all`` or the acquisition)."""
+) -> list[tuple[str, str, str, str, list[tuple[str, str]]]]:
+    """``(axis, within, a, b, cells)`` of each axis's main effect, overall (``within="all"``)
+    and within each level of the acquisition: ``a`` and ``b`` the two levels (``a`` the later,
+    as in :func:`one_axis_pairs`) and ``cells`` the one-axis pairs of rows that make it."""
     pairs = one_axis_pairs(axes)
     out = []
     for axis in ABLATION_AXES:
@@ -108,11 +105,27 @@ def main_effects(
             scopes = ["all"] + ([] if axis == "acquisition" else list(ACQUISITIONS))
             for within in scopes:
                 cells = [(a, b) for a, b in chosen if within in ("all", axes[a]["acquisition"])]
-                for metric in metrics:
-                    a_mean = _mean_over([_metric(rows[a], metric) for a, _ in cells])
-                    b_mean = _mean_over([_metric(rows[b], metric) for _, b in cells])
-                    c = compare(hi, lo, metric, a_mean, b_mean)
-                    out.append({"axis": axis, "within": within, **c})
+                if cells:
+                    out.append((axis, within, hi, lo, cells))
+    return out
+
+
+def main_effects(
+    rows: Mapping[str, Sequence[RunResult]],
+    axes: Mapping[str, Mapping[str, str]],
+    metrics: Sequence[str] = METRICS,
+) -> list[dict[str, Any]]:
+    """Each axis's effect averaged over the cells of the factorial, overall and within each level
+    of the acquisition (:func:`main_effect_cells`): per seed, the mean of ``a - b`` over the
+    one-axis pairs of that axis (and acquisition), compared like :func:`comparisons` (``a``,
+    ``b``: the two levels; ``within``: ``all`` or the acquisition)."""
+    out = []
+    for axis, within, hi, lo, cells in main_effect_cells(axes):
+        for metric in metrics:
+            a_mean = _mean_over([_metric(rows[a], metric) for a, _ in cells])
+            b_mean = _mean_over([_metric(rows[b], metric) for _, b in cells])
+            c = compare(hi, lo, metric, a_mean, b_mean)
+            out.append({"axis": axis, "within": within, **c})
     return out
 
 

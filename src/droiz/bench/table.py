@@ -107,50 +107,15 @@ class TableSpec:
         return shlex.join(parts)
 
 
-def read_pool(path: str | os.PathLike[str]) -> Pool:
-    """A pool file: ``.jsonl`` (one ``{"instruction": ..., "features": [...]}`` per line;
-    features optional, but then on every line and of one length), else what
-    :func:`droiz.llm.pool.load_pool` reads (text, one per line, or a JSON list)."""
-    from droiz.llm.pool import load_pool
+def table_pool(path: str | os.PathLike[str]) -> Pool:
+    """A pool file as :func:`droiz.llm.pool.read_pool` reads it (text, a JSON list, or ``.jsonl``
+    with features), with the hash of its content."""
+    from droiz.llm.pool import read_pool
 
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the pool {str(file)!r}: {exc.strerror or exc}") from None
-    sha = hashlib.sha256(raw).hexdigest()
-    if file.suffix.lower() != ".jsonl":
-        return Pool(str(path), sha, tuple(load_pool(file)), None)
-    texts, features = [], []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            text = row["instruction"]
-            feats = row.get("features")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ConfigError(
-                f"pool {str(file)!r} line {number}: expected a JSON object with an "
-                '"instruction" string and optionally "features" (a list of numbers)'
-            ) from None
-        ok_feats = feats is None or (
-            isinstance(feats, list)
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in feats)
-        )
-        if not isinstance(text, str) or not text.strip() or not ok_feats:
-            raise ConfigError(
-                f"pool {str(file)!r} line {number}: the instruction must be a non-empty string "
-                "and the features a list of numbers"
-            )
-        texts.append(text.strip())
-        features.append(None if feats is None else tuple(float(v) for v in feats))
-    if any(f is None for f in features) and any(f is not None for f in features):
-        raise ConfigError(f"pool {str(file)!r}: give features on every line or on none")
-    if features and features[0] is not None and len({len(f or ()) for f in features}) != 1:
-        raise ConfigError(f"pool {str(file)!r}: every line needs features of the same length")
-    has = bool(features) and features[0] is not None
-    return Pool(str(path), sha, tuple(texts), tuple(f or () for f in features) if has else None)
+    pool = read_pool(path)
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    features = None if pool.features is None else tuple(tuple(f) for f in pool.features)
+    return Pool(str(path), sha, tuple(pool.instructions), features)
 
 
 # ------------------------------------------------------------------ checks
@@ -179,7 +144,7 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool
     if path.suffix.lower() != ".json":
         raise ConfigError(f"--out must name a .json file, got {str(out)!r}")
     chain = parse_filter(spec.answer_filter)
-    pool = read_pool(spec.pool)
+    pool = table_pool(spec.pool)
     if len(pool.instructions) < 2:
         raise ConfigError(f"the pool {spec.pool!r} needs at least 2 instructions")
     if len(set(pool.instructions)) != len(pool.instructions):

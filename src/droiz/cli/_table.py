@@ -1,5 +1,6 @@
 """``droiz bench table build``: an answer table of one executor over a pool, a task's fixed dev
-pool and test set (see :mod:`droiz.bench.table`); registered by :mod:`droiz.cli.bench`."""
+pool and test set (see :mod:`droiz.bench.table`); registered by :mod:`droiz.cli.bench`, with
+``replay`` (:mod:`droiz.cli._replay`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 
 from droiz.cli._errors import path_arg
+from droiz.cli._replay import register_replay
 
 
 def register_table(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +20,7 @@ def register_table(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     table = p.add_subparsers(dest="table_command", metavar="ACTION")
     _register_build(table)
+    register_replay(table)
     p.set_defaults(func=lambda args: _no_action(p))
 
 

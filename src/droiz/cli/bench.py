@@ -3,8 +3,8 @@
 ``drbo`` reproduces DRBO's robust-regret experiment on a synthetic GP-sampled problem; ``sim``
 runs the seed paper's ablation on the SIMULATED prompt environment; ``grid`` runs the
 (task, method, seed) grid of real ``droiz optimize`` runs (:mod:`droiz.cli._grid`); ``table``
-builds answer tables (:mod:`droiz.cli._table`). Each sub-command is one ``_register_*`` function
-below or in those modules.
+builds and replays answer tables (:mod:`droiz.cli._table`, :mod:`droiz.cli._replay`). Each
+sub-command is one ``_register_*`` function below or in those modules.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,12 +208,18 @@ def build_generator(
     api_key_env: str = "OPENAI_API_KEY",
     prices: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
+    features: Sequence[Sequence[float]] | None = None,
 ) -> Generator:
     """A generator from its spec, cached in ``cache`` when given, with ``dim`` and ``seed``
     unless ``options`` say otherwise. An HTTP generator also gets the endpoint and ``budget`` (a
-    ``base_url`` is probed first), a priced one ``prices``."""
+    ``base_url`` is probed first), a priced one ``prices``; a pool searched as candidates its
+    candidates' scaled ``features`` (``N x d``, which set ``dim``)."""
     cls, _ = spec_class(spec, "generator")
+    if features is not None:
+        dim = len(features[0])
     opts: dict[str, Any] = {k: v for k, v in (("dim", dim), ("seed", seed)) if v is not None}
+    if features is not None:
+        opts["features"] = features
     if cls.capabilities.http:
         opts.update(base_url=base_url, api_key_env=api_key_env)
         if budget is not None:
@@ -243,13 +249,15 @@ def build_backends(
     seed: int | None = None,
     embedder: str | None = None,
     with_embedder: bool = False,
+    generator_features: Sequence[Sequence[float]] | None = None,
 ) -> Backends:
     """The response cache (in ``cache_dir``), the cached executor and generator (``None``
     without a spec) and, ``with_embedder``, the sentence embedder ``embedder`` (``None``: the
     default model). One :class:`~droiz.llm.budget.Budget` with ``limits`` is shared by the HTTP
     back ends, so the caps count every HTTP request of the run. With ``limits.max_cost`` every
     priced back end needs a price (:func:`check_prices`). An executor or generator given as an
-    object (not a spec) is only wrapped in the cache."""
+    object (not a spec) is only wrapped in the cache. ``generator_features``: a pool's candidate
+    features, when the run searches its candidates (:func:`build_generator`)."""
     specs = []
     if isinstance(executor, str):
         specs.append(("executor", executor, executor_options or {}))
@@ -290,6 +298,7 @@ def build_backends(
                 api_key_env=api_key_env,
                 prices=prices,
                 budget=budget,
+                features=generator_features,
             )
         built_embedder = None
         if with_embedder:

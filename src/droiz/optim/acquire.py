@@ -15,11 +15,12 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from torch import Tensor
 
 from droiz.acquisition import adversary_weights
+from droiz.optim.candidates import maximise_discrete
 from droiz.optim.cmaes import CMAOptions, maximize_cmaes
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext
 from droiz.optim.methods import Method
-from droiz.optim.reference import GROUP_RULES
+from droiz.optim.reference import GROUP_RULES, sampled_groups
 from droiz.optim.selection import SELECTIONS
 from droiz.surrogate.model import GroupGP
 
@@ -60,6 +61,42 @@ def propose(spec: Method, model: GroupGP, ctx: RoundContext, cfg: EngineConfig, 
     rule = GROUP_RULES.get(cfg.group_rule())
     groups = rule.fn(model if rule.needs_model else None, ctx, z)
     return Step(z, weights, groups, scores)
+
+
+def propose_candidates(
+    spec: Method,
+    model: GroupGP,
+    ctx: RoundContext,
+    cfg: EngineConfig,
+    n: int,
+    candidates: Tensor,
+    free: Tensor,
+) -> Step:
+    """The model-based step of a candidate search: the ``n`` candidates (``N x d`` scaled
+    features) with free groups (``free``: ``N x K``) that maximise the acquisition, exactly
+    (:func:`~droiz.optim.candidates.maximise_discrete`), on free groups chosen by the rule."""
+    if spec.acquisition is None:
+        raise ValueError(f"method {spec.name!r} is model-free: it has no acquisition to maximise")
+    acq = spec.acquisition(model, ctx)
+    scores = SELECTIONS.get(spec.final_pick).score(model, ctx)
+    allowed = free.any(-1).nonzero().flatten()
+    index = allowed[maximise_discrete(acq, candidates[allowed], n)]
+    z = candidates[index]
+    rule = GROUP_RULES.get(cfg.group_rule())
+    groups = rule.fn(model if rule.needs_model else None, ctx, z) & free[index]
+    return Step(z, adversary_weights(acq, z), fill_groups(groups, free[index], ctx), scores)
+
+
+def fill_groups(groups: Tensor, free: Tensor, ctx: RoundContext) -> Tensor:
+    """``groups`` (``n x K``), where a row has none: free groups (``free``) drawn by the
+    reference weights (a group rule of one's own that chose only observed groups)."""
+    empty = ~groups.any(-1)
+    if not empty.any():
+        return groups
+    out = groups.clone()
+    k, per = int(empty.sum()), ctx.groups_per_round
+    out[empty] = sampled_groups(k, ctx.reference, per, ctx.seed_for(4), free[empty])
+    return out
 
 
 def search(

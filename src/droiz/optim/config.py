@@ -11,6 +11,7 @@ from torch import Tensor
 
 from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.exceptions import ConfigError
+from droiz.optim.candidates import check_features
 from droiz.optim.methods import METHODS, Method
 from droiz.optim.reference import GROUP_RULES, floor_weights
 from droiz.optim.selection import SELECTIONS
@@ -56,6 +57,9 @@ class EngineConfig:
             of popsize 50 by default, 2,500 acquisition values a round (the 20-seed demo
             comparison with the earlier 25 searches is in ``docs/engine.md``, "Round time").
         fit_maxiter: L-BFGS-B iterations of the GP fit.
+        candidates: ``N x dim`` features of a finite set of candidates (``None``: the box
+            ``[-1, 1]^dim``): the search runs over the candidates themselves
+            (:mod:`droiz.optim.candidates`).
     """
 
     dim: int = 10
@@ -83,8 +87,12 @@ class EngineConfig:
     cma_sigma0: float = 0.8
     cma_generations: int = 10
     fit_maxiter: int = 200
+    candidates: tuple[tuple[float, ...], ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.candidates is not None:
+            rows = check_features(self.candidates, int(self.dim)).tolist()
+            object.__setattr__(self, "candidates", tuple(tuple(r) for r in rows))
         if self.reference is not None:
             ref = tuple(float(v) for v in torch.as_tensor(self.reference).reshape(-1).tolist())
             object.__setattr__(self, "reference", ref)
@@ -141,6 +149,16 @@ class EngineConfig:
             return spec
         return dataclasses.replace(spec, final_pick=self.final_pick)
 
+    @property
+    def n_candidates(self) -> int | None:
+        """Candidates of a candidate search (``None``: the search runs over the box)."""
+        return None if self.candidates is None else len(self.candidates)
+
+    def design_size(self) -> int:
+        """Points of the initial design: ``n_init``, at most one per candidate."""
+        n = self.n_candidates
+        return self.n_init if n is None else min(self.n_init, n)
+
     def updates_reference(self) -> bool:
         """Whether the reference follows the EMA (``auto``: the method's own
         ``reference_update``; for ``ei``, ``ucb`` and ``random`` the reference mixture is the
@@ -175,10 +193,15 @@ class EngineConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+        if self.candidates is not None:
+            out["candidates"] = [list(row) for row in self.candidates]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
+        """The configuration of :meth:`to_dict` (a configuration saved before a setting existed
+        takes its default: ``candidates=None``, the box)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:

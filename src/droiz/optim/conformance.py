@@ -14,7 +14,10 @@ one-line reason when the contract breaks:
 * :func:`check_dtypes`: float32 and float64 inputs give the same run;
 * :func:`check_group_counts`: K = 1 and K = 32 groups work;
 * :func:`check_kl0_is_nominal`: the method's acquisition and final pick with ``KLBall(0)`` equal
-  those with ``Nominal()`` (the KL ball of radius 0 is the reference alone).
+  those with ``Nominal()`` (the KL ball of radius 0 is the reference alone);
+* :func:`check_candidates`: a search over a finite set of candidates proposes candidates only,
+  never observes a (candidate, group) pair twice, ends once every pair is observed, and survives
+  a ``state_dict()`` round trip mid-round.
 """
 
 from __future__ import annotations
@@ -206,6 +209,43 @@ def check_kl0_is_nominal(method: str) -> None:
     torch.testing.assert_close(crit.score(fitted, ctx), crit.score(fitted, nominal))
 
 
+def check_candidates(method: str) -> None:
+    """A candidate search (6 candidates x 3 groups, more budget than pairs): only candidates are
+    proposed (``index`` names them), no (candidate, group) pair is observed twice, the run ends
+    with ``stop() == {"exhausted": 18}`` and a raising ``ask``, and a JSON ``state_dict()`` round
+    trip in the middle of a round gives identical next asks."""
+    features = torch.rand(6, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    a = make_engine(method, budget=40, candidates=features)
+    b: RobustBO | None = None
+    seen: set[tuple[int, int]] = set()
+    while not a.stop():
+        p = a.ask()
+        assert a.candidates is not None and p.index is not None, "not candidates"
+        assert torch.equal(p.z, a.candidates[p.index]), "not candidates"
+        assert len(set(p.index.tolist())) == len(p), f"round {p.round} repeats a candidate"
+        for c, row in zip(p.index.tolist(), p.groups, strict=True):
+            pairs = {(c, g) for g in row.nonzero().flatten().tolist()}
+            assert pairs and not pairs & seen, f"round {p.round} observes pair(s) {pairs & seen}"
+            seen |= pairs
+        a.tell(p[:1], objective(p.z[:1], 3))
+        if b is None and p.round == 1:  # mid-round, in the first BO round
+            b = RobustBO.from_state_dict(json.loads(json.dumps(a.state_dict())))
+            b.tell(p[1:], objective(p.z[1:], 3))
+            a.tell(p[1:], objective(p.z[1:], 3))
+            _same(a.ask(), b.ask(), "after a mid-round state_dict round trip (candidates)")
+            a.abandon()
+            continue
+        if len(p) > 1:
+            a.tell(p[1:], objective(p.z[1:], 3))
+    assert b is not None, "the search never reached a BO round"
+    assert len(seen) == 18 and a.stop() == {"exhausted": 18}, f"stop() = {a.stop()}"
+    try:
+        a.ask()
+    except ConfigError:
+        return
+    raise AssertionError("ask() after every pair was observed must raise ConfigError")
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "proposals": check_proposals,
     "budget": check_budget,
@@ -213,6 +253,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "dtypes": check_dtypes,
     "group_counts": check_group_counts,
     "kl0_is_nominal": check_kl0_is_nominal,
+    "candidates": check_candidates,
 }
 """Every check by name; ``proposals`` and ``state_round_trip`` also take an ambiguity set."""
 

@@ -10,7 +10,11 @@ the initial design, BO rounds count from 1. The rules are in ``docs/engine.md``:
   round's frozen :class:`~droiz.optim.context.RoundContext`, runs CMA-ES from the best evaluated
   points by the method's final-pick criterion, and picks the groups by the method's group rule;
 * beta and every derived seed depend on the round only; the reference EMA moves once per
-  completed round, however its rows were split over ``tell`` calls.
+  completed round, however its rows were split over ``tell`` calls;
+* with ``candidates=`` (an ``N x d`` feature matrix) the search runs over those candidates:
+  the design and the model-free methods walk a seeded permutation of them, a BO round maximises
+  the acquisition exactly over them, and no (candidate, group) pair is observed twice
+  (:mod:`droiz.optim.candidates`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ from droiz.acquisition import beta_schedule
 from droiz.ambiguity import AmbiguitySet, KLBall, ambiguity_from_config, ambiguity_to_config
 from droiz.exceptions import ConfigError
 from droiz.optim import acquire
+from droiz.optim.candidates import (
+    candidate_index,
+    candidate_order,
+    check_features,
+    observed_pairs,
+    scale_candidates,
+)
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext, derive_seed
 from droiz.optim.methods import Method
@@ -60,7 +71,7 @@ class RobustBO:
     r"""Distributionally robust Bayesian optimisation over a soft prompt, ask/tell.
 
     Args:
-        dim: Soft-prompt dimension ``d``.
+        dim: Soft-prompt dimension ``d`` (default 10, or the width of ``candidates``).
         n_groups: Number of groups ``K``.
         method: A registered method: ``"dro"``, ``"ei"``, ``"ucb"``, ``"hybrid"``, ``"random"``,
             ``"dro-nobo"`` or one of your own (:func:`~droiz.optim.register_method`).
@@ -68,6 +79,9 @@ class RobustBO:
             ``to_dict()`` mapping.
         budget: Number of evaluations.
         seed: Run seed; every random component derives its seed from it.
+        candidates: ``N x d`` features of a finite set of candidates: the search runs over them
+            (each proposal's ``index`` names its candidates, ``z`` their features scaled into
+            ``[-1, 1]^d``), and no (candidate, group) pair is observed twice.
         **options: Any other field of :class:`~droiz.optim.config.EngineConfig`.
 
     Example:
@@ -76,19 +90,30 @@ class RobustBO:
         ...     p = bo.ask(25)
         ...     bo.tell(p, evaluate(p.z, p.groups))  # n x K, NaN where not evaluated
         >>> bo.result.z
+
+        A search over a pool of ``N`` candidates with features ``F`` (``N x d``)::
+
+        >>> bo = RobustBO(n_groups=3, method="ucb", budget=40, candidates=F)
+        >>> p = bo.ask(5)   # p.index: the 5 candidates, p.groups: their unobserved groups
     """
 
     def __init__(
         self,
-        dim: int = 10,
+        dim: int | None = None,
         n_groups: int = 2,
         method: str = "dro",
         ambiguity: AmbiguitySet | str | dict[str, Any] | None = None,
         budget: int = 150,
         seed: int = 0,
+        candidates: Tensor | ArrayLike | None = None,
         **options: Any,
     ) -> None:
         self.ambiguity = ambiguity_from_config(ambiguity if ambiguity is not None else KLBall(0.1))
+        rows: tuple[tuple[float, ...], ...] | None = None
+        if candidates is not None:
+            rows = tuple(tuple(r) for r in check_features(candidates, dim).tolist())
+            dim = len(rows[0])
+        dim = 10 if dim is None else dim
         self.config = EngineConfig(
             dim=dim,
             n_groups=n_groups,
@@ -96,8 +121,14 @@ class RobustBO:
             ambiguity=ambiguity_to_config(self.ambiguity),
             budget=budget,
             seed=seed,
+            candidates=rows,
             **options,
         )
+        raw = self.config.candidates
+        self.candidates: Tensor | None = (
+            None if raw is None else scale_candidates(torch.tensor(raw, dtype=torch.float64))
+        )
+        """The candidates' features scaled into ``[-1, 1]^d`` (``None``: the box)."""
         self.obs = Observations(dim, n_groups)
         self.reference = self.config.initial_reference()
         self.round = 0  # round of the last proposal (0: the initial design)
@@ -142,10 +173,30 @@ class RobustBO:
         return self.config.budget - self.n_evaluations - self.n_untold
 
     def stop(self) -> dict[str, Any]:
-        """Why the run is over, as in pycma (``{"budget": 150}``); empty while it is not."""
+        """Why the run is over, as in pycma (``{"budget": 150}``; a candidate search whose every
+        (candidate, group) pair was observed: ``{"exhausted": N * K}``); empty while it is not."""
         if self.n_evaluations >= self.config.budget:
             return {"budget": self.config.budget}
+        if self.candidates is not None and self._open is None and not self.free_pairs().any():
+            return {"exhausted": self.free_pairs().numel()}
         return {}
+
+    def free_pairs(self) -> Tensor:
+        """A candidate search's ``N x K`` (candidate, group) pairs not observed yet (nor asked in
+        the open proposal)."""
+        if self.candidates is None:
+            raise ConfigError("free_pairs() is for a candidate search: RobustBO(candidates=...)")
+        seen = observed_pairs(self.candidates, self.obs.z, self.obs.mask)
+        if self._open is not None and self._open.index is not None:
+            seen[self._open.index] |= self._open.groups
+        return ~seen
+
+    def candidate_index(self, z: Tensor) -> Tensor:
+        """The candidate of each row of ``z`` (``n x d``; e.g. ``bo.obs.z[best.index]``)."""
+        if self.candidates is None:
+            raise ConfigError("candidate_index() is for a candidate search: candidates=...")
+        z = torch.as_tensor(z, dtype=torch.float64).reshape(-1, self.config.dim)
+        return candidate_index(self.candidates, z)
 
     @property
     def done(self) -> bool:
@@ -199,22 +250,36 @@ class RobustBO:
                 f"create a RobustBO with a larger budget"
             )
         n = min(n, self.remaining)
+        free = None
+        if self.candidates is not None:
+            free = self.free_pairs()
+            n = min(n, int(free.any(-1).sum()))
+            if n == 0:
+                raise ConfigError(
+                    f"every (candidate, group) pair of the {len(free)} candidates has been "
+                    "observed; call best(), or give more candidates"
+                )
         spec = self.method_spec
-        design = self.n_design < self.config.n_init
+        design = self.n_design < self.config.design_size()
         sobol = spec.acquisition is None or design or self.n_evaluations == 0
         self.round = 0 if design else self.round + 1
         ctx = self.context()
         weights: Tensor | None = None
-        if sobol:
+        index: Tensor | None = None
+        if free is not None and sobol:
+            index, z, groups = self._ask_walk(ctx, n, free, design)
+        elif sobol:
             z = sobol_points(self.config.dim, n, self.config.seed, skip=self.n_sobol)
             self.n_sobol += n
             groups = self._initial_groups(n) if design else reference_groups(None, ctx, z)
         else:
-            z, weights, groups = self._ask_bo(spec, ctx, n)
+            z, weights, groups = self._ask_bo(spec, ctx, n, free)
+            if free is not None:
+                index = candidate_index(self.candidates, z)  # type: ignore[arg-type]
         if design:
             self.n_design += n
         self.last_acquisition_weights = weights
-        proposal = Proposal(z, groups, self.round, ctx.reference, self._proposal_id())
+        proposal = Proposal(z, groups, self.round, ctx.reference, self._proposal_id(), index)
         self.n_proposals += 1
         self._open, self._untold = proposal, torch.ones(n, dtype=torch.bool)
         return proposal
@@ -228,11 +293,41 @@ class RobustBO:
         per = self.config.groups_per_round
         return initial_groups(self.n_design + n, self.config.n_groups, per, offset)[-n:]
 
+    def _ask_walk(
+        self, ctx: RoundContext, n: int, free: Tensor, design: bool
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """A candidate search's design or model-free round: the next ``n`` candidates with free
+        groups along the seeded permutation (cyclic: candidates come back for their other
+        groups), on the design's rotating groups or by the reference weights, free ones only."""
+        assert self.candidates is not None
+        order = candidate_order(len(self.candidates), self.config.seed)
+        chosen: list[int] = []
+        for _ in range(len(order)):
+            if len(chosen) == n:
+                break
+            c = int(order[self.n_sobol % len(order)])
+            self.n_sobol += 1
+            if bool(free[c].any()):
+                chosen.append(c)
+        index = torch.tensor(chosen, dtype=torch.long)
+        z, rows = self.candidates[index], free[index]
+        if design:
+            # rows whose turn of groups was told already (external evaluations) get free ones
+            groups = acquire.fill_groups(self._initial_groups(n) & rows, rows, ctx)
+        else:
+            groups = reference_groups(None, ctx, z) & rows
+        return index, z, groups
+
     def _ask_bo(
-        self, spec: Method, ctx: RoundContext, n: int
+        self, spec: Method, ctx: RoundContext, n: int, free: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None, Tensor]:
         model = self._fitted_gp()
-        step = acquire.propose(spec, model, ctx, self.config, n)
+        if free is None:
+            step = acquire.propose(spec, model, ctx, self.config, n)
+        else:
+            cands = self.candidates
+            assert cands is not None  # free groups are given in a candidate search only
+            step = acquire.propose_candidates(spec, model, ctx, self.config, n, cands, free)
         if self.config.kernel == WSTAR_KERNEL:  # w* of this round's incumbent, for the next fit
             mean = model.predict(self.obs.z)[0]
             self._wstar = incumbent_weights(mean, step.scores, ctx.ambiguity, ctx.reference)
@@ -275,6 +370,8 @@ class RobustBO:
         z, rows, mask = resolve_rows(
             z_or_proposal, groups, self._open, self._untold, external, self.config, self.remaining
         )
+        if self.candidates is not None:
+            z = self._check_pairs(z, mask, rows)
         needs = KERNELS.get(self.config.kernel).needs
         if "scores" in needs and scores is None:
             raise ConfigError(
@@ -291,6 +388,24 @@ class RobustBO:
         self._buffer += rows.tolist()
         if not self._untold.any():
             self._complete()
+
+    def _check_pairs(self, z: Tensor, mask: Tensor | ArrayLike, rows: Tensor | None) -> Tensor:
+        """A candidate search's told rows: candidates (snapped to their features) whose told
+        groups were not observed before; raises otherwise."""
+        assert self.candidates is not None
+        index = candidate_index(self.candidates, z)
+        seen = observed_pairs(self.candidates, self.obs.z, self.obs.mask)
+        told = torch.as_tensor(mask).to(torch.bool)
+        for i, c in enumerate(index.tolist()):
+            again = seen[c] & told[i]
+            if again.any():
+                group = int(again.nonzero()[0])
+                raise ConfigError(
+                    f"candidate {c} was already observed on group {group}; a candidate search "
+                    "observes each (candidate, group) pair once: tell only its other groups"
+                )
+            seen[c] |= told[i]
+        return self.candidates[index]
 
     def _complete(self) -> None:
         """The open proposal is told in full (or abandoned): the round ends."""

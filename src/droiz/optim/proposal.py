@@ -30,6 +30,8 @@ class Proposal:
         round: The round, counted from 1 (0: the initial design).
         weights: ``K`` reference weights the acquisition used (the ambiguity set's centre).
         id: Identifies the proposal (``tell`` checks it).
+        index: In a candidate search (``RobustBO(candidates=...)``), the candidate of each row
+            (``n``, long; ``z`` holds its scaled features); ``None`` otherwise.
 
     ``proposal[rows]`` is the same proposal restricted to some rows (tell a round in parts).
     """
@@ -39,35 +41,43 @@ class Proposal:
     round: int
     weights: Tensor
     id: str
+    index: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.z)
 
     def __getitem__(self, rows: int | slice | Sequence[int] | Tensor) -> Proposal:
         z, groups = self.z[rows], self.groups[rows]
+        index = None if self.index is None else self.index[rows]
         if z.dim() == 1:
             z, groups = z.unsqueeze(0), groups.unsqueeze(0)
-        return Proposal(z, groups, self.round, self.weights, self.id)
+            index = None if index is None else index.reshape(1)
+        return Proposal(z, groups, self.round, self.weights, self.id, index)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "z": self.z.tolist(),
             "groups": self.groups.tolist(),
             "round": self.round,
             "weights": self.weights.tolist(),
             "id": self.id,
         }
+        if self.index is not None:
+            out["index"] = self.index.tolist()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Proposal:
         z = torch.tensor(data["z"], dtype=torch.float64)
         k = len(data["weights"])
+        index = data.get("index")
         return cls(
             z.reshape(len(data["z"]), -1),
             torch.tensor(data["groups"], dtype=torch.bool).reshape(len(z), k),
             int(data["round"]),
             torch.tensor(data["weights"], dtype=torch.float64),
             str(data["id"]),
+            None if index is None else torch.tensor(index, dtype=torch.long).reshape(-1),
         )
 
 

@@ -44,25 +44,39 @@ def register_group_rule(name: str, *, needs_model: bool) -> Callable[[GroupRuleF
     return deco
 
 
+def unobserved_groups(ctx: RoundContext, z: Tensor) -> Tensor:
+    """``n x K`` bool: the groups not yet observed at each point of ``z`` (an evaluated point
+    asked again, as a candidate search does, may only observe its other groups)."""
+    free = torch.ones(len(z), ctx.mask.shape[-1], dtype=torch.bool)
+    if len(ctx.z) == 0 or len(z) == 0:
+        return free
+    same = (z.unsqueeze(1) == ctx.z.unsqueeze(0)).all(-1).to(torch.float64)  # n x n_obs
+    seen = (same @ ctx.mask.to(torch.float64)) > 0
+    return free & ~seen
+
+
 @register_group_rule("adversarial", needs_model=True)
 def adversarial_groups(model: GroupGP | None, ctx: RoundContext, z: Tensor) -> Tensor:
     """Per candidate, the groups with the lowest lower confidence bound ``mu - beta sigma``:
     those where it is most likely weak (unobserved groups have a large sigma, so they get
-    checked)."""
+    checked). Groups already observed at that point are never chosen."""
     assert model is not None  # needs_model
     with torch.no_grad():
         mean, var = model.predict(z)
     lcb = mean - ctx.beta * var.sqrt()
+    free = unobserved_groups(ctx, z)
+    lcb = torch.where(free, lcb, torch.inf)
     per = min(ctx.groups_per_round, lcb.shape[-1])
     idx = torch.argsort(lcb, dim=-1, stable=True)[:, :per]
-    return torch.zeros_like(lcb, dtype=torch.bool).scatter(-1, idx, True)
+    return torch.zeros_like(lcb, dtype=torch.bool).scatter(-1, idx, True) & free
 
 
 @register_group_rule("reference", needs_model=False)
 def reference_groups(model: GroupGP | None, ctx: RoundContext, z: Tensor) -> Tensor:
     """Groups drawn without replacement in proportion to the reference weights (seeded by the
-    run seed and the round)."""
-    return sampled_groups(len(z), ctx.reference, ctx.groups_per_round, ctx.seed_for(1))
+    run seed and the round), among the groups not yet observed at that point."""
+    free = unobserved_groups(ctx, z)
+    return sampled_groups(len(z), ctx.reference, ctx.groups_per_round, ctx.seed_for(1), free)
 
 
 def update_reference(
@@ -135,15 +149,26 @@ def initial_groups(n: int, n_groups: int, per_eval: int, offset: int) -> Tensor:
     return mask
 
 
-def sampled_groups(n: int, weights: Tensor, per_eval: int, seed: int) -> Tensor:
+def sampled_groups(
+    n: int, weights: Tensor, per_eval: int, seed: int, free: Tensor | None = None
+) -> Tensor:
     """Each of ``n`` evaluations observes ``per_eval`` groups drawn without replacement with
-    probabilities proportional to the reference ``weights`` (``K``), seeded."""
+    probabilities proportional to the reference ``weights`` (``K``), seeded; with ``free``
+    (``n x K`` bool), only among a row's free groups (all of them when fewer)."""
     k = weights.shape[-1]
     mask = torch.zeros(n, k, dtype=torch.bool)
     rng = np.random.default_rng(seed)
     p = weights.detach().cpu().numpy().astype(np.float64)
     p = p / p.sum()
     for i in range(n):
-        chosen = rng.choice(k, size=min(per_eval, k), replace=False, p=p)
+        if free is None or bool(free[i].all()):
+            chosen = rng.choice(k, size=min(per_eval, k), replace=False, p=p)
+        else:
+            allowed = free[i].numpy()
+            if not allowed.any():
+                continue
+            q = np.where(allowed, p, 0.0)
+            size = min(per_eval, int(allowed.sum()))
+            chosen = rng.choice(k, size=size, replace=False, p=q / q.sum())
         mask[i, torch.from_numpy(chosen)] = True
     return mask

@@ -97,12 +97,30 @@ def _nominal(model: GroupGP | None, ctx: RoundContext) -> Tensor:
 
 @register_selection("observed-nominal", needs_model=False, robust=False)
 def _observed_nominal(model: GroupGP | None, ctx: RoundContext) -> Tensor:
-    return observed_scores("observed-nominal", ctx.y, ctx.mask, ctx.ambiguity, ctx.reference)
+    y, mask = merge_same_points(ctx.z, ctx.y, ctx.mask)
+    return observed_scores("observed-nominal", y, mask, ctx.ambiguity, ctx.reference)
 
 
 @register_selection("observed-robust", needs_model=False, robust=True)
 def _observed_robust(model: GroupGP | None, ctx: RoundContext) -> Tensor:
-    return observed_scores("observed-robust", ctx.y, ctx.mask, ctx.ambiguity, ctx.reference)
+    y, mask = merge_same_points(ctx.z, ctx.y, ctx.mask)
+    return observed_scores("observed-robust", y, mask, ctx.ambiguity, ctx.reference)
+
+
+def merge_same_points(z: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Each row's observations joined with those of every row at the same point (a candidate
+    search evaluates a candidate again on its other groups): ``y`` and ``mask`` (``n x K``),
+    the mean where a group was observed more than once."""
+    _, inverse = torch.unique(z, dim=0, return_inverse=True)
+    if len(inverse) == len(torch.unique(inverse)):  # every point once: nothing to join
+        return y, mask
+    m = int(inverse.max()) + 1
+    counts = torch.zeros(m, y.shape[-1], dtype=torch.float64)
+    sums = torch.zeros_like(counts)
+    counts.index_add_(0, inverse, mask.to(torch.float64))
+    sums.index_add_(0, inverse, torch.where(mask, y, 0.0))
+    joined = counts[inverse] > 0
+    return torch.where(joined, sums[inverse] / counts[inverse].clamp_min(1.0), 0.0), joined
 
 
 def posterior_scores(

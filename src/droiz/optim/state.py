@@ -12,6 +12,7 @@ restore elsewhere resumes all the same, but only the same environment guarantees
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import platform
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 import torch
 
 from droiz.exceptions import ConfigError
+from droiz.optim.candidates import candidate_index
 from droiz.optim.config import EngineConfig
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
@@ -66,6 +68,7 @@ class EngineState(Protocol):
     n_design: int
     n_sobol: int
     last_acquisition_weights: torch.Tensor | None
+    candidates: torch.Tensor | None
     _open: Proposal | None
     _untold: torch.Tensor
     _buffer: list[int]
@@ -130,6 +133,9 @@ def load_state(engine: EngineState, state: dict[str, Any]) -> None:
     engine.round, engine.n_proposals = int(state["round"]), int(state["n_proposals"])
     engine.n_design, engine.n_sobol = int(state["n_design"]), int(state["n_sobol"])
     engine._open = None if state["open"] is None else Proposal.from_dict(state["open"])
+    if engine._open is not None and engine.candidates is not None:  # the candidates of its z
+        index = candidate_index(engine.candidates, engine._open.z)
+        engine._open = dataclasses.replace(engine._open, index=index)
     engine._untold = torch.tensor(state["untold"], dtype=torch.bool).reshape(-1)
     engine._buffer = [int(i) for i in state["buffer"]]
     last = [float("nan") if v is None else v for v in state["last_ybar"]]

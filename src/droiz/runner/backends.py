@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError
@@ -16,11 +16,12 @@ from droiz.llm.backends import (
 )
 from droiz.llm.backends import build_backends as build_llm_backends
 from droiz.llm.checks import check_model_name
+from droiz.llm.factory import spec_class
 from droiz.runner.inputs import RunObjects
 from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
-__all__ = ["Backends", "build_backends", "check_backends"]
+__all__ = ["Backends", "build_backends", "check_backends", "pool_candidates"]
 
 
 def _needs_embedder(config: RunConfig) -> bool:
@@ -29,9 +30,10 @@ def _needs_embedder(config: RunConfig) -> bool:
 
 def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None:
     """The local checks of a run's back ends, before anything is loaded or probed: option names,
-    types and devices, pool files, and model names (local paths, the Hugging Face cache, or the
-    hub), and the prices ``--max-cost`` needs. A back end given as an object (``objects``, for
-    the ``python:NAME`` settings) takes no options and no endpoint."""
+    types and devices, the endpoint settings and answer limit against the executor's class, pool
+    files, and model names (local paths, the Hugging Face cache, or the hub), and the prices
+    ``--max-cost`` needs. A back end given as an object (``objects``, for the ``python:NAME``
+    settings) takes no options and no endpoint."""
     objects = objects or RunObjects()
     objects.check(config)
     executor, generator = config.executor or "", config.generator or ""
@@ -42,12 +44,13 @@ def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None
         check_executor(executor, config.executor_options)
     else:
         _no_options("executor", config.executor_options)
-        executor_options(  # the endpoint settings and the answer limit do not apply
-            executor,
-            base_url=config.base_url,
-            cache_namespace=config.cache_namespace,
-            max_answer_tokens=config.max_answer_tokens,
-        )
+    executor_options(  # the endpoint settings and the answer limit fit the executor's class
+        executor,
+        options=config.executor_options if objects.executor is None else None,
+        base_url=config.base_url,
+        cache_namespace=config.cache_namespace,
+        max_answer_tokens=config.max_answer_tokens,
+    )
     if objects.generator is None:
         check_generator(generator, config.generator_options)
     else:
@@ -66,10 +69,37 @@ def _no_options(role: str, options: Mapping[str, object]) -> None:
         )
 
 
-def build_backends(config: RunConfig, objects: RunObjects | None = None) -> Backends:
+def pool_candidates(
+    config: RunConfig, objects: RunObjects | None = None
+) -> list[list[float]] | None:
+    """The candidates' features of a run whose generator is a finite pool (a class with
+    ``candidate_features``, as ``pool:FILE``): the search runs over the candidates themselves;
+    ``None`` for other generators and a generator given as an object. Embeds the pool when its
+    file gives no features."""
+    if objects is not None and objects.generator is not None:
+        return None
+    cls, value = spec_class(config.generator or "", "generator")
+    features = getattr(cls, "candidate_features", None)
+    if features is None:
+        return None
+    if config.embedder:  # before the (slow) import of sentence-transformers
+        check_model_name("--embedder", config.embedder)
+    dim = config.pool_dim or config.dim
+    found: list[list[float]] | None = features(
+        value, dim=dim, seed=config.seed, embedder=config.embedder
+    )
+    return found
+
+
+def build_backends(
+    config: RunConfig,
+    objects: RunObjects | None = None,
+    candidates: Sequence[Sequence[float]] | None = None,
+) -> Backends:
     """Cache, (cached) generator, (cached) executor and, for a kernel that needs embeddings, the
     embedder; one budget with the run's caps is shared by the HTTP back ends. The objects of
-    ``python:NAME`` settings are used as they are (cached too)."""
+    ``python:NAME`` settings are used as they are (cached too). ``candidates``: the engine's
+    scaled candidate features of a pool searched as candidates."""
     objects = objects or RunObjects()
     return build_llm_backends(
         executor=config.executor or "" if objects.executor is None else objects.executor,
@@ -88,4 +118,5 @@ def build_backends(config: RunConfig, objects: RunObjects | None = None) -> Back
         seed=config.seed,
         embedder=config.embedder,
         with_embedder=_needs_embedder(config),
+        generator_features=candidates,
     )

@@ -19,7 +19,6 @@ from dspy.utils.parallelizer import ParallelExecutor
 
 from droiz.ambiguity import AmbiguitySet, parse_ambiguity
 from droiz.exceptions import ConfigError, UnknownNameError
-from droiz.integrations.candidates import Evaluation, candidate_search
 from droiz.integrations.dspy.groups import (
     GroupBy,
     check_group_by,
@@ -33,7 +32,9 @@ from droiz.integrations.dspy.result import CandidateResult, RobustCompileResult
 from droiz.llm.budget import Budget, BudgetExceeded, Limits
 from droiz.llm.ledger import LEDGER_NAME, read_ledger
 from droiz.llm.stats import PriceTable, Pricing, find_pricing
+from droiz.optim import RobustBO
 from droiz.optim.methods import METHODS
+from droiz.optim.proposal import Proposal
 from droiz.runner.store.atomic import write_json
 from droiz.runner.store.rundir import RunLock
 from droiz.tasks import group_accuracy
@@ -329,7 +330,7 @@ class _Run:
         self.metered = {id(lm): metered(lm, meter) for lm in lms}
         self.candidates: list[str] = []
         self.means: dict[int, dict[str, float]] = {}
-        self.search_state: Any = None
+        self.search_state: RobustBO | None = None
         self.error: BudgetExceeded | None = None
         self.examples = [
             digest({"fields": ex.toDict(), "inputs": sorted(ex.inputs().keys())}) for ex in valset
@@ -365,48 +366,51 @@ class _Run:
         return {**self.context, "predictors": state}
 
     def search(self) -> str | None:
-        """Run the search to its end or to a cap; the cap's name, or ``None``."""
-        opt = self.opt
-        search = candidate_search(
-            len(self.candidates),
-            len(self.groups),
+        """Run the search to its end or to a cap; the cap's name, or ``None``.
+
+        The search is :class:`~droiz.optim.RobustBO` over the candidates (one-hot features:
+        each candidate a corner of the box, exchangeable a priori), one evaluation a round."""
+        opt, n = self.opt, len(self.candidates)
+        search = RobustBO(
+            n_groups=len(self.groups),
             method=opt.method,
             ambiguity=opt.ambiguity,
             budget=opt.budget,
             seed=opt.seed,
-            n_init=opt.n_init,
+            candidates=torch.eye(n, dtype=torch.float64) * 2 - 1,
+            n_init=opt.n_init or max(1, min(n, opt.budget // 2)),
+            batch_size=1,
             groups_per_round=opt.groups_per_round,
         )
         self.search_state = search
         while not search.stop():
-            asks = search.ask()
-            done: list[Evaluation] = []
+            ask = search.ask()
             rows: list[list[float]] = []
             try:
-                for ev in asks:
-                    means = self.evaluate(ev.candidate, [self.groups[g] for g in ev.groups])
-                    done.append(ev)
+                for candidate, groups in _evaluations(ask):
+                    means = self.evaluate(candidate, [self.groups[g] for g in groups])
                     rows.append([means.get(g, math.nan) for g in self.groups])
             except BudgetExceeded as exc:
                 self.error = exc
-            if done:
+            if rows:
+                done = ask[: len(rows)]
                 search.tell(done, torch.tensor(rows, dtype=torch.float64))
-                first = search.n_evaluations - len(done) + 1
-                for n, (ev, row) in enumerate(zip(done, rows, strict=True), start=first):
-                    self._log(n, ev, row)
+                first = search.n_evaluations - len(rows) + 1
+                for k, ((c, groups), row) in enumerate(zip(_evaluations(done), rows, strict=True)):
+                    self._log(first + k, c, groups, row)
             if self.error is not None:
                 return self.error.cap
         return None
 
-    def _log(self, n: int, ev: Evaluation, row: list[float]) -> None:
-        groups = {self.groups[g]: row[g] for g in ev.groups}
-        self.means.setdefault(ev.candidate, {}).update(groups)
+    def _log(self, n: int, candidate: int, told: list[int], row: list[float]) -> None:
+        groups = {self.groups[g]: row[g] for g in told}
+        self.means.setdefault(candidate, {}).update(groups)
         if self.journal is not None:
             self.journal.append(
-                {"type": "evaluation", "n": n, "candidate": ev.candidate, "groups": groups}
+                {"type": "evaluation", "n": n, "candidate": candidate, "groups": groups}
             )
         shown = ", ".join(f"{g} {v:.3f}" for g, v in groups.items())
-        logger.info("evaluation %d/%d: candidate %d: %s", n, self.opt.budget, ev.candidate, shown)
+        logger.info("evaluation %d/%d: candidate %d: %s", n, self.opt.budget, candidate, shown)
 
     def evaluate(self, candidate: int, groups: list[str]) -> dict[str, float]:
         """Mean metric score of each group's examples with the candidate's instruction (scores
@@ -479,10 +483,11 @@ class _Run:
             n = search.n_evaluations
             logger.warning("%s; returning the best of %d evaluations", self.error, n)
         pick = search.best()
+        candidate = int(search.candidate_index(pick.z)[0])
         return RobustCompileResult(
             predictor=self.predictor,
-            instruction=self.candidates[pick.candidate],
-            candidate=pick.candidate,
+            instruction=self.candidates[candidate],
+            candidate=candidate,
             value=pick.value,
             selection=pick.selection,
             groups={g: self.labels.count(g) for g in self.groups},
@@ -495,6 +500,15 @@ class _Run:
             requests=requests,
             total_requests=total,
         )
+
+
+def _evaluations(ask: Proposal) -> list[tuple[int, list[int]]]:
+    """``(candidate, groups)`` of each row of a candidate search's proposal."""
+    assert ask.index is not None
+    return [
+        (int(c), groups.nonzero().flatten().tolist())
+        for c, groups in zip(ask.index, ask.groups, strict=True)
+    ]
 
 
 def _score(metric: Callable[..., Any], example: Any, program: dspy.Module, index: int) -> float:

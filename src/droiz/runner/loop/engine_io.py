@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from droiz import __version__
@@ -13,10 +13,14 @@ from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
 
-def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
-    """The engine settings of a run."""
+def engine_config(
+    config: RunConfig, problem: Problem, candidates: Sequence[Sequence[float]] | None = None
+) -> EngineConfig:
+    """The engine settings of a run; ``candidates``: the features of a pool's candidates, which
+    the search then runs over (their width is the engine's ``dim``)."""
     return EngineConfig(
-        dim=config.dim,
+        dim=config.dim if candidates is None else len(candidates[0]),
+        candidates=None if candidates is None else tuple(tuple(r) for r in candidates),
         n_groups=problem.n_groups,
         method=config.method,
         ambiguity=config.ambiguity,
@@ -29,8 +33,27 @@ def engine_config(config: RunConfig, problem: Problem) -> EngineConfig:
         example_groups=tuple(problem.example_groups),
         n_init=config.n_init,
         batch_size=config.batch_size,
-        **config.engine,
+        **{"group_selection": config.group_rule, **config.engine},
     )
+
+
+def run_axes(config: RunConfig) -> dict[str, str]:
+    """The four axes (:mod:`droiz.axes`) of the method of a run with these settings, without
+    loading its task."""
+    engine = {"group_selection": config.group_rule, **config.engine}
+    keys = ("group_selection", "reference_update", "final_pick")
+    return EngineConfig(method=config.method, **{k: engine[k] for k in keys if k in engine}).axes()
+
+
+def resumed_engine_config(saved: Mapping[str, Any], current: EngineConfig) -> EngineConfig:
+    """The engine configuration a resumed run continues with: the one its ``config.json`` saved
+    (``resolved.engine``), so the run keeps what it started with. A run saved before the group
+    rule was a setting of its own keeps ``group_selection="auto"`` even when it stopped before
+    its first engine snapshot; a candidate search keeps its candidates' features exactly; a pool
+    run saved without candidates (an older droiz) keeps the random-anchor mapping. ``current``
+    (the configuration the settings give now) where ``config.json`` holds none."""
+    engine = saved.get("resolved", {}).get("engine")
+    return current if engine is None else EngineConfig.from_dict(engine)
 
 
 def saved_config(config: RunConfig, problem: Problem, engine: RobustBO) -> dict[str, Any]:
@@ -53,7 +76,8 @@ def tell_engine(
 ) -> None:
     """Tell the engine completed outcomes (with what its kernel needs); ``external``: outcomes
     of earlier rounds told to a fresh engine (restoring a run)."""
-    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups)
+    own = engine.candidates is not None  # a candidate search: each (instruction, group) once
+    z, y, mask, scores, emb = engine_inputs(outcomes, columns, engine.config.n_groups, own)
     needs = KERNELS.get(engine.config.kernel).needs
     engine.tell(
         z,

@@ -15,7 +15,7 @@ from droiz.llm.budget import BudgetExceeded, Limits
 from droiz.redact import redact
 from droiz.runner.store.atomic import write_json
 from droiz.runner.store.journal import Journal
-from droiz.runner.store.records import Abort, Cap
+from droiz.runner.store.records import Abort, Cap, End
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import usage_delta
 
@@ -126,6 +126,13 @@ class Guard:
         self.run, self.run_dir, self.journal, self.backends = run, run_dir, journal, backends
         self.limits, self.sigterm = limits, sigterm
         self.aborted = False
+        self.ended = False  # the session journaled its ``end`` record
+
+    def end(self) -> None:
+        """Journal the ``end`` record: the run is finished, and a Ctrl-C or SIGTERM from here on
+        (while the outputs are written) journals no ``abort`` after it."""
+        self.journal.append(End())
+        self.ended = True
 
     def __call__(self, step: Callable[[], T]) -> T:
         """Run ``step``; on a backend failure, Ctrl-C or SIGTERM journal an ``abort`` record and
@@ -147,9 +154,9 @@ class Guard:
 
     def interrupted(self, exc: KeyboardInterrupt) -> None:
         """Ctrl-C or SIGTERM between guarded steps (nothing was spent): journal an ``abort``
-        record unless a step did; a SIGTERM becomes :class:`Terminated`. The caller re-raises
-        ``exc`` otherwise."""
-        if not self.aborted:
+        record unless a step did or the run has ended; a SIGTERM becomes :class:`Terminated`.
+        The caller re-raises ``exc`` otherwise."""
+        if not self.aborted and not self.ended:
             self.abort(exc, {})
         if self.sigterm.received and not isinstance(exc, Terminated):
             raise Terminated("terminated (SIGTERM)") from None

@@ -183,11 +183,13 @@ class ScoreBook:
 
 
 def engine_inputs(
-    outcomes: Sequence[Outcome], columns: ScoreColumns, n_groups: int
+    outcomes: Sequence[Outcome], columns: ScoreColumns, n_groups: int, own: bool = False
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
     """``tell`` arguments of completed outcomes: ``z`` (``n x d``), ``y`` and ``mask`` (``n x K``),
     per-example ``scores`` (``n x E``, NaN outside the told groups) and ``embeddings``
-    (``n x D``, or None)."""
+    (``n x D``, or None). ``own``: each outcome's own groups only (a candidate search, which
+    holds the instruction's earlier groups at the same point already), else every group
+    measured for its instruction (:meth:`Outcome.complete`)."""
     n = len(outcomes)
     z = torch.tensor([o.z for o in outcomes], dtype=torch.float64)
     y = torch.full((n, n_groups), float("nan"), dtype=torch.float64)
@@ -196,6 +198,8 @@ def engine_inputs(
     offsets = columns.offsets
     for i, o in enumerate(outcomes):
         for k, s in o.told.items():
+            if own and k not in o.pending:
+                continue
             y[i, k] = group_mean(s)
             mask[i, k] = True
             scores[i, offsets[k] : offsets[k] + len(s)] = torch.tensor(s, dtype=torch.float64)

@@ -22,9 +22,15 @@ from droiz.exceptions import ConfigError
 from droiz.llm.base import make_fingerprint
 from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
-from droiz.runner.backends import build_backends
+from droiz.runner.backends import build_backends, pool_candidates
 from droiz.runner.inputs import RunObjects
-from droiz.runner.loop.engine_io import engine_config, engine_snapshot, saved_config, tell_engine
+from droiz.runner.loop.engine_io import (
+    engine_config,
+    engine_snapshot,
+    resumed_engine_config,
+    saved_config,
+    tell_engine,
+)
 from droiz.runner.loop.execution import RoundExecution
 from droiz.runner.loop.finalize import final_pick, rank_instructions, verification
 from droiz.runner.loop.guards import Guard, SigtermAsInterrupt
@@ -40,7 +46,7 @@ from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
 from droiz.runner.store.engine_state import read_engine_state, write_engine_state
 from droiz.runner.store.journal import Journal, JournalFile, load_journal
-from droiz.runner.store.records import Ask, End, Resume, Start, Tell, Test, Verified, Verify
+from droiz.runner.store.records import Ask, Resume, Start, Tell, Test, Verified, Verify
 from droiz.runner.store.restore import Restored, adopt_ask, restore
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.usage import spent, usage_delta, usage_sum
@@ -91,8 +97,10 @@ class Study:
         self.columns = ScoreColumns(
             tuple(self.problem.names), tuple(len(d) for d in self.problem.dev)
         )
-        self.engine = RobustBO(**engine_config(config, self.problem).constructor_kwargs())
-        self.saved = saved_config(config, self.problem, self.engine)
+        self.engine: RobustBO  # a new run's in run(): its candidates' features may need a model
+        self.saved: dict[str, Any]
+        if resume:  # the journal is checked against it before any backend is built
+            self.engine, self.saved = self._make_engine()
         self.state = Restored()
         self.summary: RoundSummary | None = None
         self._done = 0
@@ -103,12 +111,29 @@ class Study:
         self._completed: list[Outcome] = []  # evaluations of the round in progress
         self._contents: JournalFile | None = None  # the journal as read on resume (once)
 
+    def _make_engine(self) -> tuple[RobustBO, dict[str, Any]]:
+        """The engine and the ``config.json`` payload. A resumed run's engine has the
+        configuration the run started with; a new run with a pool searches its candidates, whose
+        features are computed here (after the cheap checks: it may load the sentence embedder)."""
+        config, problem = self.config, self.problem
+        if self.resume:
+            settings = engine_config(config, problem)
+            settings = resumed_engine_config(self.run_dir.read_config(), settings)
+        else:
+            settings = engine_config(config, problem, pool_candidates(config, self.objects))
+        engine = RobustBO(**settings.constructor_kwargs())
+        return engine, saved_config(config, problem, engine)
+
     # ------------------------------------------------------------------ run
     def run(self) -> OptimizeResult:
         """Run (or resume) to the end and write the outputs."""
+        if not self.resume:
+            self.engine, self.saved = self._make_engine()
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
-        self.backends = backends = build_backends(self.config, self.objects)
+        candidates = self.engine.candidates
+        features = None if candidates is None else candidates.tolist()
+        self.backends = backends = build_backends(self.config, self.objects, features)
         try:
             with SigtermAsInterrupt() as sigterm:
                 self.saved["resolved"]["fingerprints"] = self._fingerprints()
@@ -146,6 +171,13 @@ class Study:
                 hook.on_start(self.view)
             while not self.engine.done:
                 self._guarded_round()
+            if "exhausted" in self.engine.stop():
+                logger.warning(
+                    "every (instruction, group) pair of the pool was observed after %d of the %d "
+                    "evaluations of the budget; the run ends here",
+                    self.engine.n_evaluations,
+                    self.config.budget,
+                )
             return self._finish()
         except KeyboardInterrupt as exc:  # between guarded steps: nothing was spent
             self.guard.interrupted(exc)
@@ -358,8 +390,7 @@ class Study:
         final = self.guard(lambda: self._final_pick(summary))
         if self.state.test is None or self.state.test.index != final.index:
             self.state.test = self.guard(lambda: self._test(final.index))
-        if not self.state.finished:
-            self.journal.append(End())
+        self.guard.end()  # also after a finished run's resume record: this session ended too
         self.state.stats = self.total_usage()
         names = self.columns.names
         result = result_from(self.saved, names, self.state, summary, final, self.run_dir.path)

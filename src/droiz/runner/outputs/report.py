@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from droiz.axes import AXES
 from droiz.runner.outputs.best import RunBest
 from droiz.runner.outputs.plot import plot_progress
 from droiz.runner.outputs.result import OptimizeResult
@@ -73,6 +74,7 @@ def _settings(saved: Mapping[str, Any]) -> list[str]:
         ("task", ", ".join(s["task"])),
         ("groups", f"{s['groups']} → {groups}"),
         ("method", s["method"]),
+        *_axes(saved["resolved"]["engine"]),
         ("ambiguity", s["ambiguity"]),
         ("reference", f"{s['reference']} → [{ref}]"),
         ("kernel", s["kernel"]),
@@ -87,6 +89,20 @@ def _settings(saved: Mapping[str, Any]) -> list[str]:
     out = ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | `{v}` |" for k, v in rows]
     return [*out, ""]
+
+
+def _axes(engine: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The method's axes as rows: its group rule (the rule of a run saved with the retired
+    ``auto`` is named with it) and its acquisition, reference update and final pick."""
+    from droiz.optim import EngineConfig
+
+    config = EngineConfig.from_dict(dict(engine))
+    axes = config.axes()
+    rule = axes["group_rule"]
+    if config.group_selection == "auto":
+        rule += " (saved as auto)"
+    rest = ", ".join(f"{k.replace('_', ' ')} {axes[k]}" for k in AXES if k != "group_rule")
+    return [("group rule", rule), ("axes", rest)]
 
 
 def _finalists(best: RunBest) -> list[str]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.exceptions import ConfigError
 from droiz.registry import unknown_name_message
 from droiz.validate import check_seed, check_type, type_hints
@@ -242,6 +243,12 @@ def check_engine(setting: Setting, value: Mapping[str, Any], values: Mapping[str
         if key not in known:
             raise ConfigError(unknown_name_message("engine setting", key, known))
         check_type(f"engine.{key}", item, types[key])
+    rule, given = value.get("group_selection"), values.get("group_rule")
+    if rule is not None and given not in (None, DEFAULT_GROUP_RULE, rule):
+        raise ConfigError(
+            f"engine.group_selection {rule!r} and group_rule {given!r} disagree; give the group "
+            "rule once, as group_rule (--group-rule)"
+        )
 
 
 def check_cap(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.redact import redact_url
 from droiz.runner.settings import checks as c
 from droiz.runner.settings.schema import (
@@ -143,6 +144,15 @@ class RunConfig:
         checks=(c.check_groups,),
     )
     groups_per_round: int = setting(2, help="groups each evaluation observes", checks=(Count(1),))
+    group_rule: str = setting(
+        DEFAULT_GROUP_RULE,
+        help="which groups a BO round's instruction is evaluated on, one rule for every "
+        "model-based method: reference (drawn by the reference weights) or adversarial (the "
+        "groups with the lowest lower confidence bound); model-free methods and the initial "
+        "design draw by the reference weights",
+        checks=(Choice(GROUP_RULE_CHOICES, "--group-rule value"),),
+        metavar="{" + ",".join(GROUP_RULE_CHOICES) + "}",
+    )
     kernel: str = setting(
         "coupled-semantic",
         help="coupled-semantic (sentence embeddings of the instructions), matern, "
@@ -185,6 +195,15 @@ class RunConfig:
     )
     dim: int = setting(
         10, help="dimension d of the soft prompts", checks=(Count(1, 100_000),), flags=()
+    )
+    pool_dim: int | None = setting(
+        None,
+        help="features of a pool:FILE's candidates, which the search runs over: the "
+        "instructions' sentence embeddings reduced to this many dimensions by a seeded PCA (a "
+        ".jsonl pool's own features are used as they are)",
+        shown="dim (10)",
+        checks=(Count(1, 100_000),),
+        metavar="D",
     )
     data_dir: str | None = setting(
         None,
@@ -266,7 +285,7 @@ class RunConfig:
     )
     engine: dict[str, Any] = setting(
         help="further engine settings (eta, delta, cma_starts, cma_popsize, hybrid_start, "
-        "reference_update, group_selection, ...)",
+        "reference_update, ...; group_selection is the older spelling of group_rule)",
         checks=(c.check_engine,),
         flags=(),
         factory=dict,
