@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from droiz.exceptions import BackendError
@@ -71,7 +72,7 @@ class SigtermAsInterrupt:
             self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         return self
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.received = True
         handler = signal.getsignal(signal.SIGINT)
         if callable(handler):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,12 +30,12 @@ def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
+def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
     return normalise_keys(read_config_file(path))
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The table of a JSON or TOML config file as written (keys not checked)."""
     path = Path(path)
     try:
@@ -55,7 +56,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_config(
-    explicit: Mapping[str, Any], config_file: str | Path | Mapping[str, Any] | None = None
+    explicit: Mapping[str, Any],
+    config_file: str | os.PathLike[str] | Mapping[str, Any] | None = None,
 ) -> RunConfig:
     """Merge defaults < config file < explicit settings (``None`` means "not given")."""
     base: dict[str, Any] = {}
