@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from types import FrameType
 from typing import Any
 
 
@@ -37,7 +38,7 @@ class SigtermAsInterrupt:
             self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         return self
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.received = True
         handler = signal.getsignal(signal.SIGINT)
         if callable(handler) and handler is not signal.default_int_handler:

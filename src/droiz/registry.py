@@ -110,9 +110,9 @@ def load_plugins(modules: Iterable[str]) -> None:
             ) from None
 
 
-def unknown_name_message(kind: str, name: str, known: object) -> str:
+def unknown_name_message(kind: str, name: str, known: Iterable[object]) -> str:
     """One-line message for an unknown name, with a "did you mean" suggestion when one is close."""
-    choices = sorted(str(k) for k in known)  # type: ignore[attr-defined]
+    choices = sorted(str(k) for k in known)
     close = difflib.get_close_matches(str(name), choices, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown {kind} {name!r}{hint} (expected one of: {', '.join(choices)})"

@@ -82,22 +82,26 @@ def read_input_text(path: Path, what: str) -> str:
         raise ConfigError(f"cannot read {what} {str(path)!r}: it is not UTF-8 text") from None
 
 
-def check_seed(value: Any, flag: str = "--seed") -> None:
+def check_seed(value: object, flag: str = "--seed") -> None:
     """Seeds are integers in ``[0, 2**63)``."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_SEED:
         raise ConfigError(f"{flag} must be an integer in [0, 2**63), got {value!r}")
 
 
-def check_count(name: str, value: Any, minimum: int = 1, maximum: int = MAX_COUNT) -> None:
+def check_count(name: str, value: object, minimum: int = 1, maximum: int = MAX_COUNT) -> None:
     """An integer count in ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise ConfigError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
 
 
-def check_positive_number(flag: str, value: Any, maximum: float = math.inf) -> None:
+def check_positive_number(flag: str, value: object, maximum: float = math.inf) -> None:
     """A finite number in ``(0, maximum]``."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not 0 < value <= maximum:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= maximum
+    ):
         raise ConfigError(f"{flag} must be a number in (0, {maximum:g}], got {value!r}")
 
 
@@ -266,7 +270,7 @@ _KINDS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
-def check_type(where: str, value: Any, hint: Any) -> None:
+def check_type(where: str, value: object, hint: object) -> None:
     """Raise when ``value`` does not fit the type hint ``hint`` (a real one, such as
     ``int | None`` or ``dict[str, Any]``, as :func:`type_hints` resolves them): numbers, strings,
     booleans, ``None``, tables and lists, and unions of them. A ``bool`` is not an integer.
@@ -285,7 +289,7 @@ def check_type(where: str, value: Any, hint: Any) -> None:
     raise ConfigError(f"{where} must be {kinds}, got {value!r} ({type(value).__name__})")
 
 
-def type_hints(obj: Any) -> dict[str, Any]:
+def type_hints(obj: object) -> dict[str, Any]:
     """The resolved type hints of a class or function (``typing.get_type_hints``; ``{}`` when
     they cannot be resolved, as for a plugin's class whose annotations name what it imports only
     to type-check)."""

@@ -30,7 +30,7 @@ import math
 from typing import Protocol, runtime_checkable
 
 import torch
-from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.acquisition.analytic import (
     AnalyticAcquisitionFunction,
     LogExpectedImprovement,
@@ -80,6 +80,9 @@ class RobustUCB(AnalyticAcquisitionFunction):
         reference: ``K`` reference weights on the simplex.
     """
 
+    beta: Tensor  # buffers (register_buffer)
+    reference: Tensor
+
     def __init__(
         self, model: Model, beta: float, ambiguity: AmbiguitySet, reference: Tensor
     ) -> None:
@@ -89,9 +92,11 @@ class RobustUCB(AnalyticAcquisitionFunction):
         self.ambiguity = ambiguity
         self.last_weights: Tensor | None = None
 
-    @t_batch_mode_transform(expected_q=1)
+    # botorch types the decorator's argument as a method of AcquisitionFunction, not of a subclass
+    @t_batch_mode_transform(expected_q=1)  # type: ignore[arg-type]
     def forward(self, X: Tensor) -> Tensor:
         mean, sigma = self._mean_and_sigma(X)  # b x K each
+        assert sigma is not None  # compute_sigma is on
         worst = self.ambiguity.worst_case(mean + self.beta * sigma, self.reference)
         self.last_weights = worst.weights.detach()
         return worst.value
@@ -110,14 +115,18 @@ class SummedUCB(AnalyticAcquisitionFunction):
         reference: ``K`` reference weights on the simplex.
     """
 
+    beta: Tensor  # buffers (register_buffer)
+    reference: Tensor
+
     def __init__(self, model: Model, beta: float, reference: Tensor) -> None:
         super().__init__(model=model, allow_multi_output=True)
         self.register_buffer("beta", torch.as_tensor(float(beta), dtype=torch.float64))
         self.register_buffer("reference", reference.to(torch.float64))
 
-    @t_batch_mode_transform(expected_q=1)
+    @t_batch_mode_transform(expected_q=1)  # type: ignore[arg-type]  # as RobustUCB.forward
     def forward(self, X: Tensor) -> Tensor:
         mean, sigma = self._mean_and_sigma(X)  # b x K each
+        assert sigma is not None  # compute_sigma is on
         return (mean + self.beta * sigma) @ self.reference
 
 
@@ -155,9 +164,11 @@ class HybridAcquisition(AcquisitionFunction):
         return adversary_weights(self.robust, z)
 
     def forward(self, X: Tensor) -> Tensor:
+        robust: Tensor = self.robust(X)
         if self.lam == 1.0:
-            return self.robust(X)
-        return self.lam * self.robust(X) + (1.0 - self.lam) * self.nominal(X)
+            return robust
+        nominal: Tensor = self.nominal(X)
+        return self.lam * robust + (1.0 - self.lam) * nominal
 
 
 def hybrid_weight(progress: float, start: float = 0.6, end_weight: float = 0.5) -> float:

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, NamedTuple
 
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.exceptions import AmbiguitySetError
@@ -104,7 +105,7 @@ class AmbiguitySet(ABC):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AmbiguitySet:
         """The set described by :meth:`to_dict`."""
-        return cls(data["radius"])  # type: ignore[call-arg]
+        return cls(data["radius"])
 
     def _key(self) -> tuple[Any, ...]:
         return (type(self), self._radius)
@@ -332,7 +333,7 @@ def check_reference(ref: Tensor, k: int, device: torch.device) -> Tensor:
     return q / total
 
 
-def as_float64(x: Any, what: str) -> Tensor:
+def as_float64(x: Tensor | ArrayLike, what: str) -> Tensor:
     """Turn a real tensor or array-like into a float64 tensor (autograd kept for tensors)."""
     t = x if isinstance(x, Tensor) else torch.as_tensor(x)
     if t.is_complex() or t.dtype == torch.bool:
@@ -340,7 +341,7 @@ def as_float64(x: Any, what: str) -> Tensor:
     return t.to(torch.float64)
 
 
-def _as_float(value: Any, owner: str, name: str) -> float:
+def _as_float(value: float, owner: str, name: str) -> float:
     if isinstance(value, bool):
         raise AmbiguitySetError(f"{owner} radius {name} must be a number, got {value!r}")
     try:

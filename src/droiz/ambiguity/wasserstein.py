@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.ambiguity.base import AMBIGUITY_SETS, AmbiguitySet, as_float64
@@ -55,7 +56,7 @@ class WassersteinBall(AmbiguitySet):
     name = "w1"
     radius_name = "eps"
 
-    def __init__(self, eps: float, cost: Any = DISCRETE) -> None:
+    def __init__(self, eps: float, cost: Tensor | ArrayLike = DISCRETE) -> None:
         super().__init__(eps)
         self._cost: Tensor | None = None if _is_discrete(cost) else _check_cost(cost)
 
@@ -95,7 +96,7 @@ class WassersteinBall(AmbiguitySet):
             return TVBall(self.radius)._solve(u, ref)
         cost = self._matrix(u.shape[-1], u.device)
         rows = max(1, _CHUNK_ELEMENTS // cost.numel())
-        parts = [_solve_chunk(c, ref, cost, self.radius) for c in u.split(rows)]
+        parts = [_solve_chunk(c, ref, cost, self.radius) for c in torch.split(u, rows)]
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
     def _divergence(self, w: Tensor, ref: Tensor) -> Tensor:
@@ -115,7 +116,7 @@ class WassersteinBall(AmbiguitySet):
         rows = max(1, _CHUNK_ELEMENTS // cost.numel())
         parts = [
             _greedy(uc, ref, cost, lc.unsqueeze(-1), self.radius).h.squeeze(-1)
-            for uc, lc in zip(u.split(rows), dual.split(rows), strict=True)
+            for uc, lc in zip(torch.split(u, rows), torch.split(dual, rows), strict=True)
         ]
         return torch.cat(parts)
 
@@ -150,7 +151,7 @@ def transport_cost(source: Tensor, target: Tensor, cost: Tensor) -> float:
     return float(result.fun)
 
 
-def _is_discrete(cost: Any) -> bool:
+def _is_discrete(cost: Tensor | ArrayLike) -> bool:
     if isinstance(cost, str):
         if cost != DISCRETE:
             raise AmbiguitySetError(
@@ -160,7 +161,7 @@ def _is_discrete(cost: Any) -> bool:
     return False
 
 
-def _check_cost(cost: Any) -> Tensor:
+def _check_cost(cost: Tensor | ArrayLike) -> Tensor:
     """Validate a ground-cost matrix and return it as a detached float64 CPU tensor."""
     d = as_float64(np.asarray(cost) if not isinstance(cost, Tensor) else cost, "cost")
     d = d.detach().cpu()
@@ -238,7 +239,12 @@ def _lambda_max(v: Tensor, ref: Tensor, cost: Tensor) -> Tensor:
 
 
 def _cutting_planes(
-    v: Tensor, ref: Tensor, cost: Tensor, eps: float, tol: Tensor, state: tuple
+    v: Tensor,
+    ref: Tensor,
+    cost: Tensor,
+    eps: float,
+    tol: Tensor,
+    state: tuple[Tensor, Tensor, _Greedy, _Greedy],
 ) -> tuple[Tensor, Tensor, _Greedy, _Greedy]:
     """Shrink ``[lo, hi]`` until the tangent lines' intersection is within ``tol`` of ``max h``."""
     lo, hi, at_lo, at_hi = state

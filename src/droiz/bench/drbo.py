@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -167,6 +168,7 @@ def run_drbo(
     per_seed = [run_seed(s, steps, sets) for s in seeds]
     return {
         name: {
+            # a method's runs are None for every seed (WCS n/a) or for none
             m: None if per_seed[0][name][m] is None else [r[name][m] for r in per_seed]  # type: ignore[misc]
             for m in METHODS
         }
@@ -185,7 +187,9 @@ def summarize(runs: list[MethodRun]) -> dict[str, list[float] | float]:
     }
 
 
-def to_json(results: dict, steps: int, seeds: Sequence[int]) -> dict:
+def to_json(
+    results: dict[str, dict[str, list[MethodRun] | None]], steps: int, seeds: Sequence[int]
+) -> dict[str, Any]:
     """The ``--json`` schema: ``T``, ``seeds`` and per set and method the summary (or null)."""
     return {
         "T": list(range(1, steps + 1)),

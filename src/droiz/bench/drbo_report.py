@@ -23,7 +23,8 @@ def added(summary: dict[str, Any], steps: int) -> float:
     """Mean robust regret added over the last :func:`window` steps."""
     cum = summary["cum_regret_mean"]
     w = window(steps)
-    return cum[steps - 1] - (cum[steps - w - 1] if steps > w else 0.0)
+    regret: float = cum[steps - 1] - (cum[steps - w - 1] if steps > w else 0.0)
+    return regret
 
 
 def format_table(payload: dict[str, Any], radii: dict[str, float]) -> str:

@@ -212,7 +212,7 @@ def manifest(
     tasks: Sequence[str],
     methods: Sequence[str],
     per_task: Mapping[str, Mapping[str, Any]] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The grid's settings: its axes, each method's four axes (``axes``: acquisition, group
     rule, reference update, final pick, as the first task's cells run it), the resolved
     settings of its cells (``None`` where the tasks' cells differ: set per task) and the

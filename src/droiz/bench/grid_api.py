@@ -24,7 +24,7 @@ from droiz.bench.grid import (
     plan_cells,
     split_per_task,
 )
-from droiz.bench.grid_backends import check_backend, check_ray_address, run_cells
+from droiz.bench.grid_backends import OnDone, check_backend, check_ray_address, run_cells
 from droiz.bench.grid_report import write_outputs
 from droiz.runner.plan import RunPlan
 from droiz.runner.store.rundir import RunDir
@@ -54,7 +54,7 @@ def _plan(
     settings: Mapping[str, Any],
     *,
     write: bool,
-) -> tuple[Path, list[Cell], dict]:
+) -> tuple[Path, list[Cell], dict[str, Any]]:
     """The grid's directory, cells and manifest, checked against a saved ``grid.json``."""
     root = check_dir_path(out, "--out")
     tasks, methods = check_tasks(",".join(tasks)), check_methods(",".join(methods))
@@ -111,7 +111,7 @@ def run_grid(
     ray_address: str | None = None,
     track: str | None = None,
     tie_margin: float = 1.0,
-    on_done: Any = None,
+    on_done: OnDone | None = None,
     **settings: Any,
 ) -> GridResult:
     """Run (or resume) the grid in ``out`` and write its report.

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 from urllib.parse import urlsplit
 
 from droiz.bench.grid import FAILED, LOST, SKIPPED, Cell, CellOutcome, cell_state, run_cell
@@ -137,7 +137,7 @@ def _drain(
     """Run ``cells`` on ``pool`` with at most ``workers`` in flight (so an interrupted grid has
     no queued cells), until they are done or the pool breaks (a worker died)."""
     queue = iter(cells)
-    futures: dict[Future, Cell] = {}
+    futures: dict[Future[CellOutcome], Cell] = {}
     broken = False
     while True:
         while not broken and len(futures) < workers:
@@ -164,14 +164,14 @@ def _drain(
             report(outcome)
 
 
-def _died(ray: Any) -> tuple[type[BaseException], ...]:
+def _died(ray: ModuleType) -> tuple[type[BaseException], ...]:
     """Ray's errors for a task whose worker process or node died (not the cell's own error)."""
     errors = ray.exceptions
     return (errors.WorkerCrashedError, errors.NodeDiedError, errors.OutOfMemoryError,
             errors.LocalRayletDiedError)  # fmt: skip
 
 
-def _ray() -> Any:
+def _ray() -> ModuleType:
     try:
         import ray
     except ImportError:

@@ -21,7 +21,9 @@ REPORT_NAME = "report.md"
 METRICS = {"test_mean": "mean over groups", "worst_group": "worst group", "shifted": "shifted"}
 
 
-def _values(results: Sequence[CellResult], task: str | None, method: str, metric: str) -> list:
+def _values(
+    results: Sequence[CellResult], task: str | None, method: str, metric: str
+) -> list[float]:
     return [
         r.metric(metric) for r in results if r.method == method and (task is None or r.task == task)
     ]
@@ -34,7 +36,9 @@ def _pm(values: Sequence[float]) -> str:
     return f"{100 * statistics.fmean(values):.1f} ± {100 * sd:.1f}"
 
 
-def task_means(results: Sequence[CellResult], tasks: Sequence[str], method: str) -> dict:
+def task_means(
+    results: Sequence[CellResult], tasks: Sequence[str], method: str
+) -> dict[str, float]:
     """Mean test accuracy over seeds per task (tasks without a finished cell left out)."""
     out = {}
     for task in tasks:

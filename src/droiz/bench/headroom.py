@@ -83,7 +83,8 @@ def headroom_check(
     held = {g: mats[g][:, halves[g][1]] for g in groups}
 
     def worst_of(i: int, cols: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.min([held[g][i][cols[g]].mean(axis=-1) for g in groups], axis=0)
+        worst: np.ndarray = np.min([held[g][i][cols[g]].mean(axis=-1) for g in groups], axis=0)
+        return worst
 
     rng = np.random.default_rng(BOOT_SEED)
     shared = len({tuple(str(x) for x in np.asarray(ids[g])[halves[g][1]]) for g in groups}) == 1

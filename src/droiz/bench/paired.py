@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -27,6 +27,16 @@ MDD_FACTOR = 2.80  # z(0.975) + z(0.80)
 EQUIVALENCE = 0.03  # three points of accuracy
 MIN_PAIRS = 10
 _SLACK = 1e-9  # differences of exactly one point (3/300 - 0.0) count as ties despite rounding
+
+
+class Paired(TypedDict):
+    """What :func:`paired` returns."""
+
+    mean: float
+    ci95: list[float]
+    wins: int
+    ties: int
+    losses: int
 
 
 def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
@@ -40,7 +50,8 @@ def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
 
 def _boot_means(diff: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(-1)
+    means: np.ndarray = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(-1)
+    return means
 
 
 def paired(
@@ -49,7 +60,7 @@ def paired(
     tie: float = TIE,
     n_boot: int = N_BOOT,
     seed: int = BOOT_SEED,
-) -> dict[str, float | list[float] | int]:
+) -> Paired:
     """``a - b`` per seed: mean, 95% percentile-bootstrap interval, wins, ties and losses of ``a``.
 
     Args:

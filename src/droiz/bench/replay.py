@@ -88,7 +88,7 @@ class ReplayTable:
         }
 
 
-def _fail(path: Any, what: str) -> ConfigError:
+def _fail(path: object, what: str) -> ConfigError:
     return ConfigError(f"table {str(path)!r}: {what}; build it with droiz bench table build")
 
 
@@ -143,7 +143,7 @@ def read_table(path: str | os.PathLike[str]) -> ReplayTable:
 
 
 def _split(
-    path: Any, split: str, data: Any, groups: Sequence[str], n: int
+    path: object, split: str, data: Any, groups: Sequence[str], n: int
 ) -> list[tuple[np.ndarray, tuple[str, ...]]]:
     """Per group: the ``n x m`` scores in ``[0, 1]`` of a split and its example ids."""
     out = []
@@ -237,7 +237,7 @@ class ReplaySettings:
         return out
 
 
-def _count(name: str, value: Any, low: int, high: int | None = None) -> None:
+def _count(name: str, value: object, low: int, high: int | None = None) -> None:
     flag = "--" + name.replace("_", "-")
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ConfigError(f"{flag} must be an integer >= {low}, got {value!r}")
@@ -356,7 +356,8 @@ def final_pick(bo: RobustBO, dev: np.ndarray, finalists: int, selection: str | N
         values = bo.ambiguity.worst_case(u, bo.reference).value
     else:
         values = u @ bo.reference
-    return chosen[int(torch.argmax(values))]
+    pick: int = chosen[int(torch.argmax(values))]
+    return pick
 
 
 # ------------------------------------------------------------------ running
@@ -390,7 +391,8 @@ class Replay:
     def accuracy(self, pick: Pick) -> np.ndarray:
         """``K`` test accuracies of a pick."""
         table = next(t for t in self.tables if t.task == pick.task)
-        return table.test.accuracy()[pick.pick]
+        accuracy: np.ndarray = table.test.accuracy()[pick.pick]
+        return accuracy
 
 
 def run_replay(

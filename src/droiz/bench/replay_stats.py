@@ -37,9 +37,11 @@ and that of its weakest group."""
 def metric_of(acc: np.ndarray, metric: str) -> np.ndarray:
     """``acc`` (``... x K`` per-group accuracies) reduced over the groups by ``metric``."""
     if metric == "test_mean":
-        return acc.mean(-1)
+        mean: np.ndarray = acc.mean(-1)
+        return mean
     if metric == "worst_group":
-        return acc.min(-1)
+        worst: np.ndarray = acc.min(-1)
+        return worst
     raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
 
 

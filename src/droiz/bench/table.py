@@ -39,9 +39,14 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from droiz.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from droiz.llm import Executor
+    from droiz.tasks import Dataset, Instance, Task
+    from droiz.tasks.filters import AnswerFilter
 
 TABLE_FORMAT = "droiz-answer-table"
 TABLE_VERSION = 1
@@ -114,7 +119,7 @@ def table_pool(path: str | os.PathLike[str]) -> Pool:
 
 
 # ------------------------------------------------------------------ checks
-def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Any, Pool, Any]:
+def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool, AnswerFilter]:
     """Every local check, before any model is loaded or request sent; returns the task (loaded
     with the table's seed), the pool and the answer filter."""
     from droiz.llm.backends import check_endpoint, check_executor, executor_options
@@ -259,13 +264,18 @@ def build_table(
 
 
 def _score_split(
-    task: Any, dataset: Any, pool: Pool, executor: Any, chain: Any, progress: Progress | None
+    task: Task,
+    dataset: Dataset,
+    pool: Pool,
+    executor: Executor,
+    chain: AnswerFilter,
+    progress: Progress | None,
 ) -> dict[str, Any]:
     """Every instruction of the pool on every instance of ``dataset``: ``{example_ids, scores}``
     by group, scores in the example-id order."""
     from droiz.runner.loop.scoring import answer_score, score_instances
 
-    def score_fn(inst: Any, prediction: str) -> float:
+    def score_fn(inst: Instance, prediction: str) -> float:
         return answer_score(task.metric, chain, inst, prediction)
 
     ids: dict[str, list[str]] = {g: [] for g in dataset.groups}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from droiz.cli._errors import path_arg
 from droiz.cli._settings import add_setting_flags, given_settings
@@ -15,10 +15,13 @@ from droiz.cli.optimize import cost_text
 from droiz.exceptions import ConfigError
 from droiz.runner.settings.checks import TRACKERS
 
+if TYPE_CHECKING:
+    from droiz.bench.grid import CellOutcome
+
 METHODS = "dro,ei,ucb,hybrid,dro-nobo,random"
 
 
-def register_grid(bench: argparse._SubParsersAction) -> None:
+def register_grid(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "grid",
         help="the paper's table: a resumable (task, method, seed) grid of droiz optimize runs",
@@ -94,7 +97,7 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     if args.dry_run:
         return print_grid_plan(args, config, settings)
 
-    def on_done(outcome: Any) -> None:
+    def on_done(outcome: CellOutcome) -> None:
         took = f" in {outcome.seconds:.0f} s" if outcome.seconds else ""
         why = f": {outcome.message}" if outcome.message else ""
         resumed = " (resumed)" if outcome.resumed else ""
@@ -135,7 +138,9 @@ def run_grid_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_grid_plan(args: argparse.Namespace, config: dict, settings: dict[str, Any]) -> int:
+def print_grid_plan(
+    args: argparse.Namespace, config: dict[str, Any], settings: dict[str, Any]
+) -> int:
     """``--dry-run``: one line per unfinished cell, then the totals (stdout; nothing is sent)."""
     from droiz.bench.grid_api import plan_grid
 
@@ -151,8 +156,8 @@ def print_grid_plan(args: argparse.Namespace, config: dict, settings: dict[str, 
         )
     requests = sum(p.requests for _, p in plans)
     tokens = sum(p.tokens for _, p in plans)
-    costs = [p.cost for _, p in plans]
-    cost = cost_text(None if None in costs else sum(costs))
+    costs = [p.cost for _, p in plans if p.cost is not None]
+    cost = cost_text(sum(costs) if len(costs) == len(plans) else None)
     print(
         f"dry run: {len(plans)} unfinished cell(s); at most {requests} requests, {tokens} tokens, "
         f"cost at most {cost}; nothing was sent"

@@ -21,7 +21,7 @@ from droiz.runner.settings.checks import LARGE_BUDGET
 DEFAULT_METHODS = "dro,ucb,ei,hybrid,random"  # = droiz.bench.replay.DEFAULT_METHODS (start-up)
 
 
-def register_replay(table: argparse._SubParsersAction) -> None:
+def register_replay(table: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = table.add_parser(
         "replay",
         help="run methods over many seeds on answer tables alone (no model, no request)",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from droiz.tasks.evaluation import GroupReport
 
 
-def print_groups(report: Any, counts: Mapping[str, int] | None = None, indent: str = "  ") -> None:
+def print_groups(
+    report: GroupReport, counts: Mapping[str, int] | None = None, indent: str = "  "
+) -> None:
     """One line per group (accuracy in %, the worst group marked), then mean/worst/shifted."""
     width = max(len(g) for g in report.per_group)
     for group, acc in report.per_group.items():

@@ -46,7 +46,7 @@ def _default(s: Setting) -> str:
     return "required" if s.required else f"default: {s.default_text}"
 
 
-def _flag_type(hint: Any) -> Any:
+def _flag_type(hint: object) -> type:
     """The type of a flag's value: the hint's, without ``None``; a list is given as one string."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     kind = args[0] if len(args) == 1 else hint

@@ -12,7 +12,7 @@ from droiz.cli._errors import path_arg
 from droiz.cli._replay import register_replay
 
 
-def register_table(bench: argparse._SubParsersAction) -> None:
+def register_table(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "table",
         help="answer tables: every pool instruction x group x example scored once by a model",
@@ -29,7 +29,7 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _register_build(table: argparse._SubParsersAction) -> None:
+def _register_build(table: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = table.add_parser(
         "build",
         help="score every (pool instruction, group, example) of a fixed dev pool and test set",

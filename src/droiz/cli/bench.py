@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from droiz.cli._errors import bounded_int
 from droiz.cli._grid import register_grid
@@ -25,12 +25,15 @@ from droiz.cli._sim_args import SEEDS, add_sim_args
 from droiz.cli._table import register_table
 from droiz.exceptions import ConfigError
 
+if TYPE_CHECKING:
+    from droiz.sim.demo import RunResult
+
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
 MAX_DRBO_STEPS = 100_000
 """The most steps of ``bench drbo`` (its GP grows with every step)."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bench",
         help="the paper's comparisons: DRBO robust regret, the simulated ablation, the grid",
@@ -49,7 +52,7 @@ def _no_benchmark(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _register_drbo(bench: argparse._SubParsersAction) -> None:
+def _register_drbo(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "drbo",
         help="DRBO's robust-regret experiment: GP-UCB vs DRO-UCB vs WCS (synthetic, no LLM)",
@@ -75,7 +78,7 @@ def _register_drbo(bench: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_drbo)
 
 
-def _register_sim(bench: argparse._SubParsersAction) -> None:
+def _register_sim(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "sim",
         help="the ablation (EI, UCB, DRO w/o BO, DRO, hybrid, summed bonus, ...), SIMULATED",
@@ -177,8 +180,8 @@ def _run_sim(args: argparse.Namespace) -> int:
     from droiz.sim.demo import run_searches, searches_axes
     from droiz.sim.report import write_outputs
 
-    rule = None if args.ablation else args.group_rule or DEFAULT_GROUP_RULE
-    searches = ablation_design() if args.ablation else methods_design(rule)
+    rule: str | None = None if args.ablation else args.group_rule or DEFAULT_GROUP_RULE
+    searches = ablation_design() if rule is None else methods_design(rule)
     seeds = list(range(args.seeds))
     design = "the factorial ablation" if args.ablation else f"group rule {rule!r}"
     print(
@@ -188,7 +191,7 @@ def _run_sim(args: argparse.Namespace) -> int:
     )
     start = time.perf_counter()
 
-    def progress(r: Any) -> None:
+    def progress(r: RunResult) -> None:
         print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)
 
     rows = run_searches(

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``data`` command and its actions (``droiz.tasks`` is imported only when run)."""
     parser = subparsers.add_parser("data", help="download and check the benchmark data")
     parser.set_defaults(func=lambda args: _usage(parser))

@@ -11,11 +11,15 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from droiz.cli._sim_args import add_sim_args
 
+if TYPE_CHECKING:
+    from droiz.sim.demo import RunResult
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="compare DRO with EI, UCB, random search and DRO without BO (simulated, offline)",
@@ -65,8 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
-    def progress(r: object) -> None:
-        print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)  # type: ignore[attr-defined]
+    def progress(r: RunResult) -> None:
+        print(f"  done: {r.method} seed {r.seed}", file=sys.stderr)
 
     rows = run_demo(seeds, args.scenario, args.budget, args.ambiguity, args.workers, progress, rule)
     axes = searches_axes(method_searches(SEARCH_METHODS, rule))

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from droiz.cli._report import print_groups, print_usage
 from droiz.cli._settings import add_setting_flags, given_settings
 
+if TYPE_CHECKING:
+    from droiz.runner.evaluation import EvaluationResult
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
         help="score an instruction on a task's groups (per group, mean, worst group, shifted)",
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_summary(result: Any) -> None:
+def print_summary(result: EvaluationResult) -> None:
     """A readable table of the scores and the usage."""
     report, stats = result.report, result.stats
     counts: dict[str, int] = {}

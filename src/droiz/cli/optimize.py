@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from droiz._signals import Terminated
 from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
 from droiz.cli._settings import add_setting_flags, given_settings
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def register(sub: argparse._SubParsersAction) -> None:
+    from droiz.runner.loop.guards import CapReached
+    from droiz.runner.loop.hooks import Progress
+    from droiz.runner.outputs.result import OptimizeResult
+    from droiz.runner.plan import RunPlan
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "optimize",
         help="find a robust instruction for a task with a black-box LLM",
@@ -104,7 +112,7 @@ def cost_text(cost: float | None) -> str:
     return "unknown (a model has no price)" if cost is None else f"{cost:.4f} USD"
 
 
-def print_plan(plan: Any, *, dry: bool) -> None:
+def print_plan(plan: RunPlan, *, dry: bool) -> None:
     """The upper bounds of what the run sends (on stderr before a run, stdout for --dry-run)."""
     cost = cost_text(plan.cost)
     parts = f"evaluations {plan.evaluations}, verification {plan.verification}, test {plan.test}"
@@ -127,7 +135,7 @@ def print_plan(plan: Any, *, dry: bool) -> None:
     )
 
 
-def print_stop(stop: Any) -> None:
+def print_stop(stop: CapReached) -> None:
     """The summary of a run stopped at a cap."""
     best, stats = stop.best, stop.stats
     print(f"droiz optimize: {stop}", file=sys.stderr)
@@ -153,7 +161,7 @@ class ProgressBar:
         self._bar: Any = None
         self._last = ""
 
-    def __call__(self, p: Any) -> None:
+    def __call__(self, p: Progress) -> None:
         best = "–" if p.best_value is None else f"{p.best_value:.3f}"
         text = f"round {p.round} best {best} requests {p.requests} cached {p.cache_hits}"
         if self._bar is None:
@@ -179,7 +187,7 @@ def _make_bar(total: int) -> Any:
     return tqdm(total=total, unit="eval", desc="droiz optimize", file=sys.stderr, leave=True)
 
 
-def print_result(result: Any) -> None:
+def print_result(result: OptimizeResult) -> None:
     """The readable summary of a finished run."""
     best, test = result.best, result.test
     print(f"best instruction: {best['instruction']!r}")
@@ -196,7 +204,7 @@ def print_result(result: Any) -> None:
     print_tracking(result.run_dir)
 
 
-def print_tracking(run_dir: Any) -> None:
+def print_tracking(run_dir: Path) -> None:
     """Where the run is tracked (``--track``), with the URI's credentials masked."""
     from droiz.runner.tracking.hooks import describe
 

@@ -10,7 +10,7 @@ from typing import Any
 from droiz.exceptions import ConfigError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "runs",
         help="list run directories and where each stands",

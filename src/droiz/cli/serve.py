@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from droiz.llm.serve import ServedModel
 
 DEFAULTS = {"port": 8080, "parallel": 4, "threads": 1, "ctx": 2048}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "serve",
         help="serve a GGUF model on 127.0.0.1 (llama.cpp's OpenAI-compatible server)",
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = ServeOptions(args.model, args.port, args.parallel, args.threads, args.ctx)
 
-    def ready(model: Any) -> None:
+    def ready(model: ServedModel) -> None:
         print(
             f"droiz serve: {model.name} ({model.path}) on {options.base_url}: "
             f"{options.parallel} slots, {options.threads} thread(s), {options.ctx} context "

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from droiz.tasks import Example, Task
+    from droiz.tasks.clusters import Clusters
 
 SHORT_SOURCE = {
     "instruction-induction": "II-24",
@@ -15,7 +21,7 @@ SHORT_SOURCE = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its ``list`` / ``show`` actions."""
     parser = subparsers.add_parser("tasks", help="list and inspect tasks")
     parser.set_defaults(func=lambda args: _usage(parser))
@@ -62,7 +68,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _summary(task: Any) -> dict[str, Any]:
+def _summary(task: Task) -> dict[str, Any]:
     from droiz.tasks import BENCHMARK_TASKS
 
     return {
@@ -121,7 +127,9 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grouped(task: Any, groups: str, seed: int, embedder: str | None) -> tuple[Any, Any]:
+def _grouped(
+    task: Task, groups: str, seed: int, embedder: str | None
+) -> tuple[Task, Clusters | None]:
     """The task with ``--groups``: its clusters (computed after the local checks) or a list of
     its groups."""
     from droiz.runner.settings.checks import check_names
@@ -141,7 +149,7 @@ def _grouped(task: Any, groups: str, seed: int, embedder: str | None) -> tuple[A
     return clustered(task, clusters), clusters
 
 
-def _clusters(task: Any, clusters: Any) -> dict[str, dict[str, Any]]:
+def _clusters(task: Task, clusters: Clusters) -> dict[str, dict[str, Any]]:
     """``--json``'s ``clusters``: each cluster's ids, size and most distinctive words."""
     from droiz.tasks.clusters import distinctive_words
 
@@ -152,7 +160,7 @@ def _clusters(task: Any, clusters: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def _print_clusters(task: Any, clusters: Any, info: dict[str, dict[str, Any]]) -> None:
+def _print_clusters(task: Task, clusters: Clusters, info: dict[str, dict[str, Any]]) -> None:
     from droiz.tasks.clusters import all_examples
 
     inputs = {e.id: e.input for e in all_examples(task)}
@@ -166,7 +174,7 @@ def _print_clusters(task: Any, clusters: Any, info: dict[str, dict[str, Any]]) -
             print(f"    {i}: {inputs[i]!r}")
 
 
-def _details(task: Any, split: str, num: int) -> dict[str, Any]:
+def _details(task: Task, split: str, num: int) -> dict[str, Any]:
     pool = task.split(split)
     counts = {g: sum(e.group == g for e in pool) for g in task.natural_groups}
     return {
@@ -181,7 +189,7 @@ def _details(task: Any, split: str, num: int) -> dict[str, Any]:
     }
 
 
-def _examples(task: Any, group: str, pool: Any, num: int) -> list[dict[str, Any]]:
+def _examples(task: Task, group: str, pool: Sequence[Example], num: int) -> list[dict[str, Any]]:
     from droiz.tasks.perturb import TEMPLATES
 
     names = {text: name for name, text in TEMPLATES.items()}

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -17,6 +17,9 @@ from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.llm.models import PACKAGED, resolve_model
 from droiz.llm.prompts import vicuna_prompt
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase as Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def resolve_dtype(dtype: str | torch.dtype, device: str) -> torch.dtype:
 
 
 @functools.lru_cache(maxsize=2)
-def load_causal_lm(name_or_path: str, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+def load_causal_lm(name_or_path: str, device: str, dtype: torch.dtype) -> tuple[Any, Tokenizer]:
     """Load (and memoise) a causal LM in eval mode and its tokenizer, set up for left padding."""
     transformers = require("transformers", "hf")
     try:
@@ -58,7 +61,7 @@ def dtype_kwargs(dtype: torch.dtype) -> dict[str, torch.dtype]:
     return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
 
 
-def prepare_tokenizer(tokenizer: Any) -> Any:
+def prepare_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
     """Left padding, and a pad token (EOS, else UNK) when the tokenizer has none."""
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
@@ -78,12 +81,14 @@ def memory_digest(model: Any) -> str:
     digest = hashlib.sha256(
         json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode()
     )
-    head = model.get_input_embeddings().weight[:8].detach().float().cpu()
+    head = embedding_matrix(model)[:8].detach().float().cpu()
     digest.update(head.numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
-def chat_format(tokenizer: Any, user_text: str, use_chat_template: bool | None) -> tuple[str, bool]:
+def chat_format(
+    tokenizer: Tokenizer, user_text: str, use_chat_template: bool | None
+) -> tuple[str, bool]:
     """Wrap ``user_text`` as one user turn ready for the assistant's answer.
 
     Uses the tokenizer's chat template when it has one (and ``use_chat_template`` is not False),
@@ -100,7 +105,7 @@ def chat_format(tokenizer: Any, user_text: str, use_chat_template: bool | None) 
     return vicuna_prompt(user_text), False
 
 
-def template_id(tokenizer: Any, use_chat_template: bool | None) -> str:
+def template_id(tokenizer: Tokenizer, use_chat_template: bool | None) -> str:
     """Identifies the conversation format that :func:`chat_format` will use."""
     chat = getattr(tokenizer, "chat_template", None)
     if chat and use_chat_template is not False:
@@ -108,14 +113,14 @@ def template_id(tokenizer: Any, use_chat_template: bool | None) -> str:
     return "vicuna-v1.1"
 
 
-def encode(tokenizer: Any, text: str, templated: bool) -> list[int]:
+def encode(tokenizer: Tokenizer, text: str, templated: bool) -> list[int]:
     """Token ids of ``text``; special tokens are added only when no chat template was applied."""
     return list(tokenizer(text, add_special_tokens=not templated)["input_ids"])
 
 
 @torch.no_grad()
 def generate_greedy(
-    model: Any, tokenizer: Any, embeds: Sequence[Tensor], max_new_tokens: int
+    model: Any, tokenizer: Tokenizer, embeds: Sequence[Tensor], max_new_tokens: int
 ) -> tuple[list[str], list[int]]:
     """Greedy generation for a batch of ``L_i x H`` input embeddings, left-padded with a mask.
 
@@ -124,7 +129,7 @@ def generate_greedy(
     own sampling defaults.
     """
     length = max(e.shape[0] for e in embeds)
-    pad = model.get_input_embeddings().weight[tokenizer.pad_token_id]
+    pad = embedding_matrix(model)[tokenizer.pad_token_id]
     rows, masks = [], []
     for e in embeds:
         fill = length - e.shape[0]
@@ -160,8 +165,17 @@ def _count_new(row: Tensor, eos: int | list[int] | None, pad: int) -> int:
 
 def token_embeddings(model: Any, ids: Sequence[int]) -> Tensor:
     """``L x H`` input embeddings of token ids, on the model's device."""
-    weight = model.get_input_embeddings().weight
-    return model.get_input_embeddings()(torch.tensor(list(ids), device=weight.device))
+    weight = embedding_matrix(model)
+    vectors: Tensor = model.get_input_embeddings()(torch.tensor(list(ids), device=weight.device))
+    return vectors
+
+
+def embedding_matrix(model: Any) -> Tensor:
+    """The ``V x H`` input-embedding matrix of ``model``."""
+    # Models are Any in this module: transformers' PreTrainedModel does not declare a causal
+    # LM's generate(), and types the embedding layer's weight as Tensor | Module.
+    weight: Tensor = model.get_input_embeddings().weight
+    return weight
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ class Loaded:
     """
 
     model: Any
-    tokenizer: Any
+    tokenizer: Tokenizer
     name: str
     digest: str
     key: str

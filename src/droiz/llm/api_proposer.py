@@ -88,7 +88,8 @@ class APIProposer(Generator):
         if n_demos < 1 or n_samples < 1 or "[full_DEMO]" not in template:
             raise ConfigError("need n_demos >= 1, n_samples >= 1 and [full_DEMO] in the template")
         self.executor = CachedExecutor(executor, cache) if cache is not None else executor
-        self.dim, self.n_demos, self.n_samples, self.seed = int(dim), n_demos, n_samples, seed
+        self.dim: int = int(dim)
+        self.n_demos, self.n_samples, self.seed = n_demos, n_samples, seed
         self.template = template
 
     @staticmethod

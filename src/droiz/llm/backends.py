@@ -9,8 +9,9 @@ environment variable is passed on, and the back end reads the key itself when it
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,7 +208,7 @@ def build_generator(
     api_key_env: str = "OPENAI_API_KEY",
     prices: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
-    features: Any = None,
+    features: Sequence[Sequence[float]] | None = None,
 ) -> Generator:
     """A generator from its spec, cached in ``cache`` when given, with ``dim`` and ``seed``
     unless ``options`` say otherwise. An HTTP generator also gets the endpoint and ``budget`` (a
@@ -238,7 +239,7 @@ def build_backends(
     generator_options: Mapping[str, Any] | None = None,
     base_url: str | None = None,
     api_key_env: str = "OPENAI_API_KEY",
-    cache_dir: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     cache_namespace: str | None = None,
     concurrency: int | None = None,
     max_answer_tokens: int | None = None,
@@ -248,7 +249,7 @@ def build_backends(
     seed: int | None = None,
     embedder: str | None = None,
     with_embedder: bool = False,
-    generator_features: Any = None,
+    generator_features: Sequence[Sequence[float]] | None = None,
 ) -> Backends:
     """The response cache (in ``cache_dir``), the cached executor and generator (``None``
     without a spec) and, ``with_embedder``, the sentence embedder ``embedder`` (``None``: the

@@ -70,8 +70,9 @@ class Completion:
     cached: bool = False
 
 
-OnResult = Callable[[int, Completion], None]
-"""Callback ``on_result(index, completion)``, called as soon as each answer arrives."""
+OnResult = Callable[[int, Completion], object]
+"""Callback ``on_result(index, completion)``, called as soon as each answer arrives (what it
+returns is ignored)."""
 
 
 def as_requests(items: Sequence[ExecRequest | str]) -> list[ExecRequest]:
@@ -119,7 +120,7 @@ class RequestBound(NamedTuple):
     completion_tokens: int = 0
 
 
-def option_default(cls: type, name: str) -> Any:
+def option_default(cls: type[Backend], name: str) -> Any:
     """The default of the constructor option ``name`` of ``cls``; :class:`ConfigError` when the
     constructor has no such option or no default for it."""
     param = inspect.signature(cls.__init__).parameters.get(name)
@@ -131,10 +132,10 @@ def option_default(cls: type, name: str) -> Any:
     return param.default
 
 
-def token_limit(cls: type, options: Mapping[str, Any]) -> int | None:
+def token_limit(cls: type[Backend], options: Mapping[str, Any]) -> int | None:
     """The answer-length limit (tokens) of ``cls`` built with ``options``: the option its
     capabilities name, else that option's default; ``None`` when it names none."""
-    name = cls.capabilities.token_option  # type: ignore[attr-defined]
+    name = cls.capabilities.token_option
     if name is None:
         return None
     return int(options[name] if name in options else option_default(cls, name))

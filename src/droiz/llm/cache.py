@@ -20,6 +20,7 @@ when the owner released it without an answer (its request failed). Storing the a
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -29,15 +30,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from droiz.exceptions import ConfigError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CACHE_ENV = "DROIZ_CACHE_DIR"
 CACHE_FILENAME = "droiz-cache.sqlite3"
@@ -48,6 +50,8 @@ LEASE_TTL = 30.0
 how long others wait on an owner that no longer answers, on a host where its process cannot be
 looked up."""
 HOST = socket.gethostname()
+Lease = tuple[str, int, str, float]
+"""A lease row: owner, pid, host, expiry time."""
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS entries (
@@ -154,7 +158,7 @@ def process_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _retry_locked(step: Any, deadline: float) -> Any:
+def _retry_locked(step: Callable[[], T], deadline: float) -> T:
     """Run ``step``, retrying while another process holds the database (switching a new
     database to WAL mode can report "locked" without waiting on the busy timeout)."""
     while True:
@@ -177,7 +181,7 @@ class ResponseCache:
 
     def __init__(
         self,
-        cache_dir: str | Path | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
         *,
         filename: str = CACHE_FILENAME,
         timeout: float = 60.0,
@@ -195,7 +199,7 @@ class ResponseCache:
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         deadline = time.monotonic() + timeout
         for sql in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", *_SCHEMA):
-            _retry_locked(lambda sql=sql: self._conn.execute(sql), deadline)
+            _retry_locked(functools.partial(self._conn.execute, sql), deadline)
 
     def __repr__(self) -> str:
         return f"ResponseCache(path={str(self.path)!r})"
@@ -231,7 +235,7 @@ class ResponseCache:
                 found = dict(self._select("SELECT key, value FROM entries", keys))
                 rest = [k for k in keys if k not in found]
                 sql = "SELECT key, owner, pid, host, expires FROM leases"
-                leases = {row[0]: row[1:] for row in self._select(sql, rest)}
+                leases: dict[str, Lease] = {row[0]: row[1:] for row in self._select(sql, rest)}
                 mine = [k for k in rest if k not in leases or self._dead(*leases[k], now)]
                 rows = [(k, self.owner, pid, HOST, now + LEASE_TTL) for k in mine]
                 self._conn.executemany("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?)", rows)
@@ -249,7 +253,7 @@ class ResponseCache:
         keys, now = list(keys), time.time()
         with self._lock:
             rows = self._select("SELECT key, owner, pid, host, expires FROM leases", keys)
-        leases = {row[0]: row[1:] for row in rows}
+        leases: dict[str, Lease] = {row[0]: row[1:] for row in rows}
         return any(k not in leases or self._dead(*leases[k], now) for k in keys)
 
     def release(self, keys: Iterable[str]) -> None:
@@ -289,7 +293,12 @@ class ResponseCache:
                 logger.debug("cache %s: renewing leases failed (%s)", self.path, exc)
 
     def put(
-        self, key: str, value: str, *, kind: str = "response", meta: Mapping | None = None
+        self,
+        key: str,
+        value: str,
+        *,
+        kind: str = "response",
+        meta: Mapping[str, object] | None = None,
     ) -> None:
         """Store ``value`` under ``key`` and release this cache's lease on it, in one transaction
         committed at once.
@@ -314,7 +323,7 @@ class ResponseCache:
 
     def count(self, kind: str | None = None) -> int:
         """Number of stored entries, of one ``kind`` or of all."""
-        sql, args = "SELECT COUNT(*) FROM entries", ()
+        sql, args = "SELECT COUNT(*) FROM entries", tuple[str, ...]()
         if kind is not None:
             sql, args = sql + " WHERE kind = ?", (kind,)
         with self._lock:

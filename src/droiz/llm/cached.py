@@ -80,9 +80,9 @@ class CachedExecutor(Executor):
         groups: dict[object, list[int]] = {}
         for i, key in enumerate(keys):
             if key is not None and key in found:
-                results[i] = Completion(found[key], cached=True)
+                hit = results[i] = Completion(found[key], cached=True)
                 if on_result is not None:
-                    on_result(i, results[i])
+                    on_result(i, hit)
             else:
                 groups.setdefault(key if key is not None else ("uncached", i), []).append(i)
         self.stats.add(cache_hits=len(requests) - len(groups))

@@ -59,8 +59,9 @@ def callable_name(fn: Callable[..., Any], name: str | None = None, role: str = "
     Raises:
         ConfigError: A lambda without a name, or a blank name.
     """
-    if name is None and isinstance(getattr(fn, "name", None), str):
-        name = fn.name  # type: ignore[attr-defined]
+    own = getattr(fn, "name", None)
+    if name is None and isinstance(own, str):
+        name = own
     if name is None:
         qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
         if "<lambda>" in qualname:

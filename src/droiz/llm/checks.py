@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from droiz.exceptions import ConfigError
 from droiz.llm.retry import RetryPolicy
@@ -23,11 +24,14 @@ from droiz.redact import is_secret_name, redact_url
 from droiz.registry import unknown_name_message
 from droiz.validate import check_mapping, check_type, type_hints
 
+if TYPE_CHECKING:
+    from droiz.llm.base import Backend
+
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 _CREDENTIAL = re.compile(r"(?i)\s*(bearer|basic)\s+\S")
 
 
-def constructor_options(cls: type) -> tuple[set[str], bool]:
+def constructor_options(cls: type[Backend]) -> tuple[set[str], bool]:
     """The keyword options the constructor of ``cls`` takes, without ``self`` and the spec value
     (its first parameter), and whether it takes any other name too (``**kwargs``, unless the
     class lists what they may be with ``extra_option_names()``)."""
@@ -40,7 +44,7 @@ def constructor_options(cls: type) -> tuple[set[str], bool]:
     return names, takes_any
 
 
-def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -> None:
+def check_backend_options(section: str, cls: type[Backend], options: Mapping[str, Any]) -> None:
     """Unknown option names ("did you mean"), option types from the constructor's annotations,
     ``device`` values this torch can use, and ``retry`` tables."""
     check_no_secrets(section, options)
@@ -59,7 +63,7 @@ def check_backend_options(section: str, cls: type, options: Mapping[str, Any]) -
             check_type(where, value, hints[key])
 
 
-def check_no_secrets(where: str, value: Any) -> None:
+def check_no_secrets(where: str, value: object) -> None:
     """No secret at any depth of an options table: no text under a name like a key
     (``api_key``, ``token``, ``Authorization``, see :func:`droiz.redact.is_secret_name`; a name
     ending in ``_env`` names a variable and is fine), no ``Bearer``/``Basic`` credential and no
@@ -94,7 +98,7 @@ def check_no_secrets(where: str, value: Any) -> None:
         )
 
 
-def check_device(where: str, value: Any) -> None:
+def check_device(where: str, value: object) -> None:
     """A torch device string that this machine's torch can use."""
     import torch
 
@@ -187,7 +191,7 @@ def _ask_hub(what: str, name: str) -> None:
         ) from None
 
 
-def _hub() -> Any:
+def _hub() -> ModuleType:
     from droiz._imports import require
 
     return require("huggingface_hub", "hf")

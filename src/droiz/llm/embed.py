@@ -84,7 +84,7 @@ class SentenceEmbedder:
         texts = [str(t) for t in texts]
         if not texts:
             return torch.empty(0, self.dim, dtype=torch.float64)
-        vectors = self._load().encode(
+        vectors: Tensor = self._load().encode(
             texts,
             batch_size=batch_size,
             convert_to_tensor=True,
@@ -92,12 +92,14 @@ class SentenceEmbedder:
             show_progress_bar=False,
         )
         vectors = vectors.detach().to("cpu", torch.float64)
-        return vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        norms: Tensor = vectors.norm(dim=-1, keepdim=True)  # Tensor.norm is unannotated
+        return vectors / norms.clamp_min(1e-12)
 
     def _encode(self, text: str) -> Tensor:
-        return self._load().encode(
+        vector: Tensor = self._load().encode(
             [text], convert_to_tensor=True, normalize_embeddings=False, show_progress_bar=False
         )
+        return vector
 
     def _load(self) -> Any:
         if self._model is None:

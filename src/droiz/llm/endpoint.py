@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from droiz.exceptions import ConfigError
@@ -48,7 +47,7 @@ class Endpoint:
         return None if self.username is None else (self.username, self.password or "")
 
 
-def parse_base_url(url: Any, flag: str = "--base-url") -> Endpoint:
+def parse_base_url(url: object, flag: str = "--base-url") -> Endpoint:
     """Take ``url`` apart, or raise a one-line :class:`~droiz.exceptions.ConfigError` (its
     credentials masked) naming ``flag``.
 

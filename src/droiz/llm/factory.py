@@ -9,10 +9,10 @@ or :func:`register_generator`; what the class is (HTTP or in process, its answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from droiz.exceptions import ConfigError
-from droiz.llm.base import Executor, Generator
+from droiz.llm.base import Backend, Executor, Generator
 from droiz.llm.cache import ResponseCache
 from droiz.llm.cached import CachedExecutor, CachedGenerator
 from droiz.llm.checks import constructor_options
@@ -21,6 +21,7 @@ from droiz.registry import Registry
 GENERATORS: Registry[Callable[[], type[Generator]]] = Registry("generator")
 EXECUTORS: Registry[Callable[[], type[Executor]]] = Registry("executor")
 C = TypeVar("C", bound=type)
+B = TypeVar("B", bound=Backend)
 
 _EXAMPLES = {
     "generator": "hf:lmsys/vicuna-13b-v1.3, api:gpt-4o-mini or pool:candidates.txt",
@@ -117,14 +118,21 @@ def parse_spec(spec: str, role: str) -> tuple[str, str]:
     return kind.strip(), value.strip()
 
 
-def spec_class(spec: str, role: str) -> tuple[type, str]:
+@overload
+def spec_class(spec: str, role: Literal["generator"]) -> tuple[type[Generator], str]: ...
+@overload
+def spec_class(spec: str, role: Literal["executor"]) -> tuple[type[Executor], str]: ...
+@overload
+def spec_class(spec: str, role: str) -> tuple[type[Backend], str]: ...
+def spec_class(spec: str, role: str) -> tuple[type[Backend], str]:
     """The class a spec builds and the spec's value (see :func:`parse_spec`)."""
     kind, value = parse_spec(spec, role)
-    registry = GENERATORS if role == "generator" else EXECUTORS
-    return registry.get(kind)(), value
+    if role == "generator":
+        return GENERATORS.get(kind)(), value
+    return EXECUTORS.get(kind)(), value
 
 
-def _construct(cls: type, role: str, kind: str, value: str, options: dict[str, Any]) -> Any:
+def _construct(cls: type[B], role: str, kind: str, value: str, options: dict[str, Any]) -> B:
     names, takes_any = constructor_options(cls)
     unknown = sorted(k for k in options if k not in names and not takes_any)
     if unknown:
@@ -132,7 +140,8 @@ def _construct(cls: type, role: str, kind: str, value: str, options: dict[str, A
         raise ConfigError(
             f"{role} {kind!r} does not take option(s) {', '.join(unknown)}; it takes: {accepted}"
         )
-    return cls(value, **options)
+    build: Callable[..., B] = cls  # each class declares its own constructor options
+    return build(value, **options)
 
 
 def make_generator(spec: str, *, cache: ResponseCache | None = None, **options: Any) -> Generator:

@@ -133,7 +133,7 @@ class HFSoftPromptGenerator(Generator):
         loaded = _hf.load(model, tokenizer, model_id, device, self.dtype)
         self.model, self.tokenizer, self.model_id = loaded.model, loaded.tokenizer, loaded.name
         self._digest, self._key = loaded.digest, loaded.key
-        weight = self.model.get_input_embeddings().weight
+        weight = _hf.embedding_matrix(self.model)
         self.dim, self.seed, self.init = int(dim), int(seed), init
         self.projection = SoftPromptProjection(
             dim,

@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from droiz._imports import require
@@ -23,7 +23,7 @@ from droiz.llm.base import (
     OnResult,
     make_fingerprint,
 )
-from droiz.llm.budget import Budget, BudgetExceeded, estimate_tokens, worst_case
+from droiz.llm.budget import Budget, BudgetExceeded, Reservation, estimate_tokens, worst_case
 from droiz.llm.cache import endpoint_namespace
 from droiz.llm.endpoint import Endpoint, parse_base_url
 from droiz.llm.faults import Transient, is_retryable, parse_completion, permanent_problem
@@ -31,6 +31,9 @@ from droiz.llm.limiter import AdaptiveConcurrency
 from droiz.llm.retry import RetryPolicy, parse_retry_after
 from droiz.llm.stats import LLMStats, PriceTable, Pricing, find_pricing, resolve_pricing
 from droiz.redact import protect_logs, redact, redact_known, register_env_secret
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,9 @@ class _Run:
     limiter: AdaptiveConcurrency
     error: BackendError | None = None
     results: list[Completion | None] = field(default_factory=list)
+
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 class OpenAIExecutor(Executor):
@@ -204,7 +210,7 @@ class OpenAIExecutor(Executor):
             raise self._error(missing[0], f"no answer for {len(missing)} request(s)")
         return [c for c in run.results if c is not None]
 
-    def _client(self) -> Any:
+    def _client(self) -> AsyncOpenAI:
         """The SDK's client: the endpoint's URL without credentials or query, the query sent
         with every request, the URL's user-info as the HTTP client's Basic auth."""
         openai = require("openai", "openai")
@@ -217,10 +223,13 @@ class OpenAIExecutor(Executor):
                 options["default_query"] = dict(endpoint.query)
             if endpoint.auth is not None:
                 options["http_client"] = openai.DefaultAsyncHttpxClient(auth=endpoint.auth)
-        return openai.AsyncOpenAI(api_key=key, max_retries=0, timeout=self.timeout, **options)
+        client: AsyncOpenAI = openai.AsyncOpenAI(
+            api_key=key, max_retries=0, timeout=self.timeout, **options
+        )
+        return client
 
     async def _attempts(
-        self, client: Any, index: int, request: ExecRequest, run: _Run
+        self, client: AsyncOpenAI, index: int, request: ExecRequest, run: _Run
     ) -> Completion | None:
         """Send one request with retries; ``None`` when it (or another request) failed.
 
@@ -232,10 +241,10 @@ class OpenAIExecutor(Executor):
         worst_tokens, worst_cost = worst_case(prompt, self.max_tokens, self.pricing)
         spent, retries, reason = 0.0, 0, ""
         while True:
-            ticket = await self._slot(run, worst_tokens, worst_cost)
-            if ticket is None:
+            slot = await self._slot(run, worst_tokens, worst_cost)
+            if slot is None:
                 return None
-            reservation, ticket = ticket
+            reservation, ticket = slot
             self.stats.add(requests=1, retries=1 if retries else 0)
             started = time.monotonic()
             try:
@@ -280,13 +289,15 @@ class OpenAIExecutor(Executor):
             run.error = self._error(index, problem)
         return None
 
-    async def _slot(self, run: _Run, worst_tokens: int, worst_cost: float) -> Any:
+    async def _slot(
+        self, run: _Run, worst_tokens: int, worst_cost: float
+    ) -> tuple[Reservation, int] | None:
         """A concurrency slot and a budget reservation, or ``None`` once the batch has failed."""
         while True:
-            if run.error is not None:
+            if run.failed():
                 return None
             ticket = await run.limiter.acquire()
-            if run.error is not None:
+            if run.failed():  # another request may have failed meanwhile
                 run.limiter.release(ticket)
                 return None
             try:
@@ -308,7 +319,9 @@ class OpenAIExecutor(Executor):
             wait,
         )
 
-    async def _send(self, client: Any, index: int, request: ExecRequest) -> tuple[Completion, bool]:
+    async def _send(
+        self, client: AsyncOpenAI, index: int, request: ExecRequest
+    ) -> tuple[Completion, bool]:
         """One attempt; raises :class:`Transient` for retryable faults, BackendError otherwise."""
         openai = require("openai", "openai")
         try:
@@ -343,7 +356,7 @@ class OpenAIExecutor(Executor):
         self.reached = True
         return parse_completion(redact_known(text), self.flavour)  # a server may echo the key
 
-    async def _models(self, client: Any) -> list[str] | None:
+    async def _models(self, client: AsyncOpenAI) -> list[str] | None:
         """The model ids the endpoint's ``/models`` lists, or ``None`` when it has none (or the
         budget has no request left for asking: the lookup is an HTTP request too)."""
         try:
@@ -358,7 +371,7 @@ class OpenAIExecutor(Executor):
         finally:
             self.budget.settle(reservation, 0, 0.0)
 
-    async def _create(self, client: Any, prompt: str) -> str:
+    async def _create(self, client: AsyncOpenAI, prompt: str) -> str:
         """POST the request through the SDK's generic ``client.post`` and return the raw body.
 
         The typed ``chat.completions.create`` validates and transforms every request body (about

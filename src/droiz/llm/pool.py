@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +34,7 @@ class PoolFile(NamedTuple):
     features: list[list[float]] | None
 
 
-def read_pool(path: str | Path) -> PoolFile:
+def read_pool(path: str | os.PathLike[str]) -> PoolFile:
     """Read a pool file: ``.jsonl`` (by its suffix) one ``{"instruction": ..., "features":
     [...]}`` object per line, else what :func:`load_pool` reads.
 
@@ -238,7 +239,7 @@ class PoolGenerator(Generator):
         dim: int = 10,
         proj_dim: int = 2,
         seed: int = 0,
-        features: Any = None,
+        features: object = None,
     ) -> None:
         self.source = str(pool) if isinstance(pool, str | Path) else "inline"
         self.instructions = (

@@ -47,7 +47,8 @@ class RetryPolicy:
     seed: int | None = 0
 
     def __post_init__(self) -> None:
-        numbers = (self.max_elapsed, self.base_delay, self.max_delay, self.jitter)
+        numbers: tuple[float, ...] = (self.max_elapsed, self.base_delay, self.max_delay)
+        numbers += (self.jitter,)
         numbers += (self.max_retry_after,)
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers):
             raise ConfigError(f"retry settings must be numbers, got {self}")

@@ -65,8 +65,9 @@ def find_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing | N
 
 
 def _is_price(value: object) -> bool:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return ok and math.isfinite(value) and value >= 0  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value >= 0
 
 
 def resolve_pricing(model: str, prices: PriceTable | Pricing | None) -> Pricing:
@@ -124,10 +125,11 @@ class LLMStats:
 
     def __init__(self, **counts: float) -> None:
         self._lock = threading.Lock()
+        # counters by name: the int ones (requests, tokens) are given as numbers too
         self._values: dict[str, float] = asdict(StatsSnapshot(**counts))  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> float:
-        values = self.__dict__.get("_values", {})
+        values: dict[str, float] = self.__dict__.get("_values", {})
         if name in values:
             return values[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -152,4 +154,4 @@ class LLMStats:
     def snapshot(self) -> StatsSnapshot:
         """An immutable copy of the counters."""
         with self._lock:
-            return StatsSnapshot(**self._values)  # type: ignore[arg-type]
+            return StatsSnapshot(**self._values)  # type: ignore[arg-type]  # as in __init__

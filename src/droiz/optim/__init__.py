@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from droiz.optim.config import EngineConfig
 from droiz.optim.context import RoundContext
-from droiz.optim.engine import Best, RobustBO
+from droiz.optim.engine import RobustBO
 from droiz.optim.methods import METHODS, Method, register_method
 from droiz.optim.proposal import Proposal
 from droiz.optim.reference import GROUP_RULES, register_group_rule
-from droiz.optim.selection import SELECTIONS, register_selection
+from droiz.optim.selection import SELECTIONS, Best, register_selection
 
 __all__ = [
     "GROUP_RULES",

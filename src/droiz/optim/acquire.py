@@ -8,10 +8,10 @@ context, never the engine.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
-from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.acquisition import AcquisitionFunction
 from torch import Tensor
 
 from droiz.acquisition import adversary_weights
@@ -22,6 +22,7 @@ from droiz.optim.context import RoundContext
 from droiz.optim.methods import Method
 from droiz.optim.reference import GROUP_RULES, sampled_groups
 from droiz.optim.selection import SELECTIONS
+from droiz.surrogate.model import GroupGP
 
 _DISTINCT = 1e-6  # two soft prompts closer than this (max-norm) count as the same point
 
@@ -43,7 +44,7 @@ class Step(NamedTuple):
     scores: Tensor
 
 
-def propose(spec: Method, model: Any, ctx: RoundContext, cfg: EngineConfig, n: int) -> Step:
+def propose(spec: Method, model: GroupGP, ctx: RoundContext, cfg: EngineConfig, n: int) -> Step:
     """The model-based step of a round: ``n`` candidates of the method ``spec`` and their groups.
 
     CMA-ES (``cfg.cma_*``) starts from the ``cfg.cma_starts`` best evaluated points by the
@@ -64,7 +65,7 @@ def propose(spec: Method, model: Any, ctx: RoundContext, cfg: EngineConfig, n: i
 
 def propose_candidates(
     spec: Method,
-    model: Any,
+    model: GroupGP,
     ctx: RoundContext,
     cfg: EngineConfig,
     n: int,

@@ -18,12 +18,10 @@ every proposal a set of candidates:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
-from botorch.acquisition import AcquisitionFunction
-from botorch.optim import optimize_acqf_discrete
+from botorch.acquisition.acquisition import AcquisitionFunction
+from botorch.optim.optimize import optimize_acqf_discrete
 from torch import Tensor
 
 from droiz.exceptions import ConfigError, ShapeError
@@ -33,7 +31,7 @@ MATCH_TOL = 1e-7
 """A told point is a candidate when within this max-norm distance of its scaled features."""
 
 
-def check_features(features: Any, dim: int | None = None) -> Tensor:
+def check_features(features: object, dim: int | None = None) -> Tensor:
     """The candidates' features as an ``N x d`` float64 tensor: finite, distinct rows.
 
     Raises:

@@ -65,7 +65,7 @@ class EngineConfig:
     dim: int = 10
     n_groups: int = 2
     method: str = "dro"
-    ambiguity: Any = "kl:0.1"
+    ambiguity: str | dict[str, Any] = "kl:0.1"
     budget: int = 150
     seed: int = 0
     reference: tuple[float, ...] | None = None
@@ -206,7 +206,10 @@ class EngineConfig:
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown engine settings {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
 
     def __hash__(self) -> int:  # the ambiguity may be a mapping (a W1 cost matrix)
         return hash(repr(self.to_dict()))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -88,7 +88,9 @@ def make_engine(
     return RobustBO(2, n_groups, method, ambiguity, budget=budget, seed=seed, **settings)
 
 
-def drive(bo: RobustBO, rounds: int | None = None, dtype: torch.dtype = torch.float64) -> list:
+def drive(
+    bo: RobustBO, rounds: int | None = None, dtype: torch.dtype = torch.float64
+) -> list[Proposal]:
     """Ask and tell ``rounds`` rounds (default: to the end of the budget); the proposals."""
     asked: list[Proposal] = []
     while not bo.stop() and (rounds is None or len(asked) < rounds):
@@ -203,8 +205,8 @@ def check_kl0_is_nominal(method: str) -> None:
     from droiz.optim.selection import SELECTIONS
 
     crit = SELECTIONS.get(spec.final_pick)
-    model = bo.surrogate() if crit.needs_model else None
-    torch.testing.assert_close(crit.score(model, ctx), crit.score(model, nominal))
+    fitted = bo.surrogate() if crit.needs_model else None
+    torch.testing.assert_close(crit.score(fitted, ctx), crit.score(fitted, nominal))
 
 
 def check_candidates(method: str) -> None:
@@ -218,7 +220,8 @@ def check_candidates(method: str) -> None:
     seen: set[tuple[int, int]] = set()
     while not a.stop():
         p = a.ask()
-        assert p.index is not None and torch.equal(p.z, a.candidates[p.index]), "not candidates"
+        assert a.candidates is not None and p.index is not None, "not candidates"
+        assert torch.equal(p.z, a.candidates[p.index]), "not candidates"
         assert len(set(p.index.tolist())) == len(p), f"round {p.round} repeats a candidate"
         for c, row in zip(p.index.tolist(), p.groups, strict=True):
             pairs = {(c, g) for g in row.nonzero().flatten().tolist()}
@@ -243,7 +246,7 @@ def check_candidates(method: str) -> None:
     raise AssertionError("ask() after every pair was observed must raise ConfigError")
 
 
-CHECKS = {
+CHECKS: dict[str, Callable[..., None]] = {
     "proposals": check_proposals,
     "budget": check_budget,
     "state_round_trip": check_state_round_trip,
@@ -273,7 +276,7 @@ def check_method(name: str, ambiguities: Iterable[AmbiguitySet | str] | None = N
     for check, fn in CHECKS.items():
         for amb in sets if check in PER_AMBIGUITY else [None]:
             try:
-                fn(name) if amb is None else fn(name, amb)  # type: ignore[operator]
+                fn(name) if amb is None else fn(name, amb)
             except AssertionError as exc:
                 where = "" if amb is None else f" with {amb!r}"
                 raise AssertionError(f"method {name!r} fails {check}{where}: {exc}") from exc

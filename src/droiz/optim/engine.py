@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.acquisition import beta_schedule
@@ -52,9 +53,11 @@ from droiz.optim.reference import (
 from droiz.optim.selection import SELECTIONS, Best
 from droiz.optim.sobol import sobol_points
 from droiz.optim.state import load_state, save_state
+from droiz.surrogate import GroupGP
 from droiz.surrogate.build import (
     KERNELS,
     WSTAR_KERNEL,
+    KernelInputs,
     condition_gp,
     hyperparameters,
     incumbent_weights,
@@ -102,13 +105,14 @@ class RobustBO:
         ambiguity: AmbiguitySet | str | dict[str, Any] | None = None,
         budget: int = 150,
         seed: int = 0,
-        candidates: Any = None,
+        candidates: Tensor | ArrayLike | None = None,
         **options: Any,
     ) -> None:
         self.ambiguity = ambiguity_from_config(ambiguity if ambiguity is not None else KLBall(0.1))
+        rows: tuple[tuple[float, ...], ...] | None = None
         if candidates is not None:
-            candidates = check_features(candidates, dim).tolist()
-            dim = len(candidates[0])
+            rows = tuple(tuple(r) for r in check_features(candidates, dim).tolist())
+            dim = len(rows[0])
         dim = 10 if dim is None else dim
         self.config = EngineConfig(
             dim=dim,
@@ -117,7 +121,7 @@ class RobustBO:
             ambiguity=ambiguity_to_config(self.ambiguity),
             budget=budget,
             seed=seed,
-            candidates=candidates,
+            candidates=rows,
             **options,
         )
         raw = self.config.candidates
@@ -140,7 +144,7 @@ class RobustBO:
         self._fit_n = -1  # number of evaluations the last fit saw
         self._fit_current = False  # _hyper is the fit of the current data (rows and reference)
         self._fit_wstar: Tensor | None = None  # the w* the last fit used (coupled-scores-wstar)
-        self._gp: tuple[int, Any] | None = None
+        self._gp: tuple[int, GroupGP] | None = None
         self._wstar: Tensor | None = None  # coupled-scores-wstar: w* of the last incumbent
         self.last_acquisition_weights: Tensor | None = None
 
@@ -316,12 +320,13 @@ class RobustBO:
 
     def _ask_bo(
         self, spec: Method, ctx: RoundContext, n: int, free: Tensor | None = None
-    ) -> tuple[Tensor, Any, Tensor]:
+    ) -> tuple[Tensor, Tensor | None, Tensor]:
         model = self._fitted_gp()
         if free is None:
             step = acquire.propose(spec, model, ctx, self.config, n)
         else:
             cands = self.candidates
+            assert cands is not None  # free groups are given in a candidate search only
             step = acquire.propose_candidates(spec, model, ctx, self.config, n, cands, free)
         if self.config.kernel == WSTAR_KERNEL:  # w* of this round's incumbent, for the next fit
             mean = model.predict(self.obs.z)[0]
@@ -342,11 +347,11 @@ class RobustBO:
     # ------------------------------------------------------------------- tell
     def tell(
         self,
-        z_or_proposal: Proposal | Tensor | Any,
-        y: Any,
-        groups: Any = None,
-        scores: Any = None,
-        embeddings: Any = None,
+        z_or_proposal: Proposal | Tensor | ArrayLike,
+        y: Tensor | ArrayLike,
+        groups: Tensor | ArrayLike | None = None,
+        scores: Tensor | ArrayLike | None = None,
+        embeddings: Tensor | ArrayLike | None = None,
         external: bool = False,
     ) -> None:
         """Record evaluations of asked points (any split of a proposal's rows, in any order).
@@ -384,7 +389,7 @@ class RobustBO:
         if not self._untold.any():
             self._complete()
 
-    def _check_pairs(self, z: Tensor, mask: Any, rows: Tensor | None) -> Tensor:
+    def _check_pairs(self, z: Tensor, mask: Tensor | ArrayLike, rows: Tensor | None) -> Tensor:
         """A candidate search's told rows: candidates (snapped to their features) whose told
         groups were not observed before; raises otherwise."""
         assert self.candidates is not None
@@ -439,7 +444,7 @@ class RobustBO:
         index = int(torch.argmax(scores))
         return Best(index, self.obs.z[index].clone(), float(scores[index]), name, scores)
 
-    def surrogate(self) -> Any:
+    def surrogate(self) -> GroupGP:
         """The surrogate fitted to every evaluation told so far (refitted only on new data)."""
         return self._fitted_gp()
 
@@ -447,7 +452,7 @@ class RobustBO:
         """Posterior mean and variance (``b x K`` each) of every group at ``z`` (``b x d``)."""
         return self._fitted_gp().predict(z)
 
-    def _fitted_gp(self) -> Any:
+    def _fitted_gp(self) -> GroupGP:
         if self._gp is not None and self._gp[0] == self.n_evaluations:
             return self._gp[1]
         inputs = self.obs.kernel_inputs(self.config, self.reference)
@@ -473,7 +478,7 @@ class RobustBO:
         self._gp = (self.n_evaluations, gp)
         return gp
 
-    def _condition(self, inputs: Any) -> Any:
+    def _condition(self, inputs: KernelInputs) -> GroupGP | None:
         """The GP with the last fit's hyperparameters on the current data, without fitting (a
         restored engine: nothing is re-guessed); ``None`` (refit) when they do not fit it."""
         try:

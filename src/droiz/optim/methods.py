@@ -25,9 +25,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.acquisition import AcquisitionFunction
 
 from droiz.acquisition import (
     HybridAcquisition,
@@ -43,8 +42,9 @@ from droiz.optim.context import RoundContext
 from droiz.optim.reference import GROUP_RULES
 from droiz.optim.selection import SELECTIONS, posterior_scores
 from droiz.registry import Registry
+from droiz.surrogate.model import GroupGP
 
-AcquisitionBuilder = Callable[[Any, RoundContext], AcquisitionFunction]
+AcquisitionBuilder = Callable[[GroupGP, RoundContext], AcquisitionFunction]
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,13 @@ def _register(
 
 
 @_register("dro", "robust", acquisition_name="robust-ucb", legacy_group_rule="adversarial")
-def robust_ucb(model: Any, ctx: RoundContext) -> AcquisitionFunction:
+def robust_ucb(model: GroupGP, ctx: RoundContext) -> AcquisitionFunction:
     """DRO-InstructZero: the worst case over the ambiguity set of ``mu_t + beta sigma_t``."""
     return RobustUCB(model, ctx.beta, ctx.ambiguity, ctx.reference)
 
 
 @_register("hybrid", "robust", legacy_group_rule="adversarial")
-def hybrid(model: Any, ctx: RoundContext) -> AcquisitionFunction:
+def hybrid(model: GroupGP, ctx: RoundContext) -> AcquisitionFunction:
     """``lam * robust + (1 - lam) * mixture UCB``, ``lam`` from 1 to ``hybrid_end``."""
     start, end = ctx.settings.get("hybrid_start", 0.6), ctx.settings.get("hybrid_end", 0.5)
     lam = hybrid_weight(ctx.progress, start, end)
@@ -166,20 +166,20 @@ def hybrid(model: Any, ctx: RoundContext) -> AcquisitionFunction:
 
 
 @_register("ei", "nominal")
-def ei(model: Any, ctx: RoundContext) -> AcquisitionFunction:
+def ei(model: GroupGP, ctx: RoundContext) -> AcquisitionFunction:
     """InstructZero: (log) EI of the reference mixture over its best posterior mean so far."""
     best_f = float(posterior_scores("nominal", model, ctx.z, ctx.ambiguity, ctx.reference).max())
     return mixture_ei(model, best_f, ctx.reference)
 
 
 @_register("ucb", "nominal")
-def ucb(model: Any, ctx: RoundContext) -> AcquisitionFunction:
+def ucb(model: GroupGP, ctx: RoundContext) -> AcquisitionFunction:
     """UCB of the reference mixture ``w^T mu + beta sqrt(w^T Sigma w)``."""
     return mixture_ucb(model, ctx.beta, ctx.reference)
 
 
 @_register("ucb-sum", "robust")
-def ucb_sum(model: Any, ctx: RoundContext) -> AcquisitionFunction:
+def ucb_sum(model: GroupGP, ctx: RoundContext) -> AcquisitionFunction:
     """The reference mixture of the per-group UCBs ``sum_t w_t (mu_t + beta sigma_t)`` (robust
     UCB with radius 0), with ``dro``'s EMA reference and robust final pick: ``dro`` minus it is
     the worst case alone."""

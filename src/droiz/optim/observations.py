@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.exceptions import ConfigError, ShapeError
@@ -20,7 +21,7 @@ class Added(NamedTuple):
     mask: Tensor
 
 
-def _as_f64(name: str, value: Any, n: int | None = None) -> Tensor:
+def _as_f64(name: str, value: Tensor | ArrayLike, n: int | None = None) -> Tensor:
     if isinstance(value, torch.Tensor):
         t = value.detach().to(device="cpu", dtype=torch.float64)
     else:  # lists (JSON) and arrays: straight to float64, never through float32
@@ -48,52 +49,54 @@ class Observations:
 
     def add(
         self,
-        z: Any,
-        y: Any,
-        groups: Any,
-        scores: Any = None,
-        embeddings: Any = None,
+        z: Tensor | ArrayLike,
+        y: Tensor | ArrayLike,
+        groups: Tensor | ArrayLike,
+        scores: Tensor | ArrayLike | None = None,
+        embeddings: Tensor | ArrayLike | None = None,
     ) -> Added:
-        z, y, mask = self._validate(z, y, groups)
-        extra_s = None if scores is None else self._check_scores(scores, len(z))
-        extra_e = None if embeddings is None else self._check_embeddings(embeddings, len(z))
+        zt, yt, mask = self._validate(z, y, groups)
+        extra_s = None if scores is None else self._check_scores(scores, len(zt))
+        extra_e = None if embeddings is None else self._check_embeddings(embeddings, len(zt))
         if len(self) and ((self.scores is None) != (extra_s is None)):
             raise ConfigError("give per-example scores in every tell() or in none")
         if len(self) and ((self.embeddings is None) != (extra_e is None)):
             raise ConfigError("give embeddings in every tell() or in none")
-        y = torch.where(mask, y, float("nan"))
-        self.z = torch.cat([self.z, z])
-        self.y = torch.cat([self.y, y])
+        yt = torch.where(mask, yt, float("nan"))
+        self.z = torch.cat([self.z, zt])
+        self.y = torch.cat([self.y, yt])
         self.mask = torch.cat([self.mask, mask])
         if extra_s is not None:
             self.scores = extra_s if self.scores is None else torch.cat([self.scores, extra_s])
         if extra_e is not None:
             base = self.embeddings
             self.embeddings = extra_e if base is None else torch.cat([base, extra_e])
-        return Added(y, mask)
+        return Added(yt, mask)
 
-    def _validate(self, z: Any, y: Any, groups: Any) -> tuple[Tensor, Tensor, Tensor]:
-        z = _as_f64("z", z)
-        n = len(z)
-        if z.shape[-1] != self.dim:
-            raise ShapeError(f"z must be n x {self.dim}, got shape {tuple(z.shape)}")
-        if not torch.isfinite(z).all() or z.abs().max() > 1.0 + 1e-9:
+    def _validate(
+        self, z: Tensor | ArrayLike, y: Tensor | ArrayLike, groups: Tensor | ArrayLike
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        zt = _as_f64("z", z)
+        n = len(zt)
+        if zt.shape[-1] != self.dim:
+            raise ShapeError(f"z must be n x {self.dim}, got shape {tuple(zt.shape)}")
+        if not torch.isfinite(zt).all() or zt.abs().max() > 1.0 + 1e-9:
             raise ConfigError("z must be finite and inside [-1, 1]^d; tell the points ask() gave")
-        y = _as_f64("y", y, n)
+        yt = _as_f64("y", y, n)
         mask = torch.as_tensor(groups)
-        if mask.shape != (n, self.n_groups) or y.shape != (n, self.n_groups):
+        if mask.shape != (n, self.n_groups) or yt.shape != (n, self.n_groups):
             raise ShapeError(
-                f"y and groups must both be {n} x {self.n_groups}, got {tuple(y.shape)} and "
+                f"y and groups must both be {n} x {self.n_groups}, got {tuple(yt.shape)} and "
                 f"{tuple(mask.shape)}"
             )
         mask = mask.to(torch.bool)
         if not mask.any(-1).all():
             raise ConfigError("every evaluation must observe at least one group (groups row)")
-        if not torch.isfinite(y[mask]).all():
+        if not torch.isfinite(yt[mask]).all():
             raise ConfigError("y must be finite wherever groups is True (NaN only elsewhere)")
-        return z, y, mask
+        return zt, yt, mask
 
-    def _check_scores(self, scores: Any, n: int) -> Tensor:
+    def _check_scores(self, scores: Tensor | ArrayLike, n: int) -> Tensor:
         s = _as_f64("scores", scores, n)
         if self.scores is not None and s.shape[-1] != self.scores.shape[-1]:
             raise ShapeError(f"scores must have {self.scores.shape[-1]} columns, got {s.shape[-1]}")
@@ -102,7 +105,7 @@ class Observations:
             raise ConfigError("per-example scores must lie in [0, 1] (NaN where not evaluated)")
         return s
 
-    def _check_embeddings(self, emb: Any, n: int) -> Tensor:
+    def _check_embeddings(self, emb: Tensor | ArrayLike, n: int) -> Tensor:
         e = _as_f64("embeddings", emb, n)
         if not torch.isfinite(e).all():
             raise ConfigError("embeddings must be finite")
@@ -143,7 +146,8 @@ class Observations:
             self.embeddings = self.embeddings[idx]
 
     def _example_groups(self, config: EngineConfig) -> Tensor:
-        e = self.scores.shape[-1]  # type: ignore[union-attr]
+        assert self.scores is not None  # the score kernels' tells all give scores
+        e = self.scores.shape[-1]
         if config.example_groups is not None:
             if len(config.example_groups) != e:
                 raise ConfigError(
@@ -184,6 +188,8 @@ class Observations:
 
         if data["z"]:
             y = tensor(data["y"], config.n_groups)
+            if y is None:
+                raise ShapeError("y must be a n x ? matrix, got none")
             s, e = data["scores"], data["embeddings"]
             obs.add(
                 data["z"],

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from droiz.exceptions import ConfigError, ShapeError
+
+if TYPE_CHECKING:
+    from droiz.optim.config import EngineConfig
 
 MATCH_TOL = 1e-7
 """A told row is the asked row within this max-norm distance (float32 round trips are ~3e-8;
@@ -41,7 +46,7 @@ class Proposal:
     def __len__(self) -> int:
         return len(self.z)
 
-    def __getitem__(self, rows: Any) -> Proposal:
+    def __getitem__(self, rows: int | slice | Sequence[int] | Tensor) -> Proposal:
         z, groups = self.z[rows], self.groups[rows]
         index = None if self.index is None else self.index[rows]
         if z.dim() == 1:
@@ -97,7 +102,7 @@ def match_rows(z: Tensor, proposal: Proposal, untold: Tensor) -> Tensor:
     return best
 
 
-def check_groups(asked: Tensor, given: Any, n_groups: int) -> Tensor:
+def check_groups(asked: Tensor, given: Tensor | ArrayLike | None, n_groups: int) -> Tensor:
     """The told mask: ``given`` (``n x K``) must cover every asked group; default: ``asked``."""
     if given is None:
         return asked
@@ -119,14 +124,14 @@ def check_groups(asked: Tensor, given: Any, n_groups: int) -> Tensor:
 
 
 def resolve_rows(
-    z_or_proposal: Any,
-    groups: Any,
+    z_or_proposal: Proposal | Tensor | ArrayLike,
+    groups: Tensor | ArrayLike | None,
     open_: Proposal | None,
     untold: Tensor,
     external: bool,
-    config: Any,
+    config: EngineConfig,
     remaining: int,
-) -> tuple[Tensor, Tensor | None, Any]:
+) -> tuple[Tensor, Tensor | None, Tensor | ArrayLike]:
     """What a ``tell`` stores: the points (the asked float64 rows), their index in the open
     proposal (``None``: external evaluations) and the groups mask; raises on a contract breach."""
     if isinstance(z_or_proposal, Proposal):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -16,9 +15,9 @@ from torch import Tensor
 
 from droiz.optim.context import RoundContext
 from droiz.registry import Registry
-from droiz.surrogate.model import masked_mean
+from droiz.surrogate.model import GroupGP, masked_mean
 
-GroupRuleFn = Callable[[Any, RoundContext, Tensor], Tensor]
+GroupRuleFn = Callable[[GroupGP | None, RoundContext, Tensor], Tensor]
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,11 @@ def unobserved_groups(ctx: RoundContext, z: Tensor) -> Tensor:
 
 
 @register_group_rule("adversarial", needs_model=True)
-def adversarial_groups(model: Any, ctx: RoundContext, z: Tensor) -> Tensor:
+def adversarial_groups(model: GroupGP | None, ctx: RoundContext, z: Tensor) -> Tensor:
     """Per candidate, the groups with the lowest lower confidence bound ``mu - beta sigma``:
     those where it is most likely weak (unobserved groups have a large sigma, so they get
     checked). Groups already observed at that point are never chosen."""
+    assert model is not None  # needs_model
     with torch.no_grad():
         mean, var = model.predict(z)
     lcb = mean - ctx.beta * var.sqrt()
@@ -72,7 +72,7 @@ def adversarial_groups(model: Any, ctx: RoundContext, z: Tensor) -> Tensor:
 
 
 @register_group_rule("reference", needs_model=False)
-def reference_groups(model: Any, ctx: RoundContext, z: Tensor) -> Tensor:
+def reference_groups(model: GroupGP | None, ctx: RoundContext, z: Tensor) -> Tensor:
     """Groups drawn without replacement in proportion to the reference weights (seeded by the
     run seed and the round), among the groups not yet observed at that point."""
     free = unobserved_groups(ctx, z)

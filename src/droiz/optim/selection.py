@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -26,6 +26,7 @@ from torch import Tensor
 from droiz.ambiguity import AmbiguitySet, WassersteinBall
 from droiz.optim.context import RoundContext
 from droiz.registry import Registry
+from droiz.surrogate.model import GroupGP
 
 
 class Best(NamedTuple):
@@ -38,14 +39,14 @@ class Best(NamedTuple):
         scores: ``n`` the score of every evaluated point under ``selection``.
     """
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index; the field name is public API
     z: Tensor
     value: float
     selection: str
     scores: Tensor
 
 
-ScoreFn = Callable[[Any, RoundContext], Tensor]
+ScoreFn = Callable[[GroupGP | None, RoundContext], Tensor]
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,25 @@ def register_selection(
 
 
 @register_selection("robust", needs_model=True, robust=True)
-def _robust(model: Any, ctx: RoundContext) -> Tensor:
+def _robust(model: GroupGP | None, ctx: RoundContext) -> Tensor:
+    assert model is not None  # needs_model
     return posterior_scores("robust", model, ctx.z, ctx.ambiguity, ctx.reference)
 
 
 @register_selection("nominal", needs_model=True, robust=False)
-def _nominal(model: Any, ctx: RoundContext) -> Tensor:
+def _nominal(model: GroupGP | None, ctx: RoundContext) -> Tensor:
+    assert model is not None  # needs_model
     return posterior_scores("nominal", model, ctx.z, ctx.ambiguity, ctx.reference)
 
 
 @register_selection("observed-nominal", needs_model=False, robust=False)
-def _observed_nominal(model: Any, ctx: RoundContext) -> Tensor:
+def _observed_nominal(model: GroupGP | None, ctx: RoundContext) -> Tensor:
     y, mask = merge_same_points(ctx.z, ctx.y, ctx.mask)
     return observed_scores("observed-nominal", y, mask, ctx.ambiguity, ctx.reference)
 
 
 @register_selection("observed-robust", needs_model=False, robust=True)
-def _observed_robust(model: Any, ctx: RoundContext) -> Tensor:
+def _observed_robust(model: GroupGP | None, ctx: RoundContext) -> Tensor:
     y, mask = merge_same_points(ctx.z, ctx.y, ctx.mask)
     return observed_scores("observed-robust", y, mask, ctx.ambiguity, ctx.reference)
 
@@ -121,7 +124,7 @@ def merge_same_points(z: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tenso
 
 
 def posterior_scores(
-    selection: str, model: Any, z: Tensor, ambiguity: AmbiguitySet, reference: Tensor
+    selection: str, model: GroupGP, z: Tensor, ambiguity: AmbiguitySet, reference: Tensor
 ) -> Tensor:
     """``robust`` or ``nominal`` score of each of the ``n x d`` points ``z`` (``n``)."""
     with torch.no_grad():

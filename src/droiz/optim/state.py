@@ -18,7 +18,7 @@ import math
 import platform
 import sys
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -27,6 +27,7 @@ from droiz.optim.candidates import candidate_index
 from droiz.optim.config import EngineConfig
 from droiz.optim.observations import Observations
 from droiz.optim.proposal import Proposal
+from droiz.surrogate.model import GroupGP
 
 _PACKAGES = ("botorch", "gpytorch", "numpy")
 logger = logging.getLogger(__name__)
@@ -55,7 +56,33 @@ def environment() -> dict[str, Any]:
     }
 
 
-def save_state(engine: Any) -> dict[str, Any]:
+class EngineState(Protocol):
+    """What a snapshot saves and restores of a :class:`~droiz.optim.engine.RobustBO` (a protocol:
+    the engine imports this module, which does not import it back)."""
+
+    config: EngineConfig
+    obs: Observations
+    reference: torch.Tensor
+    round: int
+    n_proposals: int
+    n_design: int
+    n_sobol: int
+    last_acquisition_weights: torch.Tensor | None
+    candidates: torch.Tensor | None
+    _open: Proposal | None
+    _untold: torch.Tensor
+    _buffer: list[int]
+    _last_ybar: torch.Tensor
+    _hyper: dict[str, torch.Tensor]
+    _warm: dict[str, torch.Tensor]
+    _fit_n: int
+    _fit_current: bool
+    _fit_wstar: torch.Tensor | None
+    _gp: tuple[int, GroupGP] | None
+    _wstar: torch.Tensor | None
+
+
+def save_state(engine: EngineState) -> dict[str, Any]:
     """The snapshot of a :class:`~droiz.optim.engine.RobustBO`."""
     return {
         "config": engine.config.to_dict(),
@@ -82,15 +109,15 @@ def save_state(engine: Any) -> dict[str, Any]:
     }
 
 
-def _list(t: Any) -> Any:
+def _list(t: torch.Tensor | None) -> object:
     return None if t is None else t.tolist()
 
 
-def _tensor(v: Any) -> torch.Tensor | None:
+def _tensor(v: object) -> torch.Tensor | None:
     return None if v is None else torch.tensor(v, dtype=torch.float64)
 
 
-def load_state(engine: Any, state: dict[str, Any]) -> None:
+def load_state(engine: EngineState, state: dict[str, Any]) -> None:
     """Restore ``state`` into ``engine`` (whose configuration must match)."""
     config = EngineConfig.from_dict(state["config"])
     if config.resumes_as(engine.config):  # saved by an older droiz: keep its group rule

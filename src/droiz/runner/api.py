@@ -164,14 +164,16 @@ RUNS_FOLDER = "droiz-runs"
 """Where :func:`optimize` writes a run given no ``out``."""
 
 
-def _legacy(legacy: tuple[str, ...], generator: Any, executor: Any) -> tuple[Any, Any]:
+def _legacy(
+    legacy: tuple[str, ...], generator: GeneratorArg | None, executor: ExecutorArg | None
+) -> tuple[GeneratorArg | None, ExecutorArg | None]:
     """``optimize(task, generator, executor, ...)``, the positional form of droiz 0.1: still
     accepted, with a :class:`DeprecationWarning`."""
     if not legacy:
         return generator, executor
     if len(legacy) > 2:
-        given = 1 + len(legacy)
-        raise TypeError(f"optimize() takes at most 3 positional arguments ({given} given)")
+        count = 1 + len(legacy)
+        raise TypeError(f"optimize() takes at most 3 positional arguments ({count} given)")
     warnings.warn(
         "pass the generator and the executor by keyword: droiz.optimize(task, generator=..., "
         "executor=...); the positional form will be removed",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from droiz._imports import require
 from droiz.exceptions import ConfigError
@@ -87,7 +87,7 @@ def check_reachable(config: RunConfig, objects: RunObjects | None = None) -> Non
     )
 
 
-def _no_options(role: str, options: dict) -> None:
+def _no_options(role: str, options: Mapping[str, object]) -> None:
     if options:
         raise ConfigError(
             f"{role}_options {sorted(options)} apply to a {role} built from a spec; the {role} "
@@ -111,11 +111,16 @@ def pool_candidates(
     if config.embedder:  # before the (slow) import of sentence-transformers
         check_model_name("--embedder", config.embedder)
     dim = config.pool_dim or config.dim
-    return features(value, dim=dim, seed=config.seed, embedder=config.embedder)
+    found: list[list[float]] | None = features(
+        value, dim=dim, seed=config.seed, embedder=config.embedder
+    )
+    return found
 
 
 def build_backends(
-    config: RunConfig, objects: RunObjects | None = None, candidates: Any = None
+    config: RunConfig,
+    objects: RunObjects | None = None,
+    candidates: Sequence[Sequence[float]] | None = None,
 ) -> Backends:
     """Cache, (cached) generator, (cached) executor and, for a kernel that needs embeddings, the
     embedder; one budget with the run's caps is shared by the HTTP back ends. The objects of

@@ -28,7 +28,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Executor, Generator
@@ -140,7 +140,7 @@ class RunInputs:
         examples = candidates = None
         text = ""
         if _is_examples(task):
-            examples = check_records(task, "task")  # type: ignore[arg-type]
+            examples = check_records(task, "task")
             text = "".join(_jsonl(row) for row in examples)  # JSON now, before anything runs
             settings["task"] = str(run_dir.examples.absolute())
         else:
@@ -194,7 +194,7 @@ class RunInputs:
                 )
 
 
-def _is_examples(task: Any) -> bool:
+def _is_examples(task: object) -> TypeGuard[Sequence[Mapping[str, Any]]]:
     return (
         isinstance(task, Sequence)
         and not isinstance(task, str | bytes)
@@ -202,7 +202,7 @@ def _is_examples(task: Any) -> bool:
     )
 
 
-def _task_names(task: Any) -> Any:
+def _task_names(task: object) -> object:
     if task is None or isinstance(task, str):
         return task
     if isinstance(task, os.PathLike):
@@ -212,7 +212,7 @@ def _task_names(task: Any) -> Any:
     return task  # refused by the task setting's own check, with its message
 
 
-def _candidates(values: Any) -> list[str]:
+def _candidates(values: object) -> list[str]:
     if not isinstance(values, Sequence) or isinstance(values, bytes):
         raise ConfigError(
             "the generator must be a spec (hf:, api:, pool:), a Generator or a list of "

@@ -143,7 +143,9 @@ def _prompt_bound(groups: Sequence[Sequence[Instance]], instr_bytes: int) -> int
     return longest + instr_bytes + PROMPT_OVERHEAD
 
 
-def _cost(config: RunConfig, prompt: int, completion: int, g_prompt: int, g_comp: int) -> Any:
+def _cost(
+    config: RunConfig, prompt: int, completion: int, g_prompt: int, g_comp: int
+) -> float | None:
     """USD of the bounds, or ``None`` when a model that is sent requests has no price."""
     total = 0.0
     parts = [("executor", config.executor, config.executor_options, prompt, completion)]

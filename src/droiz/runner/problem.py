@@ -66,7 +66,9 @@ class Problem:
             self.clusters = clusters or run_clusters(config, self.tasks[0])
             self.tasks = [clustered(self.tasks[0], self.clusters)]
         self.metric_fn = metric
-        self.metric = {t.name: config.metric if metric else t.metric for t in self.tasks}
+        self.metric: dict[str, str] = {
+            t.name: config.metric if metric and config.metric else t.metric for t in self.tasks
+        }
         self.answer_filter = parse_filter(config.answer_filter)
         self.mode = config.group_mode
         self.groups = build_groups(self.tasks, self.mode, config.shift_groups)
@@ -133,12 +135,12 @@ class Problem:
 
     def _reference(self, spec: str) -> tuple[float, ...]:
         parsed = parse_reference(spec, self.n_groups)
+        if isinstance(parsed, tuple):
+            return parsed
         if parsed == "uniform":
             return tuple(1.0 / self.n_groups for _ in self.names)
-        if parsed == "train-mix":
-            train, _ = self.mixtures()
-            return tuple(train[n] for n in self.names)
-        return tuple(parsed)
+        train, _ = self.mixtures()  # "train-mix"
+        return tuple(train[n] for n in self.names)
 
     def report(self, per_group: Mapping[str, float]) -> GroupReport:
         """All evaluation quantities of per-group accuracies (mixes as in :meth:`mixtures`)."""

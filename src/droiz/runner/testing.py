@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ _DEFAULT = re.compile(r"\AInstruction: (?P<v>.*)\n\nInput: (?P<x>.*)\n\nOutput:\
 _F1 = re.compile(r"\A(?P<v>.*)\n\nQ: (?P<x>.*)\nA:\Z", re.S)
 
 
-def _unit(*parts: Any) -> float:
+def _unit(*parts: object) -> float:
     digest = hashlib.sha256(json.dumps(parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
@@ -210,7 +211,7 @@ class InstructionWorld:
         path.write_text("\n".join(self.instructions) + "\n", encoding="utf-8")
         return path
 
-    def answer(self, prompt: str, body: Any = None) -> str:
+    def answer(self, prompt: str, body: Mapping[str, Any] | None = None) -> str:
         """The scripted LLM: the reversed word when the draw says so, else the word itself."""
         parsed = parse_query(prompt)
         if parsed is None:

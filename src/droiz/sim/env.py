@@ -69,7 +69,8 @@ class SimulatedPromptEnv:
         """Pool index of the instruction each soft prompt (``n x d``) decodes to."""
         proj = np.asarray(z, dtype=np.float64) @ self.projection.T  # n x space_dim
         dist = ((proj[:, None, :] - self.keys[None]) ** 2).sum(-1)
-        return dist.argmin(-1).tolist()
+        index: list[int] = dist.argmin(-1).tolist()
+        return index
 
     def evaluate(self, z: Tensor, groups: Tensor) -> SimEvaluation:
         """Dev results of ``n x d`` soft prompts on the groups of the ``n x K`` mask."""
@@ -105,7 +106,8 @@ def _smooth(
     phase = rng.uniform(0, 2 * np.pi, n_features)
     coef = rng.normal(size=n_features)
     values = np.cos(keys @ freq + phase) @ coef
-    return (values - values.mean()) / values.std()
+    standardised: np.ndarray = (values - values.mean()) / values.std()
+    return standardised
 
 
 def _landscape(
@@ -124,7 +126,8 @@ def _landscape(
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    y: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return y
 
 
 def _probabilities(

@@ -7,7 +7,8 @@ Kernels and surrogates are registered by name (:data:`KERNELS`, :data:`SURROGATE
   ``tell`` must then give (``"scores"`` or ``"embeddings"``);
 * a surrogate is ``build(z, y, kernel) -> model``: an unfitted model with ``fit(maxiter)``,
   ``predict(z) -> (mean, var)`` (``b x K`` each), BoTorch's ``posterior`` and
-  ``named_parameters`` (for warm starts), e.g. :class:`~droiz.surrogate.model.GroupGP`.
+  ``named_parameters`` (for warm starts), e.g. :class:`~droiz.surrogate.model.GroupGP` (the
+  type the engine is checked against; any model with these methods works at run time).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from gpytorch.kernels import Kernel
@@ -53,7 +53,7 @@ class KernelInputs:
 
 
 KernelBuilder = Callable[[Tensor, KernelInputs], Kernel]
-SurrogateBuilder = Callable[[Tensor, Tensor, Kernel], Any]
+SurrogateBuilder = Callable[[Tensor, Tensor, Kernel], GroupGP]
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def make_gp(
     warm_start: Mapping[str, Tensor] | None = None,
     maxiter: int = 200,
     surrogate: str = "independent",
-) -> Any:
+) -> GroupGP:
     """Build and fit the surrogate of one round.
 
     Args:
@@ -234,7 +234,7 @@ def condition_gp(
     *,
     inputs: KernelInputs | None = None,
     surrogate: str = "independent",
-) -> Any:
+) -> GroupGP:
     """The surrogate of :func:`make_gp` with given (already fitted) hyperparameters, conditioned
     on ``z, y`` without fitting: what a restored engine uses instead of refitting.
 
@@ -255,12 +255,12 @@ def condition_gp(
     return model.eval()
 
 
-def hyperparameters(gp: Any) -> dict[str, Tensor]:
+def hyperparameters(gp: torch.nn.Module) -> dict[str, Tensor]:
     """The fitted raw hyperparameters, for warm starts and state dicts."""
     return {k: p.detach().clone() for k, p in gp.named_parameters()}
 
 
-def _load_hyperparameters(gp: Any, values: Mapping[str, Tensor]) -> None:
+def _load_hyperparameters(gp: torch.nn.Module, values: Mapping[str, Tensor]) -> None:
     with torch.no_grad():
         for name, param in gp.named_parameters():
             if name in values and values[name].shape == param.shape:

@@ -71,7 +71,7 @@ def weighted_distance(f1: Tensor, f2: Tensor, omega: Tensor) -> Tensor:
     return sq.clamp_min(1e-30).sqrt()
 
 
-class InstructionCoupledKernel(Kernel):
+class InstructionCoupledKernel(Kernel):  # type: ignore[misc]  # gpytorch has no type hints
     r"""InstructZero's instruction-coupled kernel, done right (see the module docstring).
 
     The training latents ``Z`` (``n x d``), their instruction features ``F`` (``n x p``) and the
@@ -115,11 +115,14 @@ class InstructionCoupledKernel(Kernel):
 
     @property
     def coupled_scale(self) -> Tensor:
-        return self.raw_coupled_scale_constraint.transform(self.raw_coupled_scale)
+        scale: Tensor = self.raw_coupled_scale_constraint.transform(self.raw_coupled_scale)
+        return scale
 
     @property
     def feature_lengthscale(self) -> Tensor:
-        return self.raw_feature_lengthscale_constraint.transform(self.raw_feature_lengthscale)
+        raw = self.raw_feature_lengthscale
+        lengthscale: Tensor = self.raw_feature_lengthscale_constraint.transform(raw)
+        return lengthscale
 
     def _set_feature_lengthscale(self, value: Tensor) -> None:
         value = torch.as_tensor(value).to(self.raw_feature_lengthscale)
@@ -135,7 +138,8 @@ class InstructionCoupledKernel(Kernel):
 
     def train(self, mode: bool = True) -> InstructionCoupledKernel:
         self._cache = self._train_cache = None
-        return super().train(mode)
+        super().train(mode)
+        return self
 
     def _factors(self) -> tuple[Tensor, Tensor]:
         """Cholesky factor of ``K_ZZ + delta I`` and the feature Gram ``K_F`` (cached in eval)."""
@@ -194,7 +198,9 @@ class InstructionCoupledKernel(Kernel):
         scale = self.coupled_scale
         if diag:
             coupled = (a1 * (kf @ a1)).sum(-2)
-            return scale * coupled + self.addon(x1, x2, diag=True)
+            addon: Tensor = self.addon(x1, x2, diag=True)
+            return scale * coupled + addon
         a2 = a1 if x2 is x1 else self._solve(x2, chol)
         coupled = a1.transpose(-1, -2) @ kf @ a2
-        return scale * coupled + self.addon(x1, x2).to_dense()
+        dense: Tensor = self.addon(x1, x2).to_dense()
+        return scale * coupled + dense

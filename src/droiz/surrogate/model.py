@@ -25,11 +25,14 @@ from __future__ import annotations
 import logging
 import math
 
+import gpytorch
 import torch
+from botorch.acquisition.objective import PosteriorTransform
 from botorch.models.model import Model
 from botorch.optim.closures import ForwardBackwardClosure
 from botorch.optim.core import scipy_minimize
 from botorch.posteriors.gpytorch import GPyTorchPosterior
+from botorch.posteriors.posterior import Posterior
 from gpytorch.constraints import GreaterThan
 from gpytorch.distributions import MultitaskMultivariateNormal
 from gpytorch.kernels import Kernel
@@ -46,7 +49,8 @@ from droiz.surrogate.kernels import matern_kernel
 logger = logging.getLogger(__name__)
 
 _MIN_VAR = 1e-10
-_NUMERICAL = (NotPSDError, NanError, torch.linalg.LinAlgError, SurrogateFitError)
+# torch.linalg re-exports LinAlgError from torch._C, whose stubs do not declare it
+_NUMERICAL = (NotPSDError, NanError, torch.linalg.LinAlgError, SurrogateFitError)  # type: ignore[attr-defined]
 """The fit failures that fall back to the previous hyperparameters (everything else raises): a
 Cholesky factor that is not positive definite after jitter, or of a matrix with NaN (diverged
 hyperparameters), and a non-finite likelihood."""
@@ -139,7 +143,7 @@ class GroupGP(Model):
         logdet = chol.diagonal(dim1=-2, dim2=-1).log().sum()
         return fit - logdet - 0.5 * int(self.mask.sum()) * math.log(2 * math.pi)
 
-    def _prior_parts(self) -> tuple[torch.nn.Module, ...]:
+    def _prior_parts(self) -> tuple[gpytorch.Module, ...]:
         return (self.kernel, self.likelihood)
 
     def _log_prior(self) -> Tensor:
@@ -162,7 +166,7 @@ class GroupGP(Model):
         else (a bug) raises.
         """
         self.train()
-        params = {k: p for k, p in self.named_parameters() if p.requires_grad}
+        params: dict[str, Tensor] = {k: p for k, p in self.named_parameters() if p.requires_grad}
         backup = {k: p.detach().clone() for k, p in params.items()}
         try:
             with torch.enable_grad():
@@ -180,7 +184,7 @@ class GroupGP(Model):
         self.eval()
         return self
 
-    def train(self, mode: bool = True) -> GroupGP:  # type: ignore[override]
+    def train(self, mode: bool = True) -> GroupGP:
         self._cache = self._memo = None
         return super().train(mode)
 
@@ -214,14 +218,14 @@ class GroupGP(Model):
         var = (prior - (v * v).sum(-2)).clamp_min(_MIN_VAR)  # K x b
         return self.y_mean + self.y_scale * mean.T, self.y_scale**2 * var.T
 
-    def posterior(  # type: ignore[override]
+    def posterior(
         self,
         X: Tensor,
         output_indices: list[int] | None = None,
-        observation_noise: bool = False,
-        posterior_transform: object = None,
+        observation_noise: bool | Tensor = False,
+        posterior_transform: PosteriorTransform | None = None,
         **kwargs: object,
-    ) -> GPyTorchPosterior:
+    ) -> Posterior:
         """BoTorch posterior over all K groups at ``X`` (``batch x q x d``).
 
         Groups are independent given the data; the ``q`` points of a t-batch are joint.
@@ -283,8 +287,11 @@ def cross_and_diag(kernel: Kernel, train: Tensor, x: Tensor) -> tuple[Tensor, Te
     the kernel offers it (``cross_and_diag`` of the instruction-coupled kernels)."""
     joint = getattr(kernel, "cross_and_diag", None)
     if joint is not None:
-        return joint(train, x)
-    return kernel(train, x).to_dense(), kernel(x, diag=True)
+        pair: tuple[Tensor, Tensor] = joint(train, x)
+        return pair
+    cross: Tensor = kernel(train, x).to_dense()
+    diag: Tensor = kernel(x, diag=True)
+    return cross, diag
 
 
 def _fit_options(maxiter: int) -> dict[str, float]:

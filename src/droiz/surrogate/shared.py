@@ -31,10 +31,13 @@ acquisition needs them, and they would cost ``K`` times more).
 from __future__ import annotations
 
 import math
+from typing import cast
 
+import gpytorch
 import torch
-from botorch.acquisition.objective import ScalarizedPosteriorTransform
+from botorch.acquisition.objective import PosteriorTransform, ScalarizedPosteriorTransform
 from botorch.posteriors.gpytorch import GPyTorchPosterior
+from botorch.posteriors.posterior import Posterior
 from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
 from gpytorch.kernels import Kernel
 from linear_operator.operators import DiagLinearOperator
@@ -78,7 +81,7 @@ class SharedGroupGP(GroupGP):
         """Standardised targets of the ``N`` observed pairs."""
         return self.y_std[self.obs_row, self.obs_group]
 
-    def _prior_parts(self) -> tuple[torch.nn.Module, ...]:
+    def _prior_parts(self) -> tuple[gpytorch.Module, ...]:
         return (self.kernel, self.deviation, self.likelihood)
 
     def _system(self) -> tuple[Tensor, Tensor]:
@@ -149,14 +152,14 @@ class SharedGroupGP(GroupGP):
         mu = (w * self.y_mean).sum() + self.y_scale * mean
         return mu, self.y_scale**2 * var.clamp_min(_MIN_VAR)
 
-    def posterior(  # type: ignore[override]
+    def posterior(
         self,
         X: Tensor,
         output_indices: list[int] | None = None,
-        observation_noise: bool = False,
-        posterior_transform: object = None,
+        observation_noise: bool | Tensor = False,
+        posterior_transform: PosteriorTransform | None = None,
         **kwargs: object,
-    ) -> GPyTorchPosterior:
+    ) -> Posterior:
         """BoTorch posterior at ``X`` (``batch x 1 x d``): the exact marginals of all K groups,
         or the exact mixture posterior for a ``ScalarizedPosteriorTransform``."""
         if output_indices is not None or observation_noise or X.shape[-2] != 1:
@@ -164,7 +167,8 @@ class SharedGroupGP(GroupGP):
         batch, d = X.shape[:-2], X.shape[-1]
         flat = X.reshape(-1, d)
         if isinstance(posterior_transform, ScalarizedPosteriorTransform):
-            mean, var = self.predict_mixture(flat, posterior_transform.weights)
+            weights = cast(Tensor, posterior_transform.weights)  # a buffer
+            mean, var = self.predict_mixture(flat, weights)
             mean = mean + posterior_transform.offset
             mvn = MultivariateNormal(
                 mean.reshape(*batch, 1), DiagLinearOperator(var.reshape(*batch, 1))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ _EXTRA_OUTPUT = re.compile(r"output_?\d+")
 __all__ = ["SUFFIXES", "check_records", "is_task_file", "read_task_file"]
 
 
-def is_task_file(name: str | Path) -> bool:
+def is_task_file(name: str | os.PathLike[str]) -> bool:
     """Whether ``name`` names a task file (by its suffix) rather than a built-in task."""
     return Path(name).suffix.lower() in SUFFIXES
 
@@ -95,10 +96,11 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
             raise DataError(
                 f"{path}: row {rowno}: {len(values)} cells for {len(header)} header columns"
             )
-        row = dict(zip(header, values, strict=True))
-        extra = [row[c] for c in header if _EXTRA_OUTPUT.fullmatch(c) and row[c] != ""]
-        if "output" in row and extra:
-            row["output"] = [row["output"], *extra]
+        cells = dict(zip(header, values, strict=True))
+        extra = [cells[c] for c in header if _EXTRA_OUTPUT.fullmatch(c) and cells[c] != ""]
+        row: dict[str, str | list[str]] = dict(cells)
+        if "output" in cells and extra:
+            row["output"] = [cells["output"], *extra]
         yield rowno, row
 
 

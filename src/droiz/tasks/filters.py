@@ -51,8 +51,8 @@ def _last_quoted(text: str) -> str | None:
     matches = _QUOTED.findall(text)
     if not matches:
         return None
-    straight, curly = matches[-1]
-    return straight or curly
+    last: tuple[str, str] = matches[-1]  # (straight, curly) groups
+    return last[0] or last[1]
 
 
 @FILTERS.register("last-quoted")
@@ -131,7 +131,7 @@ class AnswerFilter:
         return ",".join(self.names) if self.names else None
 
     def __call__(self, text: str) -> str:
-        for fn in self._fns:  # type: ignore[attr-defined]
+        for fn in self._fns:  # type: ignore[attr-defined]  # set by __post_init__, not a field
             text = fn(text)
         return text
 

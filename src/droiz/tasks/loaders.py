@@ -136,7 +136,7 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
 
 
-def _got(value: Any) -> str:
+def _got(value: object) -> str:
     return "missing" if value is None else type(value).__name__
 
 
@@ -159,7 +159,9 @@ def _texts(entry: Mapping[str, Any], name: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _ii_fields(task: str, eid: str, entry: Mapping[str, Any], where: str) -> tuple[str, tuple]:
+def _ii_fields(
+    task: str, eid: str, entry: Mapping[str, Any], where: str
+) -> tuple[str, tuple[str, ...]]:
     """(input, answers) of one instruction-induction entry, quirks fixed."""
     if task == "cause_and_effect":
         cause, effect = _text(entry, "cause", where), _text(entry, "effect", where)
@@ -202,7 +204,7 @@ def read_ii(path: Path, task: str, split: str) -> tuple[tuple[Example, ...], lis
     return examples, notes
 
 
-def _ii_example(path: Path, task: str, split: str, key: str, entry: Any) -> Example:
+def _ii_example(path: Path, task: str, split: str, key: str, entry: object) -> Example:
     where = f"{path}: example {key!r}"
     if not isinstance(entry, dict):
         raise DataError(f"{where}: expected an object, got {type(entry).__name__}")
@@ -233,7 +235,7 @@ def read_bbii(path: Path, task: str) -> tuple[tuple[Example, ...], str]:
     return examples, "mc" if mc else "em"
 
 
-def _bbii_example(path: Path, index: int, entry: Any, mc: bool) -> Example:
+def _bbii_example(path: Path, index: int, entry: object, mc: bool) -> Example:
     where = f"{path}: example {index}"
     if not isinstance(entry, dict):
         raise DataError(f"{where}: expected an object, got {type(entry).__name__}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from droiz.exceptions import ConfigError
@@ -175,7 +175,9 @@ class Task:
     def _member(self, example: Example, group: str) -> bool:
         return example.group == group if group in self.natural_groups else True
 
-    def _stratified(self, pool: Sequence[Example], n: int, key: tuple) -> tuple[Example, ...]:
+    def _stratified(
+        self, pool: Sequence[Example], n: int, key: tuple[Hashable, ...]
+    ) -> tuple[Example, ...]:
         ranked = sorted(pool, key=lambda e: keyed_unit(*key, e.id))
         rank_in_group: dict[str, int] = {}
         order = []

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
 
 TINY_CORPUS = (
     "The instruction was to write the antonym of the word. Input: hot Output: cold. "
@@ -72,7 +77,7 @@ def random_llama(
     size: str = "tiny",
     *,
     device: str = "cpu",
-    dtype: Any = None,
+    dtype: torch.dtype | None = None,
     seed: int = 0,
     chat_template: str | None = None,
 ) -> tuple[Any, Any]:
@@ -99,7 +104,9 @@ def random_llama(
     return model.eval(), tok
 
 
-def build_tiny_llama(path: Any, *, seed: int = 0, chat_template: str | None = None) -> Any:
+def build_tiny_llama(
+    path: str | os.PathLike[str], *, seed: int = 0, chat_template: str | None = None
+) -> Path:
     """Save a tiny random Llama and its tokenizer to ``path`` (a directory) and return the path."""
     model, tok = random_llama("tiny", seed=seed, chat_template=chat_template)
     model.save_pretrained(path)
@@ -107,7 +114,7 @@ def build_tiny_llama(path: Any, *, seed: int = 0, chat_template: str | None = No
     return Path(path)
 
 
-def _require(module: str) -> Any:
+def _require(module: str) -> ModuleType:
     from droiz._imports import require
 
     return require(module, "hf")

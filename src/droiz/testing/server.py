@@ -27,9 +27,27 @@ logger = logging.getLogger(__name__)
 AnswerFn = Callable[[str, Mapping[str, Any]], str]
 """``answer(prompt, body) -> text``: the prompt is the last user message (chat) or ``prompt``."""
 
-FAULT_KINDS = ("429", "500", "502", "503", "slow", "bad_json", "no_choices", "null_content")
+FAULT_KINDS: tuple[str, ...] = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "slow",
+    "bad_json",
+    "no_choices",
+    "null_content",
+)
 FAULT_KINDS += ("reset", "400", "401", "403", "404", "context")
-TRANSIENT_KINDS = ("429", "500", "502", "503", "slow", "bad_json", "no_choices", "null_content")
+TRANSIENT_KINDS: tuple[str, ...] = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "slow",
+    "bad_json",
+    "no_choices",
+    "null_content",
+)
 TRANSIENT_KINDS += ("reset",)
 """The kinds a client should retry (``reset`` closes the connection without an answer)."""
 _STATUS = {"429": 429, "500": 500, "502": 502, "503": 503, "400": 400, "401": 401, "403": 403}
@@ -47,7 +65,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the default backlog of 5 drops connections under concurrency
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
         """Quiet about clients that hung up (a killed or interrupted run); loud otherwise."""
         import sys
 

@@ -13,7 +13,7 @@ from droiz.integrations.dspy.journal import ScoreJournal, digest
 GroupBy = str | Callable[[Any], Any]
 
 
-def check_group_by(group_by: Any) -> GroupBy:
+def check_group_by(group_by: object) -> GroupBy:
     """``group_by`` as given, once its form is valid (a ``clusters:K`` spec is parsed)."""
     if callable(group_by):
         return group_by

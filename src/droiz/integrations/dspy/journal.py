@@ -38,7 +38,7 @@ FORMAT = "droiz-dspy"
 VERSION = 1
 
 
-def digest(data: Any) -> str:
+def digest(data: object) -> str:
     """A SHA-256 hex digest of ``data`` as canonical JSON (``repr`` for other objects)."""
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

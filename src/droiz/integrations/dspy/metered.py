@@ -94,6 +94,7 @@ class _MeteredLM:
 
     _droiz_meter: Meter
     _droiz_retries: int
+    kwargs: Any  # the LM's generation settings (dspy.LM.kwargs; dspy has no type hints)
 
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         meter, lm = self._droiz_meter, self
@@ -113,6 +114,7 @@ class _MeteredLM:
             usage = _Usage(dspy.settings.usage_tracker)
             try:
                 with dspy.context(usage_tracker=usage):
+                    # a mixin: super() is the LM class it is mixed into
                     outputs = super().__call__(prompt, messages=messages, **kwargs)  # type: ignore[misc]
             except Exception as exc:
                 meter.settle(reservations, 0, 0.0)

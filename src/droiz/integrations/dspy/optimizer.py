@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 RESULT_NAME = "result.json"
 
 
-class RobustInstructionOptimizer(Teleprompter):
+class RobustInstructionOptimizer(Teleprompter):  # type: ignore[misc]  # dspy: no type hints
     """Chooses a predictor's instruction by its worst case over groups of the valset.
 
     Each candidate instruction is evaluated by running the program (with DSPy's own LM and
@@ -290,8 +290,9 @@ class RobustInstructionOptimizer(Teleprompter):
         if self.out is None:
             return Budget(self.limits)
         ledger = self.out / LEDGER_NAME
-        spent = read_ledger(ledger) or (0, 0, 0.0)
-        budget = Budget(self.limits, requests=spent[0], tokens=spent[1], cost=spent[2])
+        reading = read_ledger(ledger)
+        requests, tokens, cost = (0, 0, 0.0) if reading is None else reading.spent
+        budget = Budget(self.limits, requests=requests, tokens=tokens, cost=cost)
         budget.open_ledger(ledger)
         return budget
 
@@ -550,29 +551,30 @@ def _adapter_name() -> str:
     return _qualname(adapter) if adapter is not None else "dspy.ChatAdapter"
 
 
-def _qualname(obj: Any) -> str:
+def _qualname(obj: object) -> str:
     target = obj if callable(obj) and hasattr(obj, "__qualname__") else type(obj)
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
 
 
 # ------------------------------------------------------------------ argument checks
-def _int(name: str, value: Any) -> int:
+def _int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     return value
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if _int(name, value) < 1:
+def _positive_int(name: str, value: object) -> int:
+    n = _int(name, value)
+    if n < 1:
         raise ConfigError(f"{name} must be an integer >= 1, got {value}")
-    return int(value)
+    return int(n)
 
 
-def _optional_positive_int(name: str, value: Any) -> int | None:
+def _optional_positive_int(name: str, value: object) -> int | None:
     return None if value is None else _positive_int(name, value)
 
 
-def _check_cost(value: Any) -> float | None:
+def _check_cost(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -582,7 +584,7 @@ def _check_cost(value: Any) -> float | None:
     return float(value)
 
 
-def _check_ambiguity(value: Any) -> AmbiguitySet:
+def _check_ambiguity(value: object) -> AmbiguitySet:
     if isinstance(value, AmbiguitySet):
         return value
     if not isinstance(value, str):
@@ -596,7 +598,7 @@ def _check_ambiguity(value: Any) -> AmbiguitySet:
         raise ConfigError(str(exc)) from None
 
 
-def _check_candidates(value: Any) -> list[str]:
+def _check_candidates(value: object) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -613,7 +615,7 @@ def _check_candidates(value: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _check_prices(value: Any) -> PriceTable | Pricing | None:
+def _check_prices(value: object) -> PriceTable | Pricing | None:
     if value is None or isinstance(value, Pricing):
         return value
     if not isinstance(value, Mapping):
@@ -626,7 +628,7 @@ def _check_prices(value: Any) -> PriceTable | Pricing | None:
     return value
 
 
-def _check_examples(name: str, value: Any, *, allow_empty: bool = False) -> list[dspy.Example]:
+def _check_examples(name: str, value: object, *, allow_empty: bool = False) -> list[dspy.Example]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise TypeError(f"{name} must be a list of dspy.Example, got {type(value).__name__}")
     if not value and not allow_empty:

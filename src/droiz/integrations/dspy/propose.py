@@ -21,7 +21,7 @@ from droiz.integrations.dspy.journal import ScoreJournal, digest
 logger = logging.getLogger(__name__)
 
 
-class ProposeInstruction(dspy.Signature):
+class ProposeInstruction(dspy.Signature):  # type: ignore[misc]  # dspy: no type hints
     """I gave a friend an instruction and some inputs. The friend read the instruction and wrote
     an output for every one of the inputs. Here are the input-output pairs. Write the instruction
     I gave my friend: one short paragraph, in the imperative."""

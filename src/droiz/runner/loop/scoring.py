@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from droiz.exceptions import DataError
 from droiz.llm import DEFAULT_TEMPLATE, ExecRequest, Executor
@@ -38,7 +37,7 @@ def answer_score(
     return checked_score(metric, value, instance)
 
 
-def checked_score(metric: str, value: Any, instance: Instance) -> float:
+def checked_score(metric: str, value: float, instance: Instance) -> float:
     """``value`` as a float; a metric score that is not a number in [0, 1] raises."""
     try:
         number = float(value)

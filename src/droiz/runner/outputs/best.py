@@ -19,7 +19,7 @@ existed) is format 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -198,8 +198,9 @@ class RunBest(dict):  # type: ignore[type-arg]  # also the read-only dict of its
     def _read_only(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("a RunBest is read-only; use dataclasses.replace or to_dict()")
 
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    update = pop = popitem = clear = setdefault = _read_only
+    # every mutator raises: a deliberate break of dict's signatures, for a read-only dict
+    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
+    update = pop = popitem = clear = setdefault = _read_only  # type: ignore[assignment]
 
     @property
     def finished(self) -> bool:
@@ -423,7 +424,7 @@ def _with_pick(
     )
 
 
-def _float(value: Any) -> float | None:
+def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
@@ -431,5 +432,5 @@ def _list(values: tuple[float, ...] | None) -> list[float] | None:
     return None if values is None else list(values)
 
 
-def _tuple(values: Any) -> tuple[float, ...] | None:
+def _tuple(values: Iterable[float] | None) -> tuple[float, ...] | None:
     return None if values is None else tuple(float(v) for v in values)

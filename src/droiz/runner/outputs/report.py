@@ -175,7 +175,8 @@ def _round_table(
 
 
 def _usage(stats: Mapping[str, float]) -> list[str]:
-    keys = ("requests", "retries", "cache_hits", "cache_misses", "prompt_tokens")
+    keys: tuple[str, ...] = ("requests", "retries", "cache_hits", "cache_misses")
+    keys += ("prompt_tokens",)
     keys += ("completion_tokens", "cost", "generated", "generator_cache_hits")
     out = ["## LLM usage (all sessions of the run)", "", "| counter | value |", "|---|---|"]
     out += [f"| {k} | {stats.get(k, 0):g} |" for k in keys if k in stats]

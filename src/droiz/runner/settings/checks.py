@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from droiz.axes import DEFAULT_GROUP_RULE
@@ -33,14 +33,22 @@ LARGE_BUDGET = 100_000
 """A budget above this many evaluations needs ``--allow-large-budget``."""
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RUNNER_OWNED = ("dim", "n_groups", "method", "ambiguity", "budget", "seed", "reference")
+_RUNNER_OWNED: tuple[str, ...] = (
+    "dim",
+    "n_groups",
+    "method",
+    "ambiguity",
+    "budget",
+    "seed",
+    "reference",
+)
 _RUNNER_OWNED += ("groups_per_round", "kernel", "example_groups", "n_init", "batch_size")
 _RUNNER_OWNED += ("surrogate",)
 """Engine settings the run sets itself (not in the ``engine`` table)."""
 
 
 # ------------------------------------------------------------------ parsers
-def task_names(value: Any) -> Any:
+def task_names(value: object) -> object:
     """``"a, b,c"`` or a list as a tuple of task names."""
     if value is None:
         return None
@@ -51,7 +59,7 @@ def task_names(value: Any) -> Any:
     return tuple(value)
 
 
-def group_names(value: Any) -> Any:
+def group_names(value: object) -> object:
     """``"a,b"`` or a list as a tuple of group names (blank ones kept: they are refused)."""
     if value is None:
         return None
@@ -60,7 +68,7 @@ def group_names(value: Any) -> Any:
     return tuple(value) if isinstance(value, list | tuple) else value
 
 
-def path_text(value: Any) -> Any:
+def path_text(value: object) -> object:
     """A path as a string (JSON-ready)."""
     return os.fspath(value) if isinstance(value, os.PathLike) else value
 
@@ -89,10 +97,10 @@ def plugin_names(value: Any) -> Any:
     return tuple(dict.fromkeys(plugins))
 
 
-def default_if_none(default: str) -> Any:
+def default_if_none(default: str) -> Callable[[object], object]:
     """A parser giving ``default`` for ``None`` (an explicit ``None`` means the default)."""
 
-    def parse(value: Any) -> Any:
+    def parse(value: object) -> object:
         return default if value is None else value
 
     return parse
@@ -115,7 +123,7 @@ def check_spec(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
     parse_spec(value, setting.name)
 
 
-def check_seed_value(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+def check_seed_value(setting: Setting, value: object, values: Mapping[str, Any]) -> None:
     check_seed(value, setting.name)
 
 
@@ -204,7 +212,7 @@ def check_instruction(setting: Setting, value: str, values: Mapping[str, Any]) -
         raise ConfigError("--instruction is empty; give the instruction to evaluate")
 
 
-def check_env_name(value: Any, flag: str = "--api-key-env") -> None:
+def check_env_name(value: object, flag: str = "--api-key-env") -> None:
     """The *name* of an environment variable; a value that is not a name (perhaps the key
     itself) is refused without being echoed."""
     if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
@@ -214,11 +222,11 @@ def check_env_name(value: Any, flag: str = "--api-key-env") -> None:
         )
 
 
-def check_env_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+def check_env_setting(setting: Setting, value: object, values: Mapping[str, Any]) -> None:
     check_env_name(value, setting.flag or setting.name)
 
 
-def check_base_url(url: Any, flag: str = "--base-url") -> None:
+def check_base_url(url: object, flag: str = "--base-url") -> None:
     """``None`` (OpenAI) or a base URL :func:`droiz.llm.endpoint.parse_base_url` takes apart
     (credentials masked in the message)."""
     if url is not None:
@@ -227,7 +235,7 @@ def check_base_url(url: Any, flag: str = "--base-url") -> None:
         parse_base_url(url, flag)
 
 
-def check_url_setting(setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+def check_url_setting(setting: Setting, value: object, values: Mapping[str, Any]) -> None:
     check_base_url(value, setting.flag or setting.name)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,12 +31,12 @@ def normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
+def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON or TOML config file (by suffix; ``.toml`` is TOML, anything else JSON)."""
     return normalise_keys(read_config_file(path))
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The table of a JSON or TOML config file as written (keys not checked)."""
     path = Path(path)
     text = read_input_text(path, "the config file")
@@ -58,7 +59,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def resolve_config(
-    explicit: Mapping[str, Any], config_file: str | Path | Mapping[str, Any] | None = None
+    explicit: Mapping[str, Any],
+    config_file: str | os.PathLike[str] | Mapping[str, Any] | None = None,
 ) -> RunConfig:
     """Merge defaults < config file < explicit settings (``None`` means "not given")."""
     base: dict[str, Any] = {}
@@ -75,7 +77,7 @@ def resolve_config(
 
 
 def check_overridden(
-    base: Mapping[str, Any], given: Mapping[str, Any], where: str | Path | None
+    base: Mapping[str, Any], given: Mapping[str, Any], where: str | os.PathLike[str] | None
 ) -> None:
     """Check the config values that explicit settings override, as if they were used: a config
     file with a bad value is bad input even where a flag wins (its type and checks, and the
@@ -84,7 +86,7 @@ def check_overridden(
 
     schema = {s.name: s for s in RUN_SCHEMA}
     merged = {**base, **given}
-    shown = f"config file {str(where)!r}" if isinstance(where, str | Path) else "the config"
+    shown = "the config" if where is None else f"config file {os.fspath(where)!r}"
     for name in [k for k in base if k in given and base[k] is not None]:
         setting = schema[name]
         try:

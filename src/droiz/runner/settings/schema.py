@@ -186,14 +186,14 @@ def schema_of(cls: type) -> tuple[Setting, ...]:
     return tuple(out)
 
 
-def parse_settings(obj: Any, schema: tuple[Setting, ...]) -> None:
+def parse_settings(obj: object, schema: tuple[Setting, ...]) -> None:
     """Parse every setting of the (frozen) dataclass instance ``obj`` in place (see
     :attr:`Setting.parse`)."""
     for s in schema:
         object.__setattr__(obj, s.name, s.value_of(getattr(obj, s.name)))
 
 
-def check_settings(obj: Any, schema: tuple[Setting, ...]) -> None:
+def check_settings(obj: object, schema: tuple[Setting, ...]) -> None:
     """Check every (parsed) setting of the dataclass instance ``obj``, in declaration order."""
     values = {s.name: getattr(obj, s.name) for s in schema}
     for s in schema:
@@ -217,7 +217,7 @@ class Count:
     minimum: int = 1
     maximum: int = MAX_COUNT
 
-    def __call__(self, setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+    def __call__(self, setting: Setting, value: int, values: Mapping[str, Any]) -> None:
         if value < self.minimum:
             kind = "a positive integer" if self.minimum == 1 else f"an integer >= {self.minimum}"
             raise ConfigError(f"{setting.name} must be {kind}, got {value!r}")
@@ -240,7 +240,7 @@ class Limit:
     unless: str
     what: str
 
-    def __call__(self, setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+    def __call__(self, setting: Setting, value: int, values: Mapping[str, Any]) -> None:
         if value <= self.maximum or values.get(self.unless):
             return
         flag = "--" + self.unless.replace("_", "-")
@@ -265,7 +265,7 @@ class Choice:
     def names(self) -> Collection[str]:
         return self.choices() if callable(self.choices) else self.choices
 
-    def __call__(self, setting: Setting, value: Any, values: Mapping[str, Any]) -> None:
+    def __call__(self, setting: Setting, value: str, values: Mapping[str, Any]) -> None:
         names = self.names()
         if value not in names:
             raise ConfigError(unknown_name_message(self.what or setting.name, value, names))

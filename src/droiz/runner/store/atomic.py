@@ -32,7 +32,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_json(path: str | Path, data: Any) -> None:
+def write_json(path: str | Path, data: object) -> None:
     """Write ``data`` as indented strict JSON, atomically."""
     text = json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
     write_atomic(path, text + "\n")

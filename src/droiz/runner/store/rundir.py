@@ -189,7 +189,8 @@ class RunDir:
         """
         path = self.clusters
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            saved: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return saved
         except OSError:
             raise JournalError(
                 f"the run in {self.path} groups its examples by clusters, but its assignment "

@@ -27,7 +27,7 @@ def usage_sum(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float
     return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
 
 
-def with_record(usage: Mapping[str, float], record: Any) -> dict[str, float]:
+def with_record(usage: Mapping[str, float], record: object) -> dict[str, float]:
     """``usage`` plus a journal record's ``stats`` (a record without usage adds nothing)."""
     return usage_sum(usage, getattr(record, "stats", {}))
 

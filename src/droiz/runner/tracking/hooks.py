@@ -32,9 +32,11 @@ from droiz.runner.store.rundir import RunDir
 class Tracker(RunHooks, Protocol):
     """Run hooks that log to an experiment tracker; :attr:`name` is the ``--track`` value."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The ``--track`` value."""
 
-    def require(self) -> Any:
+    def require(self) -> object:
         """Import what the tracker needs, before the run starts (raises
         :class:`~droiz.exceptions.MissingDependencyError`)."""
 

@@ -86,7 +86,7 @@ def flat_params(saved: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
+def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:
 
     if isinstance(value, Mapping) and value:
         for key, item in value.items():

@@ -20,9 +20,10 @@ import getpass
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from droiz import __version__
@@ -41,6 +42,9 @@ from droiz.runner.tracking.metrics import (
 )
 
 if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
     from droiz.runner.loop.hooks import RunView
     from droiz.runner.outputs.result import OptimizeResult
     from droiz.runner.store.records import Tell
@@ -72,13 +76,13 @@ class MlflowTracker:
     experiment: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     run_id: str | None = field(default=None, init=False)
-    _client: Any = field(default=None, init=False, repr=False)
+    _client: Any = field(default=None, init=False, repr=False)  # an MlflowClient once started
     _uri: str = field(default="", init=False, repr=False)
     _broken: bool = field(default=False, init=False, repr=False)
     _usage: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _seen: int = field(default=0, init=False, repr=False)  # journal records added to _usage
 
-    def require(self) -> Any:
+    def require(self) -> ModuleType:
         """Import MLflow (telemetry off unless the user set it). Raises
         :class:`~droiz.exceptions.MissingDependencyError` with the install command."""
         for name, value in _ENV_DEFAULTS.items():
@@ -178,7 +182,7 @@ class MlflowTracker:
         record = {"tracker": "mlflow", "run_id": self.run_id, "tracking_uri": self._uri}
         write_json(path, record | {"experiment_id": run.info.experiment_id})
 
-    def _create(self, view: RunView, previous: str | None) -> Any:
+    def _create(self, view: RunView, previous: str | None) -> Run:
         mlflow, client = self.require(), self._client
         active = mlflow.active_run()
         parent = self.parent_run_id or (active.info.run_id if active else None)
@@ -201,9 +205,10 @@ class MlflowTracker:
         tags |= {str(k): str(v) for k, v in self.tags.items()}
         experiment = self._experiment_id(client, parent, active)
         clean = {k: redact(v) for k, v in tags.items()}
-        return client.create_run(experiment, run_name=view.run_dir.path.name, tags=clean)
+        run: Run = client.create_run(experiment, run_name=view.run_dir.path.name, tags=clean)
+        return run
 
-    def _experiment_id(self, client: Any, parent: str | None, active: Any) -> str:
+    def _experiment_id(self, client: MlflowClient, parent: str | None, active: Run | None) -> str:
         if parent:
             return str(client.get_run(parent).info.experiment_id)
         name = self.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME")
@@ -254,7 +259,7 @@ class MlflowTracker:
         metrics = [Metric(k, v, now, step) for k, v in values.items()]
         self._client.log_batch(self.run_id, metrics=metrics)
 
-    def _guarded(self, step: Any) -> None:
+    def _guarded(self, step: Callable[[], object]) -> None:
         """Run a logging step; a failure stops tracking for this session (the run goes on, and
         a resume logs what is missing)."""
         if self._broken or self.run_id is None:
