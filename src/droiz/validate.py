@@ -9,9 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
+import tempfile
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,61 @@ from droiz.registry import unknown_name_message
 MAX_SEED = 2**63
 MAX_COUNT = 10_000_000
 """The largest value a count setting may take (the budget has its own cap)."""
+MAX_WORKERS = 64
+"""The most processes a command runs at once (``--workers``); never more than it has runs."""
+MAX_SEEDS = 10_000
+"""The most seeds a benchmark or demo runs (``--seeds N``: seeds 0..N-1)."""
+MAX_NESTING = 32
+"""How deep a config file may nest tables and lists (the top-level table is level 1)."""
+MAX_LINE_BYTES = 10_000
+"""The longest line of a task file or an instruction pool (UTF-8 bytes)."""
+
+
+def nesting(value: Any) -> int:
+    """How deep ``value`` nests tables and lists (a scalar: 0), computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def check_line_length(where: str, line: str) -> None:
+    """A line of a task file or a pool is at most :data:`MAX_LINE_BYTES` long."""
+    size = len(line.encode("utf-8", errors="replace"))
+    if size > MAX_LINE_BYTES:
+        raise ConfigError(
+            f"{where} is {size:,} bytes long; a line may hold at most {MAX_LINE_BYTES:,} bytes "
+            "(one example or one instruction)"
+        )
+
+
+def read_input(path: Path, what: str) -> bytes:
+    """The bytes of the input file ``path`` (``what`` names it in the message: "the config
+    file"). A directory, a named pipe (it would block until a writer comes) or a device is
+    refused before it is opened, as is a file that cannot be read."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"cannot read {what} {str(path)!r}: not a regular file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {reason}") from None
+
+
+def read_input_text(path: Path, what: str) -> str:
+    """The text of the input file ``path`` (:func:`read_input`), which must be UTF-8."""
+    try:
+        return read_input(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: it is not UTF-8 text") from None
 
 
 def check_seed(value: object, flag: str = "--seed") -> None:
@@ -46,12 +105,18 @@ def check_positive_number(flag: str, value: object, maximum: float = math.inf) -
         raise ConfigError(f"{flag} must be a number in (0, {maximum:g}], got {value!r}")
 
 
+PSEUDO_FILE_SYSTEMS = ("/proc", "/sys")
+"""Kernel file systems: never an output (as root their files can be written, and mean things)."""
+
+
 def check_dir_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
     """A directory that exists or can be created and written: not ``''``, not a file, not below
-    a file, and its first existing ancestor writable."""
+    a file, not in a kernel file system, and its first existing ancestor proven writable (a
+    nameless temporary file is created there: ``os.access`` says yes to root everywhere)."""
     if path is None or not os.fspath(path).strip():
         raise ConfigError(f"{flag} is empty; give a directory")
     target = Path(os.fspath(path)).expanduser()
+    _check_not_pseudo(target, flag)
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{flag} {str(target)!r} is a file, not a directory")
     _check_ancestors(target, flag)
@@ -59,16 +124,29 @@ def check_dir_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
 
 
 def check_file_path(path: str | os.PathLike[str] | None, flag: str) -> Path:
-    """A file that can be written: not ``''``, not a directory, not below a file."""
+    """A file that can be written: not ``''``, not a directory or another non-regular file (a
+    device, a pipe), not below a file, not in a kernel file system, its directory's first
+    existing ancestor proven writable (see :func:`check_dir_path`)."""
     if path is None or not os.fspath(path).strip():
         raise ConfigError(f"{flag} is empty; give a file name")
     target = Path(os.fspath(path)).expanduser()
+    _check_not_pseudo(target, flag)
     if target.is_dir():
         raise ConfigError(f"{flag} {str(target)!r} is a directory; give a file name")
+    if target.exists() and not target.is_file():
+        raise ConfigError(f"{flag} {str(target)!r} is not a regular file (a device or a pipe)")
     _check_ancestors(target.parent if str(target.parent) else Path("."), flag, target)
-    if target.exists() and not os.access(target, os.W_OK):
-        raise ConfigError(f"{flag} {str(target)!r} cannot be written (permission denied)")
     return target
+
+
+def _check_not_pseudo(target: Path, flag: str) -> None:
+    resolved = str(target.resolve())
+    for root in PSEUDO_FILE_SYSTEMS:
+        if resolved == root or resolved.startswith(root + "/"):
+            raise ConfigError(
+                f"{flag} {str(target)!r} lies in {root}, a kernel file system; give a path on a "
+                "disk"
+            )
 
 
 def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> None:
@@ -80,8 +158,99 @@ def _check_ancestors(directory: Path, flag: str, shown: Path | None = None) -> N
         ancestor = ancestor.parent
     if ancestor.exists() and not ancestor.is_dir():
         raise ConfigError(f"{flag} {str(shown)!r} lies below the file {str(ancestor)!r}")
-    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigError(f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r}")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{flag} {str(shown)!r}: cannot write in {str(ancestor)!r} ({reason})"
+        ) from None
+
+
+@dataclass
+class Claim:
+    """An output proven writable by creating it (:func:`claim_file`, :func:`claim_dir`).
+
+    Attributes:
+        path: The output. created: What the claim created (the output, its missing parent
+            directories), removed by :meth:`release`.
+    """
+
+    path: Path
+    created: list[Path] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Remove what the claim created (the command failed: it leaves nothing behind)."""
+        for path in reversed(self.created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        self.created = []
+
+
+def _make_dirs(directory: Path, flag: str, claim: Claim) -> None:
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except OSError as exc:
+            claim.release()
+            raise ConfigError(
+                f"{flag} {str(claim.path)!r}: cannot create {str(path)!r} "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
+        claim.created.append(path)
+
+
+def claim_file(path: str | os.PathLike[str] | None, flag: str) -> Claim:
+    """Prove the output file ``path`` writable by creating it (and its directory), before any
+    work: a new file is created empty, an existing one opened for appending and left as it is.
+    :meth:`Claim.release` removes what was created (see :func:`claimed`)."""
+    target = check_file_path(path, flag)
+    claim = Claim(target)
+    _make_dirs(target.parent if str(target.parent) else Path("."), flag, claim)
+    exists = target.exists()
+    try:  # an existing file is opened for appending: proven writable, left as it is
+        flags = os.O_WRONLY | (os.O_APPEND if exists else os.O_CREAT | os.O_EXCL)
+        os.close(os.open(target, flags, 0o666))
+    except OSError as exc:
+        claim.release()
+        raise ConfigError(f"{flag} {str(target)!r} cannot be written ({exc.strerror})") from None
+    if not exists:
+        claim.created.append(target)
+    return claim
+
+
+def claim_dir(path: str | os.PathLike[str] | None, flag: str) -> Claim:
+    """Prove the output directory ``path`` writable by creating it (a nameless temporary file is
+    created in it too). :meth:`Claim.release` removes it if it was created here."""
+    target = check_dir_path(path, flag)
+    claim = Claim(target)
+    _make_dirs(target, flag, claim)
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        claim.release()
+        raise ConfigError(f"{flag} {str(target)!r} cannot be written ({exc.strerror})") from None
+    return claim
+
+
+@contextmanager
+def claimed(*claims: Claim | None) -> Iterator[None]:
+    """Release ``claims`` (remove the outputs they created) if the body raises."""
+    try:
+        yield
+    except BaseException:
+        for claim in claims:
+            if claim is not None:
+                claim.release()
+        raise
 
 
 _KINDS: dict[Any, tuple[str, Callable[[Any], bool]]] = {

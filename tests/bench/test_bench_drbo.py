@@ -130,8 +130,10 @@ def test_cli_writes_the_json_plot_and_table(tmp_path: Path, capsys) -> None:
     [
         (["--sets", "kl,foo"], "--sets got unknown set(s) foo"),
         (["--sets", "kl,kl"], "--sets got an empty or repeated list"),
-        (["--seeds", "0"], "--seeds must be at least 1"),
-        (["--steps", "0"], "--steps must be at least 1"),
+        (["--seeds", "0"], "argument --seeds: must be an integer in [1, 10,000]"),
+        (["--seeds", "1000000000"], "argument --seeds: must be an integer in [1, 10,000]"),
+        (["--steps", "0"], "argument --steps: must be an integer in [1, 100,000]"),
+        (["--steps", "1000000000"], "argument --steps: must be an integer in [1, 100,000]"),
     ],
 )
 def test_cli_rejects_bad_input_in_one_line(args: list[str], message: str, capsys) -> None:

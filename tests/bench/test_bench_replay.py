@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 from pathlib import Path
 
@@ -195,6 +196,9 @@ def _bad_tables(tmp_path: Path) -> dict[str, Path]:
 
     put("good", good)
     put("notjson", "{")
+    put("nested", "[" * 5000 + "]" * 5000)
+    out["fifo"] = tmp_path / "fifo.json"
+    os.mkfifo(out["fifo"])
     put("format", {**good, "format": "other"})
     put("version", {**good, "version": 2})
     shape = json.loads(json.dumps(good))
@@ -211,6 +215,8 @@ def _bad_tables(tmp_path: Path) -> dict[str, Path]:
     [
         ("missing", (), "cannot read the table"),
         ("notjson", (), "notjson.json': not JSON"),
+        ("nested", (), "nested.json': not JSON"),
+        ("fifo", (), "fifo.json': not a regular file"),
         ("format", (), "not an answer table"),
         ("version", (), "version 2, this droiz reads 1"),
         ("shape", (), "test scores of group 'case' have shape (3, 4), expected (4 instructions"),
@@ -220,10 +226,15 @@ def _bad_tables(tmp_path: Path) -> dict[str, Path]:
         ("good", ("--budget", "11"), "--budget 11 leaves 2 BO round(s) after --n-init 6"),
         ("good", ("--methods", "dro,drp"), "unknown method 'drp'"),
         ("good", ("--methods", "dro,dro"), "--methods needs distinct method names"),
-        ("good", ("--seeds", "0"), "--seeds must be an integer >= 1"),
+        ("good", ("--seeds", "0"), "argument --seeds: must be an integer in [1, 10,000]"),
+        ("good", ("--seeds", "1000000000"), "argument --seeds: must be an integer in [1, 10,000]"),
+        ("good", ("--budget", "1000000000"), "--budget: must be an integer in [1, 100,000]"),
+        ("good", ("--workers", "100000"), "argument --workers: must be an integer in [1, 64]"),
+        ("good", ("--json", "/proc/droiz-replay.json"), "lies in /proc, a kernel file system"),
+        ("good", ("--out", "/proc/droiz-replay"), "lies in /proc, a kernel file system"),
         ("good", ("--ablation", "--group-rule", "reference"), "drop --methods and --group-rule"),
         ("good", ("--ambiguity", "kl:-1"), "ambiguity spec 'kl:-1': KLBall radius eps must be"),
-        ("good", ("--workers", "0"), "--workers must be an integer >= 1"),
+        ("good", ("--workers", "0"), "argument --workers: must be an integer in [1, 64]"),
     ],
 )
 def test_bad_input_is_refused_in_one_line_before_any_work(
@@ -247,5 +258,18 @@ def test_an_out_that_is_a_file_is_refused(
     table = write_synthetic_table(tmp_path / "t.json", levels=(2, 2, 1), n_dev=4, n_test=4)
     (tmp_path / "file").write_text("x")
     args = ["bench", "table", "replay", str(table), "--out", str(tmp_path / "file")]
-    assert main(args) == 2
-    assert "exists and is not a directory" in capsys.readouterr().err
+    assert main([*args, "--n-dev", "4", "--seeds", "2", "--budget", "12"]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+
+
+def test_the_python_api_bounds_workers_seeds_and_budget(tmp_path: Path) -> None:
+    from droiz.exceptions import ConfigError
+
+    table = read_table(write_synthetic_table(tmp_path / "t.json", levels=(2, 2, 1), n_dev=4))
+    good = ReplaySettings(seeds=2, budget=12, n_dev=4)
+    with pytest.raises(ConfigError, match=r"--workers must be an integer in \[1, 64\]"):
+        run_replay([table], good, workers=100_000)
+    for bad in ({"seeds": 10_001}, {"budget": 100_001}):
+        settings = ReplaySettings(**{"seeds": 2, "budget": 12, "n_dev": 4, **bad})
+        with pytest.raises(ConfigError, match="must be an integer in"):
+            run_replay([table], settings)

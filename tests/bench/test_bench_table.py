@@ -250,6 +250,13 @@ def test_the_halves_are_a_keyed_split_of_the_ids() -> None:
         ({"--executor": "nope:m"}, "unknown executor"),
         ({"--answer-filter": "bogus"}, "bogus"),
         ({"--base-url": "CLOSED"}, "cannot reach the endpoint"),
+        ({"--pool": "FIFO"}, "fifo.jsonl': not a regular file"),
+        ({"--pool": "BINJSONL"}, "it is not UTF-8 text"),
+        ({"--pool": "LONGJSONL"}, "line 2 is 10,014 bytes long"),
+        ({"--pool": "DEEPJSONL"}, "line 1 is not JSON"),
+        # local inputs are checked before the endpoint is probed
+        ({"--n-test": 1000, "--base-url": "CLOSED"}, "--n-test 1000 asks for more"),
+        ({"--pool": "ONE", "--base-url": "CLOSED"}, "needs at least 2 instructions"),
     ],
 )
 def test_bad_inputs_are_refused_before_any_request(
@@ -264,6 +271,11 @@ def test_bad_inputs_are_refused_before_any_request(
     bad.write_text('{"instruction": "Reverse the word."}\n[1, 2]\n')
     one = tmp_path / "one.txt"
     one.write_text("Reverse the word.\n")
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe not utf-8\n")
+    long_line = json.dumps({"instruction": "x" * 9_995})
+    (tmp_path / "long.jsonl").write_text('{"instruction": "Say it."}\n' + long_line + "\n")
+    (tmp_path / "deep.jsonl").write_text("[" * 5000 + "]" * 5000 + "\n")
     with FakeOpenAIServer(answer=world.answer) as server:
         values = {
             "MISSING": str(tmp_path / "missing.txt"),
@@ -271,6 +283,10 @@ def test_bad_inputs_are_refused_before_any_request(
             "ONE": str(one),
             "table.csv": str(tmp_path / "table.csv"),
             "CLOSED": _closed_url(),
+            "FIFO": str(tmp_path / "fifo.jsonl"),
+            "BINJSONL": str(tmp_path / "bin.jsonl"),
+            "LONGJSONL": str(tmp_path / "long.jsonl"),
+            "DEEPJSONL": str(tmp_path / "deep.jsonl"),
         }
         flags = {k: values.get(str(v), v) for k, v in change.items()}
         argv = _argv(task, world_files["pool"], server, tmp_path / "table.json", **flags)

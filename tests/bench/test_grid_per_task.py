@@ -80,6 +80,13 @@ def test_per_task_tables_set_one_tasks_cells_and_flags_still_win(
         ("", "[per_task.rev-a]\nbudgte = 7\n", "did you mean 'budget'"),
         ("", "[per_task.rev-a]\nseed = 3\n", "cannot set 'seed': it is a grid axis"),
         ("per_task = 3\n", "", "per_task must be a table"),
+        # values a flag overrides are checked all the same
+        ("", '[per_task.rev-a]\nbudget = "x"\n', "error: the config: budget must be an integer"),
+        ("", '[per_task.rev-a]\ngenerator = "pool:missing.txt"\n', "'missing.txt'"),
+        ("", "[per_task.rev-a]\nn_init = true\n", "n_init must be an integer"),
+        # the grid's axes are flags, not settings of a config
+        ('method = "ei"\n', "", "sets 'method', a grid axis: give it with --methods"),
+        ("seed = 5\n", "", "sets 'seed', a grid axis: give it with --seeds"),
     ],
 )
 def test_bad_per_task_tables_are_one_line_exit_2(
@@ -92,6 +99,7 @@ def test_bad_per_task_tables_are_one_line_exit_2(
     path = tmp_path / "bad.toml"
     path.write_text(top + grid_world.config.read_text() + "\n" + table)  # TOML: keys first
     args = _with_config(grid_args(grid_world, NoServer(), out), path)  # type: ignore[arg-type]
+    args += ["--budget", "9", "--n-init", "5"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
@@ -122,3 +130,43 @@ def test_dry_run_bounds_every_unfinished_cell_and_sends_nothing(
     capsys.readouterr()
     assert main([*args, "--dry-run"]) == 0
     assert "dry run: 0 unfinished cell(s); at most 0 requests" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "100000"], "argument --workers: must be an integer in [1, 64]"),
+        (["--seeds", "1000000000"], "argument --seeds: must be an integer in [1, 10,000]"),
+    ],
+)
+def test_grid_counts_are_bounded(
+    grid_world: GridWorld, tmp_path: Path, capsys, extra: list[str], message: str
+) -> None:
+    class NoServer:
+        base_url = "http://127.0.0.1:9/v1"
+
+    out = tmp_path / "grid"
+    assert main([*grid_args(grid_world, NoServer(), out), *extra]) == 2  # type: ignore[arg-type]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+    from droiz.bench.grid_api import run_grid
+    from droiz.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--workers must be an integer in \[1, 64\]"):
+        run_grid(out, [str(grid_world.tasks[0])], ["random"], 1, workers=100_000)
+
+
+def test_every_task_file_is_read_before_any_cell_runs(
+    grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path, capsys
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    rows = grid_world.tasks[0].read_text().splitlines()
+    bad.write_text("\n".join([*rows[:-1], '{"input": "abc", "output": ""}']) + "\n")
+    out = tmp_path / "grid"
+    args = grid_args(grid_world, grid_server, out, tasks=1, methods="random", seeds=1)
+    args[args.index("--tasks") + 1] += f",{bad}"
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"line {len(rows)}: field 'output' has an empty gold" in err[0], err
+    assert grid_server.server.n_requests == 0 and not out.exists()  # the first task's cell too

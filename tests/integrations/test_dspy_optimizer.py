@@ -114,7 +114,9 @@ def test_max_cost_holds(world: World, tmp_path: Path) -> None:
         capped = optimizer(out=tmp_path, max_cost=0.15, prices={"fake": (100.0, 100.0)})
         capped.compile(world.program(), trainset=examples())
     assert capped.result.stopped == "max_cost"
-    requests, _, cost = read_ledger(tmp_path / "budget.jsonl")
+    reading = read_ledger(tmp_path / "budget.jsonl")
+    assert reading is not None
+    requests, _, cost = reading.spent
     assert cost <= 0.15 and requests == world.server.n_requests > 0
 
 

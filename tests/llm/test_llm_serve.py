@@ -76,6 +76,8 @@ def test_a_port_in_use_is_refused(capsys, gguf: Path, busy_port: int) -> None:
         ("--parallel", "0", "--parallel must be an integer in [1, 256]"),
         ("--threads", "0", "--threads must be an integer in [1, 1024]"),
         ("--ctx", "16", "--ctx must be an integer in [64, 1000000]"),
+        ("--ctx", "2000000", "--ctx must be an integer in [64, 1000000]"),
+        ("--ctx", "1000000", "--ctx 1,000,000 x --parallel 4 is 4,000,000 context tokens in all"),
         ("--parallel", "four", "argument --parallel: invalid int value"),
     ],
 )

@@ -92,6 +92,14 @@ OPTIMIZE = [
     ({"--config": '@toml:[engine]\neta = "big"'}, "engine.eta must be a number"),
     ({"--config": '@toml:executor_options = "x"'}, "executor_options must be a table"),
     ({"--config": "@toml:n_init = true", "--n-init": None}, "n_init must be an integer, got True"),
+    # config values that a flag overrides are checked all the same
+    ({"--config": "@toml:n_init = true"}, "n_init must be an integer, got True"),
+    ({"--config": '@toml:budget = "lots"'}, "budget must be an integer, got 'lots'"),
+    ({"--config": "@toml:task = [1, 2]"}, "task must be a string, got 1"),
+    ({"--config": '@toml:generator = "pool:/nonexistent/p.txt"'}, "cannot read the instruction"),
+    ({"--config": "@toml:a = " + "[" * 5000 + "]" * 5000}, "more than 32 levels deep"),
+    ({"--config": "@json:" + '{"a": ' * 5000 + "1" + "}" * 5000}, "more than 32 levels deep"),
+    ({"--config": "@toml:[engine]\neta = " + "[" * 33 + "]" * 33}, "more than 32 levels deep"),
     ({"--groups": ""}, "--groups is empty"),
     ({"--groups": "clean,,case"}, "--groups has an empty name"),
     ({"--groups": "clean,clean"}, "names a group twice"),
@@ -118,7 +126,7 @@ OPTIMIZE = [
     ({"--config": "@bytes:.toml"}, "is not UTF-8 text"),
     ({"--config": "/nonexistent/c.toml"}, "cannot read the config file"),
     ({"--config": ""}, "argument --config: an empty path is not allowed"),
-    ({"--config": "@toml:[executor_options]\napi_key = 'sk-x'"}, "must not hold secrets"),
+    ({"--config": "@toml:[executor_options]\napi_key = 'sk-x'"}, "looks like a secret"),
     ({"--api-key-env": "sk-live-abc123"}, "must be the NAME of an environment variable"),
     ({"--task": "antonymz"}, "did you mean 'antonyms'"),
     ({"--task": "/nonexistent/t.jsonl"}, "task file not found"),
@@ -158,6 +166,8 @@ OPTIMIZE = [
     ({"--batch-size": "0"}, "batch_size must be a positive integer"),
     ({"--n-test": "0"}, "n_test must be a positive integer"),
     ({"--data-dir": "@file", "--task": "antonyms"}, "data directory"),
+    ({"--data-dir": "@file"}, "(from --data-dir) does not exist or is not a folder"),
+    ({"--data-dir": "/nonexistent/data"}, "(from --data-dir) does not exist or is not a folder"),
     ({"--budgt": "3"}, "unrecognized arguments: --budgt"),
     ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
     ({"--answer-filter": "regex:("}, "--answer-filter regex:( is not a valid regex"),
@@ -181,6 +191,28 @@ OPTIMIZE = [
     ({"--config": "@toml:allow_large_budget = 1"}, "allow_large_budget must be true or false"),
     ({"--executor": "hf:/nonexistent/model.gguf"}, "the GGUF model file"),
     ({"--out": None}, "the following arguments are required: --out"),
+    # loose accepts, refused
+    ({"--n-init": "5"}, "--n-init 5 is more than the --budget of 4 evaluations"),
+    ({"--config": "@toml:n_init = 9", "--n-init": None}, "--n-init 9 is more than the --budget"),
+    ({"--answer-filter": "regex:"}, "--answer-filter regex: has an empty pattern"),
+    ({"--answer-filter": "strip,regex:"}, "--answer-filter regex: has an empty pattern"),
+    ({"--task": '@jsonl:{"input": "a", "output": ""}\n'}, "line 1: field 'output' has an empty"),
+    ({"--task": '@jsonl:{"input": "a", "output": ["b", " "]}\n'}, "has an empty gold answer"),
+    ({"--task": "@csv:input,output\na,b\nc, \n"}, "line 3: field 'output' has an empty gold"),
+    ({"--task": '@jsonl:{"input": "' + "a" * 10_001 + '", "output": "b"}\n'}, "bytes long"),
+    # every local input is checked before the endpoint is probed (it is unreachable here)
+    ({"--generator": "pool:@txt:\n", "--base-url": "@closed"}, "is empty"),
+    ({"--task": '@jsonl:{"input": "a", "output": ""}\n', "--base-url": "@closed"}, "empty gold"),
+    ({"--task": "@csv:input,output\na,b\n", "--base-url": "@closed"}, "needs at least"),
+    ({"--out": "/proc/droiz-run", "--base-url": "@closed"}, "lies in /proc"),
+    ({"--cache-dir": "@file", "--base-url": "@closed"}, "--cache-dir"),
+    ({"--config": "@toml:n_init = true", "--base-url": "@closed"}, "n_init must be an integer"),
+    ({"--groups": "clusters:99", "--base-url": "@closed"}, "needs at least 297 examples"),
+    ({"--generator": "pool:@txt:ok\n" + "x" * 10_001, "--base-url": "@closed"}, "bytes long"),
+    ({"--task": "@jsonl:" + "[" * 5000 + "]" * 5000 + "\n"}, "line 1: nests lists or objects"),
+    ({"--generator": "pool:@txt:ok\n" + "x" * 10_001 + "\n"}, "line 2 is 10,001 bytes long"),
+    ({"--generator": 'pool:@json:["ok", "' + "x" * 10_001 + '"]'}, "item 2 is 10,001 bytes"),
+    ({"--generator": "pool:@json:" + "[" * 5000 + "]" * 5000}, "must be a JSON list of strings"),
 ]
 
 
@@ -210,6 +242,50 @@ def test_unknown_embedder_fails_before_loading_anything(base, inputs, monkeypatc
     code, err = run_main(argv_of("optimize", {**base, **change}, inputs), capsys)
     check(code, err, "--embedder 'nosuch/model' is not a local path")
     assert "sentence_transformers" not in sys.modules  # nothing was even imported to load it
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--base-url": "@closed"}, "cannot reach the endpoint"),
+        ({"--base-url": "@closed", "--groups": "clusters:2"}, "cannot reach the endpoint"),
+        ({"--base-url": None}, "no API key: set the environment variable DROIZ_NO_SUCH_KEY"),
+    ],
+)
+def test_a_new_run_reaches_its_endpoint_before_it_loads_an_embedder(
+    base, inputs, monkeypatch, capsys, change, message
+) -> None:
+    """The pool's features and the clusters are embedded only once the executor could be built:
+    an unreachable endpoint or a missing API key is refused first, and nothing is imported."""
+    monkeypatch.delitem(sys.modules, "sentence_transformers", raising=False)
+    args = {**base, **change, "--api-key-env": "DROIZ_NO_SUCH_KEY"}
+    check(*run_main(argv_of("optimize", args, inputs), capsys), message)
+    assert "sentence_transformers" not in sys.modules
+
+
+def test_the_hub_is_asked_after_every_local_check(base, inputs, monkeypatch, capsys) -> None:
+    """A model name that is neither local nor cached is asked of the hub after the other local
+    checks: an empty pool is reported without asking; with a good pool the hub's answer is the
+    error."""
+    from droiz.exceptions import ConfigError
+    from droiz.llm import checks
+
+    asked = []
+
+    def ask(what: str, name: str) -> None:
+        asked.append(name)
+        raise ConfigError(f"{what} {name!r}: no such model on the Hugging Face hub")
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(checks, "_ask_hub", ask)
+    change = {"--executor": "hf:nosuch-org/nosuch-model", "--base-url": None}
+    empty = {**base, **change, "--generator": "pool:@txt:\n"}
+    check(*run_main(argv_of("optimize", empty, inputs), capsys), "is empty")
+    assert asked == []
+    message = "no such model on the Hugging Face hub"
+    check(*run_main(argv_of("optimize", {**base, **change}, inputs), capsys), message)
+    assert asked == ["nosuch-org/nosuch-model"]
 
 
 def test_run_directory_states(base, inputs, world_files, world_server, tmp_path, capsys) -> None:
@@ -266,6 +342,7 @@ EVALUATE = [
     ({"-n": "0"}, "n must be a positive integer, got 0"),
     ({"--split": "train"}, "unknown --split value 'train'"),
     ({"--cache-dir": "@file"}, "--cache-dir"),
+    ({"--data-dir": "@file"}, "(from --data-dir) does not exist or is not a folder"),
     ({"--task": "antonymz"}, "did you mean 'antonyms'"),
     ({"--executor": "hf:/nonexistent"}, "cannot load"),
     ({"--concurrency": "0"}, "concurrency must be a positive integer"),
@@ -276,6 +353,12 @@ EVALUATE = [
     ({"--answer-filter": "nosuch"}, "unknown answer filter 'nosuch'"),
     ({"--max-answer-tokens": "0"}, "max_answer_tokens must be a positive integer"),
     ({"--max-answer-tokens": "x"}, "argument --max-answer-tokens: invalid int value"),
+    # outputs and local inputs are checked before any request (the endpoint is unreachable)
+    ({"--json": "/proc/droiz-x.json"}, "lies in /proc, a kernel file system"),
+    ({"--json": "/proc/self/comm"}, "lies in /proc, a kernel file system"),
+    ({"--instruction": "", "--base-url": "@closed"}, "--instruction is empty"),
+    ({"--instruction": "  ", "--base-url": "@closed"}, "--instruction is empty"),
+    ({"--task": "@jsonl:", "--base-url": "@closed"}, "has no examples"),
 ]
 
 
@@ -295,10 +378,19 @@ OTHERS = [
     (["tasks", "show", "@csv:input,output\na,b\n", "--metric", "nosuch"], "unknown metric"),
     (["tasks", "show", "@csv:input,output,group\na,b,\n"], "field 'group' is empty"),
     (["tasks", "show", "antonyms", "-n", "x"], "argument -n/--num: invalid int value"),
-    (["demo", "--seeds", "0"], "--seeds must be at least 1"),
+    (["demo", "--seeds", "0"], "argument --seeds: must be an integer in [1, 10,000]"),
     (["demo", "--out", "@file"], "--out"),
     (["demo", "--json", "@dir"], "--json"),
     (["demo", "--out", ""], "argument --out: an empty path is not allowed"),
+    (["demo", "--seeds", "1", "--budget", "30", "--json", "/proc/droiz-x.json"], "lies in /proc"),
+    (["demo", "--seeds", "1", "--budget", "30", "--out", "/proc/droiz-x"], "lies in /proc"),
+    (["bench", "sim", "--seeds", "1", "--budget", "30", "--json", "/proc/x.json"], "in /proc"),
+    (["bench", "sim", "--seeds", "1", "--budget", "30", "--out", "/sys/droiz"], "lies in /sys"),
+    (["bench", "drbo", "--seeds", "1", "--steps", "1", "--json", "/proc/self/comm"], "in /proc"),
+    (["bench", "drbo", "--seeds", "1", "--steps", "1", "--out", "/proc/x"], "lies in /proc"),
+    (["bench", "drbo", "--out", ""], "argument --out: an empty path is not allowed"),
+    (["bench", "drbo", "--json", ""], "argument --json: an empty path is not allowed"),
+    (["bench", "drbo", "--json", "@dir"], "is a directory"),
     (["data", "verify", "--data-dir", "@file"], "data directory"),
     (["data", "download", "--timeout", "-1"], "--timeout must be a number in (0, 3600]"),
     (["data", "download", "--timeout", "nan"], "--timeout must be a number in (0, 3600]"),
@@ -312,6 +404,35 @@ OTHERS = [
 @pytest.mark.parametrize(("argv", "message"), OTHERS, ids=[m for _, m in OTHERS])
 def test_other_commands_bad_input(inputs, argv, message, capsys) -> None:
     check(*run_main([inputs.value(a) for a in argv], capsys), message)
+
+
+def test_outputs_are_created_first_and_removed_when_the_command_fails(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import droiz.bench.drbo as drbo
+
+    def failing(*args: object, **kwargs: object) -> None:
+        created = tmp_path / "new" / "r.json"
+        assert created.is_file() and (tmp_path / "out" / "sub").is_dir()  # claimed before work
+        raise RuntimeError("the benchmark broke")
+
+    monkeypatch.setattr(drbo, "run_drbo", failing)
+    (tmp_path / "kept.json").write_text("mine")
+    argv = ["bench", "drbo", "--seeds", "1", "--steps", "1"]
+    argv += ["--json", str(tmp_path / "new" / "r.json"), "--out", str(tmp_path / "out" / "sub")]
+    code, err = run_main(argv, capsys)
+    assert code == 1 and "the benchmark broke" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json"]  # nothing left behind
+    argv[-3] = str(tmp_path / "kept.json")
+    assert run_main(argv, capsys)[0] == 1
+    assert (tmp_path / "kept.json").read_text() == "mine"  # an existing output is left alone
+
+
+def test_evaluate_removes_its_json_when_it_fails(base, inputs, tmp_path, capsys) -> None:
+    args = {k: base[k] for k in ("--task", "--executor", "--cache-dir")}
+    args |= {"--base-url": "@closed", "--instruction": "x", "--json": str(tmp_path / "e.json")}
+    check(*run_main(argv_of("evaluate", args, inputs), capsys), "cannot reach the endpoint")
+    assert not (tmp_path / "e.json").exists()
 
 
 def test_unexpected_errors_are_one_line_with_a_debug_hint(monkeypatch, capsys) -> None:

@@ -57,7 +57,7 @@ def test_config_file_errors(base: dict[str, str], tmp_path: Path, capsys) -> Non
     for text, message in [
         ("budgett = 3\n", "did you mean 'budget'"),
         ("budget = [\n", "TOML"),
-        ("[executor_options]\napi_key = 'sk-x'\n", "must not hold secrets"),
+        ("[executor_options]\napi_key = 'sk-x'\n", "looks like a secret"),
     ]:
         bad.write_text(text)
         argv = ["optimize", *[x for kv in base.items() for x in kv], "--config", str(bad)]

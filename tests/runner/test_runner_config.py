@@ -69,8 +69,10 @@ def test_bad_references(spec: str, n: int | None, message: str) -> None:
 
 
 def test_secrets_are_refused_and_urls_redacted() -> None:
-    with pytest.raises(ConfigError, match="secrets"):
+    with pytest.raises(ConfigError, match="api_key looks like a secret"):
         RunConfig(**BASE, executor_options={"api_key": "sk-1"})
+    with pytest.raises(ConfigError, match="Authorization looks like a secret"):  # nested
+        RunConfig(**BASE, executor_options={"extra_headers": {"Authorization": "Bearer k"}})
     assert redact_url("https://user:pw@host:8000/v1") == "https://***@host:8000/v1"
     assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
     cfg = RunConfig(**BASE, base_url="https://u:secret@example.com/v1")

@@ -88,7 +88,7 @@ def test_cli_prints_a_summary_and_writes_every_number(
             "--task",
             str(task_file),
             "--instruction",
-            "",
+            "Reverse the word.",
             "--executor",
             "openai:m",
             "--base-url",
@@ -103,7 +103,7 @@ def test_cli_prints_a_summary_and_writes_every_number(
     printed = capsys.readouterr().out
     assert "worst group" in printed and "shifted mixture" in printed and "requests 16" in printed
     data = json.loads(out.read_text())
-    assert data["instruction"] == "" and data["split"] == "test"
+    assert data["instruction"] == "Reverse the word." and data["split"] == "test"
     assert set(data) >= {"per_group", "mean", "worst_group", "shifted", "stats", "examples"}
     assert data["per_group"]["format"] == 0.0 and len(data["examples"]) == 16
     assert data["report"]["kl_worst"]["0.1"] <= data["report"]["train_mix"]

@@ -1,5 +1,6 @@
-"""The journal: typed records, append-only, fsync'd, strict JSON, tolerant of a torn last line,
-versioned; ``tests/runner/data/golden-journal.jsonl`` pins the format."""
+"""The journal: typed records, append-only, fsync'd, strict JSON, each line sealed with its
+checksum, tolerant of a torn last line, versioned; ``tests/runner/data/golden-journal-v2.jsonl``
+pins the format, ``golden-journal.jsonl`` the format 1 (no checksums) that is still read."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from droiz.checksum import seal
 from droiz.runner import Journal, JournalError, read_journal
-from droiz.runner.store.journal import dump_record, load_journal
+from droiz.runner.store.journal import dump_record, journal_line, load_journal
 from droiz.runner.store.records import (
     KINDS,
     Abort,
@@ -27,6 +29,9 @@ from droiz.runner.store.records import (
 )
 
 GOLDEN = Path(__file__).parent / "data" / "golden-journal.jsonl"
+"""Format 1 (before checksums): still read."""
+GOLDEN_V2 = Path(__file__).parent / "data" / "golden-journal-v2.jsonl"
+"""Format 2: every line sealed, ``resume`` records carry the session's caps."""
 
 
 def test_every_append_is_fsynced_and_read_back(tmp_path: Path, monkeypatch) -> None:
@@ -75,31 +80,52 @@ def test_the_golden_journal_parses_to_typed_records(tmp_path: Path) -> None:
     assert isinstance(test, Test) and test.index == 0 and test.n_examples["format"] == 1
 
 
-def test_writing_the_golden_records_reproduces_the_file_byte_for_byte(tmp_path: Path) -> None:
+def test_the_format_1_records_keep_their_json_text(tmp_path: Path) -> None:
     records = read_journal(GOLDEN)
+    assert [dump_record(r) for r in records] == GOLDEN.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "again.jsonl"
+    with Journal.open(path) as journal:
+        for record in records:
+            journal.append(record)  # written now, each line is sealed
+    lines = GOLDEN.read_text(encoding="utf-8").splitlines()
+    assert path.read_text(encoding="utf-8").splitlines() == [seal(line) for line in lines]
+
+
+def test_the_golden_v2_journal_parses_and_writing_it_reproduces_it_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    records = read_journal(GOLDEN_V2)
+    v1 = read_journal(GOLDEN)
+    assert [type(r) for r in records] == [type(r) for r in v1]
+    start, resumes = records[0], [r for r in records if isinstance(r, Resume)]
+    assert isinstance(start, Start) and start.version == 2
+    assert [r.version for r in resumes] == [2, 2]
+    assert resumes[0].caps == {"max_requests": 8, "max_tokens": None, "max_cost": None}
+    assert resumes[1].caps == {"max_requests": 100, "max_tokens": None, "max_cost": 0.5}
+    assert records[2] == v1[2] and records[-2] == v1[-2]  # the other kinds are unchanged
     path = tmp_path / "again.jsonl"
     with Journal.open(path) as journal:
         for record in records:
             journal.append(record)
-    assert path.read_bytes() == GOLDEN.read_bytes()
-    assert [dump_record(r) for r in records] == GOLDEN.read_text(encoding="utf-8").splitlines()
+    assert path.read_bytes() == GOLDEN_V2.read_bytes()
+    assert [journal_line(r) for r in records] == GOLDEN_V2.read_text().splitlines()
 
 
 def test_a_torn_last_line_is_reported_then_cut_before_appending(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
-    head = dump_record(Start(droiz_version="0.1.0")) + "\n"
+    head = journal_line(Start(droiz_version="0.1.0")) + "\n"
     path.write_text(head + '{"type": "eval", "ro', encoding="utf-8")
     contents = load_journal(path)
     assert contents.records == [Start(droiz_version="0.1.0")] and contents.torn == 20
     with Journal.open(path) as journal:
         assert journal.torn == 20 and journal.records == contents.records
         journal.append(Resume(droiz_version="0.1.0"))
-    assert path.read_text() == head + dump_record(Resume(droiz_version="0.1.0")) + "\n"
+    assert path.read_text() == head + journal_line(Resume(droiz_version="0.1.0")) + "\n"
 
 
 def test_a_complete_last_record_without_newline_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
-    path.write_text(dump_record(Start()) + "\n" + dump_record(End()))
+    path.write_text(journal_line(Start()) + "\n" + journal_line(End()))
     assert load_journal(path).torn == 0
     assert read_journal(path) == [Start(), End()]
     with Journal.open(path) as journal:
@@ -109,17 +135,17 @@ def test_a_complete_last_record_without_newline_is_kept(tmp_path: Path) -> None:
 
 def test_damage_before_the_last_line_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
-    start = dump_record(Start())
+    start = journal_line(Start())
     path.write_text(start + '\n{"type": \n{"type": "end"}\n')
     with pytest.raises(JournalError, match="line 2"):
         read_journal(path)
     path.write_text('[1, 2]\n{"type": "end"}\n')
     with pytest.raises(JournalError, match="not a journal record"):
         read_journal(path)
-    path.write_text(start + '\n{"type": "eval", "round": 1}\n')
+    path.write_text(start + "\n" + seal('{"type": "eval", "round": 1}') + "\n")
     with pytest.raises(JournalError, match=r"line 2: a 'eval' record lacks its 'slot' field"):
         read_journal(path)
-    path.write_text(start + '\n{"type": "party"}\n')
+    path.write_text(start + "\n" + seal('{"type": "party"}') + "\n")
     with pytest.raises(JournalError, match="line 2: unknown record type 'party'"):
         read_journal(path)
     path.write_text('{"type": "end"}\n')
@@ -129,18 +155,59 @@ def test_damage_before_the_last_line_is_an_error(tmp_path: Path) -> None:
         read_journal(tmp_path / "missing.jsonl")
 
 
+def _golden_lines() -> list[str]:
+    return GOLDEN_V2.read_text(encoding="utf-8").splitlines()
+
+
+def _edit(line: str, old: str, new: str) -> str:
+    assert old in line
+    return line.replace(old, new, 1)
+
+
+def _refused(path: Path, lines: list[str], match: str) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(JournalError, match=match) as info:
+        read_journal(path)
+    assert "\n" not in str(info.value)
+
+
+def test_damaged_lines_and_values_are_refused_with_the_line_number(tmp_path: Path) -> None:
+    path, lines = tmp_path / "j.jsonl", _golden_lines()
+    assert lines[2].startswith('{"type": "eval"') and '"case": [1.0, 0.0]' in lines[2]
+    flipped = _edit(lines[2], '"case": [1.0, 0.0]', '"case": [0.0, 0.0]')
+    _refused(path, [*lines[:2], flipped, *lines[3:]], "line 3 does not match its checksum")
+    # the same edit with a recomputed checksum: the group score is no longer the scores' mean
+    body = flipped[: flipped.index(', "crc32"')] + "}"
+    _refused(path, [*lines[:2], seal(body), *lines[3:]], "line 3: .*mean of its scores is 0.0")
+    two = _edit(lines[2], '"group_scores": {"case": 0.5', '"group_scores": {"case": 2.0')
+    two = seal(two[: two.index(', "crc32"')] + "}")
+    _refused(path, [*lines[:2], two, *lines[3:]], "line 3: .*group score 2.0 for 'case'")
+    stripped = lines[5][: lines[5].index(', "crc32"')] + "}"
+    _refused(path, [*lines[:5], stripped, *lines[6:]], "line 6 has lost its checksum")
+    start = lines[0][: lines[0].index(', "crc32"')] + "}"
+    _refused(path, [start, *lines[1:]], "line 1 has no checksum, but its journal format 2")
+    _refused(path, [], "holds no record")
+    _refused(path, ["", "  "], "holds no record")
+    # format 1 (no checksums) is checked by its values
+    old = GOLDEN.read_text(encoding="utf-8").splitlines()
+    bad = _edit(old[2], '"clean": [1.0, 1.0]}, "paid"', '"clean": [1.0, 1.5]}, "paid"')
+    _refused(path, [*old[:2], bad, *old[3:]], "line 3: .*score 1.5 for 'clean'")
+    bad = _edit(old[2], '"round": 1', '"round": "one"')
+    _refused(path, [*old[:2], bad, *old[3:]], "line 3: a 'eval' record's round must be an integer")
+
+
 @pytest.mark.parametrize(
     ("start", "resume", "message"),
     [
         (
             {"version": 7, "droiz_version": "9.0"},
             None,
-            r"journal format 7, written by droiz 9\.0; this droiz \(.*\) reads format 1 at most",
+            r"journal format 7, written by droiz 9\.0; this droiz \(.*\) reads format 2 at most",
         ),
         (
             {"version": 1, "droiz_version": "0.1.0"},
-            {"version": 2, "droiz_version": "0.5.0"},
-            "journal format 2, written by droiz 0.5.0",
+            {"version": 3, "droiz_version": "0.5.0"},
+            "journal format 3, written by droiz 0.5.0",
         ),
         (
             {"version": 0, "droiz_version": "0.0.1"},
@@ -165,3 +232,35 @@ def test_a_journal_in_another_format_is_refused_naming_its_writer(
     with pytest.raises(JournalError, match=message):
         Journal.open(path)  # nothing is appended to a journal this droiz cannot read
     assert path.read_text().count("\n") == len(lines)
+
+
+@pytest.mark.parametrize("edit", ["flip a score", "group score 2.0", "empty"])
+def test_a_resume_refuses_a_journal_whose_values_were_damaged(
+    world_files: dict, world_server, tmp_path: Path, capsys, edit: str
+) -> None:
+    from runner_helpers import matern_settings
+
+    import droiz
+    from droiz.cli import main
+
+    run = tmp_path / "run"
+    settings = matern_settings(world_files, world_server, cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(droiz.runner.CapReached):
+        droiz.optimize(out=run, **settings, max_requests=60)
+    path = run / "journal.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "eval")
+    record = json.loads(lines[n])
+    group = sorted(record["scores"])[0]
+    if edit == "flip a score":
+        record["scores"][group][0] = 1.0 - record["scores"][group][0]
+    else:
+        record["group_scores"][group] = 2.0
+    lines[n] = json.dumps(record) + "\n"
+    path.write_text("" if edit == "empty" else "".join(lines), encoding="utf-8")
+    sent = world_server.n_requests
+    code = main(["resume", str(run), "--max-requests", "1000", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    where = "holds no record" if edit == "empty" else f"journal.jsonl: line {n + 1} "
+    assert where in err and world_server.n_requests == sent

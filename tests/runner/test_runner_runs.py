@@ -15,7 +15,7 @@ from runner_helpers import matern_settings, read_best
 import droiz
 from droiz.cli import main
 from droiz.runner import CapReached
-from droiz.runner.store.journal import dump_record
+from droiz.runner.store.journal import journal_line
 from droiz.runner.store.records import Abort
 from droiz.runner.store.runs import list_runs, run_info
 
@@ -46,7 +46,7 @@ def test_runs_list_tells_every_status(
     _cut_after_evals(crashed, 5)
     aborted = _copy(crashed, root / "c-aborted")
     with (aborted / "journal.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(dump_record(Abort(1, "interrupted (SIGINT)")) + "\n")
+        fh.write(journal_line(Abort(1, "interrupted (SIGINT)")) + "\n")
     with (crashed / "journal.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"type": "eval", "rou')  # killed in the middle of a write
     capped = root / "d-capped"

@@ -140,3 +140,37 @@ def test_an_unknown_model_names_what_the_server_offers(
         assert main(cli_args(world_files, server, tmp_path / "run", config)) == 2
     err = capsys.readouterr().err
     assert "the server has no model 'world'; it offers: world-7b, world-70b" in err
+
+
+STARTUP_POINTS = 9
+"""The ``startup`` kill points of ``droiz.optimize`` (see ``droiz._killpoint``)."""
+
+
+@pytest.mark.slow
+def test_sigterm_at_any_moment_of_a_resumes_start_up_ends_it_as_ctrl_c_does(
+    world_files: dict, world_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    from runner_helpers import matern_settings
+
+    import droiz
+
+    run = tmp_path / "run"
+    settings = matern_settings(world_files, world_server, cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(droiz.runner.CapReached):
+        droiz.optimize(out=run, **settings, max_requests=50)
+    args = ["resume", str(run), "--max-requests", "100000", "--no-progress"]
+    for point in range(1, STARTUP_POINTS + 1):
+        before = (run / "journal.jsonl").read_bytes()
+        proc = droiz_process(args, DROIZ_TEST_KILL_AT=f"startup:{point}:TERM")
+        _, err = proc.communicate(timeout=300)
+        text = err.decode()
+        assert proc.returncode == 143, (point, text[-2000:])
+        assert "Traceback" not in text and "terminated (SIGTERM)" in text.splitlines()[-1]
+        after, last = (run / "journal.jsonl").read_bytes(), read_records(run)[-1]
+        if point < STARTUP_POINTS:  # before the resume record: nothing changed
+            assert after == before, point
+        else:  # after it: an abort record, as on Ctrl-C
+            assert after.startswith(before) and last["type"] == "abort"
+            assert "SIGTERM" in last["error"]
+    assert main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert read_records(run)[-1]["type"] == "end"

@@ -87,8 +87,11 @@ def test_a_seeded_demo_gives_the_same_results_serially_and_on_two_workers(tmp_pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--seeds", "0"], "--seeds must be at least 1"),
-        (["--budget", "10"], "--budget must be at least 30"),
+        (["--seeds", "0"], "argument --seeds: must be an integer in [1, 10,000]"),
+        (["--seeds", "10001"], "argument --seeds: must be an integer in [1, 10,000]"),
+        (["--budget", "10"], "argument --budget: must be an integer in [30, 100,000]"),
+        (["--workers", "100000"], "argument --workers: must be an integer in [1, 64]"),
+        (["--workers", "0"], "argument --workers: must be an integer in [1, 64]"),
         (["--ambiguity", "kl:-1"], "kl"),
         (["--ambiguity", "kll:0.1"], "did you mean"),
         (["--scenario", "easy"], "argument --scenario: invalid choice: 'easy'"),
@@ -100,3 +103,18 @@ def test_demo_rejects_bad_input_in_one_line(args: list[str], message: str, capsy
     assert main(["demo", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_no_more_processes_than_runs_and_at_most_64(monkeypatch) -> None:
+    import droiz.sim.demo as demo
+    from droiz.exceptions import ConfigError
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool for a single run")
+
+    monkeypatch.setattr(demo, "ProcessPoolExecutor", no_pool)
+    searches = demo.method_searches(("random",))
+    rows = demo.run_searches(searches, [0], "tradeoff", 30, "kl:1.0", workers=64)
+    assert [r.seed for r in rows["random"]] == [0]
+    with pytest.raises(ConfigError, match=r"workers must be an integer in \[1, 64\]"):
+        demo.run_searches(searches, [0], "tradeoff", 30, "kl:1.0", workers=100_000)

@@ -185,9 +185,17 @@ def test_instructzero_aliases(data_dir: Path) -> None:
         load_task("antonym", data_dir)
 
 
-def test_a_metric_override_changes_the_scoring_only(load: Callable, data_dir: Path) -> None:
+def test_a_metric_override_changes_the_scoring_only(
+    load: Callable, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     snarks = load("bbii/snarks")
-    as_em = load_task("bbii/snarks", data_dir, metric="em")
+    with caplog.at_level("WARNING", logger="droiz.tasks"):
+        as_em = load_task("bbii/snarks", data_dir, metric="em")
+    warned = [r.getMessage() for r in caplog.records if r.name == "droiz.tasks"]
+    assert warned == [
+        "--metric em overrides the metric of the built-in task bbii/snarks (mc) for scoring; "
+        "its groups still follow mc"
+    ]
     assert (snarks.metric, as_em.metric) == ("mc", "em")
     assert as_em.groups == snarks.groups and as_em.test == snarks.test
     case = [snarks.instance(e, "case") for e in snarks.test[:10]]

@@ -27,11 +27,14 @@ from typing import Any
 
 from droiz.exceptions import ConfigError, DroizError
 from droiz.registry import unknown_name_message
+from droiz.validate import MAX_SEEDS, MAX_WORKERS, check_count
 
 MANIFEST_NAME = "grid.json"
 CELLS_DIR = "cells"
 CACHE_DIR = "cache"
 PER_TASK = "per_task"
+AXIS_FLAGS = {"task": "--tasks", "method": "--methods", "seed": "--seeds (seeds 0..N-1)"}
+"""The settings that are the grid's axes, and the flags that give them."""
 CELL_SETTINGS = "cell_settings"
 GRID_VERSION = 1
 FINISHED, SKIPPED, FAILED, CAPPED, LOST = "finished", "skipped", "failed", "stopped at cap", "lost"
@@ -126,8 +129,7 @@ def check_methods(spec: str) -> list[str]:
 
 
 def check_workers(workers: int) -> None:
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ConfigError(f"--workers must be an integer >= 1, got {workers!r}")
+    check_count("--workers", workers, 1, MAX_WORKERS)
 
 
 def check_tie_margin(margin: float) -> None:
@@ -151,6 +153,11 @@ def split_per_task(
 
     shared = dict(config)
     tables = shared.pop(PER_TASK, None) or {}
+    axes = sorted(set(normalise_keys(shared)) & set(AXIS_FLAGS))
+    if axes:
+        raise ConfigError(
+            f"the config sets {axes[0]!r}, a grid axis: give it with {AXIS_FLAGS[axes[0]]}"
+        )
     if not isinstance(tables, Mapping):
         raise ConfigError(f"the config's {PER_TASK} must be a table of task -> settings")
     by_name = {t: t for t in tasks} | {task_slug(t): t for t in tasks}
@@ -183,8 +190,7 @@ def plan_cells(
 ) -> list[Cell]:
     """Every cell of the grid, task-major; ``cache_dir`` defaults to ``out/cache``; a task's
     ``per_task`` settings are applied over ``config`` in its cells."""
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    check_count("--seeds", seeds, 1, MAX_SEEDS)
     given = {k: v for k, v in settings.items() if v is not None}
     if given.get("cache_dir") is None and config.get("cache_dir") is None:
         given["cache_dir"] = str(out / CACHE_DIR)
@@ -213,6 +219,7 @@ def manifest(
     ``per_task`` tables, if any. Checked here: bad settings raise before anything runs."""
     from droiz.runner.backends import check_backends
     from droiz.runner.loop.engine_io import run_axes
+    from droiz.runner.problem import check_problem
     from droiz.runner.settings.files import resolve_config
 
     by_task: dict[str, dict[str, Any]] = {}
@@ -220,7 +227,8 @@ def manifest(
     for cell in cells:  # validates every cell (cheap: no model, no request)
         resolved = resolve_config(cell.kwargs(), cell.config)
         method_axes.setdefault(cell.method, run_axes(resolved))  # the first task's cells
-        if cell.task not in by_task:  # pool files, model names, prices: once per task
+        if cell.task not in by_task:  # task files, pools, model names, prices: once per task
+            check_problem(resolved)
             check_backends(resolved)
             axes = ("task", "method", "seed")
             by_task[cell.task] = {k: v for k, v in resolved.to_dict().items() if k not in axes}

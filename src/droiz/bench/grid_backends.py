@@ -208,7 +208,7 @@ def run_ray(
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             ray.init(
                 address="local",
-                num_cpus=workers,
+                num_cpus=min(workers, len(cells)),
                 include_dashboard=False,
                 log_to_driver=False,
                 _node_ip_address="127.0.0.1",

@@ -43,8 +43,10 @@ from droiz.exceptions import ConfigError
 from droiz.optim import METHODS, SELECTIONS, RobustBO
 from droiz.optim.context import derive_seed
 from droiz.registry import unknown_name_message
+from droiz.runner.settings.checks import LARGE_BUDGET
 from droiz.sim.demo import Search, searches_axes
 from droiz.tasks.evaluation import train_mix
+from droiz.validate import MAX_SEEDS, MAX_WORKERS, check_count, read_input
 
 DEFAULT_METHODS = ("dro", "ucb", "ei", "hybrid", "random")
 MIN_BO_ROUNDS = 3
@@ -92,13 +94,10 @@ def _fail(path: object, what: str) -> ConfigError:
 
 def read_table(path: str | os.PathLike[str]) -> ReplayTable:
     """Read and check an answer table (one-line :class:`ConfigError` on anything amiss)."""
-    file = Path(path)
+    raw = read_input(Path(path), "the table")  # not a pipe, which would block
     try:
-        raw = file.read_bytes()
         data = json.loads(raw.decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the table {str(path)!r}: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _fail(path, "not JSON") from None
     if not isinstance(data, dict) or data.get("format") != TABLE_FORMAT:
         raise _fail(path, f"not an answer table (its format is not {TABLE_FORMAT!r})")
@@ -195,7 +194,9 @@ class ReplaySettings:
 
     def check(self) -> None:
         """One-line :class:`ConfigError` on a bad setting (before any table is read)."""
-        for name, low in (("seeds", 1), ("budget", 1), ("n_dev", 1), ("n_init", 1)):
+        _count("seeds", self.seeds, 1, MAX_SEEDS)
+        _count("budget", self.budget, 1, LARGE_BUDGET)
+        for name, low in (("n_dev", 1), ("n_init", 1)):
             _count(name, getattr(self, name), low)
         for name, low in (("batch_size", 1), ("groups_per_round", 1), ("finalists", 0)):
             _count(name, getattr(self, name), low)
@@ -236,10 +237,12 @@ class ReplaySettings:
         return out
 
 
-def _count(name: str, value: object, low: int) -> None:
+def _count(name: str, value: object, low: int, high: int | None = None) -> None:
+    flag = "--" + name.replace("_", "-")
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        flag = "--" + name.replace("_", "-")
         raise ConfigError(f"{flag} must be an integer >= {low}, got {value!r}")
+    if high is not None:
+        check_count(flag, value, low, high)
 
 
 def check_tables(tables: Sequence[ReplayTable], settings: ReplaySettings) -> None:
@@ -401,12 +404,14 @@ def run_replay(
 ) -> Replay:
     """Every row on every table and seed (in ``workers`` processes), then the comparisons."""
     settings.check()
+    check_count("--workers", workers, 1, MAX_WORKERS)
     check_tables(tables, settings)
     searches = settings.searches()
     features = [table_features(t, settings.pool_dim) for t in tables]
     jobs = [
         (k, s, seed) for k in range(len(tables)) for s in searches for seed in range(settings.seeds)
     ]
+    workers = min(workers, len(jobs))  # never more processes than runs
     picks: list[Pick] = []
     if workers > 1:
         with ProcessPoolExecutor(

@@ -158,8 +158,6 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool
         concurrency=spec.concurrency,
         max_answer_tokens=spec.max_answer_tokens,
     )
-    if spec.base_url:
-        check_endpoint(spec.base_url)  # a connection, no request
     task = load_task(spec.task, spec.data_dir, seed=spec.seed).with_groups(spec.groups)
     for split, n in (("dev", spec.n_dev), ("test", spec.n_test)):
         have = len(task.split(split))
@@ -168,6 +166,8 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool
             raise ConfigError(
                 f"task {task.name!r} has {have} {split} examples; {flag} {n} asks for more"
             )
+    if spec.base_url:  # after every local check
+        check_endpoint(spec.base_url)  # a connection, no request
     return task, pool, chain
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from droiz import __version__
+from droiz._signals import SigtermAsInterrupt, Terminated
 from droiz.cli._errors import (
     BUG_EXIT,
     USAGE_EXIT,
@@ -48,7 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``droiz`` console script; returns the process exit code."""
+    """Entry point of the ``droiz`` console script; returns the process exit code. SIGTERM is
+    handled as Ctrl-C from here on (:class:`~droiz._signals.SigtermAsInterrupt`): exit 143."""
+    with SigtermAsInterrupt():
+        try:
+            return _main(argv)
+        except Terminated:  # before a command took over its own reporting
+            print("droiz: terminated (SIGTERM)", file=sys.stderr)
+            return 143
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -61,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"droiz {args.command}"
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            print(f"{prog}: terminated (SIGTERM)", file=sys.stderr)
+            return 143
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`droiz ... | head`): stop quietly

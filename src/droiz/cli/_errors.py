@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -32,6 +33,25 @@ class OneLineParser(argparse.ArgumentParser):
         hint = f" (see {self.prog} --help)"
         say(self.prog, " ".join(message.split()) + hint)
         self.exit(USAGE_EXIT)
+
+
+def bounded_int(minimum: int, maximum: int, note: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[minimum, maximum]`` (the bound is declared with
+    its flag; argparse refuses another value in one line, before the command runs). ``note``
+    says what the bound protects."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer in [{minimum:,}, {maximum:,}]{note}, got {value}"
+            )
+        return value
+
+    return parse
 
 
 def path_arg(text: str) -> Path:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from droiz.cli._errors import path_arg
 from droiz.cli._settings import add_setting_flags, given_settings
+from droiz.cli._sim_args import SEEDS, WORKERS
 from droiz.cli.optimize import cost_text
 from droiz.exceptions import ConfigError
 from droiz.runner.settings.checks import TRACKERS
@@ -33,9 +34,11 @@ def register_grid(bench: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--tasks", required=True, help="task names or files (a,b,c), or all")
     p.add_argument("--methods", default=METHODS, help=f"comma-separated (default {METHODS})")
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per cell (default 3)")
+    p.add_argument("--seeds", type=SEEDS, default=3, help="seeds 0..N-1 per cell (default 3)")
     p.add_argument("--out", required=True, type=path_arg, metavar="DIR", help="grid directory")
-    p.add_argument("--workers", type=int, default=2, help="cells run at once (default 2)")
+    p.add_argument(
+        "--workers", type=WORKERS, default=2, help="cells run at once (default 2, at most 64)"
+    )
     p.add_argument("--backend", default="pool", help="pool (default: local processes) or ray")
     p.add_argument(
         "--ray-address",

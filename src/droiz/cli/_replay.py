@@ -9,11 +9,14 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
+from typing import Any
 
 from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
-from droiz.cli._errors import path_arg
+from droiz.cli._errors import bounded_int, path_arg
+from droiz.cli._outputs import claim_outputs
+from droiz.cli._sim_args import SEEDS, WORKERS
 from droiz.exceptions import ConfigError
+from droiz.runner.settings.checks import LARGE_BUDGET
 
 DEFAULT_METHODS = "dro,ucb,ei,hybrid,random"  # = droiz.bench.replay.DEFAULT_METHODS (start-up)
 
@@ -36,8 +39,13 @@ def register_replay(table: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--methods", default=None, help=f"comma-separated methods (default {DEFAULT_METHODS})"
     )
-    p.add_argument("--seeds", type=int, default=100, help="seeds 0..N-1 (default 100)")
-    p.add_argument("--budget", type=int, default=20, help="evaluations per run (default 20)")
+    p.add_argument("--seeds", type=SEEDS, default=100, help="seeds 0..N-1 (default 100)")
+    p.add_argument(
+        "--budget",
+        type=bounded_int(1, LARGE_BUDGET),
+        default=20,
+        help="evaluations per run (default 20)",
+    )
     p.add_argument(
         "--group-rule",
         choices=GROUP_RULE_CHOICES,
@@ -70,7 +78,7 @@ def register_replay(table: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=10,
         help="features of a table whose pool has none: sentence embeddings reduced by PCA (10)",
     )
-    p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--workers", type=WORKERS, default=1, help="processes (default 1, at most 64)")
     p.set_defaults(func=run_replay_cli)
 
 
@@ -80,11 +88,8 @@ def run_replay_cli(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--ablation runs its 12 cells with both group rules; drop --methods and --group-rule"
         )
-    if not isinstance(args.workers, int) or args.workers < 1:
-        raise ConfigError(f"--workers must be an integer >= 1, got {args.workers!r}")
-    _check_paths(args.out, args.json)
-    from droiz.bench.replay import ReplaySettings, check_tables, read_table, run_replay
-    from droiz.bench.replay_report import comparison_line, header, summary, to_json, write_outputs
+    from droiz.bench.replay import ReplaySettings, check_tables, read_table
+    from droiz.validate import claimed
 
     methods = (args.methods or DEFAULT_METHODS).split(",")
     settings = ReplaySettings(
@@ -104,6 +109,14 @@ def run_replay_cli(args: argparse.Namespace) -> int:
     settings.check()
     tables = [read_table(path) for path in args.tables]
     check_tables(tables, settings)
+    with claimed(*claim_outputs(args)):  # created before the runs, removed if they fail
+        return _replay(args, tables, settings)
+
+
+def _replay(args: argparse.Namespace, tables: list[Any], settings: Any) -> int:
+    from droiz.bench.replay import run_replay
+    from droiz.bench.replay_report import comparison_line, header, summary, to_json, write_outputs
+
     print("droiz bench table replay: running; no request is sent ...", file=sys.stderr)
     start = time.process_time()
     replay = run_replay(
@@ -124,14 +137,6 @@ def run_replay_cli(args: argparse.Namespace) -> int:
     for path in write_outputs(args.out, replay, payload):
         print(f"wrote {path}")
     if args.json:  # the same payload as DIR/replay.json
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
-
-
-def _check_paths(out: Path, json_path: Path | None) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    if json_path is not None and json_path.is_dir():
-        raise ConfigError(f"--json {json_path} is a directory; give a file path")

@@ -14,11 +14,14 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from droiz.cli._errors import bounded_int
 from droiz.cli._grid import register_grid
-from droiz.cli._sim_args import add_sim_args
+from droiz.cli._outputs import add_outputs, claim_outputs
+from droiz.cli._sim_args import SEEDS, add_sim_args
 from droiz.cli._table import register_table
 from droiz.exceptions import ConfigError
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from droiz.sim.demo import RunResult
 
 DRBO_SETS = ("kl", "tv", "chi2", "w1")  # = droiz.bench.drbo_problem.SETS (not imported: start-up)
+MAX_DRBO_STEPS = 100_000
+"""The most steps of ``bench drbo`` (its GP grows with every step)."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,11 +52,6 @@ def _no_benchmark(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _outputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
-    p.add_argument("--out", type=Path, metavar="DIR", help="write results.json and plots here")
-
-
 def _register_drbo(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = bench.add_parser(
         "drbo",
@@ -62,14 +62,19 @@ def _register_drbo(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "with a shifted reference distribution (docs/bench.md)."
         ),
     )
-    p.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
-    p.add_argument("--steps", type=int, default=200, help="steps T after 10 initial points")
+    p.add_argument("--seeds", type=SEEDS, default=10, help="number of seeds, 0..N-1 (default 10)")
+    p.add_argument(
+        "--steps",
+        type=bounded_int(1, MAX_DRBO_STEPS),
+        default=200,
+        help="steps T after 10 initial points (default 200)",
+    )
     p.add_argument(
         "--sets",
         default=",".join(DRBO_SETS),
         help=f"comma-separated ambiguity sets (default {','.join(DRBO_SETS)})",
     )
-    _outputs(p)
+    add_outputs(p, "the results")
     p.set_defaults(func=run_drbo)
 
 
@@ -95,21 +100,21 @@ def _register_sim(bench: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run_sim)
 
 
-def _check_common(args: argparse.Namespace) -> None:
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.json is not None and args.json.is_dir():
-        raise ConfigError(f"--json {args.json} is a directory; give a file path")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out} exists and is not a directory")
+def _claimed(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run`` with its ``--json`` and ``--out`` outputs created first (proven writable), and
+    removed if it fails."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        from droiz.validate import claimed
+
+        with claimed(*claim_outputs(args)):
+            return run(args)
+
+    return guarded
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2) + "\n")
-    except OSError as exc:
-        raise ConfigError(f"cannot write --json {path}: {exc.strerror or exc}") from None
+    path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {path}")
 
 
@@ -124,10 +129,12 @@ def parse_sets(text: str) -> list[str]:
 
 
 def run_drbo(args: argparse.Namespace) -> int:
-    _check_common(args)
+    parse_sets(args.sets)  # before the outputs are created
+    return _claimed(_run_drbo)(args)
+
+
+def _run_drbo(args: argparse.Namespace) -> int:
     sets = parse_sets(args.sets)
-    if args.steps < 1:
-        raise ConfigError(f"--steps must be at least 1, got {args.steps}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
@@ -155,20 +162,17 @@ def run_drbo(args: argparse.Namespace) -> int:
 
 
 def run_sim(args: argparse.Namespace) -> int:
-    _check_common(args)
     if args.ablation and args.group_rule is not None:
         raise ConfigError(
             "--ablation runs both group rules (the rule is one of its axes); drop --group-rule"
         )
-    if args.budget < 30:
-        raise ConfigError(
-            f"--budget must be at least 30 (25 Sobol points + a round), got {args.budget}"
-        )
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     from droiz.ambiguity import parse_ambiguity
 
     parse_ambiguity(args.ambiguity)
+    return _claimed(_run_sim)(args)
+
+
+def _run_sim(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.axes import DEFAULT_GROUP_RULE
     from droiz.bench.sim import ablation_design, design_json, methods_design

@@ -14,7 +14,6 @@ import time
 from typing import TYPE_CHECKING
 
 from droiz.cli._sim_args import add_sim_args
-from droiz.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from droiz.sim.demo import RunResult
@@ -34,22 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.budget < 30:
-        raise ConfigError(
-            f"--budget must be at least 30 (25 Sobol points + a round), got {args.budget}"
-        )
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
-    from droiz.validate import check_count, check_dir_path, check_file_path
-
-    check_count("--seeds", args.seeds, 1, 10_000)
-    check_count("--budget", args.budget, 30, 100_000)
-    if args.out is not None:
-        check_dir_path(args.out, "--out")
-    if args.json is not None:
-        check_file_path(args.json, "--json")
+    """The checks argparse does not make (the counts' bounds are declared with their flags)."""
     from droiz.ambiguity import parse_ambiguity
 
     parse_ambiguity(args.ambiguity)
@@ -60,7 +44,16 @@ DEMO_METRICS = ("worst_group_acc", "mean_acc")
 
 
 def run(args: argparse.Namespace) -> int:
+    from droiz.cli._outputs import claim_outputs
+    from droiz.validate import claimed
+
     _validate(args)
+    claims = claim_outputs(args)  # proven writable by creating them, before any work
+    with claimed(*claims):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.axes import DEFAULT_GROUP_RULE
     from droiz.bench.sim import comparisons

@@ -32,16 +32,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.runner import evaluate
-    from droiz.validate import check_file_path
+    from droiz.validate import claim_file, claimed
 
-    json_path = None if args.json is None else check_file_path(args.json, "--json")
-    given = given_settings(args, "evaluate")
-    result = evaluate(**{k: v for k, v in given.items() if v is not None})
-    print_summary(result)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {json_path}")
+    claim = None if args.json is None else claim_file(args.json, "--json")  # before any work
+    with claimed(claim):
+        given = given_settings(args, "evaluate")
+        result = evaluate(**{k: v for k, v in given.items() if v is not None})
+        print_summary(result)
+        if claim is not None:
+            text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            claim.path.write_text(text, encoding="utf-8")
+            print(f"wrote {claim.path}")
     return 0
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from droiz._signals import Terminated
 from droiz.cli._errors import path_arg
 from droiz.cli._report import print_groups, print_usage
 from droiz.cli._settings import add_setting_flags, given_settings
@@ -61,10 +62,21 @@ def add_run_flags(p: argparse.ArgumentParser, command: str = "optimize") -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command; Ctrl-C or SIGTERM at any moment (its start-up included) ends it with the
+    line that says how to continue, and exit code 130 or 143."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:
+        hint = f"continue with: droiz optimize --out {args.out} --resume"
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"droiz optimize: {what}; {hint}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+
+
+def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.registry import load_plugins
     from droiz.runner import CapReached, dry_run, optimize
-    from droiz.runner.loop.guards import Terminated
 
     settings = given_settings(args, "optimize")  # None: not given (a resume keeps the saved)
     load_plugins(settings["plugins"] or [])
@@ -88,11 +100,6 @@ def run(args: argparse.Namespace) -> int:
             bar = None
         print_stop(stop)
         return 3
-    except KeyboardInterrupt as exc:
-        hint = f"continue with: droiz optimize --out {args.out} --resume"
-        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        print(f"droiz optimize: {what}; {hint}", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
     finally:
         if bar is not None:
             bar.close()

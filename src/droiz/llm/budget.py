@@ -105,11 +105,11 @@ class Budget:
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
 
-    def open_ledger(self, path: Path) -> None:
-        """Append the running totals to the ledger at ``path`` from now on (the first line: the
-        totals now, which include what earlier sessions spent)."""
+    def open_ledger(self, path: Path, session: int = 1) -> None:
+        """Append the running totals to the ledger at ``path`` from now on, as ``session`` (the
+        first line: the totals now, which include what earlier sessions spent)."""
         with self._lock:
-            self._ledger = Ledger(path)
+            self._ledger = Ledger(path, session=session)
             self._record()
 
     def close_ledger(self) -> None:

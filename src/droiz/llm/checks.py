@@ -11,7 +11,9 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -151,6 +153,33 @@ def check_model_name(what: str, name: str) -> None:
         raise ConfigError(
             f"{what} {name!r} is not a local path and not in the Hugging Face cache (offline mode)"
         )
+    pending = _HUB_QUESTIONS.get()
+    if pending is not None:  # inside hub_asked_last(): asked after the block's local checks
+        pending.append((what, name))
+        return
+    _ask_hub(what, name)
+
+
+_HUB_QUESTIONS: ContextVar[list[tuple[str, str]] | None] = ContextVar("hub", default=None)
+
+
+@contextmanager
+def hub_asked_last() -> Iterator[None]:
+    """Leave the hub's questions of :func:`check_model_name` (a model neither local nor in the
+    cache) to the end of the block, so that every local check in it comes first."""
+    pending: list[tuple[str, str]] = []
+    token = _HUB_QUESTIONS.set(pending)
+    try:
+        yield
+    finally:
+        _HUB_QUESTIONS.reset(token)
+    for what, name in pending:
+        _ask_hub(what, name)
+
+
+def _ask_hub(what: str, name: str) -> None:
+    """Whether the Hugging Face hub knows the model ``name`` (a short timeout)."""
+    hub = _hub()
     try:
         hub.model_info(name, timeout=10)
     except hub.errors.RepositoryNotFoundError:

@@ -23,6 +23,7 @@ from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.llm.base import Capabilities, Generator, check_z, make_fingerprint
 from droiz.llm.prompts import Demo
+from droiz.validate import check_line_length, read_input_text
 
 
 class PoolFile(NamedTuple):
@@ -46,7 +47,7 @@ def read_pool(path: str | os.PathLike[str]) -> PoolFile:
         return PoolFile(load_pool(path), None)
     texts: list[str] = []
     rows: list[list[float] | None] = []
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
+    for number, line in enumerate(_lines(path, _read_text(path)), 1):
         if not line.strip():
             continue
         texts.append(_pool_line(path, number, line, rows))
@@ -73,7 +74,7 @@ def _pool_line(path: Path, number: int, line: str, rows: list[list[float] | None
     where = f"instruction pool {str(path)!r} line {number}"
     try:
         row = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ConfigError(
             f'{where} is not JSON; expected {{"instruction": "...", "features": [numbers]}}'
         ) from None
@@ -102,13 +103,18 @@ def _first_line(path: Path, missing: list[bool]) -> int:
 
 
 def _read_text(path: Path) -> str:
-    if path.exists() and not path.is_file():  # a named pipe would block until a writer comes
-        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: not a regular file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise ConfigError(f"cannot read the instruction pool {str(path)!r}: {reason}") from None
+    """The pool file's text: a regular UTF-8 file (a named pipe would block until a writer
+    comes)."""
+    return read_input_text(path, "the instruction pool")
+
+
+def _lines(path: Path, text: str) -> list[str]:
+    """The lines of a text or ``.jsonl`` pool, each at most
+    :data:`~droiz.validate.MAX_LINE_BYTES` long (one instruction)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        check_line_length(f"instruction pool {str(path)!r}: line {number}", line)
+    return lines
 
 
 def load_pool(path: str | Path) -> list[str]:
@@ -116,21 +122,27 @@ def load_pool(path: str | Path) -> list[str]:
     a ``.jsonl`` file (:func:`read_pool`).
 
     Blank lines are skipped and surrounding whitespace stripped; a ``.json`` file (or any file
-    whose content starts with ``[``) is read as JSON.
+    whose content starts with ``[``) is read as JSON. An instruction (a line, or an item of the
+    JSON list) is at most :data:`~droiz.validate.MAX_LINE_BYTES` long.
     """
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
         return read_pool(path).instructions
     text = _read_text(path)
+    where = f"instruction pool {str(path)!r}"
     if path.suffix == ".json" or text.lstrip().startswith("["):
         try:
             items = json.loads(text)
         except ValueError as exc:
-            raise ConfigError(f"instruction pool {str(path)!r} is not valid JSON: {exc}") from exc
+            raise ConfigError(f"{where} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{where} must be a JSON list of strings") from None
         if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
-            raise ConfigError(f"instruction pool {str(path)!r} must be a JSON list of strings")
+            raise ConfigError(f"{where} must be a JSON list of strings")
+        for i, item in enumerate(items, 1):
+            check_line_length(f"{where}: item {i}", item)
         return [s.strip() for s in items if s.strip()]
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [line.strip() for line in _lines(path, text) if line.strip()]
 
 
 def pool_features(

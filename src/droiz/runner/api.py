@@ -10,13 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from droiz._killpoint import kill_point
 from droiz.exceptions import ConfigError
-from droiz.runner.backends import check_backends
+from droiz.runner.backends import check_backends, check_reachable
 from droiz.runner.inputs import ExecutorArg, GeneratorArg, MetricArg, RunInputs, TaskArg
 from droiz.runner.loop.hooks import ProgressFn
 from droiz.runner.loop.study import Study
 from droiz.runner.outputs.result import OptimizeResult
 from droiz.runner.plan import RunPlan, plan_run
+from droiz.runner.problem import check_problem
 from droiz.runner.settings.config import RUN_SCHEMA, RunConfig
 from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
@@ -130,9 +132,14 @@ def optimize(
     inputs = RunInputs.of(run_dir, task, generator, executor, metric)
     explicit = {**inputs.settings, **settings}
     run_dir, resolved = _resolve(run_dir.path, explicit, config, resume)
+    kill_point("startup")  # test-only (droiz._killpoint)
     inputs.save(run_dir, resume=resume)
     check_backends(resolved, inputs.objects)  # the local checks, before the problem's embedder
     tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
+    if not resume:  # the tasks are checked and the endpoint reached before an embedder loads
+        check_problem(resolved)  # (clusters, a pool's features); a resume loads neither
+        check_reachable(resolved, inputs.objects)
+    kill_point("startup")
     hooks = [tracker] if tracker is not None else []
     study = Study(
         resolved,
@@ -143,8 +150,10 @@ def optimize(
         hooks=hooks,
         objects=inputs.objects,
     )
+    kill_point("startup")
     with run_dir.lock(), tracking(tracker):
         run_dir.check(resume=resume)  # again: another process may have started
+        kill_point("startup")
         return study.run()
 
 
@@ -256,8 +265,9 @@ def _resolve(
     resume: bool,
 ) -> tuple[RunDir, RunConfig]:
     """The cheap local checks of a run directory and its settings, then the resolved config."""
-    if isinstance(config, RunConfig):
-        config = config.to_dict(redact=False)
+    if isinstance(config, RunConfig):  # checked when built; what the keywords set is dropped
+        given = {k for k, v in explicit.items() if v is not None}
+        config = {k: v for k, v in config.to_dict(redact=False).items() if k not in given}
     run_dir = RunDir(check_dir_path(out, "--out"))
     if resume:
         run_dir.check(resume=True)

@@ -9,19 +9,20 @@ from droiz._imports import require
 from droiz.exceptions import ConfigError
 from droiz.llm.backends import (
     Backends,
+    build_executor,
     check_executor,
     check_generator,
     check_prices,
     executor_options,
 )
 from droiz.llm.backends import build_backends as build_llm_backends
-from droiz.llm.checks import check_model_name
+from droiz.llm.checks import check_model_name, hub_asked_last
 from droiz.llm.factory import spec_class
 from droiz.runner.inputs import RunObjects
 from droiz.runner.settings.config import RunConfig
 from droiz.surrogate.build import KERNELS
 
-__all__ = ["Backends", "build_backends", "check_backends", "pool_candidates"]
+__all__ = ["Backends", "build_backends", "check_backends", "check_reachable", "pool_candidates"]
 
 
 def _needs_embedder(config: RunConfig) -> bool:
@@ -31,10 +32,14 @@ def _needs_embedder(config: RunConfig) -> bool:
 def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None:
     """The local checks of a run's back ends, before anything is loaded or probed: option names,
     types and devices, the endpoint settings and answer limit against the executor's class, pool
-    files, and model names (local paths, the Hugging Face cache, or the hub), and the prices
-    ``--max-cost`` needs. A back end given as an object (``objects``, for the ``python:NAME``
-    settings) takes no options and no endpoint."""
-    objects = objects or RunObjects()
+    files, and model names (local paths, the Hugging Face cache, or the hub, asked last), and the
+    prices ``--max-cost`` needs. A back end given as an object (``objects``, for the
+    ``python:NAME`` settings) takes no options and no endpoint."""
+    with hub_asked_last():
+        _check_backends(config, objects or RunObjects())
+
+
+def _check_backends(config: RunConfig, objects: RunObjects) -> None:
     objects.check(config)
     executor, generator = config.executor or "", config.generator or ""
     if config.max_cost is not None:
@@ -59,6 +64,27 @@ def check_backends(config: RunConfig, objects: RunObjects | None = None) -> None
         if config.embedder:  # before the (slow) import of sentence-transformers
             check_model_name("--embedder", config.embedder)
         require("sentence_transformers", "semantic")
+
+
+def check_reachable(config: RunConfig, objects: RunObjects | None = None) -> None:
+    """Build an HTTP executor once, as :func:`build_backends` will but without a cache: its API
+    key is looked up and its endpoint probed (a connection, no request), so that a run which
+    cannot reach it stops before the slow part of its start (an embedder, a pool's features)."""
+    objects = objects or RunObjects()
+    spec = config.executor or ""
+    if objects.executor is not None or not spec_class(spec, "executor")[0].capabilities.http:
+        return
+    build_executor(
+        spec,
+        cache=None,
+        options=config.executor_options,
+        base_url=config.base_url,
+        api_key_env=config.api_key_env,
+        cache_namespace=config.cache_namespace,
+        concurrency=config.concurrency,
+        max_answer_tokens=config.max_answer_tokens,
+        prices=config.prices,
+    )
 
 
 def _no_options(role: str, options: Mapping[str, object]) -> None:

@@ -88,7 +88,7 @@ def evaluate(
 
     Args:
         task: Task name, task file, or a loaded :class:`~droiz.tasks.Task`.
-        instruction: The instruction to evaluate (may be empty).
+        instruction: The instruction to evaluate (not blank).
         executor: ``openai:MODEL`` / ``hf:PATH``, or an executor object (used as is).
         split: ``test`` (default) or ``dev`` (the fixed dev subset of ``n`` examples, default 20).
         groups: Group names (a list or a comma-separated string); default: the task's groups.

@@ -171,6 +171,14 @@ def load_tasks(config: RunConfig) -> list[Task]:
     ]
 
 
+def check_problem(config: RunConfig) -> None:
+    """The run's tasks read and checked, and ``--groups clusters:K`` against their size: the
+    local checks of the problem, which need no model."""
+    tasks = load_tasks(config)
+    if config.clusters is not None:
+        check_cluster_count(tasks[0], config.clusters)
+
+
 def run_clusters(config: RunConfig, task: Task) -> Clusters:
     """The clusters of ``--groups clusters:K`` for ``task``: the count and the embedder's name
     are checked, then the inputs are embedded and clustered with the run seed."""

@@ -22,6 +22,7 @@ from droiz.ambiguity import AmbiguitySet, parse_ambiguity
 from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.optim import EngineConfig, RobustBO
 from droiz.sim.env import LABEL, SimulatedPromptEnv
+from droiz.validate import MAX_WORKERS, check_count
 
 SEARCH_METHODS = ("dro", "ei", "ucb", "random", "dro-nobo")
 ROWS = ("dro", "ei", "ei-robust-select", "ucb", "random", "dro-nobo")
@@ -209,7 +210,8 @@ def run_searches(
     spec = ambiguity.to_spec() if isinstance(ambiguity, AmbiguitySet) else ambiguity
     jobs = [(s, seed, scenario, budget, spec) for seed in seeds for s in searches]
     jobs.sort(key=lambda j: j[0].method in ("random", "dro-nobo"))  # slow GP jobs first
-    workers = workers or min(2, os.cpu_count() or 1)
+    check_count("workers", workers or 1, 1, MAX_WORKERS)
+    workers = min(workers or min(2, os.cpu_count() or 1), len(jobs))  # never more than runs
     rows: dict[str, list[RunResult]] = {row: [] for s in searches for row, _ in s.picks}
 
     def collect(results: list[RunResult]) -> None:

@@ -33,6 +33,7 @@ The result is a :class:`Task` (:mod:`droiz.tasks.task`), which builds the instan
 
 from __future__ import annotations
 
+import logging
 import os
 
 from droiz.tasks.base import DEFAULT_TEMPLATE, Dataset, Example, Instance
@@ -53,6 +54,8 @@ from droiz.tasks.metrics import DEFAULT_METRIC, METRICS, check_metric, normalize
 from droiz.tasks.shifts import SHIFT_GROUPS
 from droiz.tasks.splits import split_task
 from droiz.tasks.task import DEV_SIZE, Task
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BBII_TASKS",
@@ -112,6 +115,15 @@ def load_task(
     """
     requested = None if metric is None else check_metric(metric)
     data = read_task(name_or_path, data_dir)
+    if requested is not None and data.metric is not None and requested != data.metric:
+        logger.warning(
+            "--metric %s overrides the metric of the built-in task %s (%s) for scoring; its "
+            "groups still follow %s",
+            requested,
+            data.name,
+            data.metric,
+            data.metric,
+        )
     splits = split_task(data)
     own_metric = data.metric or requested or DEFAULT_METRIC
     profile = shift_profile(data.name, data.source, own_metric)

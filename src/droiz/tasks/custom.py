@@ -28,6 +28,7 @@ from typing import Any
 
 from droiz.exceptions import DataError
 from droiz.tasks.base import Example
+from droiz.validate import check_line_length
 
 SUFFIXES = (".jsonl", ".csv")
 _EXTRA_OUTPUT = re.compile(r"output_?\d+")
@@ -63,6 +64,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: line {lineno}: malformed JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DataError(f"{path}: line {lineno}: nests lists or objects too deeply") from None
         if not isinstance(row, dict):
             raise DataError(f"{path}: line {lineno}: expected a JSON object")
         yield lineno, row
@@ -102,10 +105,14 @@ def _csv_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text, every line at most :data:`~droiz.validate.MAX_LINE_BYTES` long."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
+    for lineno, line in enumerate(text.split("\n"), 1):
+        check_line_length(f"{path}: line {lineno}", line)
+    return text
 
 
 def check_records(records: Sequence[Any], what: str = "task") -> list[dict[str, Any]]:
@@ -161,6 +168,8 @@ def _example(
         answers = [answers]
     if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
         raise DataError(f"{where}: field 'output' must be a string or a non-empty list of strings")
+    if any(not a.strip() for a in answers):
+        raise DataError(f"{where}: field 'output' has an empty gold answer; give the answer")
     group = row.get("group")
     if group is not None and not isinstance(group, str):
         raise DataError(f"{where}: field 'group' must be a string")

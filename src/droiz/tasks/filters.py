@@ -93,6 +93,11 @@ def chat_answer(text: str) -> str:
 
 def regex_filter(pattern: str) -> FilterFn:
     """The ``regex:PATTERN`` filter (first group, or the whole match; no match: unchanged)."""
+    if not pattern:
+        raise ConfigError(
+            "--answer-filter regex: has an empty pattern (it would match every answer at its "
+            "start and keep nothing); write regex:PATTERN"
+        )
     try:
         compiled = re.compile(pattern)
     except re.error as exc:

@@ -74,9 +74,12 @@ def read_task(
     Args:
         name_or_path: Built-in name (``"sum"``, ``"bbii/snarks"``, ``"ascii"``) or a file path.
         data_dir: Data directory of the built-in tasks (see
-            :func:`droiz.tasks.datadir.resolve_data_dir`); not used for a task file.
+            :func:`droiz.tasks.datadir.resolve_data_dir`); not used for a task file, but a
+            given one must exist all the same (a mistyped flag is not silently ignored).
     """
     if is_task_file(name_or_path):
+        if data_dir is not None:
+            resolve_data_dir(data_dir)
         path = Path(name_or_path)
         examples, test = read_task_file(path)
         return TaskData(path.stem, CUSTOM, examples, test or None, None, (), (str(path),))

@@ -290,8 +290,9 @@ class RobustInstructionOptimizer(Teleprompter):  # type: ignore[misc]  # dspy: n
         if self.out is None:
             return Budget(self.limits)
         ledger = self.out / LEDGER_NAME
-        spent = read_ledger(ledger) or (0, 0, 0.0)
-        budget = Budget(self.limits, requests=spent[0], tokens=spent[1], cost=spent[2])
+        reading = read_ledger(ledger)
+        requests, tokens, cost = (0, 0, 0.0) if reading is None else reading.spent
+        budget = Budget(self.limits, requests=requests, tokens=tokens, cost=cost)
         budget.open_ledger(ledger)
         return budget
 

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, NoReturn, Protocol, TypeVar
 
+from droiz._signals import SigtermAsInterrupt, Terminated
 from droiz.exceptions import BackendError
 from droiz.llm.budget import BudgetExceeded, Limits
 from droiz.redact import redact
@@ -24,6 +22,8 @@ if TYPE_CHECKING:
     from droiz.runner.outputs.best import RunBest
 
 T = TypeVar("T")
+
+__all__ = ["CapReached", "Guard", "RunInterrupted", "SigtermAsInterrupt", "Terminated"]
 
 
 class RunInterrupted(BackendError):
@@ -48,44 +48,6 @@ class CapReached(RunInterrupted):
         self.cap, self.best, self.run_dir, self.stats = cap, best, run_dir, stats
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the run stopped as on Ctrl-C, with an ``abort`` record."""
-
-
-class SigtermAsInterrupt:
-    """While entered, SIGTERM is handled as Ctrl-C (in the main thread only; elsewhere nothing
-    changes).
-
-    The handler hands over to the current SIGINT handler, so that inside the executor's event
-    loop asyncio cancels the requests in flight cleanly, as it does on Ctrl-C.
-
-    Attributes:
-        received: Whether SIGTERM arrived.
-    """
-
-    def __init__(self) -> None:
-        self.received = False
-        self._previous: Any = None
-
-    def __enter__(self) -> SigtermAsInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
-        return self
-
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        self.received = True
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
-            handler(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
-
-
 class GuardedRun(Protocol):
     """What a :class:`Guard` reads of the run it guards."""
 
@@ -102,6 +64,10 @@ class GuardedRun(Protocol):
 
     def total_usage(self) -> dict[str, float]:
         """LLM usage of the whole run (all sessions)."""
+
+    @property
+    def spend_note(self) -> str:
+        """How a missing or damaged spend ledger was counted (``""``: it was not)."""
 
 
 class Guard:
@@ -188,8 +154,9 @@ class Guard:
         best = self.run.best_so_far(exc.cap)
         write_json(self.run_dir.best, best.to_dict())
         flag = "--" + exc.cap.replace("_", "-")
+        note = f" ({self.run.spend_note})" if self.run.spend_note else ""
         raise CapReached(
-            f"{exc}; the {self.run.evaluations_done} evaluations done so far are saved in "
+            f"{exc}{note}; the {self.run.evaluations_done} evaluations done so far are saved in "
             f"{self.run_dir.journal}, the best so far in {self.run_dir.best}; continue "
             f"with a higher cap: droiz optimize --out {self.run_dir} --resume {flag} N",
             exc.cap,

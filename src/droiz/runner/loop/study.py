@@ -10,6 +10,7 @@ the test split and ``best.json``, ``report.md`` and the plot are written.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +21,6 @@ from droiz import __version__
 from droiz._killpoint import kill_point
 from droiz.exceptions import ConfigError
 from droiz.llm.base import make_fingerprint
-from droiz.llm.ledger import read_ledger
 from droiz.optim import RobustBO
 from droiz.runner.backends import build_backends, pool_candidates
 from droiz.runner.inputs import RunObjects
@@ -49,7 +49,7 @@ from droiz.runner.store.journal import Journal, JournalFile, load_journal
 from droiz.runner.store.records import Ask, Resume, Start, Tell, Test, Verified, Verify
 from droiz.runner.store.restore import Restored, adopt_ask, restore
 from droiz.runner.store.rundir import RunDir
-from droiz.runner.store.usage import spent, usage_delta, usage_sum
+from droiz.runner.store.usage import Spent, resume_spend, usage_delta, usage_sum
 from droiz.tasks.clusters import Clusters
 
 logger = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ class Study:
         self._snapshot: dict[str, Any] = {}
         self._completed: list[Outcome] = []  # evaluations of the round in progress
         self._contents: JournalFile | None = None  # the journal as read on resume (once)
+        self._spent: Spent | None = None  # what earlier sessions spent (on resume)
 
     def _make_engine(self) -> tuple[RobustBO, dict[str, Any]]:
         """The engine and the ``config.json`` payload. A resumed run's engine has the
@@ -131,10 +132,12 @@ class Study:
             self.engine, self.saved = self._make_engine()
         if self.resume:  # the journal is read (once) and checked before any backend is built
             self._prepare()
+            kill_point("startup")  # test-only (droiz._killpoint)
         candidates = self.engine.candidates
         features = None if candidates is None else candidates.tolist()
         self.backends = backends = build_backends(self.config, self.objects, features)
         try:
+            kill_point("startup")
             with SigtermAsInterrupt() as sigterm:
                 self.saved["resolved"]["fingerprints"] = self._fingerprints()
                 if self.resume:
@@ -142,11 +145,13 @@ class Study:
                 else:
                     self._prepare()
                 self._preload_budget()
+                kill_point("startup")
                 self._prior, self._usage0 = dict(self.state.stats), backends.usage()
                 if self.announce is not None:
                     done = len(self.state.outcomes) + len(self.state.partial)
                     self.announce(plan_run(self.config, self.problem, backends.cache, done))
                 with Journal.open(self.run_dir.journal, self._contents) as journal:
+                    kill_point("startup")
                     return self._run(journal, sigterm)
         finally:
             backends.budget.close_ledger()
@@ -167,6 +172,7 @@ class Study:
         )
         try:
             self._start_record()
+            kill_point("startup")
             for hook in self.hooks:
                 hook.on_start(self.view)
             while not self.engine.done:
@@ -187,13 +193,15 @@ class Study:
         """Count what earlier sessions spent against the caps: the journal's usage records, the
         counters the last evaluation record saw, or the spend ledger (``budget.jsonl``: what a
         killed session sent after its last journaled evaluation, unsettled requests at their
-        worst case), whichever is larger; then keep the ledger from here on."""
-        budget, path = self.backends.budget, self.run_dir.ledger
-        ledger = read_ledger(path) if self.resume else None
-        budget.requests, budget.tokens, budget.cost = spent(
-            self.state.stats, self.state.budget, ledger
-        )
-        budget.open_ledger(path)
+        worst case), whichever is larger, or the worst case where the ledger is missing or
+        damaged (:func:`~droiz.runner.store.usage.resume_spend`); then keep the ledger from here
+        on, as the next session."""
+        budget, before = self.backends.budget, self._spent
+        if before is not None:
+            budget.requests, budget.tokens, budget.cost = before.spent
+        records = self._contents.records if self._contents is not None else []
+        sessions = sum(isinstance(r, Start | Resume) for r in records)
+        budget.open_ledger(self.run_dir.ledger, session=sessions + 1)
 
     def _fingerprints(self) -> dict[str, str]:
         """What identifies the generator, the executor (model content hashes, settings) and the
@@ -217,6 +225,13 @@ class Study:
             self.state = restore(self.engine, self._contents.records, self.columns, saved)
             self.summary = self.state.summaries[-1] if self.state.summaries else None
             self._done = len(self.state.outcomes) + len(self.state.partial)
+            self._spent = resume_spend(  # a ledger that cannot count refuses before any backend
+                self._contents.records,
+                self.state.stats,
+                self.state.budget,
+                self.run_dir.ledger,
+                self.config.limits(),
+            )
             return
         if journal.exists():
             raise ConfigError(
@@ -243,11 +258,17 @@ class Study:
 
     def _start_record(self) -> None:
         if self.resume:
-            self.journal.append(Resume(droiz_version=__version__))
+            caps = dataclasses.asdict(self.config.limits())
+            self.journal.append(Resume(droiz_version=__version__, caps=caps))
         else:
             self.journal.append(Start(droiz_version=__version__, settings=self.saved["settings"]))
 
     # ---------------------------------------------------- what a guard reads
+    @property
+    def spend_note(self) -> str:
+        """How a missing or damaged spend ledger was counted (``""``: it was not)."""
+        return self._spent.note if self._spent is not None else ""
+
     @property
     def round(self) -> int:
         """The engine's proposals so far (the journal's round numbers)."""

@@ -33,7 +33,6 @@ LARGE_BUDGET = 100_000
 """A budget above this many evaluations needs ``--allow-large-budget``."""
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECRET_KEYS = ("api_key", "apikey", "key", "token", "password", "secret")
 _RUNNER_OWNED: tuple[str, ...] = (
     "dim",
     "n_groups",
@@ -195,6 +194,24 @@ def check_not_blank(setting: Setting, value: str, values: Mapping[str, Any]) -> 
         raise ConfigError(f"{setting.flag} is empty; give a name or leave it out")
 
 
+def check_n_init(setting: Setting, value: int, values: Mapping[str, Any]) -> None:
+    """The initial design fits in the budget. The default is not refused: a smaller budget caps
+    it (the engine stops at the budget), as a run given only ``--budget 8`` expects."""
+    budget = values.get("budget")
+    if value == setting.default:
+        return
+    if isinstance(budget, int) and not isinstance(budget, bool) and value > budget:
+        raise ConfigError(
+            f"--n-init {value} is more than the --budget of {budget} evaluations; lower --n-init "
+            "or raise --budget"
+        )
+
+
+def check_instruction(setting: Setting, value: str, values: Mapping[str, Any]) -> None:
+    if not value.strip():
+        raise ConfigError("--instruction is empty; give the instruction to evaluate")
+
+
 def check_env_name(value: object, flag: str = "--api-key-env") -> None:
     """The *name* of an environment variable; a value that is not a name (perhaps the key
     itself) is refused without being echoed."""
@@ -223,13 +240,11 @@ def check_url_setting(setting: Setting, value: object, values: Mapping[str, Any]
 
 
 def check_no_secrets(setting: Setting, value: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-    """An option table holds no key: keys go in environment variables."""
-    for key in value:
-        if str(key).lower().replace("-", "_") in _SECRET_KEYS:
-            raise ConfigError(
-                f"{setting.name} must not hold secrets ({key!r}); put the key in an "
-                "environment variable and name it with --api-key-env"
-            )
+    """An option table holds no secret at any depth (:func:`droiz.llm.checks.check_no_secrets`):
+    keys go in environment variables."""
+    from droiz.llm.checks import check_no_secrets as refuse_secrets
+
+    refuse_secrets(setting.name, value)
 
 
 def check_engine(setting: Setting, value: Mapping[str, Any], values: Mapping[str, Any]) -> None:

@@ -186,7 +186,9 @@ class RunConfig:
         checks=(Count(1),),
     )
     batch_size: int = setting(25, help="instructions per round", checks=(Count(1),))
-    n_init: int = setting(25, help="initial Sobol evaluations", checks=(Count(0),))
+    n_init: int = setting(
+        25, help="initial Sobol evaluations (at most --budget)", checks=(Count(0), c.check_n_init)
+    )
     finalists: int = setting(
         3,
         help="top instructions verified on every group before the final pick (0: the "
@@ -397,7 +399,8 @@ class EvaluateSettings:
         commands={EVALUATE},
     )
     instruction: str = setting(
-        help="the instruction to evaluate (it may be empty)",
+        help="the instruction to evaluate",
+        checks=(c.check_instruction,),
         missing="no instruction given: pass --instruction TEXT",
         commands={EVALUATE},
     )

@@ -14,7 +14,12 @@ from typing import Any
 from droiz.exceptions import ConfigError
 from droiz.redact import MASK
 from droiz.runner.settings.config import RESUMABLE, RunConfig
-from droiz.runner.settings.files import config_from_dict, load_config_file, normalise_keys
+from droiz.runner.settings.files import (
+    check_overridden,
+    config_from_dict,
+    load_config_file,
+    normalise_keys,
+)
 from droiz.runner.store.rundir import RunDir
 
 
@@ -35,7 +40,9 @@ def resume_config(
         given.update(normalise_keys(config))
     elif config is not None:
         given.update(load_config_file(config))
-    given.update(normalise_keys({k: v for k, v in explicit.items() if v is not None}))
+    flags = normalise_keys({k: v for k, v in explicit.items() if v is not None})
+    check_overridden(given, flags, None if isinstance(config, Mapping) else config)
+    given.update(flags)
     if saved.base_url and MASK in saved.base_url and given.get("base_url") is None:
         raise ConfigError(
             f"the run in {out} used a --base-url with credentials, which are not saved; pass "

@@ -1,13 +1,17 @@
-"""The run journal: an append-only JSON-lines file, one typed record per line, fsync'd on
-every write. This module is the only place that writes or parses it (the record kinds and their
-fields are declared in :mod:`droiz.runner.store.records`).
+"""The run journal: an append-only JSON-lines file, one typed record per line, each line sealed
+with its checksum (:mod:`droiz.checksum`) and fsync'd on every write. This module is the only
+place that writes or parses it (the record kinds and their fields are declared in
+:mod:`droiz.runner.store.records`).
 
 Reading tolerates a torn last line (a write cut short by a crash or a kill): it is dropped with a
 warning and reported (:attr:`JournalFile.torn`), and :meth:`Journal.open` truncates it before
-appending again, so the file stays valid JSON lines. A malformed line anywhere else is corruption
-and raises :class:`JournalError`. So does a journal in a format this droiz does not read: a newer
-or unknown one, or an older one it no longer reads (the message names the droiz version that
-wrote it).
+appending again, so the file stays valid JSON lines. Anything else raises :class:`JournalError`
+naming the line: a malformed line, a line whose checksum does not match or that lost it (lines
+of format 1, written before checksums, have none), a record whose fields fail their checks
+(:func:`~droiz.runner.store.records.record_from_dict`), an empty journal, and a journal in a
+format this droiz does not read: a newer or unknown one, or an older one it no longer reads (the
+message names the droiz version that wrote it). The checksums catch accidental damage, not a
+deliberate edit that recomputes them.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from typing import Any
 
 from droiz import __version__
 from droiz._killpoint import kill_point
+from droiz.checksum import Seal, seal, unseal
 from droiz.exceptions import DataError
 from droiz.runner.store.atomic import jsonable
 from droiz.runner.store.records import (
     JOURNAL_VERSION,
     READABLE_VERSIONS,
+    SEALED_VERSION,
     Record,
     RecordError,
     record_from_dict,
@@ -41,6 +47,7 @@ __all__ = [
     "JournalError",
     "JournalFile",
     "dump_record",
+    "journal_line",
     "load_journal",
     "read_journal",
 ]
@@ -51,8 +58,14 @@ class JournalError(DataError):
 
 
 def dump_record(record: Record) -> str:
-    """One journal line (without its newline): strict JSON, UTF-8 text kept as is."""
+    """The JSON text of a record (a journal line without its checksum and newline): strict
+    JSON, UTF-8 text kept as is."""
     return json.dumps(jsonable(record_to_dict(record)), ensure_ascii=False, allow_nan=False)
+
+
+def journal_line(record: Record) -> str:
+    """One journal line (without its newline): :func:`dump_record` sealed with its checksum."""
+    return seal(dump_record(record))
 
 
 @dataclass
@@ -102,8 +115,8 @@ class Journal:
         return cls(path, contents)
 
     def append(self, record: Record) -> None:
-        """Write one record as a line, flush and fsync."""
-        line = dump_record(record)
+        """Write one record as a line (sealed with its checksum), flush and fsync."""
+        line = journal_line(record)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
@@ -156,11 +169,16 @@ def load_journal(path: str | Path) -> JournalFile:
     lines = data.split(b"\n")
     last = len(lines) - 1  # the bytes after the final newline: empty unless torn or unterminated
     objects: list[tuple[int, dict[str, Any]]] = []
+    sealed = False  # a sealed line was read: every later line must be sealed too
+    damaged = "; the journal is damaged (restore it from a backup or start a new run directory)"
     for number, raw in enumerate(lines, start=1):
         line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
+        seal_state = unseal(line)
         try:
+            if seal_state is Seal.BAD or (sealed and seal_state is Seal.NONE):
+                raise ValueError("a damaged line")
             obj = json.loads(line)
             if number - 1 == last and not isinstance(obj, dict):
                 raise ValueError("a torn line")
@@ -169,21 +187,50 @@ def load_journal(path: str | Path) -> JournalFile:
                 logger.warning("journal %s: ignoring a torn last line (%d bytes)", path, len(raw))
                 out.torn = len(raw)
                 break
-            raise JournalError(
-                f"{path}: line {number} is not valid JSON; the journal is damaged (restore it "
-                "from a backup or start a new run directory)"
-            ) from None
+            if not _is_json(line):
+                problem = "is not valid JSON"
+            elif seal_state is Seal.BAD:
+                problem = "does not match its checksum"
+            else:
+                problem = "has lost its checksum"
+            raise JournalError(f"{path}: line {number} {problem}{damaged}") from None
         if not isinstance(obj, dict) or "type" not in obj:
             raise JournalError(f"{path}: line {number} is not a journal record")
+        if _sealed_format(obj) and seal_state is not Seal.OK:
+            raise JournalError(
+                f"{path}: line {number} has no checksum, but its journal format "
+                f"{obj.get('version')} seals every line{damaged}"
+            )
+        sealed = sealed or seal_state is Seal.OK
         out.unterminated = number - 1 == last
         objects.append((number, obj))
+    if not objects:
+        raise JournalError(f"{path} holds no record (not even its start record){damaged}")
     _check_version(path, [obj for _, obj in objects])
     for number, obj in objects:
         try:
             out.records.append(record_from_dict(obj))
         except (RecordError, TypeError) as exc:
-            raise JournalError(f"{path}: line {number}: {exc}") from None
+            raise JournalError(f"{path}: line {number}: {exc}{damaged}") from None
     return out
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _sealed_format(obj: dict[str, Any]) -> bool:
+    """Whether a ``start`` or ``resume`` record says its lines carry checksums."""
+    version = obj.get("version")
+    return (
+        obj.get("type") in ("start", "resume")
+        and version in READABLE_VERSIONS
+        and version >= SEALED_VERSION
+    )
 
 
 def read_journal(path: str | Path) -> list[Record]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz.exceptions import DataError
-from droiz.llm.ledger import read_ledger
+from droiz.llm.ledger import LedgerError, read_ledger
 from droiz.runner.store.journal import load_journal
 from droiz.runner.store.records import Abort, Cap, End, Eval, Record, Resume, Start, Tell, Verify
 from droiz.runner.store.rundir import RunDir
@@ -92,7 +92,12 @@ def run_info(run_dir: str | Path) -> RunInfo:
         detail = f"{detail}; {torn}" if detail else torn
     if status == "finished":
         best = _best_value(run, best)
-    requests, _, cost = spent(stats, seen, read_ledger(run.ledger))
+    try:
+        reading = read_ledger(run.ledger)
+        ledger = reading.spent if reading is not None else None
+    except LedgerError as exc:  # counted from the journal; the detail says so
+        ledger, detail = None, f"{detail}; {exc}" if detail else str(exc)
+    requests, _, cost = spent(stats, seen, ledger)
     return RunInfo(run.path, status, len(evaluations), budget, requests, cost, best, detail)
 
 
