@@ -25,6 +25,16 @@ USAGE_EXIT = 2
 BUG_EXIT = 1
 
 
+def help_without_action(parser: argparse.ArgumentParser) -> None:
+    """A command group run without its action prints its help on stderr and exits 2."""
+
+    def usage(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return USAGE_EXIT
+
+    parser.set_defaults(func=usage)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An :class:`argparse.ArgumentParser` whose usage errors are a single line (the sub-command
     parsers inherit it)."""

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from droiz.cli._errors import path_arg
+from droiz.cli._errors import help_without_action, path_arg
 from droiz.cli._replay import register_replay
 
 
@@ -21,12 +21,7 @@ def register_table(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     table = p.add_subparsers(dest="table_command", metavar="ACTION")
     _register_build(table)
     register_replay(table)
-    p.set_defaults(func=lambda args: _no_action(p))
-
-
-def _no_action(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    help_without_action(p)
 
 
 def _register_build(table: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from droiz.cli._errors import bounded_int
+from droiz.cli._errors import bounded_int, help_without_action
 from droiz.cli._grid import register_grid
 from droiz.cli._outputs import add_outputs, claim_outputs
 from droiz.cli._sim_args import SEEDS, add_sim_args
@@ -44,12 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _register_sim(bench)
     register_grid(bench)
     register_table(bench)
-    p.set_defaults(func=lambda args: _no_benchmark(p))
-
-
-def _no_benchmark(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    help_without_action(p)
 
 
 def _register_drbo(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from droiz.cli._errors import help_without_action
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``data`` command and its actions (``droiz.tasks`` is imported only when run)."""
     parser = subparsers.add_parser("data", help="download and check the benchmark data")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    help_without_action(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     fetch = actions.add_parser(
@@ -33,11 +35,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where = actions.add_parser("path", help="print the data directory droiz would use")
     where.add_argument("--data-dir", default=None)
     where.set_defaults(func=run_path)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING, Any
+
+from droiz.cli._errors import help_without_action
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,7 +25,7 @@ SHORT_SOURCE = {
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tasks`` command and its ``list`` / ``show`` actions."""
     parser = subparsers.add_parser("tasks", help="list and inspect tasks")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    help_without_action(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     lister = actions.add_parser("list", help="list the built-in tasks with splits, metric, groups")
@@ -61,11 +62,6 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, help="benchmark data directory (default: $DROIZ_DATA_DIR)"
     )
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _summary(task: Task) -> dict[str, Any]:

@@ -27,17 +27,6 @@ logger = logging.getLogger(__name__)
 AnswerFn = Callable[[str, Mapping[str, Any]], str]
 """``answer(prompt, body) -> text``: the prompt is the last user message (chat) or ``prompt``."""
 
-FAULT_KINDS: tuple[str, ...] = (
-    "429",
-    "500",
-    "502",
-    "503",
-    "slow",
-    "bad_json",
-    "no_choices",
-    "null_content",
-)
-FAULT_KINDS += ("reset", "400", "401", "403", "404", "context")
 TRANSIENT_KINDS: tuple[str, ...] = (
     "429",
     "500",
@@ -47,9 +36,11 @@ TRANSIENT_KINDS: tuple[str, ...] = (
     "bad_json",
     "no_choices",
     "null_content",
+    "reset",
 )
-TRANSIENT_KINDS += ("reset",)
 """The kinds a client should retry (``reset`` closes the connection without an answer)."""
+FAULT_KINDS: tuple[str, ...] = (*TRANSIENT_KINDS, "400", "401", "403", "404", "context")
+"""Every kind of fault the server can inject: the transient ones, then the permanent ones."""
 _STATUS = {"429": 429, "500": 500, "502": 502, "503": 503, "400": 400, "401": 401, "403": 403}
 _STATUS |= {"404": 404, "context": 400}
 
