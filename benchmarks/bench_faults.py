@@ -54,8 +54,7 @@ def main() -> None:
     from droiz.llm import ExecRequest, OpenAIExecutor, RetryPolicy
     from droiz.llm import openai_executor as oe
     from droiz.runner import CapReached
-    from droiz.runner.testing import InstructionWorld
-    from droiz.testing import FakeOpenAIServer
+    from droiz.testing import FakeOpenAIServer, InstructionWorld
     from droiz.testing.server import prompt_of
 
     world = InstructionWorld("small")

@@ -1,6 +1,6 @@
 """``droiz bench grid`` end to end on the synthetic world, to show the shape of a grid report.
 
-Two tasks of the reverse-the-word world of ``droiz.runner.testing`` (the same words, split
+Two tasks of the reverse-the-word world of ``droiz.testing.worlds`` (the same words, split
 differently into dev and test examples), its 16-instruction pool as the ``pool:`` generator, and
 its SCRIPTED loopback server as the executor: no model at all, so the numbers say how droiz's
 methods behave on a scripted world, not how any LLM does. Small cells (budget 20, ``matern``
@@ -44,8 +44,7 @@ max_elapsed = 60
 
 def main() -> None:
     from droiz.cli import main as droiz
-    from droiz.runner.testing import InstructionWorld
-    from droiz.testing import FakeOpenAIServer
+    from droiz.testing import FakeOpenAIServer, InstructionWorld
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)

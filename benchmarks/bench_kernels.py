@@ -2,7 +2,7 @@
 
 The meaningful end-to-end benchmark of the runner: a ``pool:`` generator over the synthetic world's
 40 instructions (robust, fragile, partial and wrong families with textual variants, see
-``droiz.runner.testing``) and a loopback OpenAI-compatible server whose answers are right only when
+``droiz.testing.worlds``) and a loopback OpenAI-compatible server whose answers are right only when
 the instruction says the right thing. For each seed and kernel (``matern``, ``coupled-scores``,
 ``coupled-semantic``) one full ``droiz.optimize`` run with ``--method dro``; we report the test
 accuracy of the final pick (mean and worst group), how often it is a robust instruction, and the
@@ -36,8 +36,7 @@ def run_one(kernel: str, seed: int, budget: int, size: str, method: str) -> dict
     import torch
 
     import droiz
-    from droiz.runner.testing import InstructionWorld
-    from droiz.testing import FakeOpenAIServer
+    from droiz.testing import FakeOpenAIServer, InstructionWorld
 
     torch.set_num_threads(1)
     world = InstructionWorld(size, n_test=60, seed=seed)

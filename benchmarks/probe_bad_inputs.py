@@ -406,7 +406,7 @@ class Probe:
     """Runs the cases: fixtures under ``root``, each case in its own folder and process."""
 
     def __init__(self, root: Path, timeout: float) -> None:
-        from droiz.runner.testing import InstructionWorld
+        from droiz.testing import InstructionWorld
 
         self.root, self.timeout = root, timeout
         self.world = InstructionWorld("small")

@@ -1,5 +1,5 @@
 """Fixtures of the ``droiz bench grid`` tests: the runner's synthetic reverse-the-word world
-(``droiz.runner.testing``) as two task files, its instruction pool, small fast cell settings and
+(``droiz.testing.worlds``) as two task files, its instruction pool, small fast cell settings and
 a loopback server that answers as the world's scripted LLM, records every request and can hold
 its answers back (``gate``); see ``grid_helpers.py``."""
 
@@ -18,8 +18,7 @@ if _HERE not in sys.path:
 
 from grid_helpers import CELL_SETTINGS, GatedServer, GridWorld  # noqa: E402
 
-from droiz.runner.testing import InstructionWorld  # noqa: E402
-from droiz.testing import FakeOpenAIServer  # noqa: E402
+from droiz.testing import FakeOpenAIServer, InstructionWorld  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

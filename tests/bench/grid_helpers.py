@@ -7,8 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 from droiz.testing.server import prompt_of
 
 CELL_SETTINGS = """\

@@ -20,8 +20,7 @@ import pytest
 import droiz
 from droiz.bench.headroom import headroom_check, picks, split_halves
 from droiz.cli import main
-from droiz.runner.testing import GROUPS, InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import GROUPS, FakeOpenAIServer, InstructionWorld
 from droiz.testing.server import prompt_of
 
 GROUPS_3 = "clean,case,format"

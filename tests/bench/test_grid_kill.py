@@ -20,7 +20,7 @@ from droiz.runner.store.journal import load_journal
 from droiz.runner.store.records import Eval, Verify
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.store.runs import run_info
-from droiz.runner.testing import parse_query
+from droiz.testing import parse_query
 
 
 def _evals(run_dir: Path) -> list[Eval]:

@@ -1,6 +1,6 @@
 """Executors registered from outside droiz (the example of docs/llm.md).
 
-* ``world:SIZE`` runs the instruction world's scripted LLM (:mod:`droiz.runner.testing`) in process;
+* ``world:SIZE`` runs the instruction world's scripted LLM (:mod:`droiz.testing.worlds`) in process;
   its answer-length option is ``max_words`` (answers keep at most that many words).
 * ``gateway:MODEL`` is an OpenAI-compatible endpoint under a kind of its own: the runner gives it
   the endpoint, the caps and the prices because its class says it is HTTP and priced, not
@@ -24,7 +24,7 @@ from droiz.llm import (
     register_executor,
 )
 from droiz.llm.base import OnResult, make_fingerprint
-from droiz.runner.testing import InstructionWorld
+from droiz.testing import InstructionWorld
 
 
 @register_executor("world")

@@ -106,7 +106,7 @@ def test_the_lease_of_a_killed_owner_is_taken_over(tmp_path):
 
 @pytest.mark.slow
 def test_two_identical_runs_on_one_cache_send_each_request_once(tmp_path):
-    from droiz.runner.testing import InstructionWorld
+    from droiz.testing import InstructionWorld
 
     world = InstructionWorld("small")
     task, pool = world.write_task(tmp_path / "t.jsonl"), world.write_pool(tmp_path / "p.txt")

@@ -116,7 +116,7 @@ def test_proposer_needs_a_model_or_executor():
 
 
 def test_a_pool_that_is_not_a_regular_file_is_one_line_at_once(tmp_path):
-    from droiz.runner.testing import InstructionWorld
+    from droiz.testing import InstructionWorld
 
     fifo = tmp_path / "pool.fifo"
     os.mkfifo(fifo)  # reading a named pipe waits for a writer: never open it

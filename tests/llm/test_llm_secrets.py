@@ -121,7 +121,7 @@ def test_a_base_url_is_taken_apart_once_its_path_kept_and_its_key_moved_out() ->
 )
 def test_a_base_url_with_a_space_or_control_character_is_one_line(tmp_path, capsys, url) -> None:
     from droiz.cli import main
-    from droiz.runner.testing import InstructionWorld
+    from droiz.testing import InstructionWorld
 
     world = InstructionWorld("small")
     task, pool = world.write_task(tmp_path / "t.jsonl"), world.write_pool(tmp_path / "p.txt")
@@ -139,7 +139,7 @@ def test_echoed_authorization_headers_reach_no_cache_and_no_journal(tmp_path, mo
     """A server that puts the request's ``Authorization`` header (``Basic base64(user:KEY)``
     from the URL, ``Bearer KEY`` from the environment) in every answer."""
     import droiz
-    from droiz.runner.testing import InstructionWorld
+    from droiz.testing import InstructionWorld
 
     world = InstructionWorld("small")
     task, pool = world.write_task(tmp_path / "t.jsonl"), world.write_pool(tmp_path / "p.txt")
@@ -195,7 +195,7 @@ def test_echoed_authorization_headers_reach_no_cache_and_no_journal(tmp_path, mo
 )
 def test_secrets_nested_in_option_tables_are_refused(tmp_path, capsys, table, where) -> None:
     from droiz.cli import main
-    from droiz.runner.testing import InstructionWorld
+    from droiz.testing import InstructionWorld
 
     world = InstructionWorld("small")
     task, pool = world.write_task(tmp_path / "t.jsonl"), world.write_pool(tmp_path / "p.txt")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:  # makes runner_helpers importable (see tests/ambiguity/conftest.py)

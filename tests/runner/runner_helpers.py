@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 FAST_ENGINE = {"cma_starts": 5, "cma_popsize": 20, "cma_generations": 5}
 """Smaller CMA-ES searches: the loop's logic is what these tests check, not the optimiser's."""

@@ -11,8 +11,7 @@ from runner_helpers import read_best, read_records, reverse_task_file, run_setti
 import droiz
 from droiz.cli import main
 from droiz.runner import replay
-from droiz.runner.testing import InstructionWorld, parse_query
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld, parse_query
 
 WORDS = ["bakomi", "tulare", "sonefi"]
 

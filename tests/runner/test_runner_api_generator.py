@@ -7,8 +7,7 @@ from pathlib import Path
 from runner_helpers import PROPOSALS, proposer_answer, read_records, run_settings
 
 import droiz
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 
 def test_api_proposer_and_dro_nobo(

@@ -15,8 +15,7 @@ import droiz.tasks.clusters as clusters_module
 from droiz.cli import main
 from droiz.exceptions import ConfigError
 from droiz.runner import CapReached
-from droiz.runner.testing import write_planted_task
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, write_planted_task
 
 NAMES = ["c0", "c1", "c2"]
 

@@ -11,8 +11,7 @@ from runner_helpers import reverse_task_file
 
 import droiz
 from droiz.cli import main
-from droiz.runner.testing import parse_query
-from droiz.testing import FakeOpenAIServer, prompt_of
+from droiz.testing import FakeOpenAIServer, parse_query, prompt_of
 
 WORDS = ["bakomi", "tulare", "sonefi", "kitula"]
 

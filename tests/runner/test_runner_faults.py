@@ -20,8 +20,7 @@ from runner_helpers import (
 import droiz
 from droiz.cli import main
 from droiz.runner import RunInterrupted, replay
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 
 def test_transient_faults_lose_no_examples(

@@ -15,8 +15,7 @@ from droiz.exceptions import ConfigError
 from droiz.runner.loop.engine_io import engine_config
 from droiz.runner.problem import Problem
 from droiz.runner.settings.config import RunConfig
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 SAVED = Path(__file__).parent / "data" / "run-206b5e3"
 

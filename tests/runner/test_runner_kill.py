@@ -29,8 +29,7 @@ from runner_helpers import (
 )
 
 from droiz.cli import main
-from droiz.runner.testing import InstructionWorld, parse_query
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld, parse_query
 from droiz.testing.server import prompt_of
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,7 @@ from runner_helpers import read_best, read_records, run_settings
 
 import droiz
 from droiz.runner import replay
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 SEEDS = (1, 2)
 

@@ -13,8 +13,7 @@ from runner_helpers import cli_args, cli_config, read_records
 
 from droiz.cli import main
 from droiz.optim.candidates import scale_candidates
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 
 def _run(world_files: dict, tmp_path: Path, pool: Path, *extra: str, budget: int = 30) -> Path:

@@ -11,9 +11,8 @@ import droiz
 from droiz.runner import RunConfig
 from droiz.runner.loop.scoring import llm_template
 from droiz.runner.problem import Problem
-from droiz.runner.testing import InstructionWorld
 from droiz.tasks import summarize
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 
 def _config(tasks: list[str], data_dir: Path, **extra: object) -> RunConfig:

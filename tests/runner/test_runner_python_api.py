@@ -22,8 +22,7 @@ from droiz.runner import RunBest, RunConfig
 from droiz.runner.api import optimize
 from droiz.runner.settings.config import RUN_SCHEMA
 from droiz.runner.settings.files import resolve_config
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 SMALL = {
     "budget": 20,

@@ -1,7 +1,8 @@
 """Run directories written by an earlier droiz still replay, resume and list unchanged.
 
 ``data/run-206b5e3/`` was written by droiz at commit ``206b5e3`` (version 0.1.0) with the
-synthetic reverse-the-word world of :mod:`droiz.runner.testing`, from that folder::
+synthetic reverse-the-word world of :mod:`droiz.testing.worlds` (then ``droiz.runner.testing``),
+from that folder::
 
     droiz optimize --task reverse.jsonl --generator pool:pool.txt --executor openai:world \
         --base-url URL --config settings.toml --no-progress --out DIR
@@ -28,8 +29,7 @@ from runner_helpers import read_best, read_records, same_run_result
 
 from droiz.cli import main
 from droiz.runner import replay
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 SAVED = Path(__file__).parent / "data" / "run-206b5e3"
 FINISHED_REQUESTS = 660  # what the uninterrupted run sent to the server

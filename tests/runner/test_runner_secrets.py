@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from droiz.cli import main
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 SECRET = "sk-droiz-TOPSECRET-5f3a9c0e7b"
 

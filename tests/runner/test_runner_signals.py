@@ -22,8 +22,7 @@ from runner_helpers import (
 
 from droiz.cli import main
 from droiz.runner.store.runs import run_info
-from droiz.runner.testing import InstructionWorld
-from droiz.testing import FakeOpenAIServer
+from droiz.testing import FakeOpenAIServer, InstructionWorld
 
 
 class _HoldAfter:

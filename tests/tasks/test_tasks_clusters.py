@@ -12,7 +12,6 @@ from sklearn.metrics import adjusted_rand_score
 
 from droiz.exceptions import ConfigError, DataError
 from droiz.llm.embed import SentenceEmbedder
-from droiz.runner.testing import write_planted_task
 from droiz.tasks import load_task
 from droiz.tasks.clusters import (
     Clusters,
@@ -21,6 +20,7 @@ from droiz.tasks.clusters import (
     clustered,
     distinctive_words,
 )
+from droiz.testing import write_planted_task
 
 
 @pytest.fixture(scope="module")

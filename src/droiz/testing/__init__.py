@@ -18,8 +18,11 @@ you registered::
 The test doubles: :class:`FakeOpenAIServer`, a loopback OpenAI-compatible server with scripted
 answers and injected faults (standard library only), and tiny random Hugging Face models built
 locally (:func:`random_llama`, :func:`build_tiny_llama`; they import ``transformers`` when
-called). See :mod:`droiz.optim.conformance` and :mod:`droiz.testing.executors` for the individual
-checks.
+called). The test worlds: :class:`InstructionWorld`, a synthetic reverse-the-word task with its
+instruction pool and a scripted answer function for the server, and :func:`write_planted_task`, a
+task of three planted subpopulations without group labels (standard library only; see
+:mod:`droiz.testing.worlds`). See :mod:`droiz.optim.conformance` and
+:mod:`droiz.testing.executors` for the individual checks.
 """
 
 from __future__ import annotations
@@ -66,16 +69,29 @@ from droiz.testing.server import (
     parse_default_prompt,
     prompt_of,
 )
+from droiz.testing.worlds import (
+    FAMILIES,
+    GROUPS,
+    Family,
+    InstructionWorld,
+    parse_query,
+    planted_rows,
+    write_planted_task,
+)
 
 __all__ = [
     "CHECKS",
     "EXECUTOR_CHECKS",
+    "FAMILIES",
     "FAULT_KINDS",
+    "GROUPS",
     "LLAMA_SIZES",
     "TINY_CORPUS",
     "AnswerFn",
     "FakeOpenAIServer",
+    "Family",
     "Fault",
+    "InstructionWorld",
     "ambiguity_sets",
     "build_tiny_llama",
     "check_answers",
@@ -98,8 +114,11 @@ __all__ = [
     "echo_answer",
     "make_engine",
     "parse_default_prompt",
+    "parse_query",
+    "planted_rows",
     "prompt_of",
     "random_llama",
     "scripted_answer",
     "tiny_tokenizer",
+    "write_planted_task",
 ]
