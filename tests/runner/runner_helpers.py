@@ -121,10 +121,19 @@ def cli_args(world_files: dict, server: FakeOpenAIServer, out: Path, config: Pat
     ]
 
 
-def droiz_process(args: list[str], **env: str) -> subprocess.Popen[bytes]:
-    """``python -m droiz ARGS`` as a subprocess importing this droiz, with extra environment."""
+def droiz_process(args: list[str], sigint: str = "default", **env: str) -> subprocess.Popen[bytes]:
+    """``python -m droiz ARGS`` as a subprocess importing this droiz, with extra environment.
+
+    ``sigint`` is how the subprocess handles SIGINT, whatever the test run inherited:
+    ``"default"`` as at a terminal (Ctrl-C interrupts), ``"ignored"`` as a command started in
+    the background of a script (a shell without job control ignores SIGINT there)."""
+    handler = {"default": "signal.default_int_handler", "ignored": "signal.SIG_IGN"}[sigint]
+    start = (
+        f"import runpy, signal; signal.signal(signal.SIGINT, {handler}); "
+        "runpy.run_module('droiz', run_name='__main__', alter_sys=True)"
+    )
     full = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env}
-    cmd = [sys.executable, "-m", "droiz", *args]
+    cmd = [sys.executable, "-c", start, *args]
     return subprocess.Popen(cmd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -48,15 +48,28 @@ class _HoldAfter:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("sig", "code", "sigint"),
+    [
+        (signal.SIGTERM, 143, "default"),
+        (signal.SIGINT, 130, "default"),
+        (signal.SIGTERM, 143, "ignored"),  # started with `&` by a script: SIGTERM still stops it
+    ],
+)
 def test_a_signal_leaves_an_abort_record_and_resume_finishes_the_run(
-    world: InstructionWorld, world_files: dict, tmp_path: Path, clean_run: Path, sig, code
+    world: InstructionWorld,
+    world_files: dict,
+    tmp_path: Path,
+    clean_run: Path,
+    sig: signal.Signals,
+    code: int,
+    sigint: str,
 ) -> None:
     out, config = tmp_path / "run", cli_config(tmp_path / "settings.toml")
     answer = _HoldAfter(world, n=60)  # 60 answers: three evaluations' worth (10 dev x 2 groups)
     with FakeOpenAIServer(answer=answer) as server:
         args = cli_args(world_files, server, out, config)
-        proc = droiz_process([*args, "--concurrency", "2"])
+        proc = droiz_process([*args, "--concurrency", "2"], sigint=sigint)
         try:  # the signal comes while the run waits for a held answer: mid-round, never done
             while not answer.holding.wait(0.1):
                 assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
