@@ -132,12 +132,15 @@ def test_report_tables_follow_from_the_cells(pool_grid: Path) -> None:
         row = " | ".join(_pm(_tests(pool_grid, None, m, k)) for k in ("mean", "worst_group"))
         assert f"| {m} | {row} | {_pm(_tests(pool_grid, None, m, 'shifted'))} |" in report
     for other in ("ei", "random"):
-        p = paired(_tests(pool_grid, None, "dro", "worst_group"), _tests(pool_grid, None, other,
-                   "worst_group"))  # fmt: skip
+        dro, them = (_tests(pool_grid, None, m, "worst_group") for m in ("dro", other))
+        p = paired(dro, them)
         lo, hi = p["ci95"]
+        diffs = [a - b for a, b in zip(dro, them, strict=True)]
+        mdd = 100 * 2.80 * statistics.stdev(diffs) / 2  # 2 = sqrt(4 pairs)
         assert (
             f"| dro - {other} | worst group | 4 | {100 * p['mean']:+.1f} | "
-            f"[{100 * lo:+.1f}, {100 * hi:+.1f}] | {p['wins']}/{p['ties']}/{p['losses']} |"
+            f"[{100 * lo:+.1f}, {100 * hi:+.1f}] | {mdd:.1f} | too few pairs | "
+            f"{p['wins']}/{p['ties']}/{p['losses']} |"
         ) in report
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from droiz.bench.grid import Cell, CellOutcome, task_slug
 from droiz.bench.grid_results import CSV_NAME, CellResult, read_cell, write_csv
-from droiz.bench.paired import paired
+from droiz.bench.paired import compare, paired
 
 REPORT_NAME = "report.md"
 METRICS = {"test_mean": "mean over groups", "worst_group": "worst group", "shifted": "shifted"}
@@ -72,13 +72,17 @@ def head_to_head(
 def paired_cells(
     results: Sequence[CellResult], a: str, b: str, metric: str, tie: float
 ) -> dict[str, Any] | None:
-    """``a - b`` paired over the (task, seed) pairs both finished (:func:`droiz.bench.paired`)."""
+    """``a - b`` paired over the (task, seed) pairs both finished, in points, as
+    :func:`droiz.bench.paired.compare` states it (``diff``, ``ci``, ``n``, ``mdd``,
+    ``verdict``), with ``a``'s wins/ties/losses at ``tie`` (accuracy, not points)."""
     by = {(r.task, r.seed, r.method): r.metric(metric) for r in results}
     keys = sorted({(t, s) for t, s, m in by if m == a and (t, s, b) in by})
     if not keys:
         return None
-    stats = paired([by[(*k, a)] for k in keys], [by[(*k, b)] for k in keys], tie=tie)
-    return {**stats, "n": len(keys)}
+    xa, xb = [by[(*k, a)] for k in keys], [by[(*k, b)] for k in keys]
+    stats = paired(xa, xb, tie=tie)
+    counts = {k: stats[k] for k in ("wins", "ties", "losses")}
+    return {**compare(a, b, metric, xa, xb), **counts}
 
 
 def lead_method(methods: Sequence[str]) -> str:
@@ -235,21 +239,24 @@ def _paired_table(
         f"## Paired differences: {lead} minus each method",
         "",
         "Mean difference in points over the (task, seed) pairs both finished, 95% percentile-"
-        f"bootstrap interval (10,000 resamples, seed 0), and {lead}'s wins/ties/losses over the "
-        f"pairs (tie: within {margin:g} point(s)).",
+        "bootstrap interval (10,000 resamples, seed 0), the minimum detectable difference (MDD "
+        "= 2.80 SD / sqrt(pairs)), the verdict (win, loss, equivalent within ±3 points by a "
+        "TOST, inconclusive, or too few pairs below 10; `droiz.bench.paired`), and "
+        f"{lead}'s wins/ties/losses over the pairs (tie: within {margin:g} point(s)).",
         "",
-        "| comparison | metric | pairs | difference | 95% CI | wins/ties/losses |",
-        "|---|---|---|---|---|---|",
+        "| comparison | metric | pairs | difference | 95% CI | MDD | verdict | wins/ties/losses |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for m in others:
         for metric, label in METRICS.items():
             p = paired_cells(results, lead, m, metric, tie)
             if p is None:
                 continue
-            lo, hi = p["ci95"]
+            lo, hi = p["ci"]
+            mdd = "n/a" if p["mdd"] is None else f"{p['mdd']:.1f}"
             lines.append(
-                f"| {lead} - {m} | {label} | {p['n']} | {100 * p['mean']:+.1f} | "
-                f"[{100 * lo:+.1f}, {100 * hi:+.1f}] | {p['wins']}/{p['ties']}/{p['losses']} |"
+                f"| {lead} - {m} | {label} | {p['n']} | {p['diff']:+.1f} | [{lo:+.1f}, {hi:+.1f}] "
+                f"| {mdd} | {p['verdict']} | {p['wins']}/{p['ties']}/{p['losses']} |"
             )
     return [*lines, ""]
 
