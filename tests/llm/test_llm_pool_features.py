@@ -89,3 +89,15 @@ def test_the_candidate_search_generator_maps_each_candidate_to_its_instruction()
     assert moved.fingerprint != pool.fingerprint  # the features are part of the mapping
     with pytest.raises(ConfigError, match="features must be 4 rows, one per instruction"):
         PoolGenerator(TEXTS, features=features[:3])
+
+
+def test_loading_the_embedder_prints_no_progress_bar(capfd: pytest.CaptureFixture[str]) -> None:
+    """transformers' ``Loading weights`` bar would interleave with droiz's own lines on stderr
+    (even with ``--no-progress``); its setting is restored after the load."""
+    import transformers
+
+    from droiz.llm.embed import SentenceEmbedder
+
+    assert SentenceEmbedder().embed(TEXTS[:2]).shape[0] == 2
+    assert "Loading weights" not in capfd.readouterr().err
+    assert transformers.utils.logging.is_progress_bar_enabled()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +38,31 @@ def resolve_dtype(dtype: str | torch.dtype, device: str) -> torch.dtype:
     return _DTYPES[dtype]
 
 
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Without transformers' progress bars (``Loading weights``) while a model loads: droiz
+    logs what it loads, and a bar on stderr would interleave with its own progress lines
+    (and show even with ``--no-progress``)."""
+    logging_utils = require("transformers", "hf").utils.logging
+    enabled = logging_utils.is_progress_bar_enabled()
+    logging_utils.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            logging_utils.enable_progress_bar()
+
+
 @functools.lru_cache(maxsize=2)
 def load_causal_lm(name_or_path: str, device: str, dtype: torch.dtype) -> tuple[Any, Tokenizer]:
     """Load (and memoise) a causal LM in eval mode and its tokenizer, set up for left padding."""
     transformers = require("transformers", "hf")
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(name_or_path)
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            name_or_path, **dtype_kwargs(dtype)
-        )
+        with quiet_loading():
+            tokenizer = transformers.AutoTokenizer.from_pretrained(name_or_path)
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                name_or_path, **dtype_kwargs(dtype)
+            )
     except OSError as exc:
         raise ConfigError(
             f"cannot load a Hugging Face causal LM from {name_or_path!r}: {exc}".splitlines()[0]

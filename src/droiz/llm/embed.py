@@ -105,5 +105,8 @@ class SentenceEmbedder:
         if self._model is None:
             st = require("sentence_transformers", "semantic")
             logger.info("loading sentence embedder %s", self.model_name)
-            self._model = st.SentenceTransformer(self.model_name, device=self.device)
+            from droiz.llm._hf import quiet_loading
+
+            with quiet_loading():
+                self._model = st.SentenceTransformer(self.model_name, device=self.device)
         return self._model
