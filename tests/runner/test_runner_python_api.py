@@ -335,3 +335,25 @@ def test_the_docs_first_python_api_example_runs_as_written(
     assert out.startswith("Name the country. ")  # the candidate the toy model answers
     best = json.loads((tmp_path / "runs" / "capitals" / "best.json").read_text())
     assert best["instruction"] == "Name the country." and best["test"]["per_group"]["clean"] == 1.0
+
+
+def test_dry_run_takes_the_objects_optimize_takes_and_writes_nothing(
+    world: InstructionWorld, examples: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """Examples, candidates, a callable executor and metric: the plan is the one the run
+    announces, nothing is called or written in ``out``; on resume it checks the objects are the
+    saved ones and counts the journaled evaluations."""
+    calls: list[int] = []
+    out = tmp_path / "run"
+    inputs = {"executor": make_llm(world, calls), "generator": world.instructions}
+    inputs["metric"] = reversed_word
+    plan = droiz.runner.dry_run(examples, out=out, **inputs, **SMALL)
+    assert calls == [] and not out.exists()
+    announced: list[Any] = []
+    droiz.optimize(examples, out=out, announce=announced.append, **inputs, **SMALL)
+    assert announced == [plan] and plan.evaluations > 0 and plan.test > 0
+    assert sum(calls) <= plan.requests
+    again = droiz.runner.dry_run(examples, out=out, resume=True, **inputs, **SMALL)
+    assert again.remaining == 0 and again.evaluations == 0
+    with pytest.raises(ConfigError, match="other examples than it was started with"):
+        droiz.runner.dry_run(examples[1:], out=out, resume=True, **inputs, **SMALL)

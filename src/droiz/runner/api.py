@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -219,10 +220,11 @@ def _make_tracker(track: str | Tracker) -> Tracker | None:
 
 
 def dry_run(
-    task: str | Sequence[str] | None = None,
-    generator: str | None = None,
-    executor: str | None = None,
+    task: TaskArg | None = None,
+    generator: GeneratorArg | None = None,
+    executor: ExecutorArg | None = None,
     *,
+    metric: MetricArg | None = None,
     out: str | os.PathLike[str],
     config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None = None,
     resume: bool = False,
@@ -230,17 +232,44 @@ def dry_run(
 ) -> RunPlan:
     """Upper bounds of the requests, tokens and cost of :func:`optimize` with these arguments,
     less what the response cache (and, with ``resume``, the journal) already holds. Sends
-    nothing and writes nothing; it loads no model, but the embedder of a new run with
-    ``groups="clusters:K"`` (its clusters make the groups; see :mod:`droiz.runner.plan`)."""
+    nothing and writes nothing in ``out``; it loads no model, but the embedder of a new run with
+    ``groups="clusters:K"`` (its clusters make the groups; see :mod:`droiz.runner.plan`).
+
+    ``task``, ``generator``, ``executor`` and ``metric`` take what :func:`optimize` takes:
+    names, files and spec strings, or examples, candidate lists, executor objects and callables
+    (examples and candidates given as lists are read from a temporary copy). An executor given
+    as an object or a callable has no cache key here: its answers count as not cached."""
+    with tempfile.TemporaryDirectory(prefix="droiz-dry-run-") as scratch:
+        return _dry_run(task, generator, executor, metric, out, config, resume, settings, scratch)
+
+
+def _dry_run(
+    task: TaskArg | None,
+    generator: GeneratorArg | None,
+    executor: ExecutorArg | None,
+    metric: MetricArg | None,
+    out: str | os.PathLike[str],
+    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None,
+    resume: bool,
+    settings: dict[str, Any],
+    scratch: str,
+) -> RunPlan:
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.problem import Problem
     from droiz.runner.store.journal import read_journal
     from droiz.runner.store.records import Eval, Verify
 
-    explicit = {"task": task, "generator": generator, "executor": executor, **settings}
+    run_dir = RunDir(check_dir_path(out, "--out"))
+    inputs = RunInputs.of(run_dir if resume else RunDir(Path(scratch)), task, generator,
+                          executor, metric)  # fmt: skip
+    if not resume:
+        inputs.save(RunDir(Path(scratch)), resume=False)
+    explicit = {**inputs.settings, **settings}
     run_dir, resolved = _resolve(out, explicit, config, resume)
-    check_backends(resolved)  # with the prices --max-cost needs (and no python: objects)
+    if resume:
+        inputs.save(run_dir, resume=True)  # only checks that they are the saved ones
+    check_backends(resolved, inputs.objects)  # with the prices --max-cost needs
     done = 0
     if resume and run_dir.journal.exists():
         records = read_journal(run_dir.journal)
