@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_helpers import FAST_ENGINE, read_best, read_records
+from runner_helpers import FAST_ENGINE, closed_port_url, read_best, read_records
 
 import droiz
 from droiz.exceptions import BackendError, ConfigError, DataError
@@ -357,3 +357,25 @@ def test_dry_run_takes_the_objects_optimize_takes_and_writes_nothing(
     assert again.remaining == 0 and again.evaluations == 0
     with pytest.raises(ConfigError, match="other examples than it was started with"):
         droiz.runner.dry_run(examples[1:], out=out, resume=True, **inputs, **SMALL)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"executor_options": {"bogus": 1}}, "unknown executor_options option 'bogus'"),
+        ({"base_url": "closed"}, "cannot reach the endpoint"),
+    ],
+)
+def test_a_refused_run_leaves_nothing_behind(
+    world: InstructionWorld, examples: list[dict[str, Any]], tmp_path: Path, bad, message
+) -> None:
+    """The examples and candidates are written before the checks that read them; a check that
+    refuses the run removes them, and the directory it created."""
+    if bad.get("base_url") == "closed":
+        bad = {"base_url": closed_port_url()}
+    out = tmp_path / "new" / "run"
+    with pytest.raises(ConfigError, match=message):
+        droiz.optimize(
+            examples, executor="openai:m", generator=world.instructions, out=out, **bad, **SMALL
+        )
+    assert not (tmp_path / "new").exists()

@@ -25,7 +25,7 @@ from droiz.runner.settings.files import resolve_config
 from droiz.runner.settings.resume import resume_config
 from droiz.runner.store.rundir import RunDir
 from droiz.runner.tracking.hooks import Tracker, tracking
-from droiz.validate import check_dir_path
+from droiz.validate import check_dir_path, claimed
 
 
 def optimize(
@@ -134,23 +134,24 @@ def optimize(
     explicit = {**inputs.settings, **settings}
     run_dir, resolved = _resolve(run_dir.path, explicit, config, resume)
     kill_point("startup")  # test-only (droiz._killpoint)
-    inputs.save(run_dir, resume=resume)
-    check_backends(resolved, inputs.objects)  # the local checks, before the problem's embedder
-    tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
-    if not resume:  # the tasks are checked and the endpoint reached before an embedder loads
-        check_problem(resolved)  # (clusters, a pool's features); a resume loads neither
-        check_reachable(resolved, inputs.objects)
-    kill_point("startup")
-    hooks = [tracker] if tracker is not None else []
-    study = Study(
-        resolved,
-        run_dir,
-        resume=resume,
-        progress=progress,
-        announce=announce,
-        hooks=hooks,
-        objects=inputs.objects,
-    )
+    saved = inputs.save(run_dir, resume=resume)
+    with claimed(saved):  # a refused run leaves no examples.jsonl or candidates.json behind
+        check_backends(resolved, inputs.objects)  # the local checks, before an embedder loads
+        tracker = _make_tracker(track if isinstance(track, Tracker) else resolved.track)
+        if not resume:  # the tasks are checked and the endpoint reached before an embedder
+            check_problem(resolved)  # loads (clusters, a pool's features); a resume loads neither
+            check_reachable(resolved, inputs.objects)
+        kill_point("startup")
+        hooks = [tracker] if tracker is not None else []
+        study = Study(
+            resolved,
+            run_dir,
+            resume=resume,
+            progress=progress,
+            announce=announce,
+            hooks=hooks,
+            objects=inputs.objects,
+        )
     kill_point("startup")
     with run_dir.lock(), tracking(tracker):
         run_dir.check(resume=resume)  # again: another process may have started

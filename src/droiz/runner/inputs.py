@@ -44,6 +44,7 @@ from droiz.runner.settings.config import RunConfig
 from droiz.runner.store.atomic import write_atomic
 from droiz.runner.store.rundir import RunDir
 from droiz.tasks.custom import check_records
+from droiz.validate import Claim, claim_dir
 
 MetricCallable = Callable[[str, list[str]], float]
 """A metric given as a callable: the (filtered) answer and the golds in, a score in [0, 1] out."""
@@ -168,19 +169,26 @@ class RunInputs:
         objects = RunObjects(exe_obj, gen_obj, metric_obj)
         return cls(settings, objects, text if examples else None, candidates)
 
-    def save(self, run_dir: RunDir, *, resume: bool) -> None:
+    def save(self, run_dir: RunDir, *, resume: bool) -> Claim:
         """Write the examples and candidates into the run directory; a resumed run checks that
-        those given again are the saved ones."""
+        those given again are the saved ones. Returns the :class:`~droiz.validate.Claim` of what
+        it created (the files, the directory if it was missing), for the caller to remove if a
+        check refuses the run before it starts."""
         files = []
         if self.examples is not None:
             files.append((run_dir.examples, self.examples, "examples"))
         if self.candidates is not None:
             text = json.dumps(self.candidates, indent=2, ensure_ascii=False) + "\n"
             files.append((run_dir.candidates, text, "candidates"))
+        claim = Claim(run_dir.path)
+        if files and not resume:
+            claim = claim_dir(run_dir.path, "--out")
         for path, text, what in files:
             if not resume:
-                run_dir.path.mkdir(parents=True, exist_ok=True)
+                existed = path.exists()
                 write_atomic(path, text)
+                if not existed:
+                    claim.created.append(path)
                 continue
             try:
                 same = path.read_text(encoding="utf-8") == text
@@ -192,6 +200,7 @@ class RunInputs:
                     f"(its {path.name}); leave them out to continue the run, or start a new run "
                     "with another out="
                 )
+        return claim
 
 
 def _is_examples(task: object) -> TypeGuard[Sequence[Mapping[str, Any]]]:
