@@ -15,7 +15,7 @@ from typing import Any
 
 from droiz.bench.grid import Cell, CellOutcome, task_slug
 from droiz.bench.grid_results import CSV_NAME, CellResult, read_cell, write_csv
-from droiz.bench.paired import compare, paired
+from droiz.bench.paired import compare
 
 REPORT_NAME = "report.md"
 METRICS = {"test_mean": "mean over groups", "worst_group": "worst group", "shifted": "shifted"}
@@ -79,10 +79,7 @@ def paired_cells(
     keys = sorted({(t, s) for t, s, m in by if m == a and (t, s, b) in by})
     if not keys:
         return None
-    xa, xb = [by[(*k, a)] for k in keys], [by[(*k, b)] for k in keys]
-    stats = paired(xa, xb, tie=tie)
-    counts = {k: stats[k] for k in ("wins", "ties", "losses")}
-    return {**compare(a, b, metric, xa, xb), **counts}
+    return compare(a, b, metric, [by[(*k, a)] for k in keys], [by[(*k, b)] for k in keys], tie)
 
 
 def lead_method(methods: Sequence[str]) -> str:

@@ -72,33 +72,46 @@ def paired(
     """
     diff = _differences(a, b)
     lo, hi = np.percentile(_boot_means(diff, n_boot, seed), [2.5, 97.5])
-    wins = int((diff > tie + _SLACK).sum())
-    losses = int((diff < -tie - _SLACK).sum())
+    wins, ties, losses = _counts(diff, tie)
     return {
         "mean": float(diff.mean()),
         "ci95": [float(lo), float(hi)],
         "wins": wins,
-        "ties": len(diff) - wins - losses,
+        "ties": ties,
         "losses": losses,
     }
 
 
+def _counts(diff: np.ndarray, tie: float) -> tuple[int, int, int]:
+    """Wins, ties and losses of ``a`` over the differences, a tie being ``|a - b| <= tie``."""
+    wins = int((diff > tie + _SLACK).sum())
+    losses = int((diff < -tie - _SLACK).sum())
+    return wins, len(diff) - wins - losses, losses
+
+
 def compare(
-    a_name: str, b_name: str, metric: str, a: Sequence[float], b: Sequence[float]
+    a_name: str,
+    b_name: str,
+    metric: str,
+    a: Sequence[float],
+    b: Sequence[float],
+    tie: float = TIE,
 ) -> dict[str, Any]:
-    """``a - b`` paired by seed, in points (accuracies given as fractions, times 100).
+    """``a - b`` paired by seed, in points (accuracies given as fractions, times 100), with
+    the resamples :func:`paired` draws (the same interval) and ``a``'s wins/ties/losses at
+    ``tie`` (a fraction, not points).
 
     Returns:
         ``{"a", "b", "metric", "diff", "ci": [lo, hi] (95%), "n", "mdd" (None for one pair),
         "ci90", "verdict", "wins", "ties", "losses"}`` (see the module docstring).
     """
     diff = _differences(a, b)
-    stats = paired(a, b)
     n = len(diff)
     sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-    boot = _boot_means(diff, N_BOOT, BOOT_SEED)  # the resamples paired() drew
+    boot = _boot_means(diff, N_BOOT, BOOT_SEED)
+    wins, ties, losses = _counts(diff, tie)
     out = summarise(a_name, b_name, metric, float(diff.mean()), boot, n, sd)
-    return {**out, "wins": stats["wins"], "ties": stats["ties"], "losses": stats["losses"]}
+    return {**out, "wins": wins, "ties": ties, "losses": losses}
 
 
 def summarise(
