@@ -240,52 +240,36 @@ def dry_run(
     names, files and spec strings, or examples, candidate lists, executor objects and callables
     (examples and candidates given as lists are read from a temporary copy). An executor given
     as an object or a callable has no cache key here: its answers count as not cached."""
-    with tempfile.TemporaryDirectory(prefix="droiz-dry-run-") as scratch:
-        return _dry_run(task, generator, executor, metric, out, config, resume, settings, scratch)
-
-
-def _dry_run(
-    task: TaskArg | None,
-    generator: GeneratorArg | None,
-    executor: ExecutorArg | None,
-    metric: MetricArg | None,
-    out: str | os.PathLike[str],
-    config: RunConfig | str | os.PathLike[str] | Mapping[str, Any] | None,
-    resume: bool,
-    settings: dict[str, Any],
-    scratch: str,
-) -> RunPlan:
     from droiz.llm import ResponseCache
     from droiz.llm.cache import CACHE_FILENAME, default_cache_dir
     from droiz.runner.problem import Problem
     from droiz.runner.store.journal import read_journal
     from droiz.runner.store.records import Eval, Verify
 
-    run_dir = RunDir(check_dir_path(out, "--out"))
-    inputs = RunInputs.of(run_dir if resume else RunDir(Path(scratch)), task, generator,
-                          executor, metric)  # fmt: skip
-    if not resume:
-        inputs.save(RunDir(Path(scratch)), resume=False)
-    explicit = {**inputs.settings, **settings}
-    run_dir, resolved = _resolve(out, explicit, config, resume)
-    if resume:
-        inputs.save(run_dir, resume=True)  # only checks that they are the saved ones
-    check_backends(resolved, inputs.objects)  # with the prices --max-cost needs
-    done = 0
-    if resume and run_dir.journal.exists():
-        records = read_journal(run_dir.journal)
-        done = len({r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)})
-    clusters = None
-    if resume and resolved.clusters is not None:
-        from droiz.tasks.clusters import Clusters
+    with tempfile.TemporaryDirectory(prefix="droiz-dry-run-") as scratch:
+        # a resume's inputs are checked against its saved ones, a new run's read from scratch
+        where = RunDir(check_dir_path(out, "--out")) if resume else RunDir(Path(scratch))
+        inputs = RunInputs.of(where, task, generator, executor, metric)
+        explicit = {**inputs.settings, **settings}
+        run_dir, resolved = _resolve(out, explicit, config, resume)
+        inputs.save(where, resume=resume)
+        check_backends(resolved, inputs.objects)  # with the prices --max-cost needs
+        done = 0
+        if resume and run_dir.journal.exists():
+            records = read_journal(run_dir.journal)
+            evals = {r.index for r in records if isinstance(r, Eval) and not isinstance(r, Verify)}
+            done = len(evals)
+        clusters = None
+        if resume and resolved.clusters is not None:
+            from droiz.tasks.clusters import Clusters
 
-        clusters = Clusters.from_dict(run_dir.read_clusters())
-    problem = Problem(resolved, clusters=clusters)  # a new run's clusters load the embedder
-    cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
-    if not (cache_dir / CACHE_FILENAME).exists():
-        return plan_run(resolved, problem, None, done)
-    with ResponseCache(cache_dir) as cache:
-        return plan_run(resolved, problem, cache, done)
+            clusters = Clusters.from_dict(run_dir.read_clusters())
+        problem = Problem(resolved, clusters=clusters)  # a new run's clusters load the embedder
+        cache_dir = Path(resolved.cache_dir) if resolved.cache_dir else default_cache_dir()
+        if not (cache_dir / CACHE_FILENAME).exists():
+            return plan_run(resolved, problem, None, done)
+        with ResponseCache(cache_dir) as cache:
+            return plan_run(resolved, problem, cache, done)
 
 
 def _resolve(
