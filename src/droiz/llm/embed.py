@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from droiz._imports import require
+from droiz.llm._hf import quiet_loading
 from droiz.llm.base import make_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -105,8 +106,6 @@ class SentenceEmbedder:
         if self._model is None:
             st = require("sentence_transformers", "semantic")
             logger.info("loading sentence embedder %s", self.model_name)
-            from droiz.llm._hf import quiet_loading
-
             with quiet_loading():
                 self._model = st.SentenceTransformer(self.model_name, device=self.device)
         return self._model
