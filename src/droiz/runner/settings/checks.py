@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from droiz.axes import DEFAULT_GROUP_RULE
-from droiz.exceptions import ConfigError
+from droiz.exceptions import ConfigError, UnknownNameError
 from droiz.registry import unknown_name_message
 from droiz.validate import check_seed, check_type, type_hints
 
@@ -258,6 +258,10 @@ def check_engine(setting: Setting, value: Mapping[str, Any], values: Mapping[str
         if key not in known:
             raise ConfigError(unknown_name_message("engine setting", key, known))
         check_type(f"engine.{key}", item, types[key])
+    try:  # the values themselves (names, ranges), before any work rather than at the engine's build
+        EngineConfig(**value)
+    except (ConfigError, UnknownNameError) as exc:
+        raise ConfigError(f"engine: {exc}") from None
     rule, given = value.get("group_selection"), values.get("group_rule")
     if rule is not None and given not in (None, DEFAULT_GROUP_RULE, rule):
         raise ConfigError(
