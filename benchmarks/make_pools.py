@@ -109,11 +109,66 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "rhyming word",
     ),
+    "word_in_context": (
+        (
+            "Does the word have the same meaning in both sentences? Answer yes or no.",
+            "Is the given word used with the same sense in the two sentences?",
+            "Decide whether the word means the same thing in sentence 1 and sentence 2.",
+            "Tell me if the word has the same meaning in both sentences or not.",
+            "Compare the meaning of the word in the two sentences: same or not the same?",
+        ),
+        "answer",
+    ),
+    "second_word_letter": (
+        (
+            "Write the second letter of the word.",
+            "What is the second letter of the given word?",
+            "Give the letter that comes after the first letter of the word.",
+            "Output the second letter of the input word.",
+            "Tell me which letter is in second position in the word.",
+        ),
+        "letter",
+    ),
+    "object_counting": (
+        (
+            "Count the objects in the sentence.",
+            "How many items does the speaker have in total?",
+            "Add up all the things listed and give the total number.",
+            "Output the total number of objects mentioned.",
+            "Tell me how many objects there are altogether.",
+        ),
+        "number",
+    ),
+    "synonyms": (
+        (
+            "Write a synonym of the word.",
+            "What is a word with the same meaning as the given word?",
+            "Give another word that means the same.",
+            "Output a synonym of the input word.",
+            "Tell me a word similar in meaning to this word.",
+        ),
+        "synonym",
+    ),
+    "negation": (
+        (
+            "Negate the sentence.",
+            "Rewrite the sentence so that it says the opposite.",
+            "Add a negation to the statement.",
+            "Output the negative form of the input sentence.",
+            'Tell me the same sentence with "not" added.',
+        ),
+        "negated sentence",
+    ),
 }
 
 # The answer filter of each task (``chat-answer`` unless named here): SmolLM2 answers larger_animal
 # with an article ("The larger of the two animals is a donkey."), which exact match rejects.
-FILTERS: dict[str, str] = {"larger_animal": "chat-answer,regex:^(?:(?:a|an|the) )?(.+)"}
+# It answers word_in_context "No, the word ... has the same meaning" (``chat-answer`` would keep
+# the quoted word): the leading yes/no is the answer.
+FILTERS: dict[str, str] = {
+    "larger_animal": "chat-answer,regex:^(?:(?:a|an|the) )?(.+)",
+    "word_in_context": r"first-line,regex:(?i)^\W*(yes|no|not the same|same)\b",
+}
 DEFAULT_FILTER = "chat-answer"
 
 
