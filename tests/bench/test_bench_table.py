@@ -226,6 +226,26 @@ def test_the_headroom_arithmetic() -> None:
     assert lo <= check["diff"] <= hi
 
 
+def test_the_headroom_check_on_groups_of_different_examples() -> None:
+    """Natural groups (one gold label each) hold different examples: the held-out half of each
+    group is resampled on its own, and the halves follow each group's size."""
+    ids = {"a": [f"a{k}" for k in range(8)], "b": [f"b{k}" for k in range(6)]}
+    leaning = {"a": [1.0] * 8, "b": [0.2] * 6}  # mean 0.6, worst 0.2: the best mean
+    balanced = {"a": [0.5] * 8, "b": [0.5] * 6}  # mean 0.5, worst 0.5: the best worst group
+    scores = {g: np.array([leaning[g], balanced[g]]) for g in ("a", "b")}
+    check = headroom_check(scores, ids, seed=1, n_boot=200)
+    assert not check["paired_ids"] and check["n_heldout"] == {"a": 4, "b": 3}
+    assert (check["robust_pick"], check["mean_pick"]) == (1, 0)
+    assert check["diff"] == pytest.approx(0.3) and check["ci95"] == pytest.approx([0.3, 0.3])
+    assert check["passed"]
+
+    rng = np.random.default_rng(1)
+    noisy = {g: (rng.random((3, len(ids[g]))) < [[0.9], [0.5], [0.3]]).astype(float) for g in ids}
+    check = headroom_check(noisy, ids, n_boot=500)
+    lo, hi = check["ci95"]
+    assert not check["paired_ids"] and lo <= check["diff"] <= hi
+
+
 def test_the_halves_are_a_keyed_split_of_the_ids() -> None:
     ids = [f"e{k}" for k in range(9)]
     select, held = split_halves(ids, seed=0)
