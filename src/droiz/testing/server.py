@@ -295,7 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps({"object": "list", "data": data}).encode())
 
     def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length = int(self.headers.get("Content-Length", 0))
+        raw = self.rfile.read(length)
+        if len(raw) < length:  # the client went away mid-request (a kill): nothing to answer,
+            return  # and nothing is recorded, as a real server never sees such a request
         route = self.path.split("?", 1)[0].rstrip("/")
         if not route.endswith(("/chat/completions", "/completions")):
             self._send(404, b'{"error": {"message": "not found"}}')
