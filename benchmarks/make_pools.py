@@ -159,6 +159,36 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "negated sentence",
     ),
+    "bbii/sports_understanding": (
+        (
+            "Is the sentence plausible or implausible?",
+            "Decide whether the sports statement is plausible or implausible.",
+            "Could this sentence about sports be true? Say plausible or implausible.",
+            "Judge the sentence as plausible or implausible.",
+            "Tell me if the athlete and the action in the sentence fit together.",
+        ),
+        "option",
+    ),
+    "bbii/implicatures": (
+        (
+            "Does the reply mean yes or no?",
+            "Decide whether the speaker's answer implies yes or no.",
+            "Read the dialogue and say what the response means: yes or no.",
+            "Interpret the reply to the question as yes or no.",
+            "Tell me if the second speaker is saying yes or no.",
+        ),
+        "option",
+    ),
+    "bbii/presuppositions_as_nli": (
+        (
+            "Does sentence 1 entail sentence 2? Answer entailment, neutral or contradiction.",
+            "Decide the relation between the two sentences: entailment, neutral or contradiction.",
+            "Classify the sentence pair as entailment, neutral or contradiction.",
+            "Is sentence 2 entailed by, neutral to, or contradicted by sentence 1?",
+            "Tell me if sentence 2 follows from sentence 1, is unrelated, or contradicts it.",
+        ),
+        "option",
+    ),
 }
 
 # The answer filter of each task (``chat-answer`` unless named here): SmolLM2 answers larger_animal
@@ -247,7 +277,8 @@ def write_pools(tasks: list[str], out: Path) -> list[Path]:
     paths = []
     for task in tasks:
         for name, content in pool_files(task).items():
-            path = out / name
+            path = out / name  # a BBII task's files go in a bbii/ folder
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
             paths.append(path)
     return paths

@@ -221,6 +221,22 @@ def test_natural_groups(load: Callable) -> None:
     assert ("end", "regular_s") in plural
 
 
+def test_bbii_label_tasks_group_by_their_gold_option(load: Callable) -> None:
+    sports = load("bbii/sports_understanding")
+    assert sports.natural_groups == ("implausible", "plausible")
+    for e in sports.test:
+        assert e.answers == (e.group,)  # the one best-scored option, as written
+    epistemic = load("bbii/epistemic_reasoning")
+    assert epistemic.natural_groups == ("entailment", "non_entailment")
+    golds = {e.answers[0] for e in epistemic.test if e.group == "non_entailment"}
+    assert golds == {"non-entailment"}
+    nli = load("bbii/presuppositions_as_nli")
+    assert nli.natural_groups == ("contradiction", "entailment", "neutral")
+    assert load("bbii/snarks").natural_groups == ()  # options differ from example to example
+    dataset = sports.dataset("test", groups=sports.natural_groups)
+    assert {i.input for i in dataset} == {e.input for e in sports.test}  # clean inputs
+
+
 def test_data_dir_resolution(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -231,11 +231,11 @@ def read_bbii(path: Path, task: str) -> tuple[tuple[Example, ...], str]:
     if not raw:
         raise DataError(f"{path}: the file has no examples (empty split)")
     mc = data.get("preferred_score") == "multiple_choice_grade"
-    examples = tuple(_bbii_example(path, i, entry, mc) for i, entry in enumerate(raw, 1))
+    examples = tuple(_bbii_example(path, task, i, entry, mc) for i, entry in enumerate(raw, 1))
     return examples, "mc" if mc else "em"
 
 
-def _bbii_example(path: Path, index: int, entry: object, mc: bool) -> Example:
+def _bbii_example(path: Path, task: str, index: int, entry: object, mc: bool) -> Example:
     where = f"{path}: example {index}"
     if not isinstance(entry, dict):
         raise DataError(f"{where}: expected an object, got {type(entry).__name__}")
@@ -252,4 +252,4 @@ def _bbii_example(path: Path, index: int, entry: object, mc: bool) -> Example:
     options = [str(k).strip() for k in scores]
     answers = tuple(str(k).strip() for k, v in scores.items() if float(v) == best)
     text = text + "\nOptions:\n" + "\n".join(f"- {o}" for o in options)
-    return Example(f"ex-{index}", text, answers, None, entry)
+    return Example(f"ex-{index}", text, answers, natural_label(task, entry, text), entry)

@@ -46,6 +46,16 @@ def _label(entry: Entry, text: str) -> str | None:
     return str(entry.get("output", "")).replace(" ", "_") or None
 
 
+def _gold_option(entry: Entry, text: str) -> str | None:
+    """A BIG-bench multiple-choice task's gold option (``non-entailment`` -> ``non_entailment``)."""
+    scores = entry.get("target_scores")
+    if not isinstance(scores, Mapping) or not scores:
+        return None
+    best = max(scores.values())
+    gold = [str(k).strip() for k, v in scores.items() if v == best]
+    return gold[0].lower().replace(" ", "_").replace("-", "_") if len(gold) == 1 else None
+
+
 def _count(entry: Entry, text: str) -> str | None:
     try:
         return "count_le_5" if int(str(entry.get("output"))) <= 5 else "count_gt_5"
@@ -56,6 +66,19 @@ def _count(entry: Entry, text: str) -> str | None:
 def _translations(entry: Entry, text: str) -> str | None:
     return "one_translation" if len(entry.get("possible_translations", ())) <= 1 else "several"
 
+
+_LABELLED_BBII = (
+    "bbii/causal_judgment",
+    "bbii/epistemic_reasoning",
+    "bbii/implicatures",
+    "bbii/logical_fallacy_detection",
+    "bbii/navigate",
+    "bbii/presuppositions_as_nli",
+    "bbii/sports_understanding",
+    "bbii/winowhy",
+)
+"""BIG-bench multiple-choice tasks whose options are the same few labels in every example: their
+gold option is a natural group (a model that leans towards one label fails the other)."""
 
 NATURAL: dict[str, Callable[[Entry, str], str | None]] = {
     "orthography_starts_with": _orthography,
@@ -68,6 +91,7 @@ NATURAL: dict[str, Callable[[Entry, str], str | None]] = {
     "translation_en-de": _translations,
     "translation_en-es": _translations,
     "translation_en-fr": _translations,
+    **dict.fromkeys(_LABELLED_BBII, _gold_option),
 }
 """Natural group functions of the built-in tasks that have one."""
 
