@@ -15,7 +15,7 @@ from grid_helpers import GatedServer, GridWorld, grid_args
 
 from droiz.axes import AXES
 from droiz.bench.grid_plots import best_so_far
-from droiz.bench.paired import paired
+from droiz.bench.paired import compare
 from droiz.cli import main
 from droiz.runner.store.runs import run_info
 
@@ -133,13 +133,13 @@ def test_report_tables_follow_from_the_cells(pool_grid: Path) -> None:
         assert f"| {m} | {row} | {_pm(_tests(pool_grid, None, m, 'shifted'))} |" in report
     for other in ("ei", "random"):
         dro, them = (_tests(pool_grid, None, m, "worst_group") for m in ("dro", other))
-        p = paired(dro, them)
-        lo, hi = p["ci95"]
+        p = compare("dro", other, "worst_group", dro, them)
+        lo, hi = p["ci"]
         diffs = [a - b for a, b in zip(dro, them, strict=True)]
         mdd = 100 * 2.80 * statistics.stdev(diffs) / 2  # 2 = sqrt(4 pairs)
         assert (
-            f"| dro - {other} | worst group | 4 | {100 * p['mean']:+.1f} | "
-            f"[{100 * lo:+.1f}, {100 * hi:+.1f}] | {mdd:.1f} | too few pairs | "
+            f"| dro - {other} | worst group | 4 | {p['diff']:+.1f} | "
+            f"[{lo:+.1f}, {hi:+.1f}] | {mdd:.1f} | too few pairs | "
             f"{p['wins']}/{p['ties']}/{p['losses']} |"
         ) in report
 

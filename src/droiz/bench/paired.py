@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 
@@ -29,21 +29,11 @@ MIN_PAIRS = 10
 _SLACK = 1e-9  # differences of exactly one point (3/300 - 0.0) count as ties despite rounding
 
 
-class Paired(TypedDict):
-    """What :func:`paired` returns."""
-
-    mean: float
-    ci95: list[float]
-    wins: int
-    ties: int
-    losses: int
-
-
 def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if diff.ndim != 1 or len(diff) == 0 or len(a) != len(b):
         raise ValueError(
-            f"paired() needs two equally long non-empty sequences, got {len(a)}, {len(b)}"
+            f"compare() needs two equally long non-empty sequences, got {len(a)}, {len(b)}"
         )
     return diff
 
@@ -52,34 +42,6 @@ def _boot_means(diff: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     means: np.ndarray = diff[rng.integers(0, len(diff), size=(n_boot, len(diff)))].mean(-1)
     return means
-
-
-def paired(
-    a: Sequence[float],
-    b: Sequence[float],
-    tie: float = TIE,
-    n_boot: int = N_BOOT,
-    seed: int = BOOT_SEED,
-) -> Paired:
-    """``a - b`` per seed: mean, 95% percentile-bootstrap interval, wins, ties and losses of ``a``.
-
-    Args:
-        a, b: One value per seed, paired by position (same length, at least 1).
-        tie: A difference with ``|a - b| <= tie`` is a tie.
-
-    Returns:
-        ``{"mean": float, "ci95": [lo, hi], "wins": int, "ties": int, "losses": int}``.
-    """
-    diff = _differences(a, b)
-    lo, hi = np.percentile(_boot_means(diff, n_boot, seed), [2.5, 97.5])
-    wins, ties, losses = _counts(diff, tie)
-    return {
-        "mean": float(diff.mean()),
-        "ci95": [float(lo), float(hi)],
-        "wins": wins,
-        "ties": ties,
-        "losses": losses,
-    }
 
 
 def _counts(diff: np.ndarray, tie: float) -> tuple[int, int, int]:
@@ -98,8 +60,7 @@ def compare(
     tie: float = TIE,
 ) -> dict[str, Any]:
     """``a - b`` paired by seed, in points (accuracies given as fractions, times 100), with
-    the resamples :func:`paired` draws (the same interval) and ``a``'s wins/ties/losses at
-    ``tie`` (a fraction, not points).
+    ``a``'s wins/ties/losses at ``tie`` (a fraction, not points: ``|a - b| <= tie`` is a tie).
 
     Returns:
         ``{"a", "b", "metric", "diff", "ci": [lo, hi] (95%), "n", "mdd" (None for one pair),
