@@ -124,6 +124,8 @@ def test_normalize_keeps_case_on_request() -> None:
         ("mc", "The answer is (b).", ["(b)"], 1.0),
         ("mc", "The answer is (B).", ["(b)"], 0.0),  # mc keeps the case, as INSTINCT does
         ("mc", "I do not know", ["no"], 0.0),  # fix 4: whole words (substring said 1)
+        ("mc", "non-entailment", ["entailment"], 0.0),  # fix 5: the hyphen joins (fix 4 said 1)
+        ("mc", "It is non-entailment.", ["non-entailment"], 1.0),
         ("mc", "No, it does not.", ["no", "No"], 1.0),
         ("mc", "Austin Powers International Man of Mystery", ["Austin Powers"], 1.0),
         ("mc", "twelve days", ["12 days "], 0.0),
@@ -197,7 +199,7 @@ def test_agrees_with_instruction_induction_on_real_data(data_dir: Path, load: Ca
         ours = score(metric, pred, golds)
         stripped = ref_score(metric, pred, golds, fixed=True)
         if metric == "mc":
-            # Whole-word matching (fix 4) can only remove substring matches, never add one.
+            # Whole-word matching (fixes 4, 5) can only remove substring matches, never add one.
             assert ours <= stripped, (pred, golds)
             if any(normalize(pred, False) == normalize(g, False) for g in golds):
                 assert ours == 1.0

@@ -25,6 +25,9 @@ wrong; see ``docs/tasks.md``):
 3. ``f1`` gives 1.0 when the prediction and the gold both normalise to no tokens, like ``em``.
 4. ``mc`` matches whole words (the original's plain substring test scored gold "no" as found in
    "I do not know") and an empty gold matches only an empty prediction.
+5. ``mc`` keeps hyphenated words whole: splitting them found gold "entailment" in the other
+   option, "non-entailment" (bbii/epistemic_reasoning). A hyphen still matches a space inside
+   the gold ("Austin-Powers" is "Austin Powers").
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from droiz.exceptions import ConfigError
 from droiz.registry import Registry
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
+_PUNCTUATION_BUT_HYPHEN = str.maketrans("", "", string.punctuation.replace("-", ""))
 
 MetricFn = Callable[[str, str], float]
 """A metric on one (prediction, gold) pair, returning a score in [0, 1]."""
@@ -50,23 +54,26 @@ DEFAULT_METRIC = "em"
 __all__ = ["DEFAULT_METRIC", "METRICS", "check_metric", "normalize", "score", "score_one"]
 
 
-def normalize(text: str, lowercase: bool = True) -> str:
+def normalize(text: str, lowercase: bool = True, split_hyphens: bool = True) -> str:
     """Instruction induction's answer normalisation, plus a final strip (fix 1).
 
     Steps: replace ``" and "`` by a space; replace ``"Sentence 1:"`` and ``"Sentence 2:"`` by a
     space; strip; keep the first line; keep the text before the first ``"."``; lowercase
-    (optional); replace ``"-"`` by a space; delete ASCII punctuation; strip.
+    (optional); replace ``"-"`` by a space (optional); delete ASCII punctuation; strip.
 
     Args:
         text: A prediction or a gold answer.
         lowercase: Whether to lowercase (``mc`` keeps the case).
+        split_hyphens: Whether ``"-"`` becomes a space (``mc`` keeps it: fix 5).
     """
     text = text.replace(" and ", " ")
     text = text.replace("Sentence 1:", " ").replace("Sentence 2:", " ")
     text = text.strip().split("\n")[0].split(".")[0]
     if lowercase:
         text = text.lower()
-    text = text.replace("-", " ").translate(_PUNCTUATION)
+    if split_hyphens:
+        text = text.replace("-", " ")
+    text = text.translate(_PUNCTUATION if split_hyphens else _PUNCTUATION_BUT_HYPHEN)
     return text.strip()
 
 
@@ -109,10 +116,13 @@ def contains(prediction: str, gold: str) -> float:
 @METRICS.register("mc")
 def multiple_choice(prediction: str, gold: str) -> float:
     """1.0 if the normalised gold (case kept) occurs in the normalised prediction as whole words."""
-    pred, true = normalize(prediction, lowercase=False), normalize(gold, lowercase=False)
+    pred = normalize(prediction, lowercase=False, split_hyphens=False)
+    true = normalize(gold, lowercase=False, split_hyphens=False)
     if not true:
         return float(not pred)
-    return float(_find_words(true, pred))
+    # A space and a hyphen match each other inside the gold, but a hyphen ends no word (fix 5).
+    inner = "".join("[ -]" if ch in " -" else re.escape(ch) for ch in true)
+    return float(re.search(rf"(?<![\w-]){inner}(?![\w-])", pred) is not None)
 
 
 def _find_words(needle: str, text: str) -> bool:
