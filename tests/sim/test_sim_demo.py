@@ -112,7 +112,7 @@ def test_no_more_processes_than_runs_and_at_most_64(monkeypatch) -> None:
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a process pool for a single run")
 
-    monkeypatch.setattr(demo, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(demo, "map_workers", no_pool)
     searches = demo.method_searches(("random",))
     rows = demo.run_searches(searches, [0], "tradeoff", 30, "kl:1.0", workers=64)
     assert [r.seed for r in rows["random"]] == [0]

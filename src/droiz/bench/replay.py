@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from droiz._workers import map_workers
 from droiz.ambiguity import parse_ambiguity
 from droiz.axes import DEFAULT_GROUP_RULE, GROUP_RULE_CHOICES
 from droiz.bench.replay_stats import METRICS, JointBootstrap, TaskTest
@@ -414,11 +414,10 @@ def run_replay(
     workers = min(workers, len(jobs))  # never more processes than runs
     picks: list[Pick] = []
     if workers > 1:
-        with ProcessPoolExecutor(
-            workers, initializer=_init, initargs=(list(tables), features, settings)
-        ) as pool:
-            for done in pool.map(_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))):
-                picks += done
+        chunk = max(1, len(jobs) // (8 * workers))
+        init = (list(tables), features, settings)
+        for done in map_workers(_job, jobs, workers, _init, init, chunksize=chunk):
+            picks += done
     else:
         _init(list(tables), features, settings)
         for k, spec, seed in jobs:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from droiz._workers import map_workers
 from droiz.ambiguity import AmbiguitySet, parse_ambiguity
 from droiz.axes import DEFAULT_GROUP_RULE
 from droiz.optim import EngineConfig, RobustBO
@@ -221,9 +221,8 @@ def run_searches(
                 progress(r)
 
     if workers > 1:
-        with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
-            for results in pool.map(_job, jobs):
-                collect(results)
+        for results in map_workers(_job, jobs, workers, _init_worker):
+            collect(results)
     else:
         for job in jobs:
             collect(_job(job))
