@@ -109,6 +109,9 @@ def test_the_table_holds_every_cell_and_a_second_build_sends_nothing(
     assert first["droiz_version"] == droiz.__version__ and first["groups"] == GROUPS_3.split(",")
     assert first["command"].startswith("droiz bench table build --task ")
     assert "--n-dev 10 --n-test 5" in first["command"]
+    # no machine path: the tmp folder lies outside the working folder, so file names only
+    assert str(tmp_path.parent) not in text and first["pool"]["file"] == "pool.jsonl"
+    assert "--pool pool.jsonl" in first["command"] and "--out table.json" in first["command"]
     assert first["executor"]["model"] == "m" and first["executor"]["fingerprint"]
 
 

@@ -83,13 +83,14 @@ class TableSpec:
     data_dir: str | None = None
 
     def command(self, out: str | os.PathLike[str]) -> str:
-        """The command that builds this table (``--base-url`` with credentials masked; the
-        cache and data folders are left out: they do not change the table)."""
+        """The command that builds this table (``--base-url`` with credentials masked; paths as
+        :func:`portable_path` writes them; the cache and data folders are left out: they do not
+        change the table)."""
         from droiz.redact import redact_url
 
         flags: list[tuple[str, Any]] = [
-            ("--task", self.task),
-            ("--pool", self.pool),
+            ("--task", portable_path(self.task)),
+            ("--pool", portable_path(self.pool)),
             ("--groups", ",".join(self.groups)),
             ("--n-dev", self.n_dev),
             ("--n-test", self.n_test),
@@ -98,13 +99,26 @@ class TableSpec:
             ("--answer-filter", self.answer_filter),
             ("--max-answer-tokens", self.max_answer_tokens),
             ("--seed", self.seed),
-            ("--out", os.fspath(out)),
+            ("--out", portable_path(out)),
         ]
         parts = ["droiz", "bench", "table", "build"]
         for flag, value in flags:
             if value is not None:
                 parts += [flag, str(value)]
         return shlex.join(parts)
+
+
+def portable_path(path: str | os.PathLike[str]) -> str:
+    """A path as a committed table may hold it: unchanged when relative and inside the working
+    folder, relative to the working folder when it lies inside it, else its file name only (an
+    absolute path names one machine's folders; the pool's sha256 identifies the file anyway)."""
+    p = Path(path)
+    if not p.is_absolute() and ".." not in p.parts:
+        return os.fspath(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p.name
 
 
 def table_pool(path: str | os.PathLike[str]) -> Pool:
@@ -115,7 +129,7 @@ def table_pool(path: str | os.PathLike[str]) -> Pool:
     pool = read_pool(path)
     sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     features = None if pool.features is None else tuple(tuple(f) for f in pool.features)
-    return Pool(str(path), sha, tuple(pool.instructions), features)
+    return Pool(portable_path(path), sha, tuple(pool.instructions), features)
 
 
 # ------------------------------------------------------------------ checks
