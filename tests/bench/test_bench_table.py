@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import droiz
-from droiz.bench.headroom import headroom_check, picks, split_halves
+from droiz.bench.headroom import headroom_check, headroom_line, picks, split_halves
 from droiz.cli import main
 from droiz.testing import GROUPS, FakeOpenAIServer, InstructionWorld
 from droiz.testing.server import prompt_of
@@ -136,6 +136,7 @@ def test_the_headroom_check_comes_after_the_dev_pool_and_before_the_test_set(
     n = len(world.instructions)
     assert events == ["dev"] * n + ["headroom"] + ["test"] * n
     assert table["headroom"]["n_heldout"] == {"clean": 2, "case": 2}
+    assert "examples per group: clean 2, case 2)" in headroom_line(table["headroom"])
 
 
 def test_a_killed_build_resumes_without_paying_twice(

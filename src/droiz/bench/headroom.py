@@ -128,7 +128,7 @@ def headroom_check(
 def headroom_line(check: Mapping[str, Any], unit: float = 100.0) -> str:
     """One line: the difference, its interval, the picks and PASS or FAIL."""
     lo, hi = check["ci95"]
-    n = sorted(set(check["n_heldout"].values()))
+    n = ", ".join(f"{g} {k}" for g, k in check["n_heldout"].items())
     verdict = (
         "PASS"
         if check["passed"]
@@ -136,8 +136,8 @@ def headroom_line(check: Mapping[str, Any], unit: float = 100.0) -> str:
         "choosing by the worst group on this task)"
     )
     return (
-        f"headroom check (held-out half of the dev pool, {'/'.join(map(str, n))} examples per "
-        f"group): worst group of the best worst-group instruction #{check['robust_pick']} minus "
+        f"headroom check (held-out half of the dev pool, examples per group: {n}): worst group "
+        f"of the best worst-group instruction #{check['robust_pick']} minus "
         f"that of the best-mean instruction #{check['mean_pick']} = {unit * check['diff']:+.1f} "
         f"points, 95% CI [{unit * lo:+.1f}, {unit * hi:+.1f}]: {verdict}; in sample (whole dev "
         f"pool, biased upwards) {unit * check['in_sample_diff']:+.1f}"
