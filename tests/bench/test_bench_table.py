@@ -166,6 +166,35 @@ def test_a_killed_build_resumes_without_paying_twice(
     assert json.loads(killed.read_text())["splits"] == json.loads(clean.read_text())["splits"]
 
 
+def test_a_build_the_cache_answers_needs_no_server(
+    world_files: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, task, pool = world_files["world"], world_files["task"], world_files["pool"]
+    sizes = {"--n-dev": 4, "--n-test": 2}
+    with FakeOpenAIServer(answer=world.answer) as server:
+        first = tmp_path / "first.json"
+        dev_only = {"--n-dev": 6, "--n-test": 2, "--headroom-only": ""}
+        assert main(_argv(task, pool, server, tmp_path / "dev.json", **dev_only)) == 0
+        assert main(_argv(task, pool, server, first, **sizes)) == 0
+    capsys.readouterr()
+    # the server is gone (its port closed); the cache holds every answer of these builds
+    again = tmp_path / "again.json"
+    assert main(_argv(task, pool, server, again, **sizes)) == 0
+    table = json.loads(again.read_text())
+    assert table["usage"]["requests"] == 0
+    assert table["splits"] == json.loads(first.read_text())["splits"]
+    assert main(_argv(task, pool, server, again, **dev_only)) == 0
+    capsys.readouterr()
+    # answers missing (two more dev examples; one more test example): refused in one line
+    # before any work, nothing written
+    for flags in ({"--n-dev": 8, "--headroom-only": ""}, {"--n-dev": 6, "--n-test": 3}):
+        out = tmp_path / "missing.json"
+        assert main(_argv(task, pool, server, out, **flags)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "cannot reach the endpoint" in err[0], err
+        assert not out.exists()
+
+
 def _quality_world(robust: float, groups: str) -> InstructionWorld:
     """The world with every robust instruction right with probability ``robust`` on every
     group."""

@@ -133,9 +133,14 @@ def table_pool(path: str | os.PathLike[str]) -> Pool:
 
 
 # ------------------------------------------------------------------ checks
-def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool, AnswerFilter]:
+def check_spec(
+    spec: TableSpec, out: str | os.PathLike[str], *, headroom_only: bool = False
+) -> tuple[Task, Pool, AnswerFilter]:
     """Every local check, before any model is loaded or request sent; returns the task (loaded
-    with the table's seed), the pool and the answer filter."""
+    with the table's seed), the pool and the answer filter. Last, the endpoint must accept a
+    connection, unless the cache already holds every answer the build needs (the dev pool, and
+    the test set unless ``headroom_only``): a rebuild from the cache, e.g. to re-score with
+    another answer filter, needs no server."""
     from droiz.llm.backends import check_endpoint, check_executor, executor_options
     from droiz.runner.settings.checks import check_base_url, check_env_name, check_names
     from droiz.tasks import load_task
@@ -180,9 +185,51 @@ def check_spec(spec: TableSpec, out: str | os.PathLike[str]) -> tuple[Task, Pool
             raise ConfigError(
                 f"task {task.name!r} has {have} {split} examples; {flag} {n} asks for more"
             )
-    if spec.base_url:  # after every local check
+    splits = ("dev",) if headroom_only else ("dev", "test")
+    if spec.base_url and uncached(spec, task, pool, splits):  # after every local check
         check_endpoint(spec.base_url)  # a connection, no request
     return task, pool, chain
+
+
+def uncached(spec: TableSpec, task: Task, pool: Pool, splits: tuple[str, ...]) -> int:
+    """How many distinct requests of the build on ``splits`` the response cache does not answer
+    (all of them when the executor's answers are not cached). Builds nothing, sends nothing."""
+    from droiz.llm import ResponseCache
+    from droiz.llm.backends import executor_fingerprint
+    from droiz.llm.cache import response_key
+    from droiz.runner.loop.scoring import exec_request
+
+    prompts = {
+        exec_request(instruction, inst).prompt
+        for split in splits
+        for inst in _dataset(task, spec, split).instances
+        for instruction in pool.instructions
+    }
+    fingerprint = executor_fingerprint(spec.executor, **_endpoint(spec))
+    if fingerprint is None:
+        return len(prompts)
+    cache = ResponseCache(spec.cache_dir)
+    try:
+        return len(prompts) - len(cache.get_many(response_key(fingerprint, p) for p in prompts))
+    finally:
+        cache.close()
+
+
+def _endpoint(spec: TableSpec) -> dict[str, Any]:
+    """The executor settings of the table's flags."""
+    return {
+        "base_url": spec.base_url,
+        "api_key_env": spec.api_key_env,
+        "cache_namespace": spec.cache_namespace,
+        "concurrency": spec.concurrency,
+        "max_answer_tokens": spec.max_answer_tokens,
+    }
+
+
+def _dataset(task: Task, spec: TableSpec, split: str) -> Dataset:
+    """The table's fixed dev pool or test set."""
+    n = spec.n_dev if split == "dev" else spec.n_test
+    return task.dataset(split, spec.groups, n=n, seed=spec.seed)
 
 
 # ------------------------------------------------------------------ build
@@ -215,22 +262,12 @@ def build_table(
     from droiz.llm import ResponseCache
     from droiz.llm.backends import build_executor
 
-    task, pool, chain = check_spec(spec, out)
-    datasets = {
-        "dev": task.dataset("dev", spec.groups, n=spec.n_dev, seed=spec.seed),
-        "test": task.dataset("test", spec.groups, n=spec.n_test, seed=spec.seed),
-    }
+    task, pool, chain = check_spec(spec, out, headroom_only=headroom_only)
+    datasets = {split: _dataset(task, spec, split) for split in ("dev", "test")}
     cache = ResponseCache(spec.cache_dir)
     try:
-        executor = build_executor(
-            spec.executor,
-            cache=cache,
-            base_url=spec.base_url,
-            api_key_env=spec.api_key_env,
-            cache_namespace=spec.cache_namespace,
-            concurrency=spec.concurrency,
-            max_answer_tokens=spec.max_answer_tokens,
-        )
+        # the endpoint was probed by check_spec, unless the cache holds every answer
+        executor = build_executor(spec.executor, cache=cache, probe=False, **_endpoint(spec))
         before = executor.stats.snapshot()
         dev = _score_split(task, datasets["dev"], pool, executor, chain, progress)
         splits: dict[str, Any] = {"dev": dev}

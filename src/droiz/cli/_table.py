@@ -98,7 +98,7 @@ def run_build(args: argparse.Namespace) -> int:
         api_key_env=args.api_key_env,
         data_dir=args.data_dir,
     )
-    _, pool, _ = check_spec(spec, args.out)
+    _, pool, _ = check_spec(spec, args.out, headroom_only=args.headroom_only)
     what = "the dev pool only" if args.headroom_only else "dev pool, then test set"
     print(
         f"droiz bench table build: {spec.task}, {len(pool.instructions)} instructions, groups "

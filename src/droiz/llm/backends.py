@@ -156,12 +156,14 @@ def build_executor(
     max_answer_tokens: int | None = None,
     prices: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
+    probe: bool = True,
 ) -> Executor:
     """An executor from its spec, cached in ``cache`` when given.
 
     The endpoint settings (``base_url``, ``api_key_env``, ``cache_namespace``, ``concurrency``)
     and ``budget`` go to an HTTP executor only (a ``base_url`` is probed first, see
-    :func:`check_endpoint`); ``prices`` (extended by the options' own) to a priced one.
+    :func:`check_endpoint`, unless ``probe`` is false); ``prices`` (extended by the options'
+    own) to a priced one.
     ``max_answer_tokens`` sets the executor's answer-length option (``max_tokens`` of
     ``openai:``, ``max_new_tokens`` of ``hf:``); ``None``: the executor's default or what
     ``options`` say.
@@ -177,7 +179,7 @@ def build_executor(
         prices=prices,
         budget=budget,
     )
-    if base_url:
+    if base_url and probe:
         check_endpoint(base_url)
     return make_executor(spec, cache=cache, **opts)
 
