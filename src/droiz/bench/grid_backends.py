@@ -114,6 +114,7 @@ def run_pool(
         try:
             _drain(pool, todo, call, workers, done, report)
         except BaseException:
+            _stop_cells(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -124,6 +125,17 @@ def run_pool(
         done[cell.name] = outcome = CellOutcome(cell.name, LOST, _LOST)
         report(outcome)
     return done
+
+
+def _stop_cells(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM every worker of ``pool``, so that its running cell stops as a run stops on
+    SIGTERM (an ``abort`` record; resumable) instead of running to its end: the grid was
+    interrupted (Ctrl-C reaches the workers itself; ``kill PID`` only the grid process)."""
+    # Python 3.14 has ProcessPoolExecutor.terminate_workers(); before it, the pool's table of
+    # processes is the only handle on them
+    for process in list((pool._processes or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _drain(

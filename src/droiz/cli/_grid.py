@@ -8,6 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from droiz._signals import Terminated
 from droiz.cli._errors import path_arg
 from droiz.cli._settings import add_setting_flags, given_settings
 from droiz.cli._sim_args import SEEDS, WORKERS
@@ -119,9 +120,10 @@ def run_grid_cli(args: argparse.Namespace) -> int:
             on_done=on_done,
             **settings,
         )
-    except KeyboardInterrupt:
-        print("droiz bench grid: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # the running cells were stopped as runs stop
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"droiz bench grid: {what}; rerun the same command to resume", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     for path in result.paths:
         print(f"wrote {path}")
     done = sum(o.status in (FINISHED, SKIPPED) for o in result.outcomes)
