@@ -17,9 +17,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
-__all__ = ["map_workers"]
+__all__ = ["map_workers", "pool_processes"]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -35,6 +36,13 @@ def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
     if initializer is not None:
         initializer(*initargs)
+
+
+def pool_processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    """The worker processes of ``pool``, to signal them. Python 3.14 has
+    ``ProcessPoolExecutor.terminate_workers()``; before it, the pool's table of processes is the
+    only handle on them (read it before ``shutdown()``, which drops it)."""
+    return list((pool._processes or {}).values())
 
 
 def map_workers(
@@ -58,9 +66,7 @@ def map_workers(
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         yield from results
     except BaseException:
-        # Python 3.14 has ProcessPoolExecutor.terminate_workers(); before it, the pool's table
-        # of processes is the only handle on them (read it first: shutdown() drops it).
-        processes = list((pool._processes or {}).values())
+        processes = pool_processes(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # SIGKILL: a worker still starting has the parent's handler
             process.kill()

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
 
+from droiz._workers import pool_processes
 from droiz.bench.grid import FAILED, LOST, SKIPPED, Cell, CellOutcome, cell_state, run_cell
 from droiz.exceptions import ConfigError, MissingDependencyError
 
@@ -131,9 +132,7 @@ def _stop_cells(pool: ProcessPoolExecutor) -> None:
     """SIGTERM every worker of ``pool``, so that its running cell stops as a run stops on
     SIGTERM (an ``abort`` record; resumable) instead of running to its end: the grid was
     interrupted (Ctrl-C reaches the workers itself; ``kill PID`` only the grid process)."""
-    # Python 3.14 has ProcessPoolExecutor.terminate_workers(); before it, the pool's table of
-    # processes is the only handle on them
-    for process in list((pool._processes or {}).values()):
+    for process in pool_processes(pool):
         if process.is_alive():
             process.terminate()
 
