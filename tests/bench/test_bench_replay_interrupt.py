@@ -10,18 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from process_helpers import HAS_PROC, children, ended
 
 from droiz.testing.tables import write_synthetic_table
 
 HANG_GUARD_S = 120  # the old code went on for every run: about 20 minutes here
 
 
-def _children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(c) for c in text.split()]
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux's /proc")
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_an_interrupted_replay_ends_its_workers(tmp_path: Path, sig: int, code: int) -> None:
     tables = [
@@ -44,7 +40,7 @@ def test_an_interrupted_replay_ends_its_workers(tmp_path: Path, sig: int, code: 
     try:
         workers: list[int] = []
         while len(workers) < 2 and proc.poll() is None:  # both workers started
-            workers = _children(proc.pid)
+            workers = children(proc.pid)
         assert proc.poll() is None, proc.communicate()[1]
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole foreground group
@@ -58,11 +54,4 @@ def test_an_interrupted_replay_ends_its_workers(tmp_path: Path, sig: int, code: 
     assert "Traceback" not in err
     assert not (tmp_path / "out" / "replay.json").exists()
     for pid in workers:  # ended, not left running
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
-    except (FileNotFoundError, IndexError):
-        return "zombie"
+        assert ended(pid), pid

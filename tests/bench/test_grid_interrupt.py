@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from grid_helpers import GatedServer, GridWorld, grid_args
+from process_helpers import HAS_PROC, children, ended
 
 from droiz.cli import main
 from droiz.runner.store.rundir import RunDir
@@ -24,7 +25,7 @@ HANG_GUARD_S = 120  # the old code waited for the cells, whose answers never cam
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="needs Linux's /proc")
 def test_sigterm_stops_the_running_cells_and_a_rerun_resumes_them(
     grid_world: GridWorld, grid_server: GatedServer, tmp_path: Path
 ) -> None:
@@ -53,7 +54,7 @@ def test_sigterm_stops_the_running_cells_and_a_rerun_resumes_them(
                 break
             time.sleep(0.05)  # polling for the cells to start, not a timing assertion
         assert proc.poll() is None, proc.communicate()[1][-2000:]
-        workers = [p for p in _children(proc.pid) if "spawn_main" in _cmdline(p)]
+        workers = [p for p in children(proc.pid) if "spawn_main" in _cmdline(p)]
         assert len(workers) == 2
         os.kill(proc.pid, signal.SIGTERM)  # the grid process only
         _, err = proc.communicate(timeout=HANG_GUARD_S)
@@ -63,7 +64,7 @@ def test_sigterm_stops_the_running_cells_and_a_rerun_resumes_them(
     assert proc.returncode == 143, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
     for pid in workers:  # ended, not left running
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid)
+        assert ended(pid), pid
     for cell in cells:
         assert run_info(cell).status == "aborted", cell
 
@@ -82,15 +83,3 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
     except FileNotFoundError:
         return ""
-
-
-def _children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(c) for c in text.split()]
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
-    except (FileNotFoundError, IndexError):
-        return "zombie"
