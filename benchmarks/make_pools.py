@@ -159,6 +159,16 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "negated sentence",
     ),
+    "active_to_passive": (
+        (
+            "Rewrite the sentence in the passive voice.",
+            "What is the passive form of the given sentence?",
+            "Turn the active sentence into a passive one.",
+            "Give the same sentence in the passive voice.",
+            "Tell me how this sentence reads in the passive.",
+        ),
+        "passive sentence",
+    ),
     "bbii/sports_understanding": (
         (
             "Is the sentence plausible or implausible?",
