@@ -425,9 +425,10 @@ class Probe:
     def _capped_run(self) -> None:
         """A run stopped at its --max-requests cap of 40, to damage and resume."""
         import droiz
+        from droiz.runner import CapReached
         from droiz.testing import FakeOpenAIServer
 
-        stopped = contextlib.suppress(droiz.runner.CapReached)
+        stopped = contextlib.suppress(CapReached)
         with FakeOpenAIServer(answer=self.world.answer) as server, stopped:
             droiz.optimize(
                 task=str(self.task), generator=f"pool:{self.pool}", executor="openai:m",

@@ -1,8 +1,10 @@
 """The real-model scripts: ``scripts/llama-server.sh`` argument handling (it is never built in CI)
-and the benchmark pools of ``benchmarks/make_pools.py``."""
+and the benchmark pools of ``benchmarks/make_pools.py``; one case of the bad-input probe
+(``benchmarks/probe_bad_inputs.py``), so that the probe itself keeps running."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -68,7 +70,6 @@ def test_pools_are_60_distinct_instructions_and_up_to_date():
 
 
 def test_jsonl_pools_carry_one_hot_factors_and_a_factorial_subset():
-    import json
 
     from make_pools import POOL_DIR, TASKS, build_pool, factor_levels
 
@@ -141,7 +142,6 @@ def test_bench_real_runs_its_grid_and_the_hand_written_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import csv
-    import json
 
     from bench_real import main
     from droiz.testing import FakeOpenAIServer
@@ -172,3 +172,19 @@ def test_bench_real_runs_its_grid_and_the_hand_written_row(
     assert row["instruction"] == build_pool("first_word_letter")[0]  # no directive
     assert 0.0 <= row["worst"] <= row["mean"] <= 1.0
     assert server.n_requests - grid_sent <= 2 * 2  # test split: 2 examples x 2 groups at most
+
+
+@pytest.mark.slow
+def test_the_bad_input_probe_runs_one_case_end_to_end(tmp_path):
+    # The probe builds a capped run before its cases (it once failed there on a moved import);
+    # one case of the 355 checks that set-up, a refusal and the JSON record.
+    out = tmp_path / "probe.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "probe_bad_inputs.py"), "--jobs", "1",
+         "--only", "optimize --seed '-1'", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 cases" in done.stdout and "0 tracebacks" in done.stdout
+    (case,) = json.loads(out.read_text())
+    assert case["code"] == 2 and case["requests"] == 0 and case["problems"] == []
