@@ -134,7 +134,7 @@ def test_the_headroom_check_comes_after_the_dev_pool_and_before_the_test_set(
             on_headroom=lambda check: events.append("headroom"),
         )
     n = len(world.instructions)
-    assert events == ["dev"] * n + ["headroom"] + ["test"] * n
+    assert events == [f"{world_files['task']}:"] + ["dev"] * n + ["headroom"] + ["test"] * n
     assert table["headroom"]["n_heldout"] == {"clean": 2, "case": 2}
     assert "examples per group: clean 2, case 2)" in headroom_line(table["headroom"])
 

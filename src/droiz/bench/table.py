@@ -250,7 +250,8 @@ def build_table(
         spec: The table's settings.
         out: The ``.json`` file to write (atomically; not written with ``headroom_only``).
         headroom_only: Score the dev pool, run the headroom check and stop.
-        progress: Called with one line per instruction and split (default: nothing).
+        progress: Called with a line naming the build once the inputs are checked, then one
+            line per instruction and split (default: nothing).
         on_headroom: Called with the headroom check once the dev pool is scored, before the
             test set.
 
@@ -263,6 +264,13 @@ def build_table(
     from droiz.llm.backends import build_executor
 
     task, pool, chain = check_spec(spec, out, headroom_only=headroom_only)
+    if progress is not None:
+        what = "the dev pool only" if headroom_only else "dev pool, then test set"
+        progress(
+            f"{spec.task}: {len(pool.instructions)} instructions, groups "
+            f"{','.join(spec.groups)}, {spec.n_dev} dev + {spec.n_test} test examples, "
+            f"executor {spec.executor}; {what} ..."
+        )
     datasets = {split: _dataset(task, spec, split) for split in ("dev", "test")}
     cache = ResponseCache(spec.cache_dir)
     try:

@@ -79,7 +79,7 @@ def _register_build(table: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_build(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from droiz.bench.headroom import headroom_line
-    from droiz.bench.table import TableSpec, build_table, check_spec, table_summary
+    from droiz.bench.table import TableSpec, build_table, table_summary
 
     spec = TableSpec(
         task=args.task,
@@ -97,15 +97,6 @@ def run_build(args: argparse.Namespace) -> int:
         cache_namespace=args.cache_namespace,
         api_key_env=args.api_key_env,
         data_dir=args.data_dir,
-    )
-    _, pool, _ = check_spec(spec, args.out, headroom_only=args.headroom_only)
-    what = "the dev pool only" if args.headroom_only else "dev pool, then test set"
-    print(
-        f"droiz bench table build: {spec.task}, {len(pool.instructions)} instructions, groups "
-        f"{','.join(spec.groups)}, {spec.n_dev} dev + {spec.n_test} test examples, executor "
-        f"{spec.executor}; {what} ...",
-        file=sys.stderr,
-        flush=True,
     )
     table = build_table(
         spec,
