@@ -34,6 +34,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--dir", default=None)
     args = parser.parse_args()
+    if args.n < 1:
+        parser.error(f"expected --n >= 1, got {args.n}")
+    if args.dir is not None and not Path(args.dir).is_dir():
+        parser.error(f"expected an existing folder for --dir, got {args.dir!r}: create it first")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp) / LEDGER_NAME
         bare, logged = per_request(args.n, None), per_request(args.n, path)

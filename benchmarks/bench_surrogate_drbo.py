@@ -101,6 +101,11 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=60, help="steps after the 10 initial points")
     parser.add_argument("--refit-every", type=int, default=5)
     args = parser.parse_args()
+    if args.seeds < 2 or args.steps < 1 or args.refit_every < 1:
+        parser.error(
+            f"expected --seeds >= 2 (standard errors need two), --steps >= 1 and "
+            f"--refit-every >= 1; got {args.seeds}, {args.steps} and {args.refit_every}"
+        )
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     seeds = range(args.seeds)

@@ -188,3 +188,22 @@ def test_the_bad_input_probe_runs_one_case_end_to_end(tmp_path):
     assert "1 cases" in done.stdout and "0 tracebacks" in done.stdout
     (case,) = json.loads(out.read_text())
     assert case["code"] == 2 and case["requests"] == 0 and case["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("bench_ledger.py", ("--dir", "{missing}"), "expected an existing folder for --dir"),
+        ("bench_ledger.py", ("--n", "0"), "expected --n >= 1"),
+        ("bench_surrogate_drbo.py", ("--seeds", "1"), "expected --seeds >= 2"),
+    ],
+)
+def test_benchmark_scripts_refuse_bad_arguments(tmp_path, script, args, message):
+    argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in args]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *argv],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "missing").exists()
