@@ -88,6 +88,9 @@ def shared_cache() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help; no options
     print(f"DSPy {dspy.__version__}")
     print("GEPA(max_metric_calls=40):", gepa_calls())
     print("same model name, two endpoints, DSPy's cache on:", shared_cache())

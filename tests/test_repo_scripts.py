@@ -1,6 +1,7 @@
 """The real-model scripts: ``scripts/llama-server.sh`` argument handling (it is never built in CI)
 and the benchmark pools of ``benchmarks/make_pools.py``; one case of the bad-input probe
-(``benchmarks/probe_bad_inputs.py``), so that the probe itself keeps running."""
+(``benchmarks/probe_bad_inputs.py``), so that the probe itself keeps running; the benchmark
+scripts' argument checks."""
 
 from __future__ import annotations
 
@@ -207,3 +208,22 @@ def test_benchmark_scripts_refuse_bad_arguments(tmp_path, script, args, message)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "missing").exists()
+
+
+HELPER_MODULES = {"llama_server.py"}  # imported by two scripts, not run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script",
+    sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name not in HELPER_MODULES),
+)
+def test_every_benchmark_script_answers_help(script):
+    # module-level imports and the argument parser, no data and no work: a script that breaks
+    # before its first option is read fails here
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--help"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("usage: ") and "Traceback" not in done.stderr
