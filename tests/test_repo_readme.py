@@ -1,9 +1,11 @@
-"""The README's two commands are the ones CI runs, the docs name every CLI command, and the
-README's Python example runs as written."""
+"""The README's two commands are the ones CI runs, the docs name every CLI command, every flag
+the docs give a ``droiz`` command exists, and the README's Python example runs as written."""
 
 from __future__ import annotations
 
+import argparse
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,63 @@ def test_readme_documents_every_cli_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"droiz {name}" in text, f"README does not document `droiz {name}`"
+
+
+def _doc_commands(text: str) -> list[list[str]]:
+    """The ``droiz ...`` commands of a Markdown text, as argument lists: from code blocks
+    (continuation lines joined, chained commands split, comments and text after two spaces
+    dropped) and from inline code."""
+    lines = re.findall(r"`(droiz [^`]+)`", text)
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S):
+        for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():
+            lines.append(re.split(r"\s{2,}", line.strip().removeprefix("$ "))[0])
+    commands = []
+    for line in lines:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        try:
+            tokens = list(lexer)
+        except ValueError:  # an unclosed quote: prose, not a command
+            continue
+        current: list[str] = []
+        for token in [*tokens, ";"]:
+            if token in ("&&", "||", "|", ";", "&", ">", "2>", "<"):
+                if current[:1] == ["droiz"]:
+                    commands.append(current[1:])
+                current = []
+            else:
+                current.append(token)
+    return commands
+
+
+def _command_options(argv: list[str]) -> tuple[list[str], set[str]]:
+    """The subcommand path of ``argv`` (after ``droiz``) and the options its parser knows."""
+    parser, path = build_parser(), []
+    for token in argv:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or token not in subs[0].choices:
+            break
+        parser, path = subs[0].choices[token], [*path, token]
+    return path, {s for a in parser._actions for s in a.option_strings}
+
+
+def test_every_flag_the_docs_give_a_command_exists() -> None:
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    files += sorted((ROOT / "benchmarks").glob("**/*.md"))
+    unknown, checked = [], 0
+    for path in files:
+        for argv in _doc_commands(path.read_text()):
+            if not argv or argv[0].endswith(":"):
+                continue  # droiz's output ("droiz optimize: error: ..."), not a command
+            sub, options = _command_options(argv)
+            for token in argv:
+                flag = token.split("=")[0]
+                if flag.startswith("--") and len(flag) > 2:
+                    checked += 1
+                    if flag not in options:
+                        unknown.append(f"{path.relative_to(ROOT)}: droiz {' '.join(sub)} {flag}")
+    assert checked > 300  # the docs give that many flags; fewer means the parsing broke
+    assert not unknown, unknown
 
 
 def _readme_python_example() -> str:
