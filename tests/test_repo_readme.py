@@ -95,6 +95,49 @@ def test_every_flag_the_docs_give_a_command_exists() -> None:
     assert not unknown, unknown
 
 
+def test_the_docs_python_examples_name_what_droiz_has() -> None:
+    # Every ```python block of README and docs/: it parses, its droiz imports resolve, and its
+    # calls of droiz's top-level functions use keywords those functions take.
+    import ast
+    import importlib.util
+    import inspect
+
+    import droiz
+
+    problems, calls = [], 0
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S):
+            where = path.relative_to(ROOT)
+            for node in ast.walk(ast.parse(block)):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("droiz"):
+                    module = importlib.import_module(str(node.module))
+                    problems += [
+                        f"{where}: {node.module}.{a.name}"
+                        for a in node.names
+                        if not hasattr(module, a.name)
+                        and importlib.util.find_spec(f"{node.module}.{a.name}") is None
+                    ]
+                elif isinstance(node, ast.Import):
+                    for a in node.names:
+                        if a.name.startswith("droiz"):
+                            importlib.import_module(a.name)
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "droiz"
+                ):
+                    params = inspect.signature(getattr(droiz, node.func.attr)).parameters
+                    calls += 1
+                    problems += [
+                        f"{where}: droiz.{node.func.attr}({k.arg}=...)"
+                        for k in node.keywords
+                        if k.arg is not None and k.arg not in params
+                    ]
+    assert calls >= 5  # the docs call droiz.optimize/evaluate that often; fewer: parsing broke
+    assert not problems, problems
+
+
 def _readme_python_example() -> str:
     """The README's Python example of ``droiz.optimize`` on examples in memory."""
     text = (ROOT / "README.md").read_text()
