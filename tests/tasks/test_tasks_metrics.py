@@ -110,7 +110,8 @@ def test_normalize_keeps_case_on_request() -> None:
         ("f1", "things that go up", ["involve going up."], 2 * (1 / 4) * (1 / 3) / (1 / 4 + 1 / 3)),
         ("f1", "nothing shared", ["involve going up."], 0.0),
         ("f1", "a a b", ["a b b"], 2 / 3),  # bag of tokens: min counts
-        ("f1", "...", ["!"], 1.0),  # fix 3: both empty
+        ("f1", "!", ["!"], 1.0),  # fix 3: both normalise to nothing (now fix 6)
+        ("f1", "...", ["!"], 0.0),  # fix 6: the symbols differ (fix 3 said 1)
         ("es", "that, thinks", ["thinks that"], 1.0),
         ("es", "thinks that that", ["thinks that"], 1.0),  # a set: repeats do not matter
         ("es", "thinks", ["thinks that"], 0.0),
@@ -120,7 +121,15 @@ def test_normalize_keeps_case_on_request() -> None:
         ("contains", "the re-start button", ["re-start"], 1.0),
         ("contains", "it costs €5 today", ["€5"], 1.0),  # fix 2: a word-boundary regex misses it
         ("contains", "anything at all", ["?"], 0.0),  # fix 2: empty gold matches nothing
-        ("contains", "...", ["?"], 1.0),  # ... except an empty prediction
+        ("contains", "?", ["?"], 1.0),  # ... except the same symbols (fix 6)
+        ("contains", "", ["?"], 0.0),  # fix 6: an empty answer is not "?" (fix 2 said 1)
+        ("em", "", [") ]"], 0.0),  # fix 6: bbii/dyck_languages (the original says 1)
+        ("em", "...", [") ]"], 0.0),  # fix 6 (the original says 1)
+        ("em", ")]", [") ]"], 1.0),  # fix 6: whitespace does not matter
+        ("em", ") ].", [") ]"], 1.0),  # fix 6: nor a final "."
+        ("em", "] )", [") ]"], 0.0),  # fix 6: the order of the symbols does
+        ("mc", "", ["(a)", "-"], 0.0),  # fix 6 for mc too
+        ("es", ") ]\nthe brackets closed", [") ]"], 1.0),  # fix 6: the first line counts
         ("mc", "The answer is (b).", ["(b)"], 1.0),
         ("mc", "The answer is (B).", ["(b)"], 0.0),  # mc keeps the case, as INSTINCT does
         ("mc", "I do not know", ["no"], 0.0),  # fix 4: whole words (substring said 1)
@@ -222,6 +231,22 @@ def test_gold_answers_score_one_against_themselves(load: Callable) -> None:
                 assert score(task.metric, gold, list(example.answers)) == 1.0, (name, gold)
 
 
+def test_dyck_languages_is_scored_on_its_brackets(load: Callable) -> None:
+    # Fix 6: its golds are brackets only, which normalise to nothing (with fix 1's final strip;
+    # the original kept the spaces, so "] )" matched ") ]"): every answer without a letter or
+    # digit (the empty one, the input itself) scored as correct.
+    task = load("bbii/dyck_languages")
+    assert task.metric == "em"
+    for example in task.test:
+        golds = list(example.answers)
+        assert ref_score("em", "", golds, fixed=True) == 1.0
+        assert ref_score("em", example.input, golds, fixed=True) == 1.0
+        assert score("em", "", golds) == 0.0
+        assert score("em", example.input, golds) == 0.0
+        assert score("em", golds[0], golds) == 1.0
+        assert score("em", "".join(golds[0].split()) + ".", golds) == 1.0
+
+
 def test_trailing_space_bug_is_fixed_on_real_outputs(load: Callable) -> None:
     task = load("letters_list")
     for example in task.test:
@@ -241,7 +266,8 @@ def test_metric_properties(pred: str, golds: list[str]) -> None:
         assert score("f1", pred, golds) == 1.0
         assert score("es", pred, golds) == 1.0
         assert score("contains", pred, golds) == 1.0
-    assert score("em", pred, golds) == ref_score("em", pred, golds, fixed=True)
+    if all(normalize(g) for g in golds):  # a gold that normalises to nothing: fix 6
+        assert score("em", pred, golds) == ref_score("em", pred, golds, fixed=True)
     norm = normalize(pred)
     assert norm == norm.strip() and "\n" not in norm
     assert not set(norm) & set(string.punctuation)

@@ -22,12 +22,18 @@ wrong; see ``docs/tasks.md``):
    and word boundaries are "no word character next to the match" rather than ``\\b``, so a gold
    that starts or ends with a symbol (``"€"``) can be found; for golds that start and end with a
    letter or digit (every built-in gold) this is the original test.
-3. ``f1`` gives 1.0 when the prediction and the gold both normalise to no tokens, like ``em``.
+3. ``f1`` scores a prediction and a gold that both normalise to no tokens as ``em`` does (fix 6).
 4. ``mc`` matches whole words (the original's plain substring test scored gold "no" as found in
    "I do not know") and an empty gold matches only an empty prediction.
 5. ``mc`` keeps hyphenated words whole: splitting them found gold "entailment" in the other
    option, "non-entailment" (bbii/epistemic_reasoning). A hyphen still matches a space inside
    the gold ("Austin-Powers" is "Austin Powers").
+6. A gold of ASCII punctuation only (bbii/dyck_languages' closing brackets, ``") ]"``)
+   normalises to nothing with fix 1 (the original kept its spaces, so ``"] )"`` matched), and
+   so did every prediction without a letter or digit: an empty answer scored 1.0 on all of
+   dyck_languages. Every metric now compares such a gold with its symbols kept: the first
+   lines of prediction and gold, whitespace removed and a final ``"."`` dropped, must be equal
+   (:func:`symbols`). This also covers fix 3's case and the empty golds of fixes 2 and 4.
 """
 
 from __future__ import annotations
@@ -51,7 +57,15 @@ METRICS: Registry[MetricFn] = Registry("metric")
 
 DEFAULT_METRIC = "em"
 
-__all__ = ["DEFAULT_METRIC", "METRICS", "check_metric", "normalize", "score", "score_one"]
+__all__ = [
+    "DEFAULT_METRIC",
+    "METRICS",
+    "check_metric",
+    "normalize",
+    "score",
+    "score_one",
+    "symbols",
+]
 
 
 def normalize(text: str, lowercase: bool = True, split_hyphens: bool = True) -> str:
@@ -77,19 +91,37 @@ def normalize(text: str, lowercase: bool = True, split_hyphens: bool = True) -> 
     return text.strip()
 
 
+def symbols(text: str) -> str:
+    """The first line of ``text`` with all whitespace removed and a final ``"."`` dropped: how a
+    gold that :func:`normalize` empties is compared (fix 6)."""
+    lines = text.strip().split("\n")
+    return "".join(lines[0].split()).removesuffix(".")
+
+
+def _symbol_match(prediction: str, gold: str) -> float | None:
+    """Fix 6: the score against a gold with no letter or digit, else ``None``."""
+    if normalize(gold):
+        return None
+    return float(symbols(prediction) == symbols(gold))
+
+
 @METRICS.register("em")
 def exact_match(prediction: str, gold: str) -> float:
     """1.0 if the normalised strings are equal."""
+    symbolic = _symbol_match(prediction, gold)
+    if symbolic is not None:
+        return symbolic
     return float(normalize(prediction) == normalize(gold))
 
 
 @METRICS.register("f1")
 def token_f1(prediction: str, gold: str) -> float:
     """Token F1 of the normalised strings (bag of tokens)."""
+    symbolic = _symbol_match(prediction, gold)
+    if symbolic is not None:
+        return symbolic
     pred = normalize(prediction).split()
     true = normalize(gold).split()
-    if not pred and not true:
-        return 1.0
     same = sum((Counter(pred) & Counter(true)).values())
     if same == 0:
         return 0.0
@@ -101,25 +133,29 @@ def token_f1(prediction: str, gold: str) -> float:
 @METRICS.register("es")
 def exact_set(prediction: str, gold: str) -> float:
     """1.0 if the sets of normalised tokens are equal."""
+    symbolic = _symbol_match(prediction, gold)
+    if symbolic is not None:
+        return symbolic
     return float(set(normalize(prediction).split()) == set(normalize(gold).split()))
 
 
 @METRICS.register("contains")
 def contains(prediction: str, gold: str) -> float:
     """1.0 if the normalised gold occurs in the normalised prediction as whole words."""
-    pred, true = normalize(prediction), normalize(gold)
-    if not true:
-        return float(not pred)
-    return float(_find_words(true, pred))
+    symbolic = _symbol_match(prediction, gold)
+    if symbolic is not None:
+        return symbolic
+    return float(_find_words(normalize(gold), normalize(prediction)))
 
 
 @METRICS.register("mc")
 def multiple_choice(prediction: str, gold: str) -> float:
     """1.0 if the normalised gold (case kept) occurs in the normalised prediction as whole words."""
+    symbolic = _symbol_match(prediction, gold)
+    if symbolic is not None:
+        return symbolic
     pred = normalize(prediction, lowercase=False, split_hyphens=False)
     true = normalize(gold, lowercase=False, split_hyphens=False)
-    if not true:
-        return float(not pred)
     # A space and a hyphen match each other inside the gold, but a hyphen ends no word (fix 5).
     inner = "".join("[ -]" if ch in " -" else re.escape(ch) for ch in true)
     return float(re.search(rf"(?<![\w-]){inner}(?![\w-])", pred) is not None)
