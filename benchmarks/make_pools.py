@@ -169,6 +169,16 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "passive sentence",
     ),
+    "bbii/snarks": (
+        (
+            "Which of the two statements is sarcastic?",
+            "Decide which sentence, (a) or (b), is meant sarcastically.",
+            "One of the two statements is sarcastic: choose it.",
+            "Pick the option that is the sarcastic remark.",
+            "Tell me whether (a) or (b) is the sarcastic statement.",
+        ),
+        "option",
+    ),
     "bbii/sports_understanding": (
         (
             "Is the sentence plausible or implausible?",
