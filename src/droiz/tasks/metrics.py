@@ -38,6 +38,7 @@ wrong; see ``docs/tasks.md``):
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections import Counter
@@ -98,28 +99,31 @@ def symbols(text: str) -> str:
     return "".join(lines[0].split()).removesuffix(".")
 
 
-def _symbol_match(prediction: str, gold: str) -> float | None:
-    """Fix 6: the score against a gold with no letter or digit, else ``None``."""
-    if normalize(gold):
-        return None
-    return float(symbols(prediction) == symbols(gold))
+def _builtin(name: str) -> Callable[[MetricFn], MetricFn]:
+    """Register a built-in metric under ``name``, with fix 6 in front of it: a gold that
+    :func:`normalize` empties is compared by its :func:`symbols`, whatever the metric."""
+
+    def register(fn: MetricFn) -> MetricFn:
+        @functools.wraps(fn)
+        def metric(prediction: str, gold: str) -> float:
+            if not normalize(gold):
+                return float(symbols(prediction) == symbols(gold))
+            return fn(prediction, gold)
+
+        return METRICS.register(name)(metric)
+
+    return register
 
 
-@METRICS.register("em")
+@_builtin("em")
 def exact_match(prediction: str, gold: str) -> float:
     """1.0 if the normalised strings are equal."""
-    symbolic = _symbol_match(prediction, gold)
-    if symbolic is not None:
-        return symbolic
     return float(normalize(prediction) == normalize(gold))
 
 
-@METRICS.register("f1")
+@_builtin("f1")
 def token_f1(prediction: str, gold: str) -> float:
     """Token F1 of the normalised strings (bag of tokens)."""
-    symbolic = _symbol_match(prediction, gold)
-    if symbolic is not None:
-        return symbolic
     pred = normalize(prediction).split()
     true = normalize(gold).split()
     same = sum((Counter(pred) & Counter(true)).values())
@@ -130,30 +134,21 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-@METRICS.register("es")
+@_builtin("es")
 def exact_set(prediction: str, gold: str) -> float:
     """1.0 if the sets of normalised tokens are equal."""
-    symbolic = _symbol_match(prediction, gold)
-    if symbolic is not None:
-        return symbolic
     return float(set(normalize(prediction).split()) == set(normalize(gold).split()))
 
 
-@METRICS.register("contains")
+@_builtin("contains")
 def contains(prediction: str, gold: str) -> float:
     """1.0 if the normalised gold occurs in the normalised prediction as whole words."""
-    symbolic = _symbol_match(prediction, gold)
-    if symbolic is not None:
-        return symbolic
     return float(_find_words(normalize(gold), normalize(prediction)))
 
 
-@METRICS.register("mc")
+@_builtin("mc")
 def multiple_choice(prediction: str, gold: str) -> float:
     """1.0 if the normalised gold (case kept) occurs in the normalised prediction as whole words."""
-    symbolic = _symbol_match(prediction, gold)
-    if symbolic is not None:
-        return symbolic
     pred = normalize(prediction, lowercase=False, split_hyphens=False)
     true = normalize(gold, lowercase=False, split_hyphens=False)
     # A space and a hyphen match each other inside the gold, but a hyphen ends no word (fix 5).
