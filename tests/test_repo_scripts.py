@@ -25,6 +25,16 @@ def run_script(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_benchmark(
+    script: str, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python benchmarks/SCRIPT ARGS``, its output captured."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
 def test_help_lists_the_commands_and_options(tmp_path):
     done = run_script("help", cache=tmp_path)
     assert done.returncode == 0
@@ -180,10 +190,9 @@ def test_the_bad_input_probe_runs_one_case_end_to_end(tmp_path):
     # The probe builds a capped run before its cases (it once failed there on a moved import);
     # one case of the 355 checks that set-up, a refusal and the JSON record.
     out = tmp_path / "probe.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "probe_bad_inputs.py"), "--jobs", "1",
-         "--only", "optimize --seed '-1'", "--json", str(out)],
-        capture_output=True, text=True, timeout=300,
+    done = run_benchmark(
+        "probe_bad_inputs.py", "--jobs", "1", "--only", "optimize --seed '-1'", "--json", str(out),
+        timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 cases" in done.stdout and "0 tracebacks" in done.stdout
@@ -201,10 +210,7 @@ def test_the_bad_input_probe_runs_one_case_end_to_end(tmp_path):
 )
 def test_benchmark_scripts_refuse_bad_arguments(tmp_path, script, args, message):
     argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in args]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), *argv],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_benchmark(script, *argv)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "missing").exists()
@@ -221,9 +227,6 @@ HELPER_MODULES = {"llama_server.py"}  # imported by two scripts, not run
 def test_every_benchmark_script_answers_help(script):
     # module-level imports and the argument parser, no data and no work: a script that breaks
     # before its first option is read fails here
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--help"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_benchmark(script, "--help")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("usage: ") and "Traceback" not in done.stderr
