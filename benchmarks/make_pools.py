@@ -199,6 +199,16 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
         ),
         "option",
     ),
+    "bbii/epistemic_reasoning": (
+        (
+            "Does the premise entail the hypothesis? Answer entailment or non-entailment.",
+            "Decide whether the hypothesis follows from the premise: entailment or non-entailment.",
+            "Classify the premise and hypothesis pair as entailment or non-entailment.",
+            "Is the hypothesis entailed by the premise, or not?",
+            "Tell me if the hypothesis must be true whenever the premise is true.",
+        ),
+        "option",
+    ),
     "bbii/presuppositions_as_nli": (
         (
             "Does sentence 1 entail sentence 2? Answer entailment, neutral or contradiction.",
