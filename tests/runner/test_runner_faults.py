@@ -26,8 +26,11 @@ from droiz.testing import FakeOpenAIServer, InstructionWorld
 def test_transient_faults_lose_no_examples(
     world: InstructionWorld, world_files: dict, tmp_path: Path
 ) -> None:
+    # Each run its own cache: namespaces differ only by the servers' ports, so a port the OS
+    # handed out again would answer the faulty run from the clean run's cache (no fault met).
     with FakeOpenAIServer(answer=world.answer) as clean:
-        droiz.optimize(out=tmp_path / "clean", **run_settings(world_files, clean))
+        settings = run_settings(world_files, clean, cache_dir=str(tmp_path / "cache-clean"))
+        droiz.optimize(out=tmp_path / "clean", **settings)
     with FakeOpenAIServer(answer=world.answer) as server:
         server.add_fault("429", times=3, retry_after=0.01)
         server.add_fault("500", times=3)
@@ -37,8 +40,11 @@ def test_transient_faults_lose_no_examples(
         server.add_fault("null_content", times=2)
         server.add_fault("slow", times=2, delay=1.0)
         options = {**FAST_RETRY, "timeout": 0.3}
-        settings = run_settings(world_files, server, executor_options=options)
+        cache = str(tmp_path / "cache-faulty")
+        settings = run_settings(world_files, server, executor_options=options, cache_dir=cache)
         result = droiz.optimize(out=tmp_path / "faulty", **settings)
+        sent = server.n_requests
+    assert sent == result.stats["requests"] > 0  # every attempt reached the faulty server
     assert result.stats["retries"] >= 16
     assert same_run_result(read_best(tmp_path / "faulty"), read_best(tmp_path / "clean"))
     for rec in read_records(tmp_path / "faulty"):
